@@ -1,1 +1,2 @@
+//! Benchmarks (written in full later).
 fn main() {}
