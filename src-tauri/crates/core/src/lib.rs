@@ -1,1 +1,23 @@
-//! placeholder
+//! The Promptdesk registry: prompts, drafts, immutable content-addressed versions, labels with
+//! append-only history, sample inputs and a hash-chained ledger, stored in one SQLite file; plus
+//! the single-file prompt format and git-friendly export/import.
+//!
+//! Layout: [`db`] opens files and runs migrations; [`store`] has one module per table with plain
+//! verbs; [`registry::Registry`] composes them into the operations people perform, each in one
+//! `BEGIN IMMEDIATE` transaction that also appends its ledger event.
+
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod export;
+pub mod format;
+pub mod includes;
+pub mod model;
+pub mod refs;
+pub mod registry;
+pub mod store;
+
+pub use error::{Error, ErrorKind, Result};
+pub use model::*;
+pub use refs::{parse_spec, Ref};
+pub use registry::{DraftAnalysis, Identity, NewPrompt, Registry, RenderTarget, VerifyReport};

@@ -1,0 +1,53 @@
+//! Where the registry is, who is acting, and the render worker: resolved once per command.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use promptdesk_core::Registry;
+use promptdesk_template::worker::{RenderWorker, WorkerConfig};
+
+use crate::output::Failure;
+
+/// The registry path: `--registry`, `PROMPTDESK_REGISTRY`, or the platform data directory.
+pub fn registry_path(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    if let Some(p) = flag {
+        return Ok(p);
+    }
+    directories::ProjectDirs::from("dev", "promptdesk", "Promptdesk")
+        .map(|d| d.data_dir().join("registry.db"))
+        .ok_or_else(|| {
+            Failure::bad_input("cannot find a data directory for the default registry; pass --registry PATH")
+        })
+}
+
+/// The acting person: `PROMPTDESK_USER`, else the configured identity, else the OS user.
+pub fn actor(reg: &Registry) -> String {
+    if let Some(u) = std::env::var("PROMPTDESK_USER").ok().filter(|u| !u.trim().is_empty()) {
+        return u.trim().to_string();
+    }
+    if let Ok(Some(identity)) = reg.identity() {
+        return identity.name;
+    }
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn open(path: &std::path::Path) -> Result<Registry, Failure> {
+    let mut reg = Registry::open(path)?;
+    let who = actor(&reg);
+    reg.set_actor(who);
+    Ok(reg)
+}
+
+/// A render worker that runs this same binary with the hidden `__render-worker` argument.
+pub fn render_worker() -> Result<RenderWorker, Failure> {
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::internal(format!("cannot find the promptdesk executable: {e}")))?;
+    Ok(RenderWorker::new(WorkerConfig::new(
+        exe,
+        vec![OsString::from("__render-worker")],
+    )))
+}

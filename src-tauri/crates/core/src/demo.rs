@@ -1,0 +1,203 @@
+//! The demo registry: a support team's refund reply, the shared refund policy it includes, and
+//! a chat triage prompt, each with a few versions, sample inputs and labels. The README's run
+//! command opens it; tests use it as a realistic fixture.
+//!
+//! The story it sets up for later workflows: `support/refund-reply@3` is in production and states
+//! the policy (30 days, original payment method) through the `policies/refunds` include; version
+//! 4, "shorter, friendlier", drops the include and with it the policy, and sits in staging.
+
+use promptdesk_content::{Body, ChatMessage, ModelSettings, PromptKind, VarType, Variable};
+use serde_json::{json, Map, Value};
+
+use crate::error::Result;
+use crate::model::{DraftContent, Samples};
+use crate::refs::Ref;
+use crate::registry::{NewPrompt, Registry};
+
+fn var(name: &str, ty: VarType, required: bool, default: Option<Value>, description: &str) -> Variable {
+    Variable {
+        name: name.into(),
+        ty,
+        required,
+        default,
+        description: Some(description.into()),
+    }
+}
+
+fn model(temperature: f64) -> ModelSettings {
+    ModelSettings {
+        provider: "openai".into(),
+        model: "gpt-4o-mini".into(),
+        parameters: [
+            ("temperature".to_string(), json!(temperature)),
+            ("max_tokens".to_string(), json!(400)),
+        ]
+        .into(),
+    }
+}
+
+fn inputs(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn text(template: &str) -> Body {
+    Body::Text {
+        template: template.into(),
+    }
+}
+
+/// Fills an empty registry with the demo. Acts as three people (ana writes, ben reviews and
+/// releases, cho keeps the policy), then restores the registry's actor.
+pub fn seed(reg: &mut Registry) -> Result<()> {
+    let me = reg.actor().to_string();
+
+    reg.set_actor("cho");
+    reg.create_prompt(
+        "policies/refunds",
+        PromptKind::Text,
+        NewPrompt {
+            description: "The refund policy every support reply must state".into(),
+            tags: vec!["policy".into(), "support".into()],
+            ..NewPrompt::default()
+        },
+    )?;
+    let policy = |template: &str| DraftContent {
+        body: text(template),
+        variables: vec![],
+        model: ModelSettings::default(),
+    };
+    reg.save_draft(
+        "policies/refunds",
+        policy("Refunds are accepted within 30 days of purchase."),
+    )?;
+    reg.commit("policies/refunds", "First version of the refund policy")?;
+    reg.save_draft(
+        "policies/refunds",
+        policy(
+            "Refunds are accepted within 30 days of purchase and are paid back to the original payment method.",
+        ),
+    )?;
+    reg.commit("policies/refunds", "State that refunds go back to the original payment method")?;
+    reg.set_label("policies/refunds", Some(&Ref::Number(2)), "production", "policy review 2026-10")?;
+
+    reg.set_actor("ana");
+    let variables = vec![
+        var("customer_name", VarType::String, true, None, "The customer's first name"),
+        var("order_id", VarType::String, true, None, "Order number as shown on the receipt"),
+        var("days_since_purchase", VarType::Number, true, None, "Days between purchase and this request"),
+        var("product", VarType::String, false, Some(json!("your order")), "What they bought"),
+    ];
+    let mut samples = Samples::new();
+    samples.insert(
+        "within-window".into(),
+        inputs(json!({"customer_name": "Ada", "order_id": "A-1042", "days_since_purchase": 12, "product": "the blue kettle"})),
+    );
+    samples.insert(
+        "late-request".into(),
+        inputs(json!({"customer_name": "Grace", "order_id": "B-2203", "days_since_purchase": 45})),
+    );
+    reg.create_prompt(
+        "support/refund-reply",
+        PromptKind::Text,
+        NewPrompt {
+            description: "Reply to a customer who asks for a refund".into(),
+            tags: vec!["support".into(), "refunds".into()],
+            draft: None,
+            samples,
+        },
+    )?;
+    let reply = |template: &str, temperature: f64| DraftContent {
+        body: text(template),
+        variables: variables.clone(),
+        model: model(temperature),
+    };
+    reg.save_draft(
+        "support/refund-reply",
+        reply(
+            "Hello {{ customer_name }},\n\nThank you for contacting us about order {{ order_id }}.\n{% include \"policies/refunds\" %}\n\n{% if days_since_purchase <= 30 %}Your request is within the refund window, so we have started your refund for {{ product }}.{% else %}Unfortunately your purchase was {{ days_since_purchase }} days ago, which is outside the refund window.{% endif %}\n\nBest regards,\nThe support team",
+            0.4,
+        ),
+    )?;
+    reg.commit("support/refund-reply", "First refund reply")?;
+    reg.save_draft(
+        "support/refund-reply",
+        reply(
+            "Hello {{ customer_name }},\n\nThank you for contacting us about order {{ order_id }}.\n{% include \"policies/refunds\" %}\n\n{% if days_since_purchase <= 30 %}Your request is within the refund window, so we have started your refund for {{ product }}. You will see it within 5 business days.{% else %}Unfortunately your purchase was {{ days_since_purchase }} days ago, which is outside the refund window. We can offer store credit instead.{% endif %}\n\nBest regards,\nThe support team",
+            0.3,
+        ),
+    )?;
+    reg.commit("support/refund-reply", "Say when the money arrives; offer store credit when late")?;
+    reg.save_draft(
+        "support/refund-reply",
+        reply(
+            "Hello {{ customer_name }},\n\nThank you for contacting us about order {{ order_id }}.\n{% include \"policies/refunds\" %}\n\n{% if days_since_purchase <= 30 %}Your request is within the refund window, so we have started your refund for {{ product }}. You will see it within 5 business days.{% else %}Unfortunately your purchase was {{ days_since_purchase }} days ago, which is outside the refund window. We can offer store credit instead.{% endif %}\n\nIf anything is unclear, just reply to this email.\n\nBest regards,\nThe support team",
+            0.3,
+        ),
+    )?;
+    reg.commit("support/refund-reply", "Invite the customer to reply with questions")?;
+    reg.save_draft(
+        "support/refund-reply",
+        reply(
+            "Hi {{ customer_name }}! {% if days_since_purchase <= 30 %}Good news: your refund for {{ product }} is on its way.{% else %}Sorry, order {{ order_id }} is too old for a refund.{% endif %} Anything else? Just reply. 😊",
+            0.7,
+        ),
+    )?;
+    reg.commit("support/refund-reply", "Shorter, friendlier reply")?;
+
+    reg.set_actor("ben");
+    reg.set_label("support/refund-reply", Some(&Ref::Number(3)), "production", "weekly release")?;
+    reg.set_label("support/refund-reply", Some(&Ref::Number(4)), "staging", "try the shorter reply")?;
+
+    reg.set_actor("ana");
+    let triage_vars = vec![
+        var("message", VarType::String, true, None, "What the customer wrote"),
+        var("channel", VarType::String, false, Some(json!("email")), "email, chat or phone"),
+        var("categories", VarType::List, false, Some(json!(["refund", "shipping", "account", "other"])), "Allowed categories"),
+    ];
+    let mut triage_samples = Samples::new();
+    triage_samples.insert(
+        "refund-email".into(),
+        inputs(json!({"message": "I want my money back for order A-1042, the kettle leaks."})),
+    );
+    reg.create_prompt(
+        "support/triage",
+        PromptKind::Chat,
+        NewPrompt {
+            description: "Sort an incoming support message into a category".into(),
+            tags: vec!["support".into()],
+            draft: None,
+            samples: triage_samples,
+        },
+    )?;
+    let triage = |system: &str| DraftContent {
+        body: Body::Chat {
+            messages: vec![
+                ChatMessage { role: "system".into(), template: system.into() },
+                ChatMessage {
+                    role: "user".into(),
+                    template: "Channel: {{ channel }}\nMessage: {{ message }}".into(),
+                },
+            ],
+        },
+        variables: triage_vars.clone(),
+        model: model(0.0),
+    };
+    reg.save_draft(
+        "support/triage",
+        triage("Classify the customer's message into one of: {{ categories | join(\", \") }}. Answer with the category only."),
+    )?;
+    reg.commit("support/triage", "First triage prompt")?;
+    reg.save_draft(
+        "support/triage",
+        triage("You sort support messages. Classify the message into exactly one of: {{ categories | join(\", \") }}.\nAnswer with the category only, in lowercase."),
+    )?;
+    reg.commit("support/triage", "Ask for exactly one lowercase category")?;
+    reg.set_actor("ben");
+    reg.set_label("support/triage", Some(&Ref::Number(2)), "production", "first release")?;
+
+    reg.set_actor(me);
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! The `labels` table (where each label points now) and its append-only `label_history`.
+
+use rusqlite::{params, Connection};
+
+use super::optional;
+use crate::error::Result;
+use crate::model::{Label, LabelMove};
+
+pub fn get(conn: &Connection, prompt_id: i64, name: &str) -> Result<Option<Label>> {
+    Ok(optional(conn.query_row(
+        "SELECT l.name, v.number, l.hash, l.moved_at, l.moved_by
+         FROM labels l JOIN versions v ON v.prompt_id = l.prompt_id AND v.hash = l.hash
+         WHERE l.prompt_id = ?1 AND l.name = ?2",
+        params![prompt_id, name],
+        |r| {
+            Ok(Label {
+                name: r.get(0)?,
+                number: r.get(1)?,
+                hash: r.get(2)?,
+                moved_at: r.get(3)?,
+                moved_by: r.get(4)?,
+            })
+        },
+    ))?)
+}
+
+pub fn list(conn: &Connection, prompt_id: i64) -> Result<Vec<Label>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT l.name, v.number, l.hash, l.moved_at, l.moved_by
+         FROM labels l JOIN versions v ON v.prompt_id = l.prompt_id AND v.hash = l.hash
+         WHERE l.prompt_id = ?1 ORDER BY l.name",
+    )?;
+    let rows = stmt.query_map([prompt_id], |r| {
+        Ok(Label {
+            name: r.get(0)?,
+            number: r.get(1)?,
+            hash: r.get(2)?,
+            moved_at: r.get(3)?,
+            moved_by: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Points `label` at `to_hash` and appends the move to the history, in the caller's transaction.
+pub fn set(
+    conn: &Connection,
+    prompt_id: i64,
+    label: &str,
+    from_hash: Option<&str>,
+    to_hash: &str,
+    actor: &str,
+    at: &str,
+    reason: &str,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO label_history (prompt_id, label, from_hash, to_hash, actor, at, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![prompt_id, label, from_hash, to_hash, actor, at, reason],
+    )?;
+    conn.execute(
+        "INSERT INTO labels (prompt_id, name, hash, moved_at, moved_by) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (prompt_id, name) DO UPDATE SET hash = excluded.hash,
+             moved_at = excluded.moved_at, moved_by = excluded.moved_by",
+        params![prompt_id, label, to_hash, at, actor],
+    )?;
+    Ok(())
+}
+
+/// Every move of this prompt's labels (one label when given), oldest first.
+pub fn history(conn: &Connection, prompt_id: i64, label: Option<&str>) -> Result<Vec<LabelMove>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT h.label, fv.number, h.from_hash, tv.number, h.to_hash, h.actor, h.at, h.reason
+         FROM label_history h
+         JOIN versions tv ON tv.prompt_id = h.prompt_id AND tv.hash = h.to_hash
+         LEFT JOIN versions fv ON fv.prompt_id = h.prompt_id AND fv.hash = h.from_hash
+         WHERE h.prompt_id = ?1 AND (?2 IS NULL OR h.label = ?2)
+         ORDER BY h.id",
+    )?;
+    let rows = stmt.query_map(params![prompt_id, label], |r| {
+        Ok(LabelMove {
+            label: r.get(0)?,
+            from_number: r.get(1)?,
+            from_hash: r.get(2)?,
+            to_number: r.get(3)?,
+            to_hash: r.get(4)?,
+            actor: r.get(5)?,
+            at: r.get(6)?,
+            reason: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,108 @@
+//! The `prompts` table.
+
+use promptdesk_content::PromptKind;
+use rusqlite::{params, Connection, Row};
+
+use super::optional;
+use crate::error::{Error, Result};
+use crate::model::Prompt;
+
+const COLUMNS: &str = "id, name, kind, description, tags, created_at, created_by";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Prompt> {
+    let kind: String = r.get(2)?;
+    let tags: String = r.get(4)?;
+    Ok(Prompt {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        kind: PromptKind::parse(&kind).unwrap_or(PromptKind::Text),
+        description: r.get(3)?,
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        created_at: r.get(5)?,
+        created_by: r.get(6)?,
+    })
+}
+
+pub fn insert(
+    conn: &Connection,
+    name: &str,
+    kind: PromptKind,
+    description: &str,
+    tags: &[String],
+    at: &str,
+    by: &str,
+) -> Result<Prompt> {
+    if find(conn, name)?.is_some() {
+        return Err(Error::Conflict(format!("a prompt named '{name}' already exists")));
+    }
+    let tags_json = serde_json::to_string(tags).expect("tags serialise");
+    conn.execute(
+        "INSERT INTO prompts (name, kind, description, tags, created_at, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![name, kind.as_str(), description, tags_json, at, by],
+    )?;
+    get(conn, name)
+}
+
+pub fn find(conn: &Connection, name: &str) -> Result<Option<Prompt>> {
+    Ok(optional(conn.query_row(
+        &format!("SELECT {COLUMNS} FROM prompts WHERE name = ?1"),
+        [name],
+        from_row,
+    ))?)
+}
+
+pub fn get(conn: &Connection, name: &str) -> Result<Prompt> {
+    find(conn, name)?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "no prompt named '{name}' (see `promptdesk list` for the prompts in this registry)"
+        ))
+    })
+}
+
+pub fn get_by_id(conn: &Connection, id: i64) -> Result<Prompt> {
+    Ok(conn.query_row(
+        &format!("SELECT {COLUMNS} FROM prompts WHERE id = ?1"),
+        [id],
+        from_row,
+    )?)
+}
+
+/// Prompts whose name is in `folder` (at any depth), or all prompts; ordered by name.
+pub fn list(conn: &Connection, folder: Option<&str>) -> Result<Vec<Prompt>> {
+    let mut out = Vec::new();
+    match folder.map(|f| f.trim_end_matches('/')).filter(|f| !f.is_empty()) {
+        Some(folder) => {
+            // A range scan on the unique index: names in "folder/" sort between "folder/" and
+            // "folder0" ('0' is the byte after '/').
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM prompts WHERE name >= ?1 AND name < ?2 ORDER BY name"
+            ))?;
+            let lo = format!("{folder}/");
+            let hi = format!("{folder}0");
+            for p in stmt.query_map(params![lo, hi], from_row)? {
+                out.push(p?);
+            }
+        }
+        None => {
+            let mut stmt =
+                conn.prepare_cached(&format!("SELECT {COLUMNS} FROM prompts ORDER BY name"))?;
+            for p in stmt.query_map([], from_row)? {
+                out.push(p?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn update_meta(conn: &Connection, id: i64, description: &str, tags: &[String]) -> Result<()> {
+    conn.execute(
+        "UPDATE prompts SET description = ?2, tags = ?3 WHERE id = ?1",
+        params![id, description, serde_json::to_string(tags).expect("tags serialise")],
+    )?;
+    Ok(())
+}
+
+pub fn count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM prompts", [], |r| r.get(0))?)
+}
