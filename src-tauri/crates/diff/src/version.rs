@@ -65,14 +65,17 @@ pub enum VariableField {
 }
 
 /// One field of a variable, before and after. `None` means unset (or, for an added or removed
-/// variable, absent on that side).
+/// variable, absent on that side). A default of JSON `null` counts as unset, as in the
+/// canonical encoding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
     /// Which field.
     pub field: VariableField,
-    /// The old value.
+    /// The old value; left out of the JSON when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old: Option<Value>,
-    /// The new value.
+    /// The new value; left out of the JSON when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new: Option<Value>,
 }
 
@@ -96,9 +99,12 @@ pub struct SettingChange {
     pub key: String,
     /// added, removed or changed.
     pub status: ChangeStatus,
-    /// The old value (`None` when unset).
+    /// The old value; left out of the JSON when unset (a JSON `null` here is a parameter set to
+    /// null).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old: Option<Value>,
-    /// The new value (`None` when unset).
+    /// The new value; left out of the JSON when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new: Option<Value>,
 }
 
@@ -313,7 +319,10 @@ fn variable_fields(v: &Variable) -> Vec<(VariableField, Option<Value>)> {
     vec![
         (VariableField::Type, Some(Value::from(v.ty.as_str()))),
         (VariableField::Required, Some(Value::Bool(v.required))),
-        (VariableField::Default, v.default.clone()),
+        (
+            VariableField::Default,
+            v.default.clone().filter(|d| !d.is_null()),
+        ),
         (
             VariableField::Description,
             v.description.clone().map(Value::from),
@@ -573,6 +582,15 @@ mod tests {
         let changes = diff_variables(&old, &new);
         assert_eq!(changes.len(), 1, "{changes:?}");
         assert_eq!(changes[0].status, ChangeStatus::Added);
+    }
+
+    #[test]
+    fn a_null_default_is_the_same_as_no_default_like_in_the_canonical_encoding() {
+        let with_null = Variable {
+            default: Some(Value::Null),
+            ..var("a")
+        };
+        assert!(diff_variables(&[var("a")], &[with_null]).is_empty());
     }
 
     #[test]
