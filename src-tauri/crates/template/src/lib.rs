@@ -1,1 +1,29 @@
-//! placeholder
+//! Jinja prompt templates: analysis, input validation, limits, and the isolated render worker.
+//!
+//! - [`analysis`]: does a template parse, which variables does it read, which prompts does it
+//!   include — without rendering it.
+//! - [`inputs`]: checks render inputs against the declared schema (or one inferred from the
+//!   template) and fills in defaults.
+//! - [`render`]: renders a prompt body with strict undefined, a fuel limit, an output cap and
+//!   includes served only from what the caller resolved.
+//! - [`worker`]: runs that rendering in a separate process with a memory limit and a
+//!   wall-clock limit, because some templates can exhaust memory and abort the process.
+//!
+//! Every failure is a [`TemplateError`] with a kind, a one-line message and a location.
+
+pub mod analysis;
+mod engine;
+pub mod error;
+pub mod inputs;
+pub mod render;
+pub mod worker;
+
+pub use analysis::{
+    check_syntax, compare_with_schema, include_references, referenced_variables, SchemaReport,
+};
+pub use error::{ErrorKind, SourceLocation, TemplateError};
+pub use inputs::{infer_schema, validate_inputs};
+pub use render::{message_template_name, render_in_process, Limits, RenderRequest};
+pub use worker::{
+    serve_stdio, RenderWorker, WorkerConfig, CPU_LIMIT_ENV, MEMORY_LIMIT_ENV, WORKER_ARG,
+};
