@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the benchmarks and prints the figures they write to target/figures/*.json:
+# render through the worker (template), word-refined diffs (diff), and the registry at
+# 10,000 prompts / 200,000 versions (core). Figures are measurements, never pass/fail.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+FIGURES=${CARGO_TARGET_DIR:-$ROOT/target}/figures
+cargo bench -p promptdesk-template --bench render
+cargo bench -p promptdesk-diff --bench diff
+cargo bench -p promptdesk-core --bench registry
+for f in "$FIGURES"/*.json; do
+  printf '\n%s\n' "$f"
+  cat "$f"
+done
