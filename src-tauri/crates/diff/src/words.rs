@@ -14,9 +14,9 @@
 //!   line change without highlights, which is what it is.
 //!
 //! Only changed blocks are refined, never whole documents, and never past the deadline: a block
-//! whose word diff ran out of time is dropped back to whole lines by the caller.
-
-use std::hash::Hash;
+//! whose word diff ran out of time is dropped back to whole lines by the caller. A large block
+//! with as many old as new lines (a bulk edit, a search-and-replace) is refined line by line
+//! instead, which stays fast however much changed.
 
 use similar::{capture_diff_slices_deadline, Algorithm, DiffOp, DiffableStr};
 
@@ -30,7 +30,7 @@ pub(crate) struct Refined {
 }
 
 /// A token of a block: a piece of a line, or the break at the end of a line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, std::hash::Hash)]
 enum Token<'a> {
     Text(&'a str),
     Break(LineEnding),
@@ -47,12 +47,16 @@ fn tokenize<'a>(lines: &[Line<'a>]) -> Tokens<'a> {
     let mut line_starts = Vec::with_capacity(lines.len());
     for line in lines {
         line_starts.push(tokens.len());
-        tokens.extend(
-            line.content
-                .tokenize_unicode_words()
-                .into_iter()
-                .map(Token::Text),
-        );
+        if line.content.is_ascii() {
+            ascii_words(line.content, &mut tokens);
+        } else {
+            tokens.extend(
+                line.content
+                    .tokenize_unicode_words()
+                    .into_iter()
+                    .map(Token::Text),
+            );
+        }
         tokens.push(Token::Break(line.ending));
     }
     Tokens {
@@ -61,36 +65,162 @@ fn tokenize<'a>(lines: &[Line<'a>]) -> Tokens<'a> {
     }
 }
 
+/// Blocks with more text than this (bytes, both sides) and as many old as new lines are refined
+/// line by line instead of as one sequence: many small diffs stay fast where one diff of a
+/// large, heavily changed block could use up the whole deadline.
+const BLOCK_BYTE_LIMIT: usize = 16 * 1024;
+
+/// Token sequences whose changed middles span at most this many cells (old × new tokens) are
+/// diffed with an exact LCS table: for the short lines of most edits that is faster than a
+/// general algorithm's setup, and gives the smallest highlight.
+const SMALL_DIFF_CELLS: usize = 16 * 1024;
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether `mid` joins `prev` and `next` into one word: `customer's`, `e.g`, `a:b` between
+/// letters, `3.5` and `1,000` between digits (UAX #29 rules WB6/7 and WB11/12).
+fn joins(prev: u8, mid: u8, next: u8) -> bool {
+    (prev.is_ascii_alphabetic() && next.is_ascii_alphabetic() && matches!(mid, b':' | b'.' | b'\''))
+        || (prev.is_ascii_digit()
+            && next.is_ascii_digit()
+            && matches!(mid, b',' | b';' | b'.' | b'\''))
+}
+
+/// The UAX #29 word boundaries of an ASCII string, without the table lookups of the general
+/// implementation (most prompts are ASCII, and tokenising dominates large refinements).
+/// Gives exactly the tokens of `split_word_bounds`; a test holds it to that.
+fn ascii_words<'a>(s: &'a str, out: &mut Vec<Token<'a>>) {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let mut j = i + 1;
+        if is_word_byte(b[i]) {
+            loop {
+                if j < b.len() && is_word_byte(b[j]) {
+                    j += 1;
+                } else if j + 1 < b.len() && joins(b[j - 1], b[j], b[j + 1]) {
+                    j += 2;
+                } else {
+                    break;
+                }
+            }
+        } else if b[i] == b' ' {
+            while j < b.len() && b[j] == b' ' {
+                j += 1;
+            }
+        }
+        out.push(Token::Text(&s[i..j]));
+        i = j;
+    }
+}
+
 /// Highlights the changed words of a replace block. `None` when the deadline passed during the
 /// word diff (its result may be a poor approximation, so the caller shows whole lines instead).
 pub(crate) fn refine(old: &[Line], new: &[Line], budget: &Budget) -> Option<Refined> {
-    let old_tokens = tokenize(old);
-    let new_tokens = tokenize(new);
-    let ops = capture_diff_slices_deadline(
-        Algorithm::Myers,
-        &old_tokens.tokens,
-        &new_tokens.tokens,
-        budget.deadline(),
-    );
-    if budget.expired() {
-        return None;
+    let bytes: usize = old.iter().chain(new).map(|l| l.content.len()).sum();
+    if bytes > BLOCK_BYTE_LIMIT && old.len() == new.len() && old.len() > 1 {
+        let mut refined = Refined {
+            old: Vec::with_capacity(old.len()),
+            new: Vec::with_capacity(new.len()),
+        };
+        for (o, n) in old.iter().zip(new) {
+            if budget.expired() {
+                return None;
+            }
+            let pair = refine_tokens(
+                &tokenize(std::slice::from_ref(o)),
+                &tokenize(std::slice::from_ref(n)),
+                budget,
+            )?;
+            refined.old.extend(pair.old);
+            refined.new.extend(pair.new);
+        }
+        return Some(refined);
     }
-    let mut old_changed = vec![false; old_tokens.tokens.len()];
-    let mut new_changed = vec![false; new_tokens.tokens.len()];
-    for op in &ops {
-        if !matches!(op, DiffOp::Equal { .. }) {
-            for i in op.old_range() {
-                old_changed[i] = true;
-            }
-            for i in op.new_range() {
-                new_changed[i] = true;
-            }
+    refine_tokens(&tokenize(old), &tokenize(new), budget)
+}
+
+fn refine_tokens(old: &Tokens, new: &Tokens, budget: &Budget) -> Option<Refined> {
+    let (old_changed, new_changed) = changed_tokens(&old.tokens, &new.tokens, budget)?;
+    Some(Refined {
+        old: line_spans(old, &old_changed),
+        new: line_spans(new, &new_changed),
+    })
+}
+
+/// Which tokens of each side are not part of the common subsequence.
+fn changed_tokens<T: Eq + std::hash::Hash>(
+    old: &[T],
+    new: &[T],
+    budget: &Budget,
+) -> Option<(Vec<bool>, Vec<bool>)> {
+    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
+    let suffix = old[prefix..]
+        .iter()
+        .rev()
+        .zip(new[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (old_mid, new_mid) = (
+        &old[prefix..old.len() - suffix],
+        &new[prefix..new.len() - suffix],
+    );
+    let mut old_changed = vec![false; old.len()];
+    let mut new_changed = vec![false; new.len()];
+    let old_mid_changed = &mut old_changed[prefix..old.len() - suffix];
+    let new_mid_changed = &mut new_changed[prefix..new.len() - suffix];
+    if old_mid.is_empty() || new_mid.is_empty() {
+        old_mid_changed.fill(true);
+        new_mid_changed.fill(true);
+    } else if old_mid.len().saturating_mul(new_mid.len()) <= SMALL_DIFF_CELLS {
+        mark_lcs(old_mid, new_mid, old_mid_changed, new_mid_changed);
+    } else {
+        let ops =
+            capture_diff_slices_deadline(Algorithm::Myers, old_mid, new_mid, budget.deadline());
+        if budget.expired() {
+            return None;
+        }
+        for op in ops.iter().filter(|op| !matches!(op, DiffOp::Equal { .. })) {
+            old_mid_changed[op.old_range()].fill(true);
+            new_mid_changed[op.new_range()].fill(true);
         }
     }
-    Some(Refined {
-        old: line_spans(&old_tokens, &old_changed),
-        new: line_spans(&new_tokens, &new_changed),
-    })
+    Some((old_changed, new_changed))
+}
+
+/// Exact longest common subsequence by table, for small inputs (at most [`SMALL_DIFF_CELLS`]
+/// cells, so lengths fit in `u16`). Marks what is not in it.
+fn mark_lcs<T: Eq>(old: &[T], new: &[T], old_changed: &mut [bool], new_changed: &mut [bool]) {
+    let (n, m) = (old.len(), new.len());
+    let width = m + 1;
+    // lcs[i * width + j]: length of the LCS of old[i..] and new[j..].
+    let mut lcs = vec![0u16; (n + 1) * width];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i * width + j] = if old[i] == new[j] {
+                lcs[(i + 1) * width + j + 1].saturating_add(1)
+            } else {
+                lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < n && j < m {
+        if old[i] == new[j] {
+            i += 1;
+            j += 1;
+        } else if lcs[(i + 1) * width + j] >= lcs[i * width + j + 1] {
+            old_changed[i] = true;
+            i += 1;
+        } else {
+            new_changed[j] = true;
+            j += 1;
+        }
+    }
+    old_changed[i..].fill(true);
+    new_changed[j..].fill(true);
 }
 
 fn line_spans(tokens: &Tokens, changed: &[bool]) -> Vec<Vec<Span>> {
@@ -228,6 +358,39 @@ mod tests {
     fn template_syntax_is_split_into_punctuation_so_a_renamed_variable_stands_out() {
         let r = refine_one("Hello {{ name }}!", "Hello {{ customer_name }}!");
         assert_eq!(highlights(&r.new[0]), ["customer_name"]);
+    }
+
+    #[test]
+    fn the_ascii_tokenizer_agrees_with_unicode_word_boundaries() {
+        let samples = [
+            "Hello {{ name }}, it's 3.5 or 1,000; e.g. a:b a_b __x x.1 1.x v1.2 end.",
+            "  two  spaces\tand\t\ttabs  ",
+            "'quoted' \"double\" a'b' 1'2 a;b 1;2 a,b a.-b -- ... ..a",
+            "\r lone cr\r\rx \u{1b}[0m !?",
+            "",
+        ];
+        for s in samples {
+            let mut fast = Vec::new();
+            ascii_words(s, &mut fast);
+            let expected: Vec<Token> = s
+                .tokenize_unicode_words()
+                .into_iter()
+                .map(Token::Text)
+                .collect();
+            assert_eq!(fast, expected, "tokens of {s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_ascii_tokenizer_agrees_with_unicode_word_boundaries_on_any_ascii(
+            s in "[ab0-9_ .:',;\t\"!\r\x1b-]{0,40}|[ -~\t\r]{0,40}"
+        ) {
+            let mut fast = Vec::new();
+            ascii_words(&s, &mut fast);
+            let expected: Vec<Token> = s.tokenize_unicode_words().into_iter().map(Token::Text).collect();
+            proptest::prop_assert_eq!(fast, expected);
+        }
     }
 
     #[test]
