@@ -355,6 +355,7 @@ fn build_hunk(
                 };
                 match refined {
                     Some(refined) => {
+                        *coarse |= !refined.complete;
                         for ((o, line), spans) in old_range.zip(&old_block).zip(refined.old) {
                             lines.push(refined_line(LineTag::Delete, Some(o), None, line, spans));
                         }

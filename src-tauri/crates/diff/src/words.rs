@@ -5,7 +5,12 @@
 //! without guessing which old line became which new one, and still finds words that moved across
 //! a line break when a paragraph was re-wrapped. Tokens are Unicode word boundaries (UAX #29,
 //! through similar's `unicode` feature): words, runs of spaces, single punctuation marks, and
-//! single ideographs for scripts written without spaces.
+//! single ideographs for scripts written without spaces. ASCII lines, most of a prompt, take a
+//! table-free tokenizer that a property test holds to the same boundaries.
+//!
+//! Short blocks (the usual one-line edit) are compared with an exact LCS table, which is both
+//! the smallest highlight and cheaper than setting up a general diff; longer ones use similar's
+//! Myers under the deadline.
 //!
 //! Two clean-ups make the highlight readable:
 //! - unchanged whitespace between two changed tokens joins them (`quick brown` → `slow red` is
@@ -27,6 +32,9 @@ use crate::text::{Line, LineEnding, Span};
 pub(crate) struct Refined {
     pub(crate) old: Vec<Vec<Span>>,
     pub(crate) new: Vec<Vec<Span>>,
+    /// False when the deadline stopped a line-by-line refinement part way: the remaining lines
+    /// are whole-line changes.
+    pub(crate) complete: bool,
 }
 
 /// A token of a block: a piece of a line, or the break at the end of a line.
@@ -117,25 +125,37 @@ fn ascii_words<'a>(s: &'a str, out: &mut Vec<Token<'a>>) {
 }
 
 /// Highlights the changed words of a replace block. `None` when the deadline passed during the
-/// word diff (its result may be a poor approximation, so the caller shows whole lines instead).
+/// word diff (its result may be a poor approximation, so the caller shows whole lines instead);
+/// see also [`Refined::complete`].
 pub(crate) fn refine(old: &[Line], new: &[Line], budget: &Budget) -> Option<Refined> {
     let bytes: usize = old.iter().chain(new).map(|l| l.content.len()).sum();
     if bytes > BLOCK_BYTE_LIMIT && old.len() == new.len() && old.len() > 1 {
         let mut refined = Refined {
             old: Vec::with_capacity(old.len()),
             new: Vec::with_capacity(new.len()),
+            complete: true,
         };
         for (o, n) in old.iter().zip(new) {
-            if budget.expired() {
-                return None;
+            let pair = if refined.complete && !budget.expired() {
+                refine_tokens(
+                    &tokenize(std::slice::from_ref(o)),
+                    &tokenize(std::slice::from_ref(n)),
+                    budget,
+                )
+            } else {
+                None
+            };
+            match pair {
+                Some(pair) => {
+                    refined.old.extend(pair.old);
+                    refined.new.extend(pair.new);
+                }
+                None => {
+                    refined.complete = false;
+                    refined.old.push(whole(o));
+                    refined.new.push(whole(n));
+                }
             }
-            let pair = refine_tokens(
-                &tokenize(std::slice::from_ref(o)),
-                &tokenize(std::slice::from_ref(n)),
-                budget,
-            )?;
-            refined.old.extend(pair.old);
-            refined.new.extend(pair.new);
         }
         return Some(refined);
     }
@@ -147,7 +167,16 @@ fn refine_tokens(old: &Tokens, new: &Tokens, budget: &Budget) -> Option<Refined>
     Some(Refined {
         old: line_spans(old, &old_changed),
         new: line_spans(new, &new_changed),
+        complete: true,
     })
+}
+
+/// A line without highlights.
+fn whole(line: &Line) -> Vec<Span> {
+    vec![Span {
+        text: line.content.to_string(),
+        changed: false,
+    }]
 }
 
 /// Which tokens of each side are not part of the common subsequence.
@@ -391,6 +420,40 @@ mod tests {
             let expected: Vec<Token> = s.tokenize_unicode_words().into_iter().map(Token::Text).collect();
             proptest::prop_assert_eq!(fast, expected);
         }
+    }
+
+    #[test]
+    fn a_large_block_with_equal_line_counts_is_refined_line_by_line() {
+        let old_text: Vec<String> = (0..300)
+            .map(|i| format!("line {i} says the quick brown fox jumps over the lazy dog again"))
+            .collect();
+        let new_text: Vec<String> = old_text
+            .iter()
+            .map(|l| l.replace("lazy", "sleepy"))
+            .collect();
+        let old: Vec<Line> = old_text.iter().map(|l| line(l)).collect();
+        let new: Vec<Line> = new_text.iter().map(|l| line(l)).collect();
+        let r = refine(&old, &new, &Budget::start(&DiffOptions::default())).unwrap();
+        assert!(r.complete);
+        for (spans, text) in r.new.iter().zip(&new_text) {
+            assert_eq!(highlights(spans), ["sleepy"]);
+            assert_eq!(
+                &spans.iter().map(|s| s.text.as_str()).collect::<String>(),
+                text
+            );
+        }
+
+        let expired = Budget::start(&DiffOptions {
+            deadline: std::time::Duration::ZERO,
+            ..DiffOptions::default()
+        });
+        let r = refine(&old, &new, &expired).unwrap();
+        assert!(
+            !r.complete,
+            "an expired deadline leaves the block unrefined"
+        );
+        assert!(r.new.iter().all(|spans| highlights(spans).is_empty()));
+        assert_eq!(r.old.len(), old.len());
     }
 
     #[test]

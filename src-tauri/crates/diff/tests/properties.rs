@@ -140,6 +140,38 @@ proptest! {
     }
 }
 
+/// Long texts where most lines change in place: big replace blocks, refined line by line.
+fn bulk_edit() -> impl Strategy<Value = (String, String)> {
+    prop::collection::vec(
+        ("[a-e ]{80,120}", prop::bool::weighted(0.995), "[a-e]{1,5}"),
+        200..400,
+    )
+    .prop_map(|lines| {
+        let mut old = String::new();
+        let mut new = String::new();
+        for (line, edit, word) in lines {
+            old.push_str(&line);
+            old.push('\n');
+            if edit {
+                new.push_str(&line.replacen(' ', &format!(" {word} "), 1));
+            } else {
+                new.push_str(&line);
+            }
+            new.push('\n');
+        }
+        (old, new)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn bulk_edits_of_long_texts_apply_too((old, new) in bulk_edit(), opts in options()) {
+        check_applies(&old, &new, &opts)?;
+    }
+}
+
 fn version() -> impl Strategy<Value = VersionContent> {
     let role = prop::sample::select(vec!["system", "user", "assistant"]);
     let template = prop::sample::select(vec![
