@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 
 use minijinja::value::{Serde, Value as JinjaValue};
+use minijinja::Environment;
 use promptdesk_content::{Body, Rendered, RenderedMessage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -102,69 +103,178 @@ pub fn message_template_name(prompt: &str, index: usize, role: &str) -> String {
 /// Memory and time inside one operation are not bounded here: only call this on trusted input
 /// or inside the worker.
 pub fn render_in_process(req: &RenderRequest) -> Result<Rendered, TemplateError> {
-    let templates = req.template_names();
-    if !req.includes.is_empty() || templates.iter().any(|(_, s)| mentions_include(s)) {
-        check_includes(&templates, &req.includes)?;
-    }
+    CompiledPrompt::compile(req)?.render(&req.vars, req.limits.max_output_bytes)
+}
 
-    let sources = |name: &str| -> Option<&str> {
-        templates
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, s)| *s)
-            .or_else(|| req.includes.get(name).map(String::as_str))
-    };
-    let cx = ErrorContext {
-        sources: &sources,
-        fuel: Some(req.limits.fuel),
-    };
+/// A prompt body and its includes, checked and compiled once, renderable many times with
+/// different inputs (the worker keeps a few of these between requests).
+pub(crate) struct CompiledPrompt {
+    env: Environment<'static>,
+    /// Per template of the body, in order: the name it has inside `env`, the name shown in
+    /// errors, and its source.
+    templates: Vec<BodyTemplate>,
+    /// The roles of a chat body; `None` for a text body.
+    roles: Option<Vec<String>>,
+    includes: BTreeMap<String, String>,
+    fuel: u64,
+}
 
-    let mut env = engine::environment(Some(req.limits.fuel));
-    for (name, source) in &req.includes {
-        env.add_template(name, source)
-            .map_err(|e| engine::convert(&e, &cx))?;
-    }
-    let ctx = JinjaValue::from(Serde(&req.vars));
-    let mut budget = req.limits.max_output_bytes;
+struct BodyTemplate {
+    internal: String,
+    display: String,
+    source: String,
+}
 
-    let mut outputs = Vec::with_capacity(templates.len());
-    for (name, source) in &templates {
-        let template = env
-            .template_from_named_str(name, source)
-            .map_err(|e| engine::convert(&e, &cx))?;
-        let mut out = CappedWriter {
-            buf: Vec::with_capacity(source.len() + 256),
-            budget: &mut budget,
-            exceeded: false,
+impl CompiledPrompt {
+    /// Checks the includes statically (all provided, no cycles) and compiles every template.
+    pub(crate) fn compile(req: &RenderRequest) -> Result<Self, TemplateError> {
+        let named = req.template_names();
+        if !req.includes.is_empty() || named.iter().any(|(_, s)| mentions_include(s)) {
+            check_includes(&named, &req.includes)?;
+        }
+        let templates: Vec<BodyTemplate> = named
+            .into_iter()
+            .map(|(display, source)| BodyTemplate {
+                // A text prompt may include an (older, pinned) version of itself under its own
+                // name; its body then needs a name that cannot clash with an include.
+                internal: if req.includes.contains_key(&display) {
+                    format!("\u{1}{display}")
+                } else {
+                    display.clone()
+                },
+                display,
+                source: source.to_string(),
+            })
+            .collect();
+        let mut compiled = CompiledPrompt {
+            env: engine::environment(Some(req.limits.fuel)),
+            templates,
+            roles: match &req.body {
+                Body::Text { .. } => None,
+                Body::Chat { messages } => Some(messages.iter().map(|m| m.role.clone()).collect()),
+            },
+            includes: req.includes.clone(),
+            fuel: req.limits.fuel,
         };
-        let result = template.render_captured_to(ctx.clone(), &mut out);
-        if out.exceeded {
-            return Err(output_too_large(req.limits.max_output_bytes));
+        let sources = compiled
+            .includes
+            .iter()
+            .map(|(n, s)| (n.clone(), s.clone()))
+            .chain(
+                compiled
+                    .templates
+                    .iter()
+                    .map(|t| (t.internal.clone(), t.source.clone())),
+            )
+            .collect::<Vec<_>>();
+        for (name, source) in sources {
+            if let Err(e) = compiled.env.add_template_owned(name, source) {
+                return Err(compiled.convert(&e));
+            }
         }
-        if let Err(e) = result {
-            return Err(engine::convert(&e, &cx));
-        }
-        let text = String::from_utf8(out.buf).map_err(|_| {
-            TemplateError::new(ErrorKind::Render, "the rendered output is not valid UTF-8")
-        })?;
-        outputs.push(text);
+        Ok(compiled)
     }
 
-    Ok(match &req.body {
-        Body::Text { .. } => Rendered::Text {
-            text: outputs.pop().unwrap_or_default(),
-        },
-        Body::Chat { messages } => Rendered::Chat {
-            messages: messages
+    /// Whether this was compiled from exactly these templates and limits.
+    pub(crate) fn matches(&self, req: &RenderRequest) -> bool {
+        self.fuel == req.limits.fuel
+            && self.includes == req.includes
+            && match &req.body {
+                Body::Text { template } => {
+                    self.roles.is_none()
+                        && self.templates.len() == 1
+                        && self.templates[0].display == req.name
+                        && self.templates[0].source == *template
+                }
+                Body::Chat { messages } => {
+                    self.roles.as_ref().is_some_and(|roles| {
+                        roles.len() == messages.len()
+                            && roles.iter().zip(messages).all(|(r, m)| *r == m.role)
+                    }) && self.templates.len() == messages.len()
+                        && self
+                            .templates
+                            .iter()
+                            .enumerate()
+                            .zip(messages)
+                            .all(|((i, t), m)| {
+                                t.source == m.template
+                                    && t.display == message_template_name(&req.name, i, &m.role)
+                            })
+                }
+            }
+    }
+
+    /// Renders with these inputs; at most `max_output_bytes` of output, all templates together.
+    pub(crate) fn render(
+        &self,
+        vars: &Map<String, Value>,
+        max_output_bytes: usize,
+    ) -> Result<Rendered, TemplateError> {
+        let ctx = JinjaValue::from(Serde(vars));
+        let mut budget = max_output_bytes;
+        let mut outputs = Vec::with_capacity(self.templates.len());
+        for t in &self.templates {
+            let template = self
+                .env
+                .get_template(&t.internal)
+                .map_err(|e| self.convert(&e))?;
+            let mut out = CappedWriter {
+                buf: Vec::with_capacity(t.source.len() + 256),
+                budget: &mut budget,
+                exceeded: false,
+            };
+            let result = template.render_captured_to(ctx.clone(), &mut out);
+            if out.exceeded {
+                return Err(output_too_large(max_output_bytes));
+            }
+            if let Err(e) = result {
+                return Err(self.convert(&e));
+            }
+            let text = String::from_utf8(out.buf).map_err(|_| {
+                TemplateError::new(ErrorKind::Render, "the rendered output is not valid UTF-8")
+            })?;
+            outputs.push(text);
+        }
+        Ok(match &self.roles {
+            None => Rendered::Text {
+                text: outputs.pop().unwrap_or_default(),
+            },
+            Some(roles) => Rendered::Chat {
+                messages: roles
+                    .iter()
+                    .zip(outputs)
+                    .map(|(role, content)| RenderedMessage {
+                        role: role.clone(),
+                        content,
+                    })
+                    .collect(),
+            },
+        })
+    }
+
+    fn convert(&self, err: &minijinja::Error) -> TemplateError {
+        let sources = |name: &str| -> Option<&str> {
+            self.templates
                 .iter()
-                .zip(outputs)
-                .map(|(m, content)| RenderedMessage {
-                    role: m.role.clone(),
-                    content,
-                })
-                .collect(),
-        },
-    })
+                .find(|t| t.internal == name)
+                .map(|t| t.source.as_str())
+                .or_else(|| self.includes.get(name).map(String::as_str))
+        };
+        let mut error = engine::convert(
+            err,
+            &ErrorContext {
+                sources: &sources,
+                fuel: Some(self.fuel),
+            },
+        );
+        for t in self.templates.iter().filter(|t| t.internal != t.display) {
+            if let Some(loc) = error.location.as_mut().filter(|l| l.template == t.internal) {
+                loc.template = t.display.clone();
+            }
+            error.message = error.message.replace(&t.internal, &t.display);
+        }
+        error
+    }
 }
 
 /// The error for output past the cap.
@@ -596,6 +706,55 @@ mod tests {
         let req = text("{{ x|nosuchfilter }}", json!({"x": 1}));
         let err = render_in_process(&req).unwrap_err();
         assert!(err.message.contains("nosuchfilter"), "{err}");
+    }
+
+    #[test]
+    fn a_compiled_prompt_matches_only_the_same_templates_includes_and_fuel() {
+        let mut req = text("{% include \"a\" %}", json!({}));
+        req.includes.insert("a".into(), "x".into());
+        let compiled = CompiledPrompt::compile(&req).unwrap();
+        assert!(compiled.matches(&req));
+        let mut other = req.clone();
+        other.vars.insert("v".into(), json!(1));
+        assert!(
+            compiled.matches(&other),
+            "inputs are not part of the compiled prompt"
+        );
+        other.includes.insert("a".into(), "y".into());
+        assert!(!compiled.matches(&other));
+        let mut other = req.clone();
+        other.name = "else".into();
+        assert!(!compiled.matches(&other));
+        let mut other = req.clone();
+        other.limits.fuel += 1;
+        assert!(!compiled.matches(&other));
+        let mut other = req.clone();
+        other.body = Body::Chat {
+            messages: vec![ChatMessage {
+                role: "user".into(),
+                template: "{% include \"a\" %}".into(),
+            }],
+        };
+        assert!(!compiled.matches(&other));
+    }
+
+    #[test]
+    fn a_text_prompt_can_include_a_pinned_version_of_its_own_name() {
+        let mut req = text(
+            "new: {% include \"support/refund-reply\" %}\n{{ oops }}",
+            json!({}),
+        );
+        req.includes
+            .insert("support/refund-reply".into(), "old text".into());
+        let err = render_in_process(&req).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::UndefinedVariable);
+        let loc = err.location.unwrap();
+        assert_eq!(
+            (loc.template.as_str(), loc.line),
+            ("support/refund-reply", 2)
+        );
+        req.vars.insert("oops".into(), json!("!"));
+        assert_eq!(rendered_text(&req), "new: old text\n!");
     }
 
     #[test]

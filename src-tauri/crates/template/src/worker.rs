@@ -13,11 +13,11 @@
 //! the next render starts a fresh one transparently.
 
 use std::ffi::OsString;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Map;
 
 use crate::error::{ErrorKind, TemplateError};
-use crate::render::{render_in_process, RenderRequest};
+use crate::render::{CompiledPrompt, RenderRequest};
 
 /// The hidden argument the shipped binaries (CLI, desktop app) recognise to run
 /// [`serve_stdio`] instead of their normal main.
@@ -110,8 +110,8 @@ pub struct RenderWorker {
 struct WorkerProcess {
     child: Child,
     stdin: ChildStdin,
-    /// Reply lines from the stdout reader thread; disconnected when stdout closes.
-    replies: Receiver<io::Result<Vec<u8>>>,
+    /// The worker's stdout, read line by line.
+    replies: Replies,
     /// What the worker wrote to stderr since the current request began (the last
     /// [`STDERR_KEEP`] bytes).
     stderr: Arc<Mutex<Vec<u8>>>,
@@ -194,9 +194,8 @@ impl RenderWorker {
                     "the render worker is gone",
                 ));
             };
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            match process.replies.recv_timeout(remaining) {
-                Ok(Ok(line)) => match serde_json::from_slice::<WireReply>(&line) {
+            match process.replies.next_line(deadline) {
+                ReadOutcome::Line(line) => match serde_json::from_slice::<WireReply>(&line) {
                     Ok(reply) if reply.id == id || reply.id == 0 => return reply.result,
                     Ok(_) => continue, // a reply to an earlier request; cannot happen, harmless
                     Err(e) => {
@@ -207,9 +206,8 @@ impl RenderWorker {
                         ));
                     }
                 },
-                Ok(Err(e)) => return Err(self.died(Some(e))),
-                Err(RecvTimeoutError::Disconnected) => return Err(self.died(None)),
-                Err(RecvTimeoutError::Timeout) => {
+                ReadOutcome::Closed(read_error) => return Err(self.died(read_error)),
+                ReadOutcome::TimedOut => {
                     self.stop();
                     return Err(TemplateError::new(
                         ErrorKind::Timeout,
@@ -373,38 +371,14 @@ impl WorkerProcess {
             return Err(failed("pipes", &"missing"));
         };
 
-        let (reply_tx, replies) = mpsc::channel();
-        let out_thread = thread::Builder::new()
-            .name("render-worker-stdout".into())
-            .spawn(move || {
-                let mut reader = BufReader::with_capacity(64 * 1024, stdout);
-                loop {
-                    let mut line = Vec::new();
-                    match (&mut reader)
-                        .take(MAX_REPLY_BYTES)
-                        .read_until(b'\n', &mut line)
-                    {
-                        Ok(0) => break,
-                        Ok(_) if line.ends_with(b"\n") => {
-                            if reply_tx.send(Ok(line)).is_err() {
-                                break;
-                            }
-                        }
-                        Ok(n) => {
-                            if n as u64 >= MAX_REPLY_BYTES {
-                                let _ = reply_tx.send(Err(io::Error::other(
-                                    "the reply was larger than the client accepts",
-                                )));
-                            }
-                            break; // a partial last line: the worker died mid-write
-                        }
-                        Err(e) => {
-                            let _ = reply_tx.send(Err(e));
-                            break;
-                        }
-                    }
-                }
-            });
+        let replies = match Replies::new(stdout) {
+            Ok(replies) => replies,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(failed("reply reader", &e));
+            }
+        };
 
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let (done_tx, stderr_done) = mpsc::channel::<()>();
@@ -435,7 +409,7 @@ impl WorkerProcess {
                 }
             });
 
-        if let Err(e) = out_thread.and(err_thread) {
+        if let Err(e) = err_thread {
             let _ = child.kill();
             let _ = child.wait();
             return Err(failed("reader thread", &e));
@@ -454,6 +428,145 @@ impl WorkerProcess {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+    }
+}
+
+/// What reading the next reply line gave.
+enum ReadOutcome {
+    /// A whole line, with its `\n`.
+    Line(Vec<u8>),
+    /// The worker closed its stdout (it died), possibly with the read error that revealed it.
+    Closed(Option<io::Error>),
+    /// The deadline passed first.
+    TimedOut,
+}
+
+/// Reads the worker's reply lines with a deadline. On Unix this polls the pipe from the calling
+/// thread, so a reply costs no thread hand-off (which matters for latency on a busy machine).
+#[cfg(unix)]
+struct Replies {
+    pipe: ChildStdout,
+    buf: Vec<u8>,
+    /// How much of `buf` is known to contain no line break.
+    scanned: usize,
+}
+
+#[cfg(unix)]
+impl Replies {
+    fn new(pipe: ChildStdout) -> io::Result<Self> {
+        Ok(Replies {
+            pipe,
+            buf: Vec::with_capacity(64 * 1024),
+            scanned: 0,
+        })
+    }
+
+    fn next_line(&mut self, deadline: Instant) -> ReadOutcome {
+        use std::os::unix::io::AsRawFd;
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            if let Some(i) = self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
+                let end = self.scanned + i + 1;
+                self.scanned = 0;
+                let line = if end == self.buf.len() {
+                    std::mem::take(&mut self.buf)
+                } else {
+                    self.buf.drain(..end).collect()
+                };
+                return ReadOutcome::Line(line);
+            }
+            self.scanned = self.buf.len();
+            if self.buf.len() as u64 > MAX_REPLY_BYTES {
+                return ReadOutcome::Closed(Some(io::Error::other(
+                    "the reply was larger than the client accepts",
+                )));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return ReadOutcome::TimedOut;
+            }
+            let wait_ms = (deadline - now).as_millis().clamp(1, i32::MAX as u128) as i32;
+            let mut fds = libc::pollfd {
+                fd: self.pipe.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, owned by this frame.
+            let ready = unsafe { libc::poll(&mut fds, 1, wait_ms) };
+            if ready < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return ReadOutcome::Closed(Some(e));
+            }
+            if ready == 0 {
+                continue; // the deadline check above decides
+            }
+            // Readable or hung up: a read returns what is there without blocking.
+            match self.pipe.read(&mut chunk) {
+                Ok(0) => return ReadOutcome::Closed(None),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return ReadOutcome::Closed(Some(e)),
+            }
+        }
+    }
+}
+
+/// Reads the worker's reply lines with a deadline: elsewhere, a thread reads the pipe and the
+/// caller waits on a channel with a timeout.
+#[cfg(not(unix))]
+struct Replies {
+    lines: mpsc::Receiver<io::Result<Vec<u8>>>,
+}
+
+#[cfg(not(unix))]
+impl Replies {
+    fn new(pipe: ChildStdout) -> io::Result<Self> {
+        let (tx, lines) = mpsc::channel();
+        thread::Builder::new()
+            .name("render-worker-stdout".into())
+            .spawn(move || {
+                let mut reader = io::BufReader::with_capacity(64 * 1024, pipe);
+                loop {
+                    let mut line = Vec::new();
+                    match (&mut reader)
+                        .take(MAX_REPLY_BYTES)
+                        .read_until(b'\n', &mut line)
+                    {
+                        Ok(0) => break,
+                        Ok(_) if line.ends_with(b"\n") => {
+                            if tx.send(Ok(line)).is_err() {
+                                break;
+                            }
+                        }
+                        Ok(n) => {
+                            if n as u64 >= MAX_REPLY_BYTES {
+                                let _ = tx.send(Err(io::Error::other(
+                                    "the reply was larger than the client accepts",
+                                )));
+                            }
+                            break; // a partial last line: the worker died mid-write
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            break;
+                        }
+                    }
+                }
+            })?;
+        Ok(Replies { lines })
+    }
+
+    fn next_line(&mut self, deadline: Instant) -> ReadOutcome {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(remaining) {
+            Ok(Ok(line)) => ReadOutcome::Line(line),
+            Ok(Err(e)) => ReadOutcome::Closed(Some(e)),
+            Err(mpsc::RecvTimeoutError::Disconnected) => ReadOutcome::Closed(None),
+            Err(mpsc::RecvTimeoutError::Timeout) => ReadOutcome::TimedOut,
+        }
     }
 }
 
@@ -543,6 +656,7 @@ pub fn serve_stdio() -> i32 {
     let mut output = stdout.lock();
     let mut line = Vec::with_capacity(64 * 1024);
     let mut reply = Vec::with_capacity(64 * 1024);
+    let mut cache = PromptCache::default();
     loop {
         line.clear();
         match input.read_until(b'\n', &mut line) {
@@ -555,7 +669,7 @@ pub fn serve_stdio() -> i32 {
             continue;
         }
         limits::arm_cpu_backstop(cpu_seconds);
-        let (id, result) = handle(&line);
+        let (id, result) = handle(&line, &mut cache);
         reply.clear();
         if let Err(e) = serde_json::to_writer(&mut reply, &WireReply { id, result }) {
             reply.clear();
@@ -582,7 +696,7 @@ pub fn serve_stdio() -> i32 {
 }
 
 /// Reads and renders one request line. A panic inside the engine becomes an error reply.
-fn handle(line: &[u8]) -> (u64, Result<Rendered, TemplateError>) {
+fn handle(line: &[u8], cache: &mut PromptCache) -> (u64, Result<Rendered, TemplateError>) {
     let wire: WireRequestIn = match serde_json::from_slice(line) {
         Ok(wire) => wire,
         Err(e) => {
@@ -595,8 +709,10 @@ fn handle(line: &[u8]) -> (u64, Result<Rendered, TemplateError>) {
             )
         }
     };
-    let result = panic::catch_unwind(AssertUnwindSafe(|| render_in_process(&wire.request)))
+    let result = panic::catch_unwind(AssertUnwindSafe(|| cache.render(&wire.request)))
         .unwrap_or_else(|payload| {
+            // Whatever the engine was doing is suspect now; start from scratch.
+            *cache = PromptCache::default();
             let what = payload
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -615,6 +731,44 @@ fn handle(line: &[u8]) -> (u64, Result<Rendered, TemplateError>) {
             }
         });
     (wire.id, result)
+}
+
+/// How many compiled prompts the worker keeps.
+const CACHE_ENTRIES: usize = 16;
+
+/// Compiled prompts kept between requests, least recently used evicted first: the live preview
+/// renders the same templates over and over with changing inputs, and compiling is the larger
+/// part of a render.
+#[derive(Default)]
+struct PromptCache {
+    entries: Vec<(u64, CompiledPrompt)>,
+    clock: u64,
+}
+
+impl PromptCache {
+    fn render(&mut self, req: &RenderRequest) -> Result<Rendered, TemplateError> {
+        self.clock += 1;
+        let now = self.clock;
+        if let Some((last_used, compiled)) = self.entries.iter_mut().find(|(_, c)| c.matches(req)) {
+            *last_used = now;
+            return compiled.render(&req.vars, req.limits.max_output_bytes);
+        }
+        let compiled = CompiledPrompt::compile(req)?;
+        let result = compiled.render(&req.vars, req.limits.max_output_bytes);
+        if self.entries.len() >= CACHE_ENTRIES {
+            if let Some(oldest) = self
+                .entries
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (used, _))| *used)
+                .map(|(i, _)| i)
+            {
+                self.entries.swap_remove(oldest);
+            }
+        }
+        self.entries.push((now, compiled));
+        result
+    }
 }
 
 /// Resource limits of the worker process (Unix; elsewhere only the client's timeout applies).

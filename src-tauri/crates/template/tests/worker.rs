@@ -248,3 +248,39 @@ fn two_clients_render_side_by_side() {
         h.join().unwrap();
     }
 }
+
+#[test]
+fn a_changed_template_or_include_is_never_served_from_the_worker_s_cache() {
+    let mut worker = warm_worker();
+    let mut req = text("A {{ x }} {% include \"p\" %}", json!({"x": 1}));
+    req.includes.insert("p".into(), "one".into());
+    assert_eq!(text_of(worker.render(&req).unwrap()), "A 1 one");
+    req.vars.insert("x".into(), json!(2));
+    assert_eq!(text_of(worker.render(&req).unwrap()), "A 2 one");
+    req.includes.insert("p".into(), "two".into());
+    assert_eq!(text_of(worker.render(&req).unwrap()), "A 2 two");
+    req.body = promptdesk_content::Body::Text {
+        template: "B {{ x }} {% include \"p\" %}".into(),
+    };
+    assert_eq!(text_of(worker.render(&req).unwrap()), "B 2 two");
+    req.name = "tests/other".into();
+    req.body = promptdesk_content::Body::Text {
+        template: "{{ y }}".into(),
+    };
+    let err = worker.render(&req).unwrap_err();
+    assert_eq!(err.location.unwrap().template, "tests/other");
+    req.limits.max_output_bytes = 1;
+    req.vars.insert("y".into(), json!("long"));
+    assert_eq!(
+        worker.render(&req).unwrap_err().kind,
+        ErrorKind::OutputTooLarge
+    );
+    // Many different templates (more than the cache holds) still render correctly.
+    for i in 0..40 {
+        let out = worker
+            .render(&text(&format!("{i}-{{{{ v }}}}"), json!({"v": i})))
+            .unwrap();
+        assert_eq!(text_of(out), format!("{i}-{i}"));
+    }
+    assert_eq!(worker.starts(), 1);
+}
