@@ -112,13 +112,19 @@ impl TemplateError {
 impl fmt::Display for TemplateError {
     /// One line: `template, line L, column C: message — "source line"`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The fields are public, so a message built elsewhere may hold a line break.
+        let message = if self.message.chars().any(char::is_control) {
+            std::borrow::Cow::Owned(one_line(self.message.clone()))
+        } else {
+            std::borrow::Cow::Borrowed(self.message.as_str())
+        };
         let Some(loc) = &self.location else {
-            return f.write_str(&self.message);
+            return f.write_str(&message);
         };
         write!(
             f,
-            "{}, line {}, column {}: {}",
-            loc.template, loc.line, loc.column, self.message
+            "{}, line {}, column {}: {message}",
+            loc.template, loc.line, loc.column
         )?;
         let excerpt = excerpt(&loc.source_line, loc.column as usize);
         if !excerpt.is_empty() {
@@ -277,6 +283,19 @@ mod tests {
     fn messages_are_always_one_line() {
         let err = TemplateError::new(ErrorKind::Render, "first\nsecond\r\n third");
         assert_eq!(err.message, "first second third");
+    }
+
+    #[test]
+    fn display_stays_on_one_line_even_for_messages_built_elsewhere() {
+        let err = TemplateError {
+            kind: ErrorKind::Render,
+            message: "two\nlines".into(),
+            location: Some(SourceLocation::at_offset("t", "a {{ b }}", 2)),
+        };
+        assert_eq!(
+            err.to_string(),
+            "t, line 1, column 3: two lines — \"a {{ b }}\""
+        );
     }
 
     #[test]

@@ -168,7 +168,7 @@ impl RenderWorker {
         self.render(&ping).map(drop)
     }
 
-    /// Renders through the worker: the same result as [`render_in_process`], plus
+    /// Renders through the worker: the same result as [`crate::render_in_process`], plus
     /// [`ErrorKind::Timeout`], [`ErrorKind::OutOfMemory`] and [`ErrorKind::WorkerFailed`] when
     /// the worker had to be stopped or died. The next render after such an error starts a
     /// fresh worker.
@@ -847,9 +847,10 @@ mod limits {
         }
     }
 
-    #[cfg(all(unix, any(target_os = "linux", target_os = "android")))]
+    /// The type `setrlimit` takes its resource as (glibc has its own).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
     type ResourceKind = libc::__rlimit_resource_t;
-    #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+    #[cfg(all(unix, not(all(target_os = "linux", target_env = "gnu"))))]
     type ResourceKind = libc::c_int;
 
     /// The process's current virtual size (Linux: from /proc/self/statm); 0 where unknown.
@@ -951,6 +952,13 @@ mod tests {
             err.message,
             "the template needed more than 512 MiB of memory and was stopped"
         );
+    }
+
+    #[test]
+    fn a_worker_client_can_move_between_threads() {
+        fn assert_send<T: Send>() {}
+        assert_send::<RenderWorker>();
+        assert_send::<TemplateError>();
     }
 
     #[test]
