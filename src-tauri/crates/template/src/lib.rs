@@ -10,6 +10,16 @@
 //!   wall-clock limit, because some templates can exhaust memory and abort the process.
 //!
 //! Every failure is a [`TemplateError`] with a kind, a one-line message and a location.
+//!
+//! # Running the worker
+//!
+//! A shipped binary checks for [`WORKER_ARG`] (`__render-worker`) first thing in `main` and, if
+//! given, exits with [`serve_stdio`]'s code; everything else talks to it through a
+//! [`RenderWorker`] built from [`WorkerConfig::current_exe`] (or [`WorkerConfig::new`] with any
+//! program and arguments). The client passes the limits in the environment
+//! ([`MEMORY_LIMIT_ENV`], [`CPU_LIMIT_ENV`]); the worker needs nothing else. The memory limit is
+//! enforced on Linux (and other systems that honour `RLIMIT_AS`); the wall-clock limit
+//! everywhere.
 
 pub mod analysis;
 mod engine;

@@ -284,3 +284,42 @@ fn a_changed_template_or_include_is_never_served_from_the_worker_s_cache() {
     }
     assert_eq!(worker.starts(), 1);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_cpu_backstop_stops_a_worker_whose_client_stopped_watching() {
+    use std::io::Write;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+
+    let _serial = serial();
+    // Started by hand, as if the client had gone away without killing it.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_promptdesk-render-worker"))
+        .env(promptdesk_template::CPU_LIMIT_ENV, "1")
+        .env_remove("RUST_BACKTRACE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut req = text(
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+        json!({}),
+    );
+    req.limits.fuel = u64::MAX / 2;
+    let line = serde_json::to_string(&json!({"id": 1, "request": req})).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{line}").unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("the CPU limit did not stop the worker");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.signal(), Some(libc::SIGXCPU), "{status:?}");
+}
