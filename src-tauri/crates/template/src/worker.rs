@@ -173,6 +173,16 @@ impl RenderWorker {
     /// the worker had to be stopped or died. The next render after such an error starts a
     /// fresh worker.
     pub fn render(&mut self, req: &RenderRequest) -> Result<Rendered, TemplateError> {
+        // Errors without a line (timeouts, memory, a crashed worker) still name the prompt.
+        self.exchange(req).map_err(|mut e| {
+            if e.location.is_none() && !e.message.starts_with(req.name.as_str()) {
+                e.message = format!("{}: {}", req.name, e.message);
+            }
+            e
+        })
+    }
+
+    fn exchange(&mut self, req: &RenderRequest) -> Result<Rendered, TemplateError> {
         self.next_id += 1;
         let id = self.next_id;
         self.request_buf.clear();

@@ -95,7 +95,7 @@ fn indenting_by_ten_billion_spaces_runs_out_of_memory() {
     );
     assert_eq!(
         err.message,
-        "the template needed more than 512 MiB of memory and was stopped"
+        "tests/prompt: the template needed more than 512 MiB of memory and was stopped"
     );
 }
 
@@ -274,7 +274,7 @@ fn slow_work_inside_each_step_hits_the_wall_clock_limit() {
     );
     assert_eq!(
         err.message,
-        "rendering took longer than 1 s and was stopped — is there a loop that never ends?"
+        "tests/prompt: rendering took longer than 1 s and was stopped — is there a loop that never ends?"
     );
 }
 
@@ -347,7 +347,7 @@ fn huge_output_is_cut_off_at_the_output_limit() {
     );
     assert_eq!(
         err.message,
-        "the output grew larger than 1 MiB and was stopped"
+        "tests/prompt: the output grew larger than 1 MiB and was stopped"
     );
 }
 
@@ -406,7 +406,7 @@ fn memory_bombs_hit_the_memory_limit() {
         let err = explode_with(&mut worker, bomb(template), &[ErrorKind::OutOfMemory]);
         assert_eq!(
             err.message,
-            "the template needed more than 64 MiB of memory and was stopped"
+            "tests/prompt: the template needed more than 64 MiB of memory and was stopped"
         );
     }
 }

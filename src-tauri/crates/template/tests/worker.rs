@@ -133,7 +133,7 @@ fn a_timeout_kills_the_worker_and_the_next_render_starts_a_fresh_one() {
     assert_eq!(err.kind, ErrorKind::Timeout);
     assert_eq!(
         err.message,
-        "rendering took longer than 300 ms and was stopped — is there a loop that never ends?"
+        "tests/prompt: rendering took longer than 300 ms and was stopped — is there a loop that never ends?"
     );
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     assert!(elapsed < Duration::from_millis(1000), "{elapsed:?}");
@@ -176,7 +176,7 @@ fn a_worker_that_dies_mid_render_is_reported_and_replaced() {
     assert_eq!(err.kind, ErrorKind::WorkerFailed);
     assert!(
         err.message
-            .starts_with("the render worker stopped unexpectedly (killed by signal 15)"),
+            .starts_with("tests/prompt: the render worker stopped unexpectedly (killed by signal 15)"),
         "{err}"
     );
     assert_normal_render_works(&mut worker);
