@@ -225,8 +225,29 @@ pub fn parse(text: &str, origin: &str) -> Result<PromptFile> {
             }
         }
         file.variables = promptdesk_template::inputs::infer_schema(&used);
+        let sources: Vec<&str> = file.body.templates().into_iter().map(|(_, s)| s).collect();
+        for v in &mut file.variables {
+            v.ty = guess_type(&sources, &v.name);
+        }
     }
     Ok(file)
+}
+
+/// The type an undeclared variable most likely has, from how the template uses it: looped
+/// over → list, `x.field` → object, else string. A guess only for files that declare nothing;
+/// the writer can always declare the schema in front matter.
+fn guess_type(sources: &[&str], name: &str) -> VarType {
+    let n = regex::escape(name);
+    let looped = regex::Regex::new(&format!(r"\{{%-?\s*for\s+[\w\s,]+\s+in\s+{n}\b"))
+        .expect("static pattern");
+    let field = regex::Regex::new(&format!(r"\b{n}\s*\.\s*[A-Za-z_]")).expect("static pattern");
+    if sources.iter().any(|s| looped.is_match(s)) {
+        VarType::List
+    } else if sources.iter().any(|s| field.is_match(s)) {
+        VarType::Object
+    } else {
+        VarType::String
+    }
 }
 
 /// Splits off the front matter. Returns (front matter, body, line number where the body starts).
@@ -530,7 +551,11 @@ mod tests {
         );
         let names: Vec<_> = f.variables.iter().map(|v| v.name.as_str()).collect();
         assert_eq!(names, ["name", "order"]);
+        assert_eq!(f.variables[0].ty, VarType::String);
+        assert_eq!(f.variables[1].ty, VarType::Object, "order.id reads a field");
         assert!(!f.variables_declared);
+        let f = parse("{% for item in items %}{{ item }}{% endfor %}", "loop.txt").unwrap();
+        assert_eq!(f.variables[0].ty, VarType::List);
     }
 
     #[test]
