@@ -84,9 +84,7 @@ pub enum Command {
         message: String,
     },
     /// List prompts (in a folder)
-    List {
-        folder: Option<String>,
-    },
+    List { folder: Option<String> },
     /// Find prompts whose name, description or text contains QUERY
     Search {
         query: String,

@@ -79,7 +79,10 @@ fn init(path: &Path, json: bool) -> Out {
         if created {
             println!("Created a registry at {}", path.display());
         } else {
-            println!("A registry already exists at {}; nothing changed", path.display());
+            println!(
+                "A registry already exists at {}; nothing changed",
+                path.display()
+            );
         }
     });
     Ok(())
@@ -121,16 +124,20 @@ fn identity(path: &Path, json: bool, name: Option<String>, email: Option<String>
     }
     let identity = reg.identity()?;
     let acting = context::actor(&reg);
-    emit(json, &json!({"identity": identity, "acting_as": acting}), || {
-        match &identity {
-            Some(i) if i.email.is_empty() => println!("{}", i.name),
-            Some(i) => println!("{} <{}>", i.name, i.email),
-            None => println!("No identity configured (set one with --name and --email)"),
-        }
-        if identity.as_ref().map(|i| &i.name) != Some(&acting) {
-            println!("Acting as {acting} (from PROMPTDESK_USER or the system user)");
-        }
-    });
+    emit(
+        json,
+        &json!({"identity": identity, "acting_as": acting}),
+        || {
+            match &identity {
+                Some(i) if i.email.is_empty() => println!("{}", i.name),
+                Some(i) => println!("{} <{}>", i.name, i.email),
+                None => println!("No identity configured (set one with --name and --email)"),
+            }
+            if identity.as_ref().map(|i| &i.name) != Some(&acting) {
+                println!("Acting as {acting} (from PROMPTDESK_USER or the system user)");
+            }
+        },
+    );
     Ok(())
 }
 
@@ -183,12 +190,18 @@ fn new_prompt(
             tags
         },
         draft: parsed.as_ref().map(draft_of),
-        samples: parsed.as_ref().map(|f| f.samples.clone()).unwrap_or_default(),
+        samples: parsed
+            .as_ref()
+            .map(|f| f.samples.clone())
+            .unwrap_or_default(),
     };
     let prompt = reg.create_prompt(name, kind, new)?;
     emit(json, &prompt, || {
         println!("Created {} ({} prompt)", prompt.name, prompt.kind);
-        println!("Next: `promptdesk draft {} --file FILE`, then `promptdesk commit {} -m \"…\"`", prompt.name, prompt.name);
+        println!(
+            "Next: `promptdesk draft {} --file FILE`, then `promptdesk commit {} -m \"…\"`",
+            prompt.name, prompt.name
+        );
     });
     Ok(())
 }
@@ -210,8 +223,16 @@ fn draft(path: &Path, json: bool, name: &str, file: &Path) -> Out {
         reg.save_sample(name, sample, inputs)?;
     }
     if !parsed.description.is_empty() || !parsed.tags.is_empty() {
-        let description = if parsed.description.is_empty() { prompt.description.clone() } else { parsed.description.clone() };
-        let tags = if parsed.tags.is_empty() { prompt.tags.clone() } else { parsed.tags.clone() };
+        let description = if parsed.description.is_empty() {
+            prompt.description.clone()
+        } else {
+            parsed.description.clone()
+        };
+        let tags = if parsed.tags.is_empty() {
+            prompt.tags.clone()
+        } else {
+            parsed.tags.clone()
+        };
         reg.update_prompt(name, &description, &tags)?;
     }
     let analysis = reg.analyse_draft(name)?;
@@ -227,10 +248,16 @@ fn print_analysis(a: &promptdesk_core::DraftAnalysis) {
         println!("  error: {e}");
     }
     if !a.schema.undeclared.is_empty() {
-        println!("  warning: used but not declared: {}", a.schema.undeclared.join(", "));
+        println!(
+            "  warning: used but not declared: {}",
+            a.schema.undeclared.join(", ")
+        );
     }
     if !a.schema.unused.is_empty() {
-        println!("  warning: declared but not used: {}", a.schema.unused.join(", "));
+        println!(
+            "  warning: declared but not used: {}",
+            a.schema.unused.join(", ")
+        );
     }
     for (inc, n) in &a.includes {
         println!("  includes \"{inc}\" (version {n})");
@@ -241,7 +268,10 @@ fn check(path: &Path, json: bool, name: &str) -> Out {
     let reg = context::open(path)?;
     let analysis = reg.analyse_draft(name)?;
     emit(json, &analysis, || {
-        if analysis.errors.is_empty() && analysis.schema.undeclared.is_empty() && analysis.schema.unused.is_empty() {
+        if analysis.errors.is_empty()
+            && analysis.schema.undeclared.is_empty()
+            && analysis.schema.unused.is_empty()
+        {
             println!("{name}: no problems found");
         }
         print_analysis(&analysis);
@@ -264,7 +294,15 @@ fn commit(path: &Path, json: bool, name: &str, message: &str) -> Out {
         json,
         &json!({"prompt": v.prompt, "version": v.number, "hash": v.hash, "parent": v.parent_hash,
                 "author": v.author, "created_at": v.created_at, "includes": v.content.includes}),
-        || println!("Committed {}@{} {}: {}", v.prompt, v.number, short(&v.hash), v.message),
+        || {
+            println!(
+                "Committed {}@{} {}: {}",
+                v.prompt,
+                v.number,
+                short(&v.hash),
+                v.message
+            )
+        },
     );
     Ok(())
 }
@@ -340,7 +378,10 @@ fn log(path: &Path, json: bool, name: &str, limit: usize, before: Option<u32>) -
         }
         if let Some(last) = page.last() {
             if page.len() == limit && last.number > 1 {
-                println!("… older versions: promptdesk log {name} --before {}", last.number);
+                println!(
+                    "… older versions: promptdesk log {name} --before {}",
+                    last.number
+                );
             }
         }
     });
@@ -387,7 +428,11 @@ fn show(path: &Path, json: bool, spec: &str) -> Out {
                         .map(|l| format!("{}@{}", l.name, l.number))
                         .collect::<Vec<_>>()
                         .join(" ");
-                    println!("# {} — draft (labels: {})", prompt.name, if labels.is_empty() { "none" } else { &labels });
+                    println!(
+                        "# {} — draft (labels: {})",
+                        prompt.name,
+                        if labels.is_empty() { "none" } else { &labels }
+                    );
                     print!("{}", format::write(&f));
                 },
             );
@@ -400,7 +445,11 @@ fn show(path: &Path, json: bool, spec: &str) -> Out {
     Ok(())
 }
 
-fn read_inputs(reg: &Registry, name: &str, inputs: &InputArgs) -> Result<Map<String, Value>, Failure> {
+fn read_inputs(
+    reg: &Registry,
+    name: &str,
+    inputs: &InputArgs,
+) -> Result<Map<String, Value>, Failure> {
     let parse = |text: &str, origin: &str| -> Result<Map<String, Value>, Failure> {
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(m)) => Ok(m),
@@ -408,7 +457,9 @@ fn read_inputs(reg: &Registry, name: &str, inputs: &InputArgs) -> Result<Map<Str
                 "{origin} must be a JSON object like {{\"name\": \"Ada\"}}, got {}",
                 promptdesk_content::VarType::name_of(&other)
             ))),
-            Err(e) => Err(Failure::bad_input(format!("{origin} is not valid JSON: {e}"))),
+            Err(e) => Err(Failure::bad_input(format!(
+                "{origin} is not valid JSON: {e}"
+            ))),
         }
     };
     if let Some(text) = &inputs.vars {
@@ -466,7 +517,10 @@ fn render(path: &Path, json: bool, spec: &str, inputs: &InputArgs) -> Out {
 
 /// One side of a diff: a version's content, or the draft's with its includes pinned as they
 /// would be if it were committed now.
-fn side(reg: &Registry, spec: &str) -> Result<(String, Option<Ref>, VersionContent, String), Failure> {
+fn side(
+    reg: &Registry,
+    spec: &str,
+) -> Result<(String, Option<Ref>, VersionContent, String), Failure> {
     let (name, reference) = parse_spec(spec)?;
     match &reference {
         Some(Ref::Draft) => {
@@ -504,7 +558,8 @@ fn diff(
     let (new_name, new_ref, new_content, new_label) = side(&reg, new)?;
     let opts = DiffOptions::default();
     let mut result = diff_versions(&old_content, &new_content, &opts);
-    let wants_render = rendered || inputs.vars.is_some() || inputs.vars_file.is_some() || inputs.sample.is_some();
+    let wants_render =
+        rendered || inputs.vars.is_some() || inputs.vars_file.is_some() || inputs.sample.is_some();
     if wants_render {
         let vars = read_inputs(&reg, &new_name, inputs)?;
         let mut worker = context::render_worker()?;
@@ -512,13 +567,17 @@ fn diff(
         let b = render_spec(&reg, &mut worker, &new_name, new_ref.as_ref(), &vars)?;
         result = result.with_rendered(diff_rendered(&a, &b, &opts));
     }
-    emit(json, &json!({"old": old_label, "new": new_label, "diff": result}), || {
-        if result.is_empty() {
-            println!("{old_label} and {new_label} have the same content");
-        } else {
-            print!("{}", result.to_unified(&old_label, &new_label, color));
-        }
-    });
+    emit(
+        json,
+        &json!({"old": old_label, "new": new_label, "diff": result}),
+        || {
+            if result.is_empty() {
+                println!("{old_label} and {new_label} have the same content");
+            } else {
+                print!("{}", result.to_unified(&old_label, &new_label, color));
+            }
+        },
+    );
     Ok(())
 }
 
@@ -532,8 +591,13 @@ fn move_label(path: &Path, json: bool, spec: &str, label: &str, reason: &str) ->
     }
     let m = reg.set_label(&name, reference.as_ref(), label, reason)?;
     emit(json, &m, || {
-        let from = m.from_number.map_or("nothing".to_string(), |n| format!("version {n}"));
-        println!("{label} of {name} now points at version {} (was {from})", m.to_number);
+        let from = m
+            .from_number
+            .map_or("nothing".to_string(), |n| format!("version {n}"));
+        println!(
+            "{label} of {name} now points at version {} (was {from})",
+            m.to_number
+        );
     });
     Ok(())
 }
@@ -542,21 +606,43 @@ fn labels(path: &Path, json: bool, name: &str) -> Out {
     let reg = context::open(path)?;
     let current = reg.labels(name)?;
     let history = reg.label_history(name, None)?;
-    emit(json, &json!({"labels": current, "history": history}), || {
-        if current.is_empty() {
-            println!("{name} has no labels yet");
-            return;
-        }
-        for l in &current {
-            println!("{:12} → {}@{} {}  (moved {} by {})", l.name, name, l.number, short(&l.hash), when(&l.moved_at), l.moved_by);
-        }
-        println!("\nHistory:");
-        for m in &history {
-            let from = m.from_number.map_or("—".to_string(), |n| n.to_string());
-            let reason = if m.reason.is_empty() { String::new() } else { format!("  \"{}\"", m.reason) };
-            println!("  {}  {:12} {from:>3} → {:<3} by {}{reason}", when(&m.at), m.label, m.to_number, m.actor);
-        }
-    });
+    emit(
+        json,
+        &json!({"labels": current, "history": history}),
+        || {
+            if current.is_empty() {
+                println!("{name} has no labels yet");
+                return;
+            }
+            for l in &current {
+                println!(
+                    "{:12} → {}@{} {}  (moved {} by {})",
+                    l.name,
+                    name,
+                    l.number,
+                    short(&l.hash),
+                    when(&l.moved_at),
+                    l.moved_by
+                );
+            }
+            println!("\nHistory:");
+            for m in &history {
+                let from = m.from_number.map_or("—".to_string(), |n| n.to_string());
+                let reason = if m.reason.is_empty() {
+                    String::new()
+                } else {
+                    format!("  \"{}\"", m.reason)
+                };
+                println!(
+                    "  {}  {:12} {from:>3} → {:<3} by {}{reason}",
+                    when(&m.at),
+                    m.label,
+                    m.to_number,
+                    m.actor
+                );
+            }
+        },
+    );
     Ok(())
 }
 
@@ -577,13 +663,17 @@ fn samples(path: &Path, json: bool, name: &str) -> Out {
 fn save_sample(path: &Path, json: bool, name: &str, sample: &str, inputs: &InputArgs) -> Out {
     let mut reg = context::open(path)?;
     if inputs.vars.is_none() && inputs.vars_file.is_none() {
-        return Err(Failure::bad_input("give the inputs with --vars JSON or --vars-file FILE"));
+        return Err(Failure::bad_input(
+            "give the inputs with --vars JSON or --vars-file FILE",
+        ));
     }
     let vars = read_inputs(&reg, name, inputs)?;
     reg.save_sample(name, sample, &vars)?;
-    emit(json, &json!({"prompt": name, "sample": sample, "inputs": vars}), || {
-        println!("Saved sample '{sample}' of {name}")
-    });
+    emit(
+        json,
+        &json!({"prompt": name, "sample": sample, "inputs": vars}),
+        || println!("Saved sample '{sample}' of {name}"),
+    );
     Ok(())
 }
 
@@ -592,7 +682,15 @@ fn ledger(path: &Path, json: bool, name: Option<&str>, limit: usize) -> Out {
     let entries = reg.ledger(name, 0, limit)?;
     emit(json, &entries, || {
         for e in &entries {
-            println!("{:>5}  {}  {:10} {:18} {}  {}", e.seq, when(&e.at), e.actor, e.kind, e.subject, e.payload);
+            println!(
+                "{:>5}  {}  {:10} {:18} {}  {}",
+                e.seq,
+                when(&e.at),
+                e.actor,
+                e.kind,
+                e.subject,
+                e.payload
+            );
         }
     });
     Ok(())
@@ -646,7 +744,11 @@ fn verify(path: &Path, json: bool) -> Out {
     } else {
         Err(Failure::refused(
             "verify_failed",
-            format!("verify found {} problem(s): {}", report.problems.len(), report.problems.join("; ")),
+            format!(
+                "verify found {} problem(s): {}",
+                report.problems.len(),
+                report.problems.join("; ")
+            ),
             serde_json::to_value(&report).unwrap_or(Value::Null),
         ))
     }

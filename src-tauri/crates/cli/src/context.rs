@@ -13,16 +13,19 @@ pub fn registry_path(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {
     if let Some(p) = flag {
         return Ok(p);
     }
-    directories::ProjectDirs::from("dev", "promptdesk", "Promptdesk")
-        .map(|d| d.data_dir().join("registry.db"))
-        .ok_or_else(|| {
-            Failure::bad_input("cannot find a data directory for the default registry; pass --registry PATH")
-        })
+    promptdesk_core::default_registry_path().ok_or_else(|| {
+        Failure::bad_input(
+            "cannot find a data directory for the default registry; pass --registry PATH",
+        )
+    })
 }
 
 /// The acting person: `PROMPTDESK_USER`, else the configured identity, else the OS user.
 pub fn actor(reg: &Registry) -> String {
-    if let Some(u) = std::env::var("PROMPTDESK_USER").ok().filter(|u| !u.trim().is_empty()) {
+    if let Some(u) = std::env::var("PROMPTDESK_USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    {
         return u.trim().to_string();
     }
     if let Ok(Some(identity)) = reg.identity() {

@@ -119,5 +119,7 @@ pub fn short(hash: &str) -> String {
 
 /// "2026-11-20T23:50:01.123Z" → "2026-11-20 23:50".
 pub fn when(at: &str) -> String {
-    at.get(..16).map(|s| s.replace('T', " ")).unwrap_or_else(|| at.to_string())
+    at.get(..16)
+        .map(|s| s.replace('T', " "))
+        .unwrap_or_else(|| at.to_string())
 }

@@ -134,39 +134,99 @@ fn the_everyday_workflow_works_end_to_end() {
 
     let rendered = env.ok(&["render", "support/refund-reply@1", "--sample", "ada"]);
     assert_eq!(rendered, "Hello Ada, you bought it 3 days ago.\n");
-    let rendered = env.ok(&["render", "support/refund-reply", "--vars", r#"{"name":"Bo","days":1}"#]);
+    let rendered = env.ok(&[
+        "render",
+        "support/refund-reply",
+        "--vars",
+        r#"{"name":"Bo","days":1}"#,
+    ]);
     assert!(rendered.starts_with("Hello Bo"), "{rendered}");
 
-    let f2 = env.file("reply2.prompt", &REPLY.replace("Hello {{ name }}", "Hi {{ name }}"));
+    let f2 = env.file(
+        "reply2.prompt",
+        &REPLY.replace("Hello {{ name }}", "Hi {{ name }}"),
+    );
     env.ok(&["draft", "support/refund-reply", "--file", &f2]);
     let v2 = env.json(&["commit", "support/refund-reply", "-m", "Friendlier"]);
     assert_eq!(v2["version"], 2);
 
     let log = env.ok(&["log", "support/refund-reply"]);
-    assert!(log.contains("Friendlier") && log.contains("First reply"), "{log}");
-    let diff = env.ok(&["diff", "support/refund-reply@1", "support/refund-reply@2", "--rendered", "--sample", "ada"]);
-    assert!(diff.contains("-Hello {{ name }}") && diff.contains("+Hi {{ name }}"), "{diff}");
-    assert!(diff.contains("rendered"), "the rendered section is shown: {diff}");
+    assert!(
+        log.contains("Friendlier") && log.contains("First reply"),
+        "{log}"
+    );
+    let diff = env.ok(&[
+        "diff",
+        "support/refund-reply@1",
+        "support/refund-reply@2",
+        "--rendered",
+        "--sample",
+        "ada",
+    ]);
+    assert!(
+        diff.contains("-Hello {{ name }}") && diff.contains("+Hi {{ name }}"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("rendered"),
+        "the rendered section is shown: {diff}"
+    );
 
-    env.ok(&["label", "support/refund-reply@1", "production", "--reason", "first release"]);
+    env.ok(&[
+        "label",
+        "support/refund-reply@1",
+        "production",
+        "--reason",
+        "first release",
+    ]);
     let labels = env.json(&["labels", "support/refund-reply"]);
-    let prod = labels["labels"].as_array().unwrap().iter().find(|l| l["name"] == "production").unwrap();
+    let prod = labels["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "production")
+        .unwrap();
     assert_eq!(prod["number"], 1);
     let shown = env.ok(&["show", "support/refund-reply@production"]);
-    assert!(shown.contains("Hello {{ name }}") && shown.contains("number: 1"), "{shown}");
-    let shown = env.ok(&["show", &format!("support/refund-reply@#{}", &v2["hash"].as_str().unwrap()[..8])]);
+    assert!(
+        shown.contains("Hello {{ name }}") && shown.contains("number: 1"),
+        "{shown}"
+    );
+    let shown = env.ok(&[
+        "show",
+        &format!(
+            "support/refund-reply@#{}",
+            &v2["hash"].as_str().unwrap()[..8]
+        ),
+    ]);
     assert!(shown.contains("Hi {{ name }}"), "{shown}");
 
     let export = env.dir.path().join("export");
     env.ok(&["export", export.to_str().unwrap()]);
     let copy = env.dir.path().join("copy.db");
     let imported = Command::new(env!("CARGO_BIN_EXE_promptdesk"))
-        .args(["--registry", copy.to_str().unwrap(), "--json", "import", export.to_str().unwrap()])
+        .args([
+            "--registry",
+            copy.to_str().unwrap(),
+            "--json",
+            "import",
+            export.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
     let log_copy = Command::new(env!("CARGO_BIN_EXE_promptdesk"))
-        .args(["--registry", copy.to_str().unwrap(), "--json", "log", "support/refund-reply"])
+        .args([
+            "--registry",
+            copy.to_str().unwrap(),
+            "--json",
+            "log",
+            "support/refund-reply",
+        ])
         .output()
         .unwrap();
     let a: Value = serde_json::from_slice(&log_copy.stdout).unwrap();
@@ -194,39 +254,100 @@ fn bad_input_gets_one_line_naming_the_thing_exit_2_and_changes_nothing() {
     let before = env.state();
 
     let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
-        (vec!["commit", "broken", "-m", "x"], vec!["broken", "line 2"]),
-        (vec!["render", "support/refund-reply@1", "--vars", r#"{"name":"Ada"}"#], vec!["'days'", "missing"]),
-        (vec!["render", "support/refund-reply@1", "--vars", r#"{"name":"Ada","days":"many"}"#], vec!["'days'", "number"]),
-        (vec!["commit", "b", "-m", "cycle"], vec!["include cycle", "b → a → b"]),
-        (vec!["show", "nope/missing"], vec!["no prompt named 'nope/missing'"]),
+        (
+            vec!["commit", "broken", "-m", "x"],
+            vec!["broken", "line 2"],
+        ),
+        (
+            vec![
+                "render",
+                "support/refund-reply@1",
+                "--vars",
+                r#"{"name":"Ada"}"#,
+            ],
+            vec!["'days'", "missing"],
+        ),
+        (
+            vec![
+                "render",
+                "support/refund-reply@1",
+                "--vars",
+                r#"{"name":"Ada","days":"many"}"#,
+            ],
+            vec!["'days'", "number"],
+        ),
+        (
+            vec!["commit", "b", "-m", "cycle"],
+            vec!["include cycle", "b → a → b"],
+        ),
+        (
+            vec!["show", "nope/missing"],
+            vec!["no prompt named 'nope/missing'"],
+        ),
         (vec!["show", "support/refund-reply@7"], vec!["no version 7"]),
-        (vec!["show", "support/refund-reply@staging"], vec!["no label 'staging'"]),
-        (vec!["new", "Bad Name"], vec!["invalid prompt name 'Bad Name'"]),
-        (vec!["label", "support/refund-reply@1", "Prod!"], vec!["invalid label 'Prod!'"]),
-        (vec!["render", "support/refund-reply@1", "--vars", "{not json"], vec!["--vars", "not valid JSON"]),
-        (vec!["commit", "support/refund-reply", "-m", ""], vec!["changelog"]),
+        (
+            vec!["show", "support/refund-reply@staging"],
+            vec!["no label 'staging'"],
+        ),
+        (
+            vec!["new", "Bad Name"],
+            vec!["invalid prompt name 'Bad Name'"],
+        ),
+        (
+            vec!["label", "support/refund-reply@1", "Prod!"],
+            vec!["invalid label 'Prod!'"],
+        ),
+        (
+            vec!["render", "support/refund-reply@1", "--vars", "{not json"],
+            vec!["--vars", "not valid JSON"],
+        ),
+        (
+            vec!["commit", "support/refund-reply", "-m", ""],
+            vec!["changelog"],
+        ),
     ];
     for (args, expected) in &cases {
         let line = env.fails(2, args);
         for e in expected {
-            assert!(line.contains(e), "promptdesk {args:?}: expected {e:?} in {line}");
+            assert!(
+                line.contains(e),
+                "promptdesk {args:?}: expected {e:?} in {line}"
+            );
         }
     }
-    let undefined = env.file("undefined.txt", "---\nvariables: {}\n---\nHi {{ customr }}\n");
+    let undefined = env.file(
+        "undefined.txt",
+        "---\nvariables: {}\n---\nHi {{ customr }}\n",
+    );
     env.ok(&["draft", "broken", "--file", &undefined]);
     let line = env.fails(2, &["render", "broken"]);
-    assert!(line.contains("customr") && line.contains("line 1"), "{line}");
+    assert!(
+        line.contains("customr") && line.contains("line 1"),
+        "{line}"
+    );
     env.ok(&["draft", "broken", "--file", &broken]);
 
     let malformed = env.file("malformed.prompt", "---\nkind: poem\n---\nx\n");
     let line = env.fails(2, &["draft", "broken", "--file", &malformed]);
-    assert!(line.contains("malformed.prompt") && line.contains("kind must be text or chat"), "{line}");
+    assert!(
+        line.contains("malformed.prompt") && line.contains("kind must be text or chat"),
+        "{line}"
+    );
     // `draft` of a malformed file must not have replaced anything either.
     assert_eq!(env.state().1, before.1, "the registry is unchanged");
-    assert_eq!(env.fails(1, &["commit", "support/refund-reply", "-m", "same"]).contains("nothing to commit"), true);
-    let json_err: Value = serde_json::from_slice(&env.run(&["--json", "show", "nope"]).stdout).unwrap();
+    assert_eq!(
+        env.fails(1, &["commit", "support/refund-reply", "-m", "same"])
+            .contains("nothing to commit"),
+        true
+    );
+    let json_err: Value =
+        serde_json::from_slice(&env.run(&["--json", "show", "nope"]).stdout).unwrap();
     assert_eq!(json_err["error"]["kind"], "not_found");
-    assert_eq!(env.state().0, before.0, "nothing was recorded in the ledger (draft saves are not events)");
+    assert_eq!(
+        env.state().0,
+        before.0,
+        "nothing was recorded in the ledger (draft saves are not events)"
+    );
 }
 
 #[test]
@@ -236,7 +357,11 @@ fn a_template_bomb_through_the_cli_fails_fast_and_clearly() {
     env.ok(&["new", "bomb", "--file", &bomb]);
     let started = Instant::now();
     let line = env.fails(2, &["render", "bomb"]);
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(line.contains("bomb"), "{line}");
 }
 
@@ -270,7 +395,13 @@ fn sigkill_during_commit_never_loses_a_reported_version() {
         attempts += 1;
         let i = next_draft(&env);
         let mut child = env
-            .command(&["--json", "commit", "crash/test", "-m", &format!("commit {i}")])
+            .command(&[
+                "--json",
+                "commit",
+                "crash/test",
+                "-m",
+                &format!("commit {i}"),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -282,12 +413,18 @@ fn sigkill_during_commit_never_loses_a_reported_version() {
         let out = child.wait_with_output().unwrap();
         if out.status.success() {
             let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-            reported.push((v["version"].as_u64().unwrap(), v["hash"].as_str().unwrap().to_string()));
+            reported.push((
+                v["version"].as_u64().unwrap(),
+                v["hash"].as_str().unwrap().to_string(),
+            ));
         } else {
             killed += 1;
         }
     }
-    assert!(killed >= 50, "only {killed} of {attempts} commits were killed mid-flight");
+    assert!(
+        killed >= 50,
+        "only {killed} of {attempts} commits were killed mid-flight"
+    );
     let log = env.json(&["log", "crash/test", "--limit", "100000"]);
     let log = log.as_array().unwrap();
     for (number, hash) in &reported {
@@ -295,7 +432,11 @@ fn sigkill_during_commit_never_loses_a_reported_version() {
             .iter()
             .find(|v| v["number"].as_u64() == Some(*number))
             .unwrap_or_else(|| panic!("reported version {number} is missing"));
-        assert_eq!(found["hash"].as_str(), Some(hash.as_str()), "version {number} changed");
+        assert_eq!(
+            found["hash"].as_str(),
+            Some(hash.as_str()),
+            "version {number} changed"
+        );
     }
     // verify re-hashes every version, walks the ledger and runs PRAGMA integrity_check.
     let report = env.json(&["verify"]);

@@ -31,7 +31,9 @@ fn prompt_name(i: usize) -> String {
 }
 
 fn template(i: usize, v: u32) -> String {
-    let words = ["refund", "shipping", "invoice", "apology", "upgrade", "welcome", "renewal"];
+    let words = [
+        "refund", "shipping", "invoice", "apology", "upgrade", "welcome", "renewal",
+    ];
     format!(
         "Hello {{{{ customer_name }}}},\n\nThanks for writing about {} number {i}.\n\
          {{% if order_total > 100 %}}As a valued customer you get priority handling.{{% endif %}}\n\
@@ -48,26 +50,54 @@ fn build(path: &Path) {
     // Create prompts through the API (one transaction each is fine for 10k), then bulk-insert
     // versions in one transaction.
     for i in 0..PROMPTS {
-        reg.create_prompt(&prompt_name(i), promptdesk_content::PromptKind::Text, NewPrompt::default())
-            .unwrap();
+        reg.create_prompt(
+            &prompt_name(i),
+            promptdesk_content::PromptKind::Text,
+            NewPrompt::default(),
+        )
+        .unwrap();
     }
     drop(reg);
     let mut conn = rusqlite::Connection::open(path).unwrap();
     conn.pragma_update(None, "synchronous", "OFF").unwrap();
     let tx = conn.transaction().unwrap();
     let variables = vec![
-        Variable { name: "customer_name".into(), ty: VarType::String, required: true, default: None, description: None },
-        Variable { name: "order_total".into(), ty: VarType::Number, required: false, default: Some(json!(0)), description: None },
-        Variable { name: "agent".into(), ty: VarType::String, required: false, default: Some(json!("Support")), description: None },
+        Variable {
+            name: "customer_name".into(),
+            ty: VarType::String,
+            required: true,
+            default: None,
+            description: None,
+        },
+        Variable {
+            name: "order_total".into(),
+            ty: VarType::Number,
+            required: false,
+            default: Some(json!(0)),
+            description: None,
+        },
+        Variable {
+            name: "agent".into(),
+            ty: VarType::String,
+            required: false,
+            default: Some(json!("Support")),
+            description: None,
+        },
     ];
     for i in 0..PROMPTS {
         let p = prompts::get(&tx, &prompt_name(i)).unwrap();
         let mut parent: Option<String> = None;
         for v in 1..=VERSIONS_PER_PROMPT {
             let content = VersionContent {
-                body: Body::Text { template: template(i, v) },
+                body: Body::Text {
+                    template: template(i, v),
+                },
                 variables: variables.clone(),
-                model: ModelSettings { provider: "openai".into(), model: "gpt-4o-mini".into(), parameters: Default::default() },
+                model: ModelSettings {
+                    provider: "openai".into(),
+                    model: "gpt-4o-mini".into(),
+                    parameters: Default::default(),
+                },
                 includes: Default::default(),
             };
             let bytes = content.canonical_bytes();
@@ -86,7 +116,17 @@ fn build(path: &Path) {
                 },
             )
             .unwrap();
-            labels::set(&tx, p.id, "latest", parent.as_deref(), &hash, "bench", "2026-11-20T00:00:00.000Z", "").unwrap();
+            labels::set(
+                &tx,
+                p.id,
+                "latest",
+                parent.as_deref(),
+                &hash,
+                "bench",
+                "2026-11-20T00:00:00.000Z",
+                "",
+            )
+            .unwrap();
             parent = Some(hash);
         }
         search::index(&tx, p.id, &p.name, "", &template(i, VERSIONS_PER_PROMPT)).unwrap();
@@ -122,7 +162,8 @@ fn percentiles(runs: usize, mut f: impl FnMut()) -> (f64, f64) {
         })
         .collect();
     samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
+    let at =
+        |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e6;
     (at(0.50), at(0.99))
 }
 
@@ -140,22 +181,46 @@ fn main() {
         i = (i + 7919) % PROMPTS;
         i
     };
-    record("list_folder_100_prompts", percentiles(300, || {
-        black_box(reg.list(Some(&format!("team-{:03}", next() % FOLDERS))).unwrap());
-    }));
-    record("load_version", percentiles(2000, || {
-        let n = next();
-        black_box(reg.resolve(&prompt_name(n), Some(&Ref::Number((n % 20) as u32 + 1))).unwrap());
-    }));
-    record("history_page_50", percentiles(2000, || {
-        black_box(reg.history(&prompt_name(next()), None, 50).unwrap());
-    }));
-    let queries = ["Q4242X20", "apology policy", "number 777.", "priority handling", "renewal number 99"];
+    record(
+        "list_folder_100_prompts",
+        percentiles(300, || {
+            black_box(
+                reg.list(Some(&format!("team-{:03}", next() % FOLDERS)))
+                    .unwrap(),
+            );
+        }),
+    );
+    record(
+        "load_version",
+        percentiles(2000, || {
+            let n = next();
+            black_box(
+                reg.resolve(&prompt_name(n), Some(&Ref::Number((n % 20) as u32 + 1)))
+                    .unwrap(),
+            );
+        }),
+    );
+    record(
+        "history_page_50",
+        percentiles(2000, || {
+            black_box(reg.history(&prompt_name(next()), None, 50).unwrap());
+        }),
+    );
+    let queries = [
+        "Q4242X20",
+        "apology policy",
+        "number 777.",
+        "priority handling",
+        "renewal number 99",
+    ];
     let mut q = 0;
-    record("search_current_text", percentiles(300, || {
-        q += 1;
-        black_box(reg.search(queries[q % queries.len()], 50).unwrap());
-    }));
+    record(
+        "search_current_text",
+        percentiles(300, || {
+            q += 1;
+            black_box(reg.search(queries[q % queries.len()], 50).unwrap());
+        }),
+    );
 
     // Commit rate with full durability, on a copy so the big registry stays as built.
     let copy_dir = tempfile::tempdir().unwrap();
@@ -168,11 +233,16 @@ fn main() {
     for c in 0..commits {
         let name = prompt_name(c * 37 % PROMPTS);
         writer
-            .save_draft(&name, DraftContent {
-                body: Body::Text { template: format!("{} -- edit {c}", template(c, 99)) },
-                variables: vec![],
-                model: ModelSettings::default(),
-            })
+            .save_draft(
+                &name,
+                DraftContent {
+                    body: Body::Text {
+                        template: format!("{} -- edit {c}", template(c, 99)),
+                    },
+                    variables: vec![],
+                    model: ModelSettings::default(),
+                },
+            )
             .unwrap();
         writer.commit(&name, "bench commit").unwrap();
     }
@@ -180,20 +250,36 @@ fn main() {
     println!("commit rate (draft save + commit, synchronous=FULL): {rate:.0} per second");
     figures.insert("commits_per_second".into(), json!(rate));
     figures.insert("prompts".into(), json!(PROMPTS));
-    figures.insert("versions".into(), json!(PROMPTS * VERSIONS_PER_PROMPT as usize));
+    figures.insert(
+        "versions".into(),
+        json!(PROMPTS * VERSIONS_PER_PROMPT as usize),
+    );
 
     let out = target_dir().join("figures");
     std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("registry.json"), serde_json::to_string_pretty(&figures).unwrap() + "\n").unwrap();
+    std::fs::write(
+        out.join("registry.json"),
+        serde_json::to_string_pretty(&figures).unwrap() + "\n",
+    )
+    .unwrap();
     println!("figures written to {}", out.join("registry.json").display());
 
     // Criterion's own statistics for the same reads.
     let mut c = Criterion::default().configure_from_args().sample_size(50);
-    c.bench_function("registry/list_folder", |b| b.iter(|| reg.list(Some("team-042")).unwrap()));
-    c.bench_function("registry/load_version", |b| {
-        b.iter(|| reg.resolve("team-042/prompt-00042", Some(&Ref::Number(7))).unwrap())
+    c.bench_function("registry/list_folder", |b| {
+        b.iter(|| reg.list(Some("team-042")).unwrap())
     });
-    c.bench_function("registry/history_page", |b| b.iter(|| reg.history("team-042/prompt-00042", None, 50).unwrap()));
-    c.bench_function("registry/search", |b| b.iter(|| reg.search("apology policy", 50).unwrap()));
+    c.bench_function("registry/load_version", |b| {
+        b.iter(|| {
+            reg.resolve("team-042/prompt-00042", Some(&Ref::Number(7)))
+                .unwrap()
+        })
+    });
+    c.bench_function("registry/history_page", |b| {
+        b.iter(|| reg.history("team-042/prompt-00042", None, 50).unwrap())
+    });
+    c.bench_function("registry/search", |b| {
+        b.iter(|| reg.search("apology policy", 50).unwrap())
+    });
     c.final_summary();
 }

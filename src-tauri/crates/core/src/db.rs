@@ -37,9 +37,8 @@ pub fn open(path: &Path, create: bool) -> Result<Connection> {
                 .map_err(|e| Error::io(format!("cannot create the folder {}", dir.display()), e))?;
         }
     }
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
-        Error::BadInput(format!("cannot open the registry {shown}: {e}"))
-    })?;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| Error::BadInput(format!("cannot open the registry {shown}: {e}")))?;
     conn.busy_timeout(Duration::from_secs(10))?;
 
     let not_a_registry = |detail: &str| {
@@ -110,13 +109,21 @@ mod tests {
     fn a_new_registry_gets_the_current_schema_and_durable_pragmas() {
         let dir = tempfile::tempdir().unwrap();
         let conn = open(&dir.path().join("r.db"), true).unwrap();
-        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, SCHEMA_VERSION);
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
-        let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(sync, 2, "synchronous must be FULL");
-        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(fk, 1);
     }
 
@@ -127,13 +134,16 @@ mod tests {
         drop(open(&path, true).unwrap());
         {
             let conn = Connection::open(&path).unwrap();
-            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+                .unwrap();
         }
         let err = open(&path, false).unwrap_err();
         assert!(matches!(err, Error::NewerSchema { .. }), "{err}");
         assert!(err.to_string().contains("newer Promptdesk"), "{err}");
         let conn = Connection::open(&path).unwrap();
-        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, SCHEMA_VERSION + 1, "the file must not be touched");
     }
 
@@ -141,9 +151,16 @@ mod tests {
     fn a_file_that_is_not_a_registry_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notes.txt");
-        std::fs::write(&path, "hello, this is not sqlite at all, just some text ........").unwrap();
+        std::fs::write(
+            &path,
+            "hello, this is not sqlite at all, just some text ........",
+        )
+        .unwrap();
         let err = open(&path, false).unwrap_err();
-        assert!(err.to_string().contains("not a Promptdesk registry"), "{err}");
+        assert!(
+            err.to_string().contains("not a Promptdesk registry"),
+            "{err}"
+        );
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "hello, this is not sqlite at all, just some text ........"

@@ -14,7 +14,13 @@ use crate::model::{DraftContent, Samples};
 use crate::refs::Ref;
 use crate::registry::{NewPrompt, Registry};
 
-fn var(name: &str, ty: VarType, required: bool, default: Option<Value>, description: &str) -> Variable {
+fn var(
+    name: &str,
+    ty: VarType,
+    required: bool,
+    default: Option<Value>,
+    description: &str,
+) -> Variable {
     Variable {
         name: name.into(),
         ty,
@@ -80,15 +86,47 @@ pub fn seed(reg: &mut Registry) -> Result<()> {
             "Refunds are accepted within 30 days of purchase and are paid back to the original payment method.",
         ),
     )?;
-    reg.commit("policies/refunds", "State that refunds go back to the original payment method")?;
-    reg.set_label("policies/refunds", Some(&Ref::Number(2)), "production", "policy review 2026-10")?;
+    reg.commit(
+        "policies/refunds",
+        "State that refunds go back to the original payment method",
+    )?;
+    reg.set_label(
+        "policies/refunds",
+        Some(&Ref::Number(2)),
+        "production",
+        "policy review 2026-10",
+    )?;
 
     reg.set_actor("ana");
     let variables = vec![
-        var("customer_name", VarType::String, true, None, "The customer's first name"),
-        var("order_id", VarType::String, true, None, "Order number as shown on the receipt"),
-        var("days_since_purchase", VarType::Number, true, None, "Days between purchase and this request"),
-        var("product", VarType::String, false, Some(json!("your order")), "What they bought"),
+        var(
+            "customer_name",
+            VarType::String,
+            true,
+            None,
+            "The customer's first name",
+        ),
+        var(
+            "order_id",
+            VarType::String,
+            true,
+            None,
+            "Order number as shown on the receipt",
+        ),
+        var(
+            "days_since_purchase",
+            VarType::Number,
+            true,
+            None,
+            "Days between purchase and this request",
+        ),
+        var(
+            "product",
+            VarType::String,
+            false,
+            Some(json!("your order")),
+            "What they bought",
+        ),
     ];
     let mut samples = Samples::new();
     samples.insert(
@@ -129,7 +167,10 @@ pub fn seed(reg: &mut Registry) -> Result<()> {
             0.3,
         ),
     )?;
-    reg.commit("support/refund-reply", "Say when the money arrives; offer store credit when late")?;
+    reg.commit(
+        "support/refund-reply",
+        "Say when the money arrives; offer store credit when late",
+    )?;
     reg.save_draft(
         "support/refund-reply",
         reply(
@@ -137,7 +178,10 @@ pub fn seed(reg: &mut Registry) -> Result<()> {
             0.3,
         ),
     )?;
-    reg.commit("support/refund-reply", "Invite the customer to reply with questions")?;
+    reg.commit(
+        "support/refund-reply",
+        "Invite the customer to reply with questions",
+    )?;
     reg.save_draft(
         "support/refund-reply",
         reply(
@@ -148,14 +192,42 @@ pub fn seed(reg: &mut Registry) -> Result<()> {
     reg.commit("support/refund-reply", "Shorter, friendlier reply")?;
 
     reg.set_actor("ben");
-    reg.set_label("support/refund-reply", Some(&Ref::Number(3)), "production", "weekly release")?;
-    reg.set_label("support/refund-reply", Some(&Ref::Number(4)), "staging", "try the shorter reply")?;
+    reg.set_label(
+        "support/refund-reply",
+        Some(&Ref::Number(3)),
+        "production",
+        "weekly release",
+    )?;
+    reg.set_label(
+        "support/refund-reply",
+        Some(&Ref::Number(4)),
+        "staging",
+        "try the shorter reply",
+    )?;
 
     reg.set_actor("ana");
     let triage_vars = vec![
-        var("message", VarType::String, true, None, "What the customer wrote"),
-        var("channel", VarType::String, false, Some(json!("email")), "email, chat or phone"),
-        var("categories", VarType::List, false, Some(json!(["refund", "shipping", "account", "other"])), "Allowed categories"),
+        var(
+            "message",
+            VarType::String,
+            true,
+            None,
+            "What the customer wrote",
+        ),
+        var(
+            "channel",
+            VarType::String,
+            false,
+            Some(json!("email")),
+            "email, chat or phone",
+        ),
+        var(
+            "categories",
+            VarType::List,
+            false,
+            Some(json!(["refund", "shipping", "account", "other"])),
+            "Allowed categories",
+        ),
     ];
     let mut triage_samples = Samples::new();
     triage_samples.insert(
@@ -175,7 +247,10 @@ pub fn seed(reg: &mut Registry) -> Result<()> {
     let triage = |system: &str| DraftContent {
         body: Body::Chat {
             messages: vec![
-                ChatMessage { role: "system".into(), template: system.into() },
+                ChatMessage {
+                    role: "system".into(),
+                    template: system.into(),
+                },
                 ChatMessage {
                     role: "user".into(),
                     template: "Channel: {{ channel }}\nMessage: {{ message }}".into(),
@@ -196,7 +271,12 @@ pub fn seed(reg: &mut Registry) -> Result<()> {
     )?;
     reg.commit("support/triage", "Ask for exactly one lowercase category")?;
     reg.set_actor("ben");
-    reg.set_label("support/triage", Some(&Ref::Number(2)), "production", "first release")?;
+    reg.set_label(
+        "support/triage",
+        Some(&Ref::Number(2)),
+        "production",
+        "first release",
+    )?;
 
     reg.set_actor(me);
     Ok(())

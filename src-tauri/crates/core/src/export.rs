@@ -278,8 +278,8 @@ fn find_prompt_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 fn read_prompt(record_path: &Path) -> Result<PendingPrompt> {
     let shown = record_path.display().to_string();
     let text = fs::read_to_string(record_path).map_err(io(format!("cannot read {shown}")))?;
-    let record: PromptRecord = serde_yaml_ng::from_str(&text)
-        .map_err(|e| Error::bad(format!("{shown}: {e}")))?;
+    let record: PromptRecord =
+        serde_yaml_ng::from_str(&text).map_err(|e| Error::bad(format!("{shown}: {e}")))?;
     validate_prompt_name(&record.name).map_err(|e| Error::bad(format!("{shown}: {e}")))?;
     let folder = record_path.parent().unwrap_or(Path::new("."));
 
@@ -356,7 +356,9 @@ fn read_prompt(record_path: &Path) -> Result<PendingPrompt> {
             .get((n as usize).wrapping_sub(1))
             .map(|v| v.hash.clone())
             .ok_or_else(|| {
-                Error::bad(format!("{shown}: {what} refers to version {n}, which is not in the export"))
+                Error::bad(format!(
+                    "{shown}: {what} refers to version {n}, which is not in the export"
+                ))
             })
     };
     let mut moves = Vec::new();
@@ -365,7 +367,10 @@ fn read_prompt(record_path: &Path) -> Result<PendingPrompt> {
         moves.push(LabelMove {
             label: m.label.clone(),
             from_number: m.from,
-            from_hash: m.from.map(|f| hash_of(f, "the label history")).transpose()?,
+            from_hash: m
+                .from
+                .map(|f| hash_of(f, "the label history"))
+                .transpose()?,
             to_number: m.to,
             to_hash: hash_of(m.to, "the label history")?,
             actor: m.by.clone(),

@@ -34,9 +34,7 @@
 
 use std::collections::BTreeMap;
 
-use promptdesk_content::{
-    Body, ChatMessage, ModelSettings, PromptKind, VarType, Variable,
-};
+use promptdesk_content::{Body, ChatMessage, ModelSettings, PromptKind, VarType, Variable};
 use serde_json::{Map, Value};
 use serde_yaml_ng::{Mapping, Value as Yaml};
 
@@ -109,7 +107,11 @@ pub fn parse(text: &str, origin: &str) -> Result<PromptFile> {
         Some(front) => match serde_yaml_ng::from_str::<Yaml>(front) {
             Ok(Yaml::Mapping(m)) => m,
             Ok(Yaml::Null) => Mapping::new(),
-            Ok(_) => return Err(err("the front matter must be a set of `key: value` lines".into())),
+            Ok(_) => {
+                return Err(err(
+                    "the front matter must be a set of `key: value` lines".into()
+                ))
+            }
             Err(e) => {
                 let at = e
                     .location()
@@ -152,11 +154,10 @@ pub fn parse(text: &str, origin: &str) -> Result<PromptFile> {
     let (variables, variables_declared) = match get("variables") {
         None => (Vec::new(), false),
         Some(Yaml::Mapping(m)) => (parse_variables(m, origin)?, true),
-        Some(_) => {
-            return Err(err(
-                "variables must map each name to its type or to {type, required, default, description}".into(),
-            ))
-        }
+        Some(_) => return Err(err(
+            "variables must map each name to its type or to {type, required, default, description}"
+                .into(),
+        )),
     };
     let model = match get("model") {
         None => ModelSettings::default(),
@@ -169,7 +170,8 @@ pub fn parse(text: &str, origin: &str) -> Result<PromptFile> {
         Some(Yaml::Mapping(m)) => {
             let mut out = Samples::new();
             for (name, inputs) in m {
-                let name = scalar_string(name).ok_or_else(|| err("sample names must be text".into()))?;
+                let name =
+                    scalar_string(name).ok_or_else(|| err("sample names must be text".into()))?;
                 match to_json(inputs).map_err(|e| err(format!("samples.{name}: {e}")))? {
                     Value::Object(o) => {
                         out.insert(name, o);
@@ -177,7 +179,11 @@ pub fn parse(text: &str, origin: &str) -> Result<PromptFile> {
                     Value::Null => {
                         out.insert(name, Map::new());
                     }
-                    _ => return Err(err(format!("samples.{name} must map variable names to values"))),
+                    _ => {
+                        return Err(err(format!(
+                            "samples.{name} must map variable names to values"
+                        )))
+                    }
                 }
             }
             out
@@ -251,7 +257,10 @@ fn guess_type(sources: &[&str], name: &str) -> VarType {
 }
 
 /// Splits off the front matter. Returns (front matter, body, line number where the body starts).
-fn split_front_matter<'a>(text: &'a str, origin: &str) -> Result<(Option<&'a str>, &'a str, usize)> {
+fn split_front_matter<'a>(
+    text: &'a str,
+    origin: &str,
+) -> Result<(Option<&'a str>, &'a str, usize)> {
     let strip_final_newline = |s: &'a str| s.strip_suffix('\n').unwrap_or(s);
     let first_line_end = text.find('\n').map_or(text.len(), |i| i + 1);
     if text[..first_line_end].trim_end() != "---" {
@@ -275,7 +284,8 @@ fn split_front_matter<'a>(text: &'a str, origin: &str) -> Result<(Option<&'a str
 
 fn is_marker(line: &str) -> Option<&str> {
     let inner = line.strip_prefix("=== ")?.strip_suffix(" ===")?;
-    (!inner.is_empty() && inner.chars().all(|c| c.is_ascii_lowercase() || c == '_')).then_some(inner)
+    (!inner.is_empty() && inner.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .then_some(inner)
 }
 
 /// A line that would read as a marker (possibly already escaped) once leading backslashes go.
@@ -328,11 +338,16 @@ fn parse_variables(m: &Mapping, origin: &str) -> Result<Vec<Variable>> {
     let err = |name: &str, msg: String| Error::bad(format!("{origin}: variables.{name}: {msg}"));
     let mut out = Vec::new();
     for (name, spec) in m {
-        let name = scalar_string(name).ok_or_else(|| Error::bad(format!("{origin}: variable names must be text")))?;
-        promptdesk_content::validate_variable_name(&name).map_err(|e| Error::bad(format!("{origin}: {e}")))?;
+        let name = scalar_string(name)
+            .ok_or_else(|| Error::bad(format!("{origin}: variable names must be text")))?;
+        promptdesk_content::validate_variable_name(&name)
+            .map_err(|e| Error::bad(format!("{origin}: {e}")))?;
         let parse_type = |s: &str| -> Result<VarType> {
             serde_json::from_value(Value::String(s.to_string())).map_err(|_| {
-                err(&name, format!("type must be string, number, boolean, list or object, got '{s}'"))
+                err(
+                    &name,
+                    format!("type must be string, number, boolean, list or object, got '{s}'"),
+                )
             })
         };
         let var = match spec {
@@ -349,7 +364,9 @@ fn parse_variables(m: &Mapping, origin: &str) -> Result<Vec<Variable>> {
                     if !["type", "required", "default", "description"].contains(&key) {
                         return Err(err(
                             &name,
-                            format!("unknown field '{key}' (use type, required, default, description)"),
+                            format!(
+                                "unknown field '{key}' (use type, required, default, description)"
+                            ),
                         ));
                     }
                 }
@@ -389,7 +406,12 @@ fn parse_variables(m: &Mapping, origin: &str) -> Result<Vec<Variable>> {
                     description,
                 }
             }
-            _ => return Err(err(&name, "give a type (string) or {type, required, default, description}".into())),
+            _ => {
+                return Err(err(
+                    &name,
+                    "give a type (string) or {type, required, default, description}".into(),
+                ))
+            }
         };
         out.push(var);
     }
@@ -507,7 +529,9 @@ pub fn write(file: &PromptFile) -> String {
     }
 
     let mut out = String::from("---\n");
-    out.push_str(&serde_yaml_ng::to_string(&Yaml::Mapping(front)).expect("front matter serialises"));
+    out.push_str(
+        &serde_yaml_ng::to_string(&Yaml::Mapping(front)).expect("front matter serialises"),
+    );
     out.push_str("---\n");
     match &file.body {
         Body::Text { template } => {
@@ -541,7 +565,11 @@ mod tests {
 
     #[test]
     fn a_plain_template_is_a_text_prompt_with_inferred_variables() {
-        let f = parse("Hello {{ name }}, your order {{ order.id }} ships soon.\n", "hello.txt").unwrap();
+        let f = parse(
+            "Hello {{ name }}, your order {{ order.id }} ships soon.\n",
+            "hello.txt",
+        )
+        .unwrap();
         assert_eq!(f.kind, PromptKind::Text);
         assert_eq!(
             f.body,
@@ -584,16 +612,33 @@ mod tests {
     fn a_plain_template_that_does_not_parse_yet_is_still_a_draft() {
         let f = parse("Hello {{ name }\n", "wip.txt").unwrap();
         assert!(f.variables.is_empty());
-        assert_eq!(f.body, Body::Text { template: "Hello {{ name }".into() });
+        assert_eq!(
+            f.body,
+            Body::Text {
+                template: "Hello {{ name }".into()
+            }
+        );
     }
 
     #[test]
     fn writing_then_reading_is_lossless_for_awkward_content() {
         let messages = vec![
-            ChatMessage { role: "system".into(), template: "ends with newline\n".into() },
-            ChatMessage { role: "user".into(), template: "=== assistant ===\n\\=== user ===\n---\n".into() },
-            ChatMessage { role: "assistant".into(), template: String::new() },
-            ChatMessage { role: "user".into(), template: "\n\nx\r\ny".into() },
+            ChatMessage {
+                role: "system".into(),
+                template: "ends with newline\n".into(),
+            },
+            ChatMessage {
+                role: "user".into(),
+                template: "=== assistant ===\n\\=== user ===\n---\n".into(),
+            },
+            ChatMessage {
+                role: "assistant".into(),
+                template: String::new(),
+            },
+            ChatMessage {
+                role: "user".into(),
+                template: "\n\nx\r\ny".into(),
+            },
         ];
         let mut f = PromptFile::new(Body::Chat { messages });
         f.variables = vec![Variable {
@@ -605,7 +650,9 @@ mod tests {
         }];
         let back = parse(&write(&f), "round-trip").unwrap();
         assert_eq!(back, f);
-        let text = PromptFile::new(Body::Text { template: "---\nno final newline".into() });
+        let text = PromptFile::new(Body::Text {
+            template: "---\nno final newline".into(),
+        });
         assert_eq!(parse(&write(&text), "t").unwrap(), text);
     }
 
@@ -615,9 +662,18 @@ mod tests {
             ("---\nkind: text\n", "never closed"),
             ("---\nkind: poem\n---\nx", "kind must be text or chat"),
             ("---\nmodle: {}\n---\nx", "unknown front-matter key 'modle'"),
-            ("---\nvariables:\n  n: {type: str}\n---\nx", "variables.n: type must be"),
-            ("---\nvariables:\n  n: {type: number, default: abc}\n---\nx", "default must be a number"),
-            ("---\nkind: chat\n---\nhello\n=== user ===\nx", "line 4: text before the first message"),
+            (
+                "---\nvariables:\n  n: {type: str}\n---\nx",
+                "variables.n: type must be",
+            ),
+            (
+                "---\nvariables:\n  n: {type: number, default: abc}\n---\nx",
+                "default must be a number",
+            ),
+            (
+                "---\nkind: chat\n---\nhello\n=== user ===\nx",
+                "line 4: text before the first message",
+            ),
             ("---\nkind: [\n---\nx", "line 2"),
         ];
         for (text, expected) in cases {

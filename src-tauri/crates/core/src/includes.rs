@@ -48,7 +48,14 @@ pub fn resolve_pinned(conn: &Connection, name: &str, content: &VersionContent) -
     let mut chain = vec![name.to_string()];
     for (place, source) in content.body.templates() {
         let location = crate::registry::template_location(name, &content.body, &place);
-        visit(conn, &location, source, Some(&content.includes), &mut chain, &mut out)?;
+        visit(
+            conn,
+            &location,
+            source,
+            Some(&content.includes),
+            &mut chain,
+            &mut out,
+        )?;
     }
     Ok(out)
 }
@@ -71,7 +78,12 @@ fn visit(
         };
         let (target, reference) = match parse_spec(&written) {
             Ok(parsed) => parsed,
-            Err(e) => return Err(at(ErrorKind::UnknownInclude, format!("include \"{written}\": {e}"))),
+            Err(e) => {
+                return Err(at(
+                    ErrorKind::UnknownInclude,
+                    format!("include \"{written}\": {e}"),
+                ))
+            }
         };
         if let Some(pos) = chain.iter().position(|n| *n == target) {
             let mut cycle: Vec<&str> = chain[pos..].iter().map(String::as_str).collect();
@@ -90,7 +102,9 @@ fn visit(
         let version = match pins {
             Some(pins) => {
                 let hash = pins.get(&written).ok_or_else(|| {
-                    Error::Integrity(format!("{location}: include \"{written}\" was never pinned"))
+                    Error::Integrity(format!(
+                        "{location}: include \"{written}\" was never pinned"
+                    ))
                 })?;
                 let p = prompts::get(conn, &target)?;
                 versions::by_hash(conn, p.id, hash)?
@@ -109,7 +123,10 @@ fn visit(
                     ));
                 }
                 resolve_version(conn, &target, reference.as_ref()).map_err(|e| match e {
-                    Error::NotFound(msg) => at(ErrorKind::UnknownInclude, format!("include \"{written}\": {msg}")),
+                    Error::NotFound(msg) => at(
+                        ErrorKind::UnknownInclude,
+                        format!("include \"{written}\": {msg}"),
+                    ),
                     other => other,
                 })?
             }
@@ -137,7 +154,14 @@ fn visit(
         }
         let variables = analysis::referenced_variables(&written, &template)?;
         chain.push(target.clone());
-        visit(conn, &written, &template, Some(&version.content.includes), chain, out)?;
+        visit(
+            conn,
+            &written,
+            &template,
+            Some(&version.content.includes),
+            chain,
+            out,
+        )?;
         chain.pop();
         out.insert(
             written.clone(),
@@ -155,12 +179,18 @@ fn visit(
 fn locate(template: &str, source: &str, written: &str) -> Option<SourceLocation> {
     let needle_dq = format!("\"{written}\"");
     let needle_sq = format!("'{written}'");
-    let offset = source.find(&needle_dq).or_else(|| source.find(&needle_sq))?;
+    let offset = source
+        .find(&needle_dq)
+        .or_else(|| source.find(&needle_sq))?;
     let before = &source[..offset];
     let line = before.matches('\n').count() as u32 + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = source[line_start..offset].chars().count() as u32 + 1;
-    let source_line = source[line_start..].lines().next().unwrap_or("").to_string();
+    let source_line = source[line_start..]
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
     Some(SourceLocation {
         template: template.to_string(),
         line,

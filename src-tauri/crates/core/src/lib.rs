@@ -21,3 +21,11 @@ pub use error::{Error, ErrorKind, Result};
 pub use model::*;
 pub use refs::{parse_spec, Ref};
 pub use registry::{DraftAnalysis, Identity, NewPrompt, Registry, RenderTarget, VerifyReport};
+
+/// The registry the desktop app and the CLI open when none is named: `registry.db` in the
+/// platform's data directory (`~/.local/share/promptdesk` on Linux). `None` when the platform
+/// has no home directory.
+pub fn default_registry_path() -> Option<std::path::PathBuf> {
+    directories::ProjectDirs::from("dev", "promptdesk", "Promptdesk")
+        .map(|d| d.data_dir().join("registry.db"))
+}

@@ -44,7 +44,10 @@ impl Ref {
                 ))),
             };
         }
-        if let Some(hex) = text.strip_prefix('#').or_else(|| text.strip_prefix("sha256:")) {
+        if let Some(hex) = text
+            .strip_prefix('#')
+            .or_else(|| text.strip_prefix("sha256:"))
+        {
             let hex = hex.to_ascii_lowercase();
             if hex.len() >= 4 && hex.len() <= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Ok(Ref::HashPrefix(hex));
@@ -90,12 +93,24 @@ mod tests {
     #[test]
     fn refs_are_numbers_labels_drafts_or_marked_hashes() {
         assert_eq!(Ref::parse("3").unwrap(), Ref::Number(3));
-        assert_eq!(Ref::parse("production").unwrap(), Ref::Label("production".into()));
+        assert_eq!(
+            Ref::parse("production").unwrap(),
+            Ref::Label("production".into())
+        );
         assert_eq!(Ref::parse("draft").unwrap(), Ref::Draft);
-        assert_eq!(Ref::parse("#3FA9c1").unwrap(), Ref::HashPrefix("3fa9c1".into()));
-        assert_eq!(Ref::parse("sha256:abcd").unwrap(), Ref::HashPrefix("abcd".into()));
+        assert_eq!(
+            Ref::parse("#3FA9c1").unwrap(),
+            Ref::HashPrefix("3fa9c1".into())
+        );
+        assert_eq!(
+            Ref::parse("sha256:abcd").unwrap(),
+            Ref::HashPrefix("abcd".into())
+        );
         // A hex-looking word is a label: hashes must be marked.
-        assert_eq!(Ref::parse("deadbeef").unwrap(), Ref::Label("deadbeef".into()));
+        assert_eq!(
+            Ref::parse("deadbeef").unwrap(),
+            Ref::Label("deadbeef".into())
+        );
     }
 
     #[test]
@@ -113,7 +128,10 @@ mod tests {
             ("support/refund-reply".into(), Some(Ref::Number(2)))
         );
         assert_eq!(parse_spec("a").unwrap(), ("a".into(), None));
-        assert!(parse_spec("a@").unwrap_err().to_string().contains("ends with '@'"));
+        assert!(parse_spec("a@")
+            .unwrap_err()
+            .to_string()
+            .contains("ends with '@'"));
         assert!(parse_spec("Bad Name@1").is_err());
     }
 }

@@ -9,9 +9,7 @@ use promptdesk_content::{
     sha256_hex, validate_label_name, validate_prompt_name, validate_role, validate_variable_name,
     Body, PromptKind, VersionContent,
 };
-use promptdesk_template::{
-    analysis, inputs, Limits, RenderRequest, SchemaReport, TemplateError,
-};
+use promptdesk_template::{analysis, inputs, Limits, RenderRequest, SchemaReport, TemplateError};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -35,7 +33,8 @@ pub fn system_clock() -> Clock {
         let fmt = time::macros::format_description!(
             "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
         );
-        now.format(&fmt).unwrap_or_else(|_| now.unix_timestamp().to_string())
+        now.format(&fmt)
+            .unwrap_or_else(|_| now.unix_timestamp().to_string())
     })
 }
 
@@ -100,10 +99,17 @@ impl Registry {
         let conn = db::open(path, true)?;
         let mut reg = Registry::from_conn(conn, path);
         let fresh = !existed || ledger::list(&reg.conn, None, 0, 1)?.is_empty();
-        if fresh && prompts::count(&reg.conn)? == 0 && ledger::list(&reg.conn, None, 0, 1)?.is_empty()
+        if fresh
+            && prompts::count(&reg.conn)? == 0
+            && ledger::list(&reg.conn, None, 0, 1)?.is_empty()
         {
             reg.write(|tx, ctx| {
-                ctx.event(tx, "registry.created", "registry", json!({ "schema": db::SCHEMA_VERSION }))
+                ctx.event(
+                    tx,
+                    "registry.created",
+                    "registry",
+                    json!({ "schema": db::SCHEMA_VERSION }),
+                )
             })?;
         }
         Ok((reg, !existed))
@@ -189,13 +195,23 @@ impl Registry {
         self.write(|tx, ctx| {
             settings::set(tx, "identity.name", name)?;
             settings::set(tx, "identity.email", email)?;
-            ctx.event(tx, "identity.set", "registry", json!({ "name": name, "email": email }))
+            ctx.event(
+                tx,
+                "identity.set",
+                "registry",
+                json!({ "name": name, "email": email }),
+            )
         })
     }
 
     // ---- prompts --------------------------------------------------------------------------
 
-    pub fn create_prompt(&mut self, name: &str, kind: PromptKind, new: NewPrompt) -> Result<Prompt> {
+    pub fn create_prompt(
+        &mut self,
+        name: &str,
+        kind: PromptKind,
+        new: NewPrompt,
+    ) -> Result<Prompt> {
         validate_prompt_name(name)?;
         let tags = normalise_tags(&new.tags)?;
         let draft = new.draft.unwrap_or_else(|| DraftContent::empty(kind));
@@ -211,12 +227,19 @@ impl Registry {
             let _ = inputs;
         }
         self.write(|tx, ctx| {
-            let prompt = prompts::insert(tx, name, kind, &new.description, &tags, &ctx.at, ctx.actor)?;
+            let prompt =
+                prompts::insert(tx, name, kind, &new.description, &tags, &ctx.at, ctx.actor)?;
             drafts::put(tx, prompt.id, &draft, None, true, &ctx.at, ctx.actor)?;
             for (sample, inputs) in &new.samples {
                 samples::put(tx, prompt.id, sample, inputs, &ctx.at)?;
             }
-            search::index(tx, prompt.id, name, &new.description, &body_text(&draft.body))?;
+            search::index(
+                tx,
+                prompt.id,
+                name,
+                &new.description,
+                &body_text(&draft.body),
+            )?;
             ctx.event(
                 tx,
                 "prompt.created",
@@ -231,7 +254,12 @@ impl Registry {
         prompts::get(&self.conn, name)
     }
 
-    pub fn update_prompt(&mut self, name: &str, description: &str, tags: &[String]) -> Result<Prompt> {
+    pub fn update_prompt(
+        &mut self,
+        name: &str,
+        description: &str,
+        tags: &[String],
+    ) -> Result<Prompt> {
         let tags = normalise_tags(tags)?;
         self.write(|tx, ctx| {
             let p = prompts::get(tx, name)?;
@@ -253,7 +281,8 @@ impl Registry {
         if let Some(f) = folder {
             let f = f.trim_end_matches('/');
             if !f.is_empty() {
-                validate_prompt_name(f).map_err(|e| Error::bad(e.to_string().replace("prompt name", "folder")))?;
+                validate_prompt_name(f)
+                    .map_err(|e| Error::bad(e.to_string().replace("prompt name", "folder")))?;
             }
         }
         prompts::list(&self.conn, folder)?
@@ -327,14 +356,24 @@ impl Registry {
                     content.body.kind()
                 )));
             }
-            let latest = versions::latest(tx, p.id)?.map(|v| v.parse(name)).transpose()?;
+            let latest = versions::latest(tx, p.id)?
+                .map(|v| v.parse(name))
+                .transpose()?;
             let changed = latest
                 .as_ref()
                 .is_none_or(|v| DraftContent::from_version(&v.content) != content);
             let base = drafts::get(tx, p.id)?
                 .and_then(|d| d.base_hash)
                 .or_else(|| latest.as_ref().map(|v| v.hash.clone()));
-            drafts::put(tx, p.id, &content, base.as_deref(), changed, &ctx.at, ctx.actor)?;
+            drafts::put(
+                tx,
+                p.id,
+                &content,
+                base.as_deref(),
+                changed,
+                &ctx.at,
+                ctx.actor,
+            )?;
             if latest.is_none() {
                 search::index(tx, p.id, name, &p.description, &body_text(&content.body))?;
             }
@@ -483,7 +522,12 @@ impl Registry {
     }
 
     /// A page of history, newest first.
-    pub fn history(&self, name: &str, before: Option<u32>, limit: usize) -> Result<Vec<VersionSummary>> {
+    pub fn history(
+        &self,
+        name: &str,
+        before: Option<u32>,
+        limit: usize,
+    ) -> Result<Vec<VersionSummary>> {
         let p = prompts::get(&self.conn, name)?;
         versions::history(&self.conn, p.id, before, limit)
     }
@@ -565,12 +609,22 @@ impl Registry {
         samples::list(&self.conn, p.id)
     }
 
-    pub fn save_sample(&mut self, name: &str, sample: &str, inputs: &Map<String, Value>) -> Result<()> {
+    pub fn save_sample(
+        &mut self,
+        name: &str,
+        sample: &str,
+        inputs: &Map<String, Value>,
+    ) -> Result<()> {
         check_sample_name(sample)?;
         self.write(|tx, ctx| {
             let p = prompts::get(tx, name)?;
             samples::put(tx, p.id, sample, inputs, &ctx.at)?;
-            ctx.event(tx, "sample.saved", name, json!({ "sample": sample, "inputs": inputs }))
+            ctx.event(
+                tx,
+                "sample.saved",
+                name,
+                json!({ "sample": sample, "inputs": inputs }),
+            )
         })
     }
 
@@ -578,7 +632,9 @@ impl Registry {
         self.write(|tx, ctx| {
             let p = prompts::get(tx, name)?;
             if !samples::delete(tx, p.id, sample)? {
-                return Err(Error::NotFound(format!("'{name}' has no sample input named '{sample}'")));
+                return Err(Error::NotFound(format!(
+                    "'{name}' has no sample input named '{sample}'"
+                )));
             }
             ctx.event(tx, "sample.deleted", name, json!({ "sample": sample }))
         })
@@ -589,16 +645,30 @@ impl Registry {
     /// Everything the render worker needs for `target` with `vars`: the templates, every
     /// include resolved (pinned ones for a version), and the inputs checked against the
     /// schema with defaults filled in.
-    pub fn render_request(&self, target: RenderTarget<'_>, vars: &Map<String, Value>) -> Result<RenderRequest> {
+    pub fn render_request(
+        &self,
+        target: RenderTarget<'_>,
+        vars: &Map<String, Value>,
+    ) -> Result<RenderRequest> {
         let (name, body, variables, resolved) = match target {
             RenderTarget::Draft(name) => {
                 let draft = self.draft(name)?;
                 let resolved = includes::resolve_for_draft(&self.conn, name, &draft.content.body)?;
-                (name.to_string(), draft.content.body, draft.content.variables, resolved)
+                (
+                    name.to_string(),
+                    draft.content.body,
+                    draft.content.variables,
+                    resolved,
+                )
             }
             RenderTarget::Version(v) => {
                 let resolved = includes::resolve_pinned(&self.conn, &v.prompt, &v.content)?;
-                (v.prompt.clone(), v.content.body.clone(), v.content.variables.clone(), resolved)
+                (
+                    v.prompt.clone(),
+                    v.content.body.clone(),
+                    v.content.variables.clone(),
+                    resolved,
+                )
             }
         };
         let vars = inputs::validate_inputs(&variables, vars)?;
@@ -613,7 +683,12 @@ impl Registry {
 
     // ---- ledger and verification ----------------------------------------------------------
 
-    pub fn ledger(&self, subject: Option<&str>, after_seq: i64, limit: usize) -> Result<Vec<LedgerEntry>> {
+    pub fn ledger(
+        &self,
+        subject: Option<&str>,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>> {
         ledger::list(&self.conn, subject, after_seq, limit)
     }
 
@@ -633,7 +708,9 @@ impl Registry {
             };
             let at = format!("{name}@{}", v.number);
             if sha256_hex(v.content.as_bytes()) != v.hash {
-                report.problems.push(format!("{at}: stored content does not match its hash"));
+                report
+                    .problems
+                    .push(format!("{at}: stored content does not match its hash"));
                 return Ok(());
             }
             match serde_json::from_str::<VersionContent>(&v.content) {
@@ -641,7 +718,9 @@ impl Registry {
                 Ok(_) => report
                     .problems
                     .push(format!("{at}: stored content is not in canonical form")),
-                Err(e) => report.problems.push(format!("{at}: stored content does not parse: {e}")),
+                Err(e) => report
+                    .problems
+                    .push(format!("{at}: stored content does not parse: {e}")),
             }
             Ok(())
         })?;
@@ -654,7 +733,9 @@ impl Registry {
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         if integrity != "ok" {
-            report.problems.push(format!("SQLite integrity check: {integrity}"));
+            report
+                .problems
+                .push(format!("SQLite integrity check: {integrity}"));
         }
         Ok(report)
     }
@@ -729,7 +810,16 @@ impl Registry {
                     m.to_hash.get(..12).unwrap_or(&m.to_hash)
                 )));
             }
-            labels::set(tx, p.id, &m.label, m.from_hash.as_deref(), &m.to_hash, &m.actor, &m.at, &m.reason)?;
+            labels::set(
+                tx,
+                p.id,
+                &m.label,
+                m.from_hash.as_deref(),
+                &m.to_hash,
+                &m.actor,
+                &m.at,
+                &m.reason,
+            )?;
             ctx.event(
                 tx,
                 "label.imported",
@@ -749,14 +839,24 @@ pub(crate) struct WriteContext<'a> {
 }
 
 impl WriteContext<'_> {
-    pub fn event(&mut self, tx: &Connection, kind: &str, subject: &str, payload: Value) -> Result<()> {
+    pub fn event(
+        &mut self,
+        tx: &Connection,
+        kind: &str,
+        subject: &str,
+        payload: Value,
+    ) -> Result<()> {
         let id = (self.ids)();
         ledger::append(tx, &id, &self.at, self.actor, kind, subject, payload)?;
         Ok(())
     }
 }
 
-pub(crate) fn resolve_version(conn: &Connection, name: &str, reference: Option<&Ref>) -> Result<Version> {
+pub(crate) fn resolve_version(
+    conn: &Connection,
+    name: &str,
+    reference: Option<&Ref>,
+) -> Result<Version> {
     let p = prompts::get(conn, name)?;
     let no_versions = || {
         Error::NotFound(format!(
@@ -853,7 +953,10 @@ fn check_draft_shape(content: &DraftContent) -> Result<()> {
     for v in &content.variables {
         validate_variable_name(&v.name)?;
         if !seen.insert(v.name.as_str()) {
-            return Err(Error::bad(format!("variable '{}' is declared twice", v.name)));
+            return Err(Error::bad(format!(
+                "variable '{}' is declared twice",
+                v.name
+            )));
         }
         if let Some(default) = &v.default {
             if !default.is_null() && !v.ty.accepts(default) {

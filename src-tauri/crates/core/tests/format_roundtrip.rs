@@ -24,13 +24,19 @@ fn body() -> impl Strategy<Value = Body> {
     prop_oneof![
         template().prop_map(|template| Body::Text { template }),
         prop::collection::vec(
-            (prop::sample::select(vec!["system", "user", "assistant"]), template()),
+            (
+                prop::sample::select(vec!["system", "user", "assistant"]),
+                template()
+            ),
             0..5
         )
         .prop_map(|messages| Body::Chat {
             messages: messages
                 .into_iter()
-                .map(|(role, template)| ChatMessage { role: role.into(), template })
+                .map(|(role, template)| ChatMessage {
+                    role: role.into(),
+                    template
+                })
                 .collect()
         }),
     ]
@@ -60,7 +66,13 @@ fn exported_files_keep_their_documented_shape() {
     let out = dir.path().join("export");
     promptdesk_core::export::export(&reg, &out).unwrap();
     let read = |p: &str| std::fs::read_to_string(out.join(p)).unwrap();
-    insta::assert_snapshot!("refund_reply_prompt_yaml", read("prompts/support/refund-reply/_prompt.yaml"));
-    insta::assert_snapshot!("refund_reply_v3", read("prompts/support/refund-reply/_v0003.prompt"));
+    insta::assert_snapshot!(
+        "refund_reply_prompt_yaml",
+        read("prompts/support/refund-reply/_prompt.yaml")
+    );
+    insta::assert_snapshot!(
+        "refund_reply_v3",
+        read("prompts/support/refund-reply/_v0003.prompt")
+    );
     insta::assert_snapshot!("triage_v2", read("prompts/support/triage/_v0002.prompt"));
 }

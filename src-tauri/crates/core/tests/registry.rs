@@ -28,7 +28,8 @@ fn text(t: &str) -> DraftContent {
 }
 
 fn new_text(reg: &mut Registry, name: &str, template: &str) {
-    reg.create_prompt(name, PromptKind::Text, NewPrompt::default()).unwrap();
+    reg.create_prompt(name, PromptKind::Text, NewPrompt::default())
+        .unwrap();
     reg.save_draft(name, text(template)).unwrap();
 }
 
@@ -38,7 +39,9 @@ fn vars(v: Value) -> Map<String, Value> {
 
 fn render_in_process(reg: &Registry, target: RenderTarget<'_>, v: Value) -> String {
     let req = reg.render_request(target, &vars(v)).unwrap();
-    promptdesk_template::render_in_process(&req).unwrap().to_plain_text()
+    promptdesk_template::render_in_process(&req)
+        .unwrap()
+        .to_plain_text()
 }
 
 fn ledger_len(reg: &Registry) -> usize {
@@ -55,13 +58,19 @@ fn committing_a_draft_creates_an_immutable_content_addressed_version() {
     assert_eq!(v1.parent_hash, None);
     assert_eq!(v1.author, "ana");
 
-    reg.save_draft("support/hello", text("Hi {{ name }}")).unwrap();
+    reg.save_draft("support/hello", text("Hi {{ name }}"))
+        .unwrap();
     let v2 = reg.commit("support/hello", "friendlier").unwrap();
     assert_eq!(v2.number, 2);
     assert_eq!(v2.parent_hash.as_deref(), Some(v1.hash.as_str()));
-    let latest = reg.resolve("support/hello", Some(&Ref::Label("latest".into()))).unwrap();
+    let latest = reg
+        .resolve("support/hello", Some(&Ref::Label("latest".into())))
+        .unwrap();
     assert_eq!(latest.hash, v2.hash, "latest follows every commit");
-    assert_eq!(reg.resolve("support/hello", Some(&Ref::Number(1))).unwrap(), v1);
+    assert_eq!(
+        reg.resolve("support/hello", Some(&Ref::Number(1))).unwrap(),
+        v1
+    );
 
     let err = reg
         .connection()
@@ -83,9 +92,16 @@ fn the_same_content_twice_is_refused_and_nothing_changes() {
     reg.commit("a", "two").unwrap();
     reg.save_draft("a", text("x")).unwrap();
     let err = reg.commit("a", "back to one").unwrap_err();
-    assert!(err.to_string().contains("a@1"), "points at the existing version: {err}");
+    assert!(
+        err.to_string().contains("a@1"),
+        "points at the existing version: {err}"
+    );
     assert_eq!(reg.history("a", None, 10).unwrap().len(), 2);
-    assert_eq!(ledger_len(&reg), before + 1, "only the second commit was recorded");
+    assert_eq!(
+        ledger_len(&reg),
+        before + 1,
+        "only the second commit was recorded"
+    );
 }
 
 #[test]
@@ -93,13 +109,22 @@ fn a_syntax_error_blocks_the_commit_with_its_line_and_column() {
     let (_d, mut reg) = registry();
     new_text(&mut reg, "a", "line one\nHello {{ name }\n");
     let err = reg.commit("a", "broken").unwrap_err();
-    let Error::Template(t) = &err else { panic!("expected a template error, got {err}") };
+    let Error::Template(t) = &err else {
+        panic!("expected a template error, got {err}")
+    };
     let loc = t.location.as_ref().expect("a location");
     assert_eq!(loc.line, 2, "{err}");
     assert!(loc.source_line.contains("Hello {{ name }"), "{err}");
     assert!(err.to_string().contains("line 2"), "{err}");
-    assert!(reg.history("a", None, 10).unwrap().is_empty(), "no version was created");
-    assert_eq!(reg.draft("a").unwrap().content, text("line one\nHello {{ name }\n"), "the draft is kept");
+    assert!(
+        reg.history("a", None, 10).unwrap().is_empty(),
+        "no version was created"
+    );
+    assert_eq!(
+        reg.draft("a").unwrap().content,
+        text("line one\nHello {{ name }\n"),
+        "the draft is kept"
+    );
 }
 
 #[test]
@@ -107,7 +132,10 @@ fn an_empty_changelog_is_refused() {
     let (_d, mut reg) = registry();
     new_text(&mut reg, "a", "x");
     let err = reg.commit("a", "   ").unwrap_err();
-    assert!(err.to_string().contains("changelog message is required"), "{err}");
+    assert!(
+        err.to_string().contains("changelog message is required"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -115,17 +143,32 @@ fn includes_are_pinned_when_a_version_is_committed() {
     let (_d, mut reg) = registry();
     new_text(&mut reg, "policies/refunds", "Refunds within 30 days.");
     reg.commit("policies/refunds", "v1").unwrap();
-    new_text(&mut reg, "support/reply", "Dear {{ name }}. {% include \"policies/refunds\" %}");
+    new_text(
+        &mut reg,
+        "support/reply",
+        "Dear {{ name }}. {% include \"policies/refunds\" %}",
+    );
     let reply = reg.commit("support/reply", "v1").unwrap();
     assert_eq!(reply.content.includes.len(), 1);
 
-    reg.save_draft("policies/refunds", text("Refunds within 14 days.")).unwrap();
+    reg.save_draft("policies/refunds", text("Refunds within 14 days."))
+        .unwrap();
     reg.commit("policies/refunds", "v2").unwrap();
 
     let pinned = render_in_process(&reg, RenderTarget::Version(&reply), json!({"name": "Ada"}));
-    assert_eq!(pinned, "Dear Ada. Refunds within 30 days.", "the released version never changes");
-    let draft = render_in_process(&reg, RenderTarget::Draft("support/reply"), json!({"name": "Ada"}));
-    assert_eq!(draft, "Dear Ada. Refunds within 14 days.", "the draft follows the latest include");
+    assert_eq!(
+        pinned, "Dear Ada. Refunds within 30 days.",
+        "the released version never changes"
+    );
+    let draft = render_in_process(
+        &reg,
+        RenderTarget::Draft("support/reply"),
+        json!({"name": "Ada"}),
+    );
+    assert_eq!(
+        draft, "Dear Ada. Refunds within 14 days.",
+        "the draft follows the latest include"
+    );
     let analysis = reg.analyse_draft("support/reply").unwrap();
     assert_eq!(analysis.includes.get("policies/refunds"), Some(&2));
 }
@@ -138,7 +181,10 @@ fn an_include_can_name_an_exact_version() {
     reg.save_draft("p", text("two")).unwrap();
     reg.commit("p", "2").unwrap();
     new_text(&mut reg, "q", "[{% include \"p@1\" %}]");
-    assert_eq!(render_in_process(&reg, RenderTarget::Draft("q"), json!({})), "[one]");
+    assert_eq!(
+        render_in_process(&reg, RenderTarget::Draft("q"), json!({})),
+        "[one]"
+    );
 }
 
 #[test]
@@ -148,17 +194,29 @@ fn include_cycles_and_unknown_includes_are_reported_where_they_are_written() {
     reg.commit("a", "1").unwrap();
     new_text(&mut reg, "b", "B {% include \"a\" %}");
     reg.commit("b", "1").unwrap();
-    reg.save_draft("a", text("first line\nA {% include \"b\" %}")).unwrap();
+    reg.save_draft("a", text("first line\nA {% include \"b\" %}"))
+        .unwrap();
     let err = reg.commit("a", "cycle").unwrap_err();
-    assert!(err.to_string().contains("include cycle: a → b → a"), "{err}");
+    assert!(
+        err.to_string().contains("include cycle: a → b → a"),
+        "{err}"
+    );
 
-    reg.save_draft("a", text("x\ny\n{% include \"nope/missing\" %}")).unwrap();
+    reg.save_draft("a", text("x\ny\n{% include \"nope/missing\" %}"))
+        .unwrap();
     let err = reg.commit("a", "unknown").unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("nope/missing") && msg.contains("line 3"), "{msg}");
+    assert!(
+        msg.contains("nope/missing") && msg.contains("line 3"),
+        "{msg}"
+    );
 
     reg.save_draft("a", text("{% include \"a\" %}")).unwrap();
-    assert!(reg.commit("a", "self").unwrap_err().to_string().contains("include cycle: a → a"));
+    assert!(reg
+        .commit("a", "self")
+        .unwrap_err()
+        .to_string()
+        .contains("include cycle: a → a"));
     assert_eq!(reg.history("a", None, 10).unwrap().len(), 1);
 }
 
@@ -169,17 +227,35 @@ fn refs_resolve_numbers_labels_and_marked_hash_prefixes() {
     let v1 = reg.commit("a", "1").unwrap();
     reg.save_draft("a", text("two")).unwrap();
     let v2 = reg.commit("a", "2").unwrap();
-    reg.set_label("a", Some(&Ref::Number(1)), "production", "first release").unwrap();
+    reg.set_label("a", Some(&Ref::Number(1)), "production", "first release")
+        .unwrap();
 
     assert_eq!(reg.resolve("a", None).unwrap().hash, v2.hash);
-    assert_eq!(reg.resolve("a", Some(&Ref::Label("production".into()))).unwrap().hash, v1.hash);
+    assert_eq!(
+        reg.resolve("a", Some(&Ref::Label("production".into())))
+            .unwrap()
+            .hash,
+        v1.hash
+    );
     let prefix = Ref::parse(&format!("#{}", &v1.hash[..8])).unwrap();
     assert_eq!(reg.resolve("a", Some(&prefix)).unwrap().number, 1);
 
-    let missing = reg.resolve("a", Some(&Ref::Number(9))).unwrap_err().to_string();
-    assert!(missing.contains("no version 9") && missing.contains("1 to 2"), "{missing}");
-    let no_label = reg.resolve("a", Some(&Ref::Label("staging".into()))).unwrap_err().to_string();
-    assert!(no_label.contains("no label 'staging'") && no_label.contains("production"), "{no_label}");
+    let missing = reg
+        .resolve("a", Some(&Ref::Number(9)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        missing.contains("no version 9") && missing.contains("1 to 2"),
+        "{missing}"
+    );
+    let no_label = reg
+        .resolve("a", Some(&Ref::Label("staging".into())))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        no_label.contains("no label 'staging'") && no_label.contains("production"),
+        "{no_label}"
+    );
     let unknown = reg.resolve("nope", None).unwrap_err().to_string();
     assert!(unknown.contains("no prompt named 'nope'"), "{unknown}");
 }
@@ -192,8 +268,10 @@ fn labels_keep_an_append_only_history_and_latest_is_reserved() {
     reg.save_draft("a", text("two")).unwrap();
     reg.commit("a", "2").unwrap();
     reg.set_actor("ben");
-    reg.set_label("a", Some(&Ref::Number(2)), "production", "ship it").unwrap();
-    reg.set_label("a", Some(&Ref::Number(1)), "production", "roll back").unwrap();
+    reg.set_label("a", Some(&Ref::Number(2)), "production", "ship it")
+        .unwrap();
+    reg.set_label("a", Some(&Ref::Number(1)), "production", "roll back")
+        .unwrap();
 
     let history = reg.label_history("a", Some("production")).unwrap();
     assert_eq!(history.len(), 2);
@@ -202,74 +280,160 @@ fn labels_keep_an_append_only_history_and_latest_is_reserved() {
     assert_eq!(history[1].actor, "ben");
     assert_eq!(history[1].reason, "roll back");
 
-    assert!(reg.set_label("a", Some(&Ref::Number(1)), "latest", "").unwrap_err().to_string().contains("reserved"));
-    assert!(reg.set_label("a", Some(&Ref::Number(1)), "Prod!", "").is_err());
-    assert!(reg.set_label("a", Some(&Ref::Number(1)), "production", "").unwrap_err().to_string().contains("already points"));
-    let err = reg.connection().execute("DELETE FROM label_history", []).unwrap_err();
+    assert!(reg
+        .set_label("a", Some(&Ref::Number(1)), "latest", "")
+        .unwrap_err()
+        .to_string()
+        .contains("reserved"));
+    assert!(reg
+        .set_label("a", Some(&Ref::Number(1)), "Prod!", "")
+        .is_err());
+    assert!(reg
+        .set_label("a", Some(&Ref::Number(1)), "production", "")
+        .unwrap_err()
+        .to_string()
+        .contains("already points"));
+    let err = reg
+        .connection()
+        .execute("DELETE FROM label_history", [])
+        .unwrap_err();
     assert!(err.to_string().contains("append-only"), "{err}");
 }
 
 #[test]
 fn inputs_are_checked_against_the_schema_before_rendering() {
     let (_d, mut reg) = registry();
-    reg.create_prompt("a", PromptKind::Text, NewPrompt::default()).unwrap();
+    reg.create_prompt("a", PromptKind::Text, NewPrompt::default())
+        .unwrap();
     reg.save_draft(
         "a",
         DraftContent {
-            body: Body::Text { template: "{{ name }} owes {{ total }}".into() },
+            body: Body::Text {
+                template: "{{ name }} owes {{ total }}".into(),
+            },
             variables: vec![
-                Variable { name: "name".into(), ty: VarType::String, required: true, default: None, description: None },
-                Variable { name: "total".into(), ty: VarType::Number, required: false, default: Some(json!(0)), description: None },
+                Variable {
+                    name: "name".into(),
+                    ty: VarType::String,
+                    required: true,
+                    default: None,
+                    description: None,
+                },
+                Variable {
+                    name: "total".into(),
+                    ty: VarType::Number,
+                    required: false,
+                    default: Some(json!(0)),
+                    description: None,
+                },
             ],
             model: ModelSettings::default(),
         },
     )
     .unwrap();
-    let missing = reg.render_request(RenderTarget::Draft("a"), &vars(json!({}))).unwrap_err().to_string();
-    assert!(missing.contains("'name'"), "{missing}");
-    let wrong = reg
-        .render_request(RenderTarget::Draft("a"), &vars(json!({"name": "Ada", "total": "ten"})))
+    let missing = reg
+        .render_request(RenderTarget::Draft("a"), &vars(json!({})))
         .unwrap_err()
         .to_string();
-    assert!(wrong.contains("'total'") && wrong.contains("number"), "{wrong}");
-    assert_eq!(render_in_process(&reg, RenderTarget::Draft("a"), json!({"name": "Ada"})), "Ada owes 0");
+    assert!(missing.contains("'name'"), "{missing}");
+    let wrong = reg
+        .render_request(
+            RenderTarget::Draft("a"),
+            &vars(json!({"name": "Ada", "total": "ten"})),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        wrong.contains("'total'") && wrong.contains("number"),
+        "{wrong}"
+    );
+    assert_eq!(
+        render_in_process(&reg, RenderTarget::Draft("a"), json!({"name": "Ada"})),
+        "Ada owes 0"
+    );
 }
 
 #[test]
 fn drafts_of_the_wrong_kind_or_with_bad_names_are_refused() {
     let (_d, mut reg) = registry();
-    reg.create_prompt("c", PromptKind::Chat, NewPrompt::default()).unwrap();
-    assert!(reg.save_draft("c", text("x")).unwrap_err().to_string().contains("chat prompt"));
+    reg.create_prompt("c", PromptKind::Chat, NewPrompt::default())
+        .unwrap();
+    assert!(reg
+        .save_draft("c", text("x"))
+        .unwrap_err()
+        .to_string()
+        .contains("chat prompt"));
     let bad_role = DraftContent {
-        body: Body::Chat { messages: vec![ChatMessage { role: "System Prompt".into(), template: "x".into() }] },
+        body: Body::Chat {
+            messages: vec![ChatMessage {
+                role: "System Prompt".into(),
+                template: "x".into(),
+            }],
+        },
         variables: vec![],
         model: ModelSettings::default(),
     };
-    assert!(reg.save_draft("c", bad_role).unwrap_err().to_string().contains("message 1"));
-    assert!(reg.commit("c", "empty chat").unwrap_err().to_string().contains("no messages"));
-    assert!(reg.create_prompt("Bad Name", PromptKind::Text, NewPrompt::default()).is_err());
-    assert!(reg.create_prompt("c", PromptKind::Text, NewPrompt::default()).unwrap_err().to_string().contains("already exists"));
+    assert!(reg
+        .save_draft("c", bad_role)
+        .unwrap_err()
+        .to_string()
+        .contains("message 1"));
+    assert!(reg
+        .commit("c", "empty chat")
+        .unwrap_err()
+        .to_string()
+        .contains("no messages"));
+    assert!(reg
+        .create_prompt("Bad Name", PromptKind::Text, NewPrompt::default())
+        .is_err());
+    assert!(reg
+        .create_prompt("c", PromptKind::Text, NewPrompt::default())
+        .unwrap_err()
+        .to_string()
+        .contains("already exists"));
 }
 
 #[test]
 fn list_and_search_find_prompts_by_folder_and_text() {
     let (_d, mut reg) = registry();
-    new_text(&mut reg, "support/refund-reply", "We refund within 30 days.");
+    new_text(
+        &mut reg,
+        "support/refund-reply",
+        "We refund within 30 days.",
+    );
     reg.commit("support/refund-reply", "1").unwrap();
     new_text(&mut reg, "support/triage", "Sort the message.");
     new_text(&mut reg, "supportive", "Be kind.");
     new_text(&mut reg, "sales/pitch", "Buy now.");
 
-    let names = |l: Vec<promptdesk_core::PromptListing>| l.into_iter().map(|p| p.name).collect::<Vec<_>>();
-    assert_eq!(names(reg.list(Some("support")).unwrap()), ["support/refund-reply", "support/triage"]);
+    let names =
+        |l: Vec<promptdesk_core::PromptListing>| l.into_iter().map(|p| p.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(reg.list(Some("support")).unwrap()),
+        ["support/refund-reply", "support/triage"]
+    );
     assert_eq!(reg.list(None).unwrap().len(), 4);
-    assert_eq!(names(reg.search("within 30", 10).unwrap()), ["support/refund-reply"]);
-    assert_eq!(names(reg.search("MESSAGE", 10).unwrap()), ["support/triage"], "case-insensitive");
-    assert_eq!(names(reg.search("pi", 10).unwrap()), ["sales/pitch"], "short queries match names");
+    assert_eq!(
+        names(reg.search("within 30", 10).unwrap()),
+        ["support/refund-reply"]
+    );
+    assert_eq!(
+        names(reg.search("MESSAGE", 10).unwrap()),
+        ["support/triage"],
+        "case-insensitive"
+    );
+    assert_eq!(
+        names(reg.search("pi", 10).unwrap()),
+        ["sales/pitch"],
+        "short queries match names"
+    );
     let listing = reg.list(Some("support")).unwrap();
     assert_eq!(listing[0].latest, Some(1));
     assert!(!listing[0].has_changes);
-    assert!(listing[1].has_changes, "a prompt without versions has changes to commit");
+    assert!(
+        listing[1].has_changes,
+        "a prompt without versions has changes to commit"
+    );
 }
 
 #[test]
@@ -294,8 +458,14 @@ fn verify_detects_a_tampered_ledger_row_and_version() {
     let reg = Registry::open(&dir.path().join("registry.db")).unwrap();
     let report = reg.verify().unwrap();
     let all = report.problems.join("\n");
-    assert!(all.contains("ledger entry 2") && all.contains("altered"), "{all}");
-    assert!(all.contains("a@1: stored content does not match its hash"), "{all}");
+    assert!(
+        all.contains("ledger entry 2") && all.contains("altered"),
+        "{all}"
+    );
+    assert!(
+        all.contains("a@1: stored content does not match its hash"),
+        "{all}"
+    );
 }
 
 #[test]
@@ -317,8 +487,14 @@ fn export_then_import_reproduces_every_hash_label_and_history() {
         let b = copy.history(&p.name, None, 100).unwrap();
         assert_eq!(a, b, "history of {} must match", p.name);
         assert_eq!(reg.labels(&p.name).unwrap(), copy.labels(&p.name).unwrap());
-        assert_eq!(reg.label_history(&p.name, None).unwrap(), copy.label_history(&p.name, None).unwrap());
-        assert_eq!(reg.samples(&p.name).unwrap(), copy.samples(&p.name).unwrap());
+        assert_eq!(
+            reg.label_history(&p.name, None).unwrap(),
+            copy.label_history(&p.name, None).unwrap()
+        );
+        assert_eq!(
+            reg.samples(&p.name).unwrap(),
+            copy.samples(&p.name).unwrap()
+        );
     }
     assert!(copy.verify().unwrap().problems.is_empty());
     let err = import(&mut copy, &out).unwrap_err();
@@ -332,11 +508,16 @@ fn an_export_edited_by_hand_is_refused_before_anything_is_written() {
     let out = dir.path().join("export");
     export(&reg, &out).unwrap();
     let file = out.join("prompts/support/refund-reply/_v0002.prompt");
-    let text = std::fs::read_to_string(&file).unwrap().replace("5 business days", "3 business days");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("5 business days", "3 business days");
     std::fs::write(&file, text).unwrap();
     let (mut copy, _) = Registry::init(&dir.path().join("copy.db")).unwrap();
     let err = import(&mut copy, &out).unwrap_err().to_string();
-    assert!(err.contains("_v0002.prompt") && err.contains("does not match its recorded hash"), "{err}");
+    assert!(
+        err.contains("_v0002.prompt") && err.contains("does not match its recorded hash"),
+        "{err}"
+    );
     assert!(copy.list(None).unwrap().is_empty(), "nothing was imported");
 }
 
@@ -344,11 +525,23 @@ fn an_export_edited_by_hand_is_refused_before_anything_is_written() {
 fn the_demo_states_the_refund_policy_in_production() {
     let (_d, mut reg) = registry();
     promptdesk_core::demo::seed(&mut reg).unwrap();
-    let prod = reg.resolve("support/refund-reply", Some(&Ref::Label("production".into()))).unwrap();
+    let prod = reg
+        .resolve(
+            "support/refund-reply",
+            Some(&Ref::Label("production".into())),
+        )
+        .unwrap();
     let samples = reg.samples("support/refund-reply").unwrap();
-    let req = reg.render_request(RenderTarget::Version(&prod), &samples["within-window"]).unwrap();
-    let out = promptdesk_template::render_in_process(&req).unwrap().to_plain_text();
-    assert!(out.contains("30 days") && out.contains("original payment method"), "{out}");
+    let req = reg
+        .render_request(RenderTarget::Version(&prod), &samples["within-window"])
+        .unwrap();
+    let out = promptdesk_template::render_in_process(&req)
+        .unwrap()
+        .to_plain_text();
+    assert!(
+        out.contains("30 days") && out.contains("original payment method"),
+        "{out}"
+    );
     assert!(reg.verify().unwrap().problems.is_empty());
 }
 
@@ -361,7 +554,10 @@ fn files(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push((p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+                out.push((
+                    p.strip_prefix(root).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                ));
             }
         }
     }

@@ -60,7 +60,17 @@ pub fn append(
     conn.execute(
         "INSERT INTO ledger (seq, id, at, actor, kind, subject, payload, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![seq, id, at, actor, kind, subject, payload.to_string(), prev_hash, hash],
+        params![
+            seq,
+            id,
+            at,
+            actor,
+            kind,
+            subject,
+            payload.to_string(),
+            prev_hash,
+            hash
+        ],
     )?;
     Ok(LedgerEntry {
         seq,
@@ -122,7 +132,10 @@ pub fn verify_chain(conn: &Connection) -> Result<u64> {
     while let Some(row) = rows.next()? {
         let (e, raw_payload) = from_row(row)?;
         let payload: Value = serde_json::from_str(&raw_payload).map_err(|err| {
-            Error::Integrity(format!("ledger entry {}: payload is not JSON: {err}", e.seq))
+            Error::Integrity(format!(
+                "ledger entry {}: payload is not JSON: {err}",
+                e.seq
+            ))
         })?;
         if e.seq != expected_seq {
             return Err(Error::Integrity(format!(

@@ -33,7 +33,9 @@ pub fn insert(
     by: &str,
 ) -> Result<Prompt> {
     if find(conn, name)?.is_some() {
-        return Err(Error::Conflict(format!("a prompt named '{name}' already exists")));
+        return Err(Error::Conflict(format!(
+            "a prompt named '{name}' already exists"
+        )));
     }
     let tags_json = serde_json::to_string(tags).expect("tags serialise");
     conn.execute(
@@ -71,7 +73,10 @@ pub fn get_by_id(conn: &Connection, id: i64) -> Result<Prompt> {
 /// Prompts whose name is in `folder` (at any depth), or all prompts; ordered by name.
 pub fn list(conn: &Connection, folder: Option<&str>) -> Result<Vec<Prompt>> {
     let mut out = Vec::new();
-    match folder.map(|f| f.trim_end_matches('/')).filter(|f| !f.is_empty()) {
+    match folder
+        .map(|f| f.trim_end_matches('/'))
+        .filter(|f| !f.is_empty())
+    {
         Some(folder) => {
             // A range scan on the unique index: names in "folder/" sort between "folder/" and
             // "folder0" ('0' is the byte after '/').
@@ -98,7 +103,11 @@ pub fn list(conn: &Connection, folder: Option<&str>) -> Result<Vec<Prompt>> {
 pub fn update_meta(conn: &Connection, id: i64, description: &str, tags: &[String]) -> Result<()> {
     conn.execute(
         "UPDATE prompts SET description = ?2, tags = ?3 WHERE id = ?1",
-        params![id, description, serde_json::to_string(tags).expect("tags serialise")],
+        params![
+            id,
+            description,
+            serde_json::to_string(tags).expect("tags serialise")
+        ],
     )?;
     Ok(())
 }

@@ -9,7 +9,9 @@ use crate::model::Samples;
 pub fn list(conn: &Connection, prompt_id: i64) -> Result<Samples> {
     let mut stmt =
         conn.prepare_cached("SELECT name, inputs FROM samples WHERE prompt_id = ?1 ORDER BY name")?;
-    let rows = stmt.query_map([prompt_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map([prompt_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
     let mut out = Samples::new();
     for row in rows {
         let (name, inputs) = row?;
@@ -31,7 +33,12 @@ pub fn put(
         "INSERT INTO samples (prompt_id, name, inputs, updated_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (prompt_id, name) DO UPDATE SET inputs = excluded.inputs,
              updated_at = excluded.updated_at",
-        params![prompt_id, name, Value::Object(inputs.clone()).to_string(), at],
+        params![
+            prompt_id,
+            name,
+            Value::Object(inputs.clone()).to_string(),
+            at
+        ],
     )?;
     Ok(())
 }

@@ -5,7 +5,13 @@ use rusqlite::{params, Connection};
 use crate::error::Result;
 
 /// Replaces the indexed text of one prompt.
-pub fn index(conn: &Connection, prompt_id: i64, name: &str, description: &str, body: &str) -> Result<()> {
+pub fn index(
+    conn: &Connection,
+    prompt_id: i64,
+    name: &str,
+    description: &str,
+    body: &str,
+) -> Result<()> {
     conn.execute("DELETE FROM prompt_search WHERE rowid = ?1", [prompt_id])?;
     conn.execute(
         "INSERT INTO prompt_search (rowid, name, description, body) VALUES (?1, ?2, ?3, ?4)",

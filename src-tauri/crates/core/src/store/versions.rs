@@ -159,10 +159,7 @@ pub fn history(
 }
 
 /// Every stored version of every prompt, in (prompt, number) order, for `verify` and export.
-pub fn for_each(
-    conn: &Connection,
-    mut f: impl FnMut(StoredVersion) -> Result<()>,
-) -> Result<()> {
+pub fn for_each(conn: &Connection, mut f: impl FnMut(StoredVersion) -> Result<()>) -> Result<()> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM versions ORDER BY prompt_id, number"
     ))?;
