@@ -671,7 +671,12 @@ impl Registry {
                 )
             }
         };
-        let vars = inputs::validate_inputs(&variables, vars)?;
+        let vars = inputs::validate_inputs(&variables, vars).map_err(|mut e| {
+            if e.location.is_none() {
+                e.message = format!("{name}: {}", e.message);
+            }
+            e
+        })?;
         Ok(RenderRequest {
             name,
             body,
