@@ -8,9 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian ships ImageMagick 6 as /usr/bin/convert; something else named convert may come first on PATH.
-IM=/usr/bin/convert
-[ -x "$IM" ] || { echo "generate.sh: ImageMagick's /usr/bin/convert not found" >&2; exit 1; }
+# Call ImageMagick by an unambiguous name (IM 7: magick; Debian's IM 6: convert-im6.q16), since
+# another program named convert may come first on PATH.
+IM=${IM_CONVERT:-$(command -v magick || command -v convert-im6.q16 || true)}
+[ -n "$IM" ] || { echo "generate.sh: ImageMagick not found (apt-get install imagemagick)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -31,8 +31,9 @@ COLOUR_TOPBAR='#4f46e5'
 COLOUR_OK='#0f9f8f'
 COLOUR_ERROR='#dc2626'
 
-# ImageMagick's convert by full path: another program named convert may come first on PATH.
-IM_CONVERT=${IM_CONVERT:-/usr/bin/convert}
+# ImageMagick by an unambiguous name (IM 7: magick; Debian's IM 6: convert-im6.q16), since another
+# program named convert may come first on PATH.
+IM_CONVERT=${IM_CONVERT:-$(command -v magick || command -v convert-im6.q16 || echo convert-im6.q16)}
 
 # Counts the pixels of a screenshot within a small distance of one colour.
 count_colour() { # FILE COLOUR
