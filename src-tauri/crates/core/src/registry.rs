@@ -285,34 +285,15 @@ impl Registry {
                     .map_err(|e| Error::bad(e.to_string().replace("prompt name", "folder")))?;
             }
         }
-        prompts::list(&self.conn, folder)?
-            .into_iter()
-            .map(|p| self.listing(p))
-            .collect()
+        prompts::listings(&self.conn, folder)
     }
 
-    /// Prompts whose name, description or current text contains `query`.
+    /// Prompts whose name, description or current text contains `query`, best match first.
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<PromptListing>> {
-        search::query(&self.conn, query, limit)?
-            .into_iter()
-            .map(|id| self.listing(prompts::get_by_id(&self.conn, id)?))
-            .collect()
-    }
-
-    fn listing(&self, p: Prompt) -> Result<PromptListing> {
-        let labels = labels::list(&self.conn, p.id)?
-            .into_iter()
-            .map(|l| (l.name, l.number))
-            .collect::<BTreeMap<_, _>>();
-        Ok(PromptListing {
-            latest: labels.get("latest").copied(),
-            has_changes: drafts::is_changed(&self.conn, p.id)?,
-            name: p.name,
-            kind: p.kind,
-            description: p.description,
-            tags: p.tags,
-            labels,
-        })
+        let ids = search::query(&self.conn, query, limit)?;
+        let mut found = prompts::listings_by_id(&self.conn, &ids)?;
+        found.sort_by_key(|(id, _)| ids.iter().position(|i| i == id));
+        Ok(found.into_iter().map(|(_, listing)| listing).collect())
     }
 
     // ---- drafts ---------------------------------------------------------------------------

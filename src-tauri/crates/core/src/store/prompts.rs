@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, Row};
 
 use super::optional;
 use crate::error::{Error, Result};
-use crate::model::Prompt;
+use crate::model::{Prompt, PromptListing};
 
 const COLUMNS: &str = "id, name, kind, description, tags, created_at, created_by";
 
@@ -114,4 +114,68 @@ pub fn update_meta(conn: &Connection, id: i64, description: &str, tags: &[String
 
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM prompts", [], |r| r.get(0))?)
+}
+
+/// Listing rows in one query each: the prompt, whether its draft has changes, and where each
+/// label points (as `name=number` pairs), so a folder of hundreds lists in one round trip.
+const LISTING: &str = "SELECT p.id, p.name, p.kind, p.description, p.tags, coalesce(d.changed, 0),
+        (SELECT group_concat(l.name || '=' || v.number, ',')
+           FROM labels l JOIN versions v ON v.prompt_id = l.prompt_id AND v.hash = l.hash
+          WHERE l.prompt_id = p.id)
+   FROM prompts p LEFT JOIN drafts d ON d.prompt_id = p.id";
+
+fn listing_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, PromptListing)> {
+    let kind: String = r.get(2)?;
+    let tags: String = r.get(4)?;
+    let labels: Option<String> = r.get(6)?;
+    let labels: std::collections::BTreeMap<String, u32> = labels
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|pair| {
+            let (name, number) = pair.split_once('=')?;
+            Some((name.to_string(), number.parse().ok()?))
+        })
+        .collect();
+    Ok((
+        r.get(0)?,
+        PromptListing {
+            name: r.get(1)?,
+            kind: PromptKind::parse(&kind).unwrap_or(PromptKind::Text),
+            description: r.get(3)?,
+            tags: serde_json::from_str(&tags).unwrap_or_default(),
+            latest: labels.get("latest").copied(),
+            labels,
+            has_changes: r.get(5)?,
+        },
+    ))
+}
+
+/// Listings of the prompts in `folder` (at any depth; all when `None`), ordered by name.
+pub fn listings(conn: &Connection, folder: Option<&str>) -> Result<Vec<PromptListing>> {
+    let folder = folder
+        .map(|f| f.trim_end_matches('/'))
+        .filter(|f| !f.is_empty());
+    // A range scan on the unique index: names in "folder/" sort between "folder/" and
+    // "folder0" ('0' is the byte after '/').
+    let (lo, hi) = match folder {
+        Some(f) => (format!("{f}/"), format!("{f}0")),
+        None => (String::new(), "\u{10ffff}".to_string()),
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "{LISTING} WHERE p.name >= ?1 AND p.name < ?2 ORDER BY p.name"
+    ))?;
+    let rows = stmt.query_map(params![lo, hi], listing_from_row)?;
+    Ok(rows
+        .map(|r| r.map(|(_, l)| l))
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Listings of the prompts with these ids, with their ids, in no particular order.
+pub fn listings_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<(i64, PromptListing)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{LISTING} WHERE p.id IN (SELECT value FROM json_each(?1))"
+    ))?;
+    let ids = serde_json::to_string(ids).expect("ids serialise");
+    let rows = stmt.query_map([ids], listing_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
