@@ -6,7 +6,7 @@
 //! capability grants it (see capabilities/default.json). Every new `#[tauri::command]` must be
 //! added to this list and granted, or `invoke` from the UI is refused.
 
-const COMMANDS: &[&str] = &["app_info"];
+const COMMANDS: &[&str] = &["app_info", "list_prompts"];
 
 fn main() {
     let attributes = tauri_build::Attributes::new()

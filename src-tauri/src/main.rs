@@ -16,19 +16,18 @@
 mod commands;
 
 fn main() {
-    // INTEGRATION POINT (a): the isolated template renderer runs as a hidden subcommand of this
-    // same binary. The check must stay the very first statement, before Tauri (or anything that
-    // spawns threads or opens windows) starts:
-    //
-    //     if std::env::args().nth(1).as_deref() == Some("__render-worker") {
-    //         std::process::exit(promptdesk_template::worker::serve_stdio())
-    //     }
+    // The isolated template renderer runs as a hidden subcommand of this same binary; the check
+    // comes first, before Tauri starts threads or opens windows.
+    if std::env::args().nth(1).as_deref() == Some(promptdesk_template::WORKER_ARG) {
+        std::process::exit(promptdesk_template::serve_stdio());
+    }
 
     tauri::Builder::default()
-        // INTEGRATION POINT (b): open the registry here and hand it to the commands, e.g.
-        //     .setup(|app| { app.manage(registry_state_opened_under(app.path().app_data_dir()?)); Ok(()) })
-        // Commands then take `state: tauri::State<'_, RegistryState>`.
-        .invoke_handler(tauri::generate_handler![commands::app_info])
+        .manage(commands::RegistryState::open_default())
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::list_prompts
+        ])
         .run(tauri::generate_context!())
         .expect("Promptdesk: the desktop shell failed to start");
 }

@@ -3,6 +3,7 @@
 // backend works. Backend text is always shown with textContent, never as HTML.
 import { invoke } from '@tauri-apps/api/core';
 import { formatAppInfo, parseAppInfo } from './app-info';
+import { errorMessage, labelBadges, parsePromptListings, type PromptListing } from './prompts';
 import './style.css';
 
 type StatusKind = 'ok' | 'error' | 'web';
@@ -33,7 +34,39 @@ async function start(): Promise<void> {
     const info = parseAppInfo(await invoke<unknown>('app_info'));
     show('ok', 'Backend connected', formatAppInfo(info));
   } catch (err) {
-    show('error', 'Backend unavailable', err instanceof Error ? err.message : String(err));
+    show('error', 'Backend unavailable', errorMessage(err));
+    return;
+  }
+  try {
+    showPrompts(parsePromptListings(await invoke<unknown>('list_prompts')));
+  } catch (err) {
+    show('error', 'Registry unavailable', errorMessage(err));
+  }
+}
+
+/** Lists the registry's prompts: name, kind, latest version and label badges (inert text). */
+function showPrompts(prompts: PromptListing[]): void {
+  const list = document.getElementById('prompts');
+  if (!list) return;
+  list.replaceChildren();
+  if (prompts.length === 0) {
+    const empty = document.createElement('li');
+    empty.textContent = 'No prompts yet. Create one with `promptdesk new NAME`.';
+    list.append(empty);
+    return;
+  }
+  for (const p of prompts) {
+    const item = document.createElement('li');
+    item.className = 'prompt';
+    const name = document.createElement('span');
+    name.className = 'prompt__name';
+    name.textContent = p.name;
+    const meta = document.createElement('span');
+    meta.className = 'prompt__meta';
+    const version = p.latest === null ? 'no versions' : `v${p.latest}`;
+    meta.textContent = [p.kind, version, ...labelBadges(p)].join(' · ');
+    item.append(name, meta);
+    list.append(item);
   }
 }
 
