@@ -182,11 +182,20 @@ else
 fi
 [ -x "$BIN" ] || { fail "app binary" "$BIN not found"; not_run "no binary" "${APP_CHECKS[@]}"; finish; }
 
+# The app works on a throwaway registry seeded with the demo, never on the developer's own.
+SMOKE_REGISTRY_DIR=$(mktemp -d)
+export PROMPTDESK_REGISTRY="$SMOKE_REGISTRY_DIR/registry.db"
+if (cd "$ROOT" && cargo build -q -p promptdesk-cli) && "$TARGET_DIR/debug/promptdesk" demo >/dev/null; then
+  pass "demo registry" "seeded $PROMPTDESK_REGISTRY"
+else
+  fail "demo registry" "could not seed a demo registry with the promptdesk CLI"
+fi
+
 # The environment passes through to the app. Xvfb here renders fine as is; on a machine where the
 # window stays empty, WEBKIT_DISABLE_DMABUF_RENDERER=1 is the usual WebKitGTK switch to try.
 export SMOKE_TIMEOUT="$TIMEOUT"
 RESULTS=$(mktemp)
-trap 'rm -f "$RESULTS"' EXIT
+trap 'rm -rf "$RESULTS" "$SMOKE_REGISTRY_DIR"' EXIT
 xvfb-run -a -s "-screen 0 1280x800x24" \
   dbus-run-session -- bash "$SELF" --inside-display "$BIN" >"$RESULTS" 2>"$ARTIFACTS/desktop-smoke-xvfb.log"
 rc=$?
