@@ -109,7 +109,12 @@ impl Body {
             Body::Chat { messages } => messages
                 .iter()
                 .enumerate()
-                .map(|(i, m)| (format!("message {} ({})", i + 1, m.role), m.template.as_str()))
+                .map(|(i, m)| {
+                    (
+                        format!("message {} ({})", i + 1, m.role),
+                        m.template.as_str(),
+                    )
+                })
                 .collect(),
         }
     }
@@ -418,7 +423,9 @@ pub fn validate_label_name(name: &str) -> Result<(), InvalidName> {
     let mut chars = name.chars();
     match chars.next() {
         None => return refuse("a label cannot be empty"),
-        Some(c) if !c.is_ascii_lowercase() => return refuse("it must start with a lowercase letter"),
+        Some(c) if !c.is_ascii_lowercase() => {
+            return refuse("it must start with a lowercase letter")
+        }
         _ => {}
     }
     if name.len() > 36 {
@@ -538,7 +545,10 @@ mod tests {
     fn any_change_of_content_changes_the_hash() {
         let base = sample();
         let mut other = sample();
-        other.model.parameters.insert("temperature".into(), json!(0.3));
+        other
+            .model
+            .parameters
+            .insert("temperature".into(), json!(0.3));
         assert_ne!(base.content_hash(), other.content_hash());
         let mut other = sample();
         other.variables[0].required = false;
@@ -553,7 +563,10 @@ mod tests {
     #[test]
     fn nested_parameter_keys_are_sorted_too() {
         let mut out = Vec::new();
-        write_canonical(&json!({"b": {"z": 1, "a": [{"y": 2, "x": 1}]}, "a": "é\n"}), &mut out);
+        write_canonical(
+            &json!({"b": {"z": 1, "a": [{"y": 2, "x": 1}]}, "a": "é\n"}),
+            &mut out,
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             r#"{"a":"é\n","b":{"a":[{"x":1,"y":2}],"z":1}}"#
@@ -562,7 +575,12 @@ mod tests {
 
     #[test]
     fn prompt_names_allow_folders_and_refuse_the_rest() {
-        for ok in ["support/refund-reply", "a", "policies/refunds", "x1/y_2/z.3"] {
+        for ok in [
+            "support/refund-reply",
+            "a",
+            "policies/refunds",
+            "x1/y_2/z.3",
+        ] {
             assert!(validate_prompt_name(ok).is_ok(), "{ok} should be valid");
         }
         for bad in [
@@ -576,9 +594,14 @@ mod tests {
             "-a",
             "a/.hidden",
         ] {
-            assert!(validate_prompt_name(bad).is_err(), "{bad:?} should be refused");
+            assert!(
+                validate_prompt_name(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
-        let err = validate_prompt_name("Refund Reply").unwrap_err().to_string();
+        let err = validate_prompt_name("Refund Reply")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("Refund Reply") && err.contains("lowercase"),
             "{err}"
@@ -587,11 +610,21 @@ mod tests {
 
     #[test]
     fn label_names_follow_the_documented_pattern() {
-        for ok in ["latest", "production", "staging", "a", "v1.2_rc-3", &"a".repeat(36)] {
+        for ok in [
+            "latest",
+            "production",
+            "staging",
+            "a",
+            "v1.2_rc-3",
+            &"a".repeat(36),
+        ] {
             assert!(validate_label_name(ok).is_ok(), "{ok} should be valid");
         }
         for bad in ["", "1abc", "Prod", "a b", "-x", &"a".repeat(37), "prod/1"] {
-            assert!(validate_label_name(bad).is_err(), "{bad:?} should be refused");
+            assert!(
+                validate_label_name(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 }

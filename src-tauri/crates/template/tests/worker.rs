@@ -175,8 +175,9 @@ fn a_worker_that_dies_mid_render_is_reported_and_replaced() {
     killer.join().unwrap();
     assert_eq!(err.kind, ErrorKind::WorkerFailed);
     assert!(
-        err.message
-            .starts_with("tests/prompt: the render worker stopped unexpectedly (killed by signal 15)"),
+        err.message.starts_with(
+            "tests/prompt: the render worker stopped unexpectedly (killed by signal 15)"
+        ),
         "{err}"
     );
     assert_normal_render_works(&mut worker);
