@@ -218,23 +218,27 @@ fn draft(path: &Path, json: bool, name: &str, file: &Path) -> Out {
             prompt.kind
         )));
     }
-    let saved = reg.save_draft(name, draft_of(&parsed))?;
-    for (sample, inputs) in &parsed.samples {
-        reg.save_sample(name, sample, inputs)?;
-    }
-    if !parsed.description.is_empty() || !parsed.tags.is_empty() {
-        let description = if parsed.description.is_empty() {
-            prompt.description.clone()
-        } else {
-            parsed.description.clone()
-        };
-        let tags = if parsed.tags.is_empty() {
-            prompt.tags.clone()
-        } else {
-            parsed.tags.clone()
-        };
-        reg.update_prompt(name, &description, &tags)?;
-    }
+    // The draft, its samples and its description change together or not at all.
+    let saved = reg.batch(|reg| {
+        let saved = reg.save_draft(name, draft_of(&parsed))?;
+        for (sample, inputs) in &parsed.samples {
+            reg.save_sample(name, sample, inputs)?;
+        }
+        if !parsed.description.is_empty() || !parsed.tags.is_empty() {
+            let description = if parsed.description.is_empty() {
+                prompt.description.clone()
+            } else {
+                parsed.description.clone()
+            };
+            let tags = if parsed.tags.is_empty() {
+                prompt.tags.clone()
+            } else {
+                parsed.tags.clone()
+            };
+            reg.update_prompt(name, &description, &tags)?;
+        }
+        Ok(saved)
+    })?;
     let analysis = reg.analyse_draft(name)?;
     emit(json, &json!({"draft": saved, "analysis": analysis}), || {
         println!("Saved the draft of {name}");
@@ -267,6 +271,14 @@ fn print_analysis(a: &promptdesk_core::DraftAnalysis) {
 fn check(path: &Path, json: bool, name: &str) -> Out {
     let reg = context::open(path)?;
     let analysis = reg.analyse_draft(name)?;
+    if json && !analysis.errors.is_empty() {
+        // The failure below carries the analysis as its details: one JSON document only.
+        return Err(Failure {
+            kind: "invalid_template",
+            message: format!("{name}: {} problem(s) in the draft", analysis.errors.len()),
+            details: serde_json::to_value(&analysis).unwrap_or(Value::Null),
+        });
+    }
     emit(json, &analysis, || {
         if analysis.errors.is_empty()
             && analysis.schema.undeclared.is_empty()
@@ -277,12 +289,7 @@ fn check(path: &Path, json: bool, name: &str) -> Out {
         print_analysis(&analysis);
     });
     match analysis.errors.first() {
-        Some(first) if !json => Err(Failure::from(first.clone())),
-        Some(_) => Err(Failure {
-            kind: "invalid_template",
-            message: format!("{name}: {} problem(s) in the draft", analysis.errors.len()),
-            details: serde_json::to_value(&analysis).unwrap_or(Value::Null),
-        }),
+        Some(first) => Err(Failure::from(first.clone())),
         None => Ok(()),
     }
 }
@@ -524,13 +531,7 @@ fn side(
     let (name, reference) = parse_spec(spec)?;
     match &reference {
         Some(Ref::Draft) => {
-            let draft = reg.draft(&name)?;
-            let content = VersionContent {
-                body: draft.content.body,
-                variables: draft.content.variables,
-                model: draft.content.model,
-                includes: Default::default(),
-            };
+            let content = reg.draft_as_version_content(&name)?;
             Ok((name.clone(), reference, content, format!("{name}@draft")))
         }
         None => Err(Failure::bad_input(format!(
@@ -712,6 +713,7 @@ fn export_dir(path: &Path, json: bool, dir: &Path) -> Out {
 }
 
 fn import_dir(path: &Path, json: bool, dir: &Path) -> Out {
+    export::check_export_dir(dir)?;
     let (mut reg, _) = Registry::init(path)?;
     let who = context::actor(&reg);
     reg.set_actor(who);
@@ -731,14 +733,14 @@ fn import_dir(path: &Path, json: bool, dir: &Path) -> Out {
 fn verify(path: &Path, json: bool) -> Out {
     let reg = context::open(path)?;
     let report = reg.verify()?;
-    emit(json, &report, || {
-        if report.problems.is_empty() {
+    if report.problems.is_empty() {
+        emit(json, &report, || {
             println!(
                 "ok: {} versions re-hashed, {} ledger entries verified, SQLite integrity ok",
                 report.versions, report.ledger_entries
             );
-        }
-    });
+        });
+    }
     if report.problems.is_empty() {
         Ok(())
     } else {

@@ -21,12 +21,26 @@ fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("__render-worker") {
         return ExitCode::from(promptdesk_template::worker::serve_stdio().clamp(0, 255) as u8);
     }
+    // Like other command-line tools, end quietly when the reader of our output goes away
+    // (`promptdesk ledger | head`) instead of failing to print.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     std::panic::set_hook(Box::new(|info| {
         let location = info
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("error: internal error{location}: {info}. Please report it; your registry was not changed by the failed command.");
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default()
+            .replace('\n', " ");
+        eprintln!("error: internal error{location}: {what} (please report it; what the command had already saved is kept)");
     }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

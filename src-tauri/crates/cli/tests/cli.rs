@@ -443,3 +443,23 @@ fn sigkill_during_commit_never_loses_a_reported_version() {
     assert_eq!(report["problems"], serde_json::json!([]), "{report}");
     assert!(report["versions"].as_u64().unwrap() >= 5 + reported.len() as u64);
 }
+
+#[test]
+fn a_prompt_file_with_a_bad_sample_name_changes_nothing() {
+    let env = Env::new();
+    let f = env.file("reply.prompt", REPLY);
+    env.ok(&["new", "support/refund-reply", "--file", &f]);
+    let before = env.state();
+    let bad = env.file(
+        "bad.prompt",
+        &REPLY
+            .replace("Hello", "Changed")
+            .replace("  ada: {", "  \"bad!\": {"),
+    );
+    let line = env.fails(2, &["draft", "support/refund-reply", "--file", &bad]);
+    assert!(line.contains("bad!"), "{line}");
+    assert_eq!(env.state(), before, "the draft was not replaced");
+    let out = env.run(&["--json", "check", "support/refund-reply"]);
+    assert!(out.status.success());
+    let _: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+}

@@ -91,10 +91,7 @@ fn migrate(mut conn: Connection, from: i64) -> Result<Connection> {
 }
 
 /// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls everything back.
-pub fn write<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
-) -> Result<T> {
+pub fn write<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let out = f(&tx)?;
     tx.commit()?;

@@ -63,6 +63,10 @@ impl Error {
             }
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
+            // The worker failing to start or crashing is our fault, not the template's.
+            Error::Template(t) if t.kind == promptdesk_template::ErrorKind::WorkerFailed => {
+                ErrorKind::Internal
+            }
             Error::Template(_) => ErrorKind::InvalidTemplate,
             Error::Integrity(_) | Error::Storage(_) | Error::Io { .. } => ErrorKind::Internal,
         }

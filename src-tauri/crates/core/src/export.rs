@@ -100,6 +100,16 @@ pub fn export(reg: &Registry, dir: &Path) -> Result<TransferSummary> {
         }
     }
     let conn = reg.connection();
+    // One read transaction: WAL gives a snapshot, so a commit made meanwhile (by the desktop
+    // app, say) cannot leave the export referring to a version it does not contain.
+    conn.execute_batch("BEGIN")?;
+    let result = export_snapshot(reg, dir);
+    let _ = conn.execute_batch("COMMIT");
+    result
+}
+
+fn export_snapshot(reg: &Registry, dir: &Path) -> Result<TransferSummary> {
+    let conn = reg.connection();
     let mut summary = TransferSummary::default();
     write_file(
         &dir.join(MANIFEST),
@@ -193,8 +203,8 @@ struct PendingPrompt {
     moves: Vec<LabelMove>,
 }
 
-/// Reads an export made by [`export`] into `reg`, which must not already hold any of its prompts.
-pub fn import(reg: &mut Registry, dir: &Path) -> Result<TransferSummary> {
+/// Checks that `dir` holds an export this build can read, before anything is opened or created.
+pub fn check_export_dir(dir: &Path) -> Result<()> {
     let manifest_path = dir.join(MANIFEST);
     let manifest = fs::read_to_string(&manifest_path).map_err(|e| {
         Error::bad(format!(
@@ -212,6 +222,13 @@ pub fn import(reg: &mut Registry, dir: &Path) -> Result<TransferSummary> {
             format_tag.unwrap_or_default()
         )));
     }
+    Ok(())
+}
+
+/// Reads an export made by [`export`] into `reg`, which must not already hold any of its
+/// prompts. Everything is read and checked first, then written in one transaction.
+pub fn import(reg: &mut Registry, dir: &Path) -> Result<TransferSummary> {
+    check_export_dir(dir)?;
     let mut records = Vec::new();
     find_prompt_files(&dir.join("prompts"), &mut records)?;
     records.sort();
@@ -220,6 +237,16 @@ pub fn import(reg: &mut Registry, dir: &Path) -> Result<TransferSummary> {
     let mut pending = Vec::new();
     for path in records {
         pending.push(read_prompt(&path)?);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &pending {
+        if !seen.insert(p.record.name.as_str()) {
+            return Err(Error::bad(format!(
+                "{}: the prompt '{}' appears twice in the export",
+                dir.display(),
+                p.record.name
+            )));
+        }
     }
     let clashes: Vec<&str> = pending
         .iter()
@@ -233,9 +260,13 @@ pub fn import(reg: &mut Registry, dir: &Path) -> Result<TransferSummary> {
         )));
     }
 
-    // Phase 2: write.
+    // Phase 2: write, all or nothing.
+    reg.batch(|reg| write_pending(reg, &pending))
+}
+
+fn write_pending(reg: &mut Registry, pending: &[PendingPrompt]) -> Result<TransferSummary> {
     let mut summary = TransferSummary::default();
-    for p in &pending {
+    for p in pending {
         reg.create_prompt(
             &p.record.name,
             p.record.kind,
@@ -266,7 +297,11 @@ fn find_prompt_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(io(format!("cannot read {}", dir.display())))? {
         let entry = entry.map_err(io(format!("cannot read {}", dir.display())))?;
         let path = entry.path();
-        if path.is_dir() {
+        let kind = entry
+            .file_type()
+            .map_err(io(format!("cannot read {}", path.display())))?;
+        // Symlinks are not followed: a link back up the tree would recurse forever.
+        if kind.is_dir() {
             find_prompt_files(&path, out)?;
         } else if entry.file_name() == PROMPT_FILE {
             out.push(path);
@@ -277,7 +312,8 @@ fn find_prompt_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 fn read_prompt(record_path: &Path) -> Result<PendingPrompt> {
     let shown = record_path.display().to_string();
-    let text = fs::read_to_string(record_path).map_err(io(format!("cannot read {shown}")))?;
+    let text = fs::read_to_string(record_path)
+        .map_err(|e| Error::bad(format!("cannot read {shown}: {e}")))?;
     let record: PromptRecord =
         serde_yaml_ng::from_str(&text).map_err(|e| Error::bad(format!("{shown}: {e}")))?;
     validate_prompt_name(&record.name).map_err(|e| Error::bad(format!("{shown}: {e}")))?;
@@ -300,7 +336,8 @@ fn read_prompt(record_path: &Path) -> Result<PendingPrompt> {
     let mut versions_read: Vec<Version> = Vec::new();
     for (n, path) in files {
         let shown = path.display().to_string();
-        let text = fs::read_to_string(&path).map_err(io(format!("cannot read {shown}")))?;
+        let text = fs::read_to_string(&path)
+            .map_err(|e| Error::bad(format!("cannot read {shown}: {e}")))?;
         let file = format::parse(&text, &shown)?;
         let meta = file
             .version

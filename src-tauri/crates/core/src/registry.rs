@@ -90,6 +90,8 @@ pub struct Registry {
     actor: String,
     clock: Clock,
     ids: IdSource,
+    /// True while [`Registry::batch`] holds the transaction that every write joins.
+    in_batch: bool,
 }
 
 impl Registry {
@@ -128,6 +130,7 @@ impl Registry {
             actor: "unknown".into(),
             clock: system_clock(),
             ids: random_ids(),
+            in_batch: false,
         }
     }
 
@@ -159,7 +162,7 @@ impl Registry {
 
     fn write<T>(
         &mut self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>, &mut WriteContext<'_>) -> Result<T>,
+        f: impl FnOnce(&Connection, &mut WriteContext<'_>) -> Result<T>,
     ) -> Result<T> {
         let at = (self.clock)();
         let mut ctx = WriteContext {
@@ -167,7 +170,38 @@ impl Registry {
             actor: &self.actor,
             ids: &mut self.ids,
         };
-        db::write(&mut self.conn, |tx| f(tx, &mut ctx))
+        if self.in_batch {
+            // Inside `batch`: a savepoint, so this step is undone alone if it fails and the
+            // whole batch is undone if the batch fails.
+            let sp = self.conn.savepoint()?;
+            let out = f(&sp, &mut ctx)?;
+            sp.commit()?;
+            Ok(out)
+        } else {
+            db::write(&mut self.conn, |tx| f(tx, &mut ctx))
+        }
+    }
+
+    /// Runs several operations as one transaction: all of them are kept, or none (a failed
+    /// import or a file with a bad sample name leaves the registry exactly as it was).
+    pub fn batch<T>(&mut self, f: impl FnOnce(&mut Registry) -> Result<T>) -> Result<T> {
+        if self.in_batch {
+            return f(self);
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.in_batch = true;
+        let out = f(self);
+        self.in_batch = false;
+        match out {
+            Ok(v) => {
+                self.conn.execute_batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     // ---- identity -------------------------------------------------------------------------
@@ -364,6 +398,26 @@ impl Registry {
                 updated_at: ctx.at.clone(),
                 updated_by: ctx.actor.to_string(),
             })
+        })
+    }
+
+    /// The draft as the version it would become if committed now, includes pinned (for
+    /// diffing against versions). Includes that do not resolve yet are left unpinned.
+    pub fn draft_as_version_content(&self, name: &str) -> Result<VersionContent> {
+        let draft = self.draft(name)?.content;
+        let includes = match includes::resolve_for_draft(&self.conn, name, &draft.body) {
+            Ok(resolved) => resolved
+                .into_iter()
+                .map(|(k, v)| (k, v.version.hash))
+                .collect(),
+            Err(Error::Template(_)) => BTreeMap::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(VersionContent {
+            body: draft.body,
+            variables: draft.variables,
+            model: draft.model,
+            includes,
         })
     }
 
@@ -787,6 +841,7 @@ impl Registry {
 
     /// Replays one recorded label move exactly as exported. Used by import only.
     pub(crate) fn import_label_move(&mut self, prompt: &str, m: &LabelMove) -> Result<()> {
+        validate_label_name(&m.label)?;
         self.write(|tx, ctx| {
             let p = prompts::get(tx, prompt)?;
             if versions::by_hash(tx, p.id, &m.to_hash)?.is_none() {

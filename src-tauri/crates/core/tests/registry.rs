@@ -564,3 +564,62 @@ fn files(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+#[test]
+fn a_failing_import_leaves_the_registry_exactly_as_it_was() {
+    let (dir, mut reg) = registry();
+    promptdesk_core::demo::seed(&mut reg).unwrap();
+    let out = dir.path().join("export");
+    export(&reg, &out).unwrap();
+    // The last prompt (by path) gets a label history entry with an invalid label name: every
+    // earlier prompt imports fine before it fails, and must be undone with it.
+    let record = out.join("prompts/support/triage/_prompt.yaml");
+    let text = std::fs::read_to_string(&record)
+        .unwrap()
+        .replace("label: production", "label: Prod!");
+    std::fs::write(&record, text.replace("  production: 2", "  Prod!: 2")).unwrap();
+    let (mut copy, _) = Registry::init(&dir.path().join("copy.db")).unwrap();
+    let before = ledger_len(&copy);
+    let err = import(&mut copy, &out).unwrap_err().to_string();
+    assert!(err.contains("Prod!"), "{err}");
+    assert!(copy.list(None).unwrap().is_empty(), "nothing was imported");
+    assert_eq!(ledger_len(&copy), before, "no event was recorded");
+}
+
+#[test]
+fn floats_survive_storage_so_verify_and_export_stay_truthful() {
+    let (dir, mut reg) = registry();
+    new_text(&mut reg, "a", "{{ x }}");
+    let mut draft = text("{{ x }}");
+    draft
+        .model
+        .parameters
+        .insert("temperature".into(), json!(1.5777777777770001));
+    reg.save_draft("a", draft).unwrap();
+    reg.save_sample("a", "s", &vars(json!({"x": 0.30000000000000004})))
+        .unwrap();
+    reg.commit("a", "1").unwrap();
+    assert!(
+        reg.verify().unwrap().problems.is_empty(),
+        "{:?}",
+        reg.verify().unwrap().problems
+    );
+    let out = dir.path().join("export");
+    export(&reg, &out).unwrap();
+    let (mut copy, _) = Registry::init(&dir.path().join("copy.db")).unwrap();
+    import(&mut copy, &out).unwrap();
+    assert_eq!(
+        copy.history("a", None, 5).unwrap(),
+        reg.history("a", None, 5).unwrap()
+    );
+}
+
+#[test]
+fn the_draft_diffs_against_its_version_with_includes_pinned() {
+    let (_d, mut reg) = registry();
+    new_text(&mut reg, "p", "policy");
+    reg.commit("p", "1").unwrap();
+    new_text(&mut reg, "q", "{% include \"p\" %}");
+    let v = reg.commit("q", "1").unwrap();
+    assert_eq!(reg.draft_as_version_content("q").unwrap(), v.content);
+}

@@ -1,6 +1,7 @@
 //! The hash-chained ledger. Each entry's hash covers its fields and the previous entry's hash,
-//! so editing, inserting or removing any row is detected by [`verify_chain`] at the first link
-//! that no longer matches.
+//! so editing, inserting or removing a row is detected by [`verify_chain`] at the first link
+//! that no longer matches. Cutting rows off the end cannot be seen from the chain alone: an
+//! export's `ledger.jsonl` (or, later, the server's copy) is the witness for the head.
 
 use promptdesk_content::{sha256_hex, write_canonical};
 use rusqlite::{params, Connection, Row};
