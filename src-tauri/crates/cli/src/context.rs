@@ -22,20 +22,7 @@ pub fn registry_path(flag: Option<PathBuf>) -> Result<PathBuf, Failure> {
 
 /// The acting person: `PROMPTDESK_USER`, else the configured identity, else the OS user.
 pub fn actor(reg: &Registry) -> String {
-    if let Some(u) = std::env::var("PROMPTDESK_USER")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    {
-        return u.trim().to_string();
-    }
-    if let Ok(Some(identity)) = reg.identity() {
-        return identity.name;
-    }
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "unknown".into())
+    promptdesk_core::acting_person(reg)
 }
 
 pub fn open(path: &std::path::Path) -> Result<Registry, Failure> {

@@ -36,7 +36,9 @@ use sha2::{Digest, Sha256};
 pub const CANONICAL_FORMAT: &str = "promptdesk.version/1";
 
 /// Whether a prompt is one template (text) or an ordered list of role + template (chat).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, ts_rs::TS,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PromptKind {
     Text,
@@ -67,14 +69,14 @@ impl fmt::Display for PromptKind {
 }
 
 /// One message of a chat prompt: a role and the template of its content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct ChatMessage {
     pub role: String,
     pub template: String,
 }
 
 /// The templated part of a prompt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Body {
     Text { template: String },
@@ -121,7 +123,7 @@ impl Body {
 }
 
 /// The type of a declared variable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum VarType {
     String,
@@ -174,7 +176,7 @@ impl fmt::Display for VarType {
 }
 
 /// One declared variable of a prompt's schema.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Variable {
     pub name: String,
     #[serde(rename = "type")]
@@ -188,7 +190,7 @@ pub struct Variable {
 }
 
 /// Which model a version is meant for, and with which parameters.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ts_rs::TS)]
 pub struct ModelSettings {
     #[serde(default)]
     pub provider: String,
@@ -205,7 +207,7 @@ impl ModelSettings {
 }
 
 /// Everything that makes up a version's content, and so its identity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct VersionContent {
     pub body: Body,
     #[serde(default)]
@@ -309,7 +311,7 @@ pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
 }
 
 /// The result of rendering a version: one text, or the chat messages with their content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Rendered {
     Text { text: String },
@@ -317,7 +319,7 @@ pub enum Rendered {
 }
 
 /// One rendered chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct RenderedMessage {
     pub role: String,
     pub content: String,

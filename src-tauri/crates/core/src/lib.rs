@@ -29,3 +29,24 @@ pub fn default_registry_path() -> Option<std::path::PathBuf> {
     directories::ProjectDirs::from("dev", "promptdesk", "Promptdesk")
         .map(|d| d.data_dir().join("registry.db"))
 }
+
+/// The acting person for a registry: `PROMPTDESK_USER`, else the configured identity's name,
+/// else the OS user. `PROMPTDESK_USER` is a convenience for scripting, not a security boundary.
+pub fn acting_person(reg: &Registry) -> String {
+    if let Some(u) = std::env::var("PROMPTDESK_USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    {
+        return u.trim().to_string();
+    }
+    if let Ok(Some(identity)) = reg.identity() {
+        if !identity.name.trim().is_empty() {
+            return identity.name;
+        }
+    }
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A prompt: a name with folders, a kind, a description and tags.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Prompt {
     pub id: i64,
     pub name: String,
@@ -20,7 +20,7 @@ pub struct Prompt {
 
 /// What a draft holds: everything a version holds except the pinned includes, which are
 /// resolved when the draft is committed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct DraftContent {
     pub body: Body,
     #[serde(default)]
@@ -48,7 +48,7 @@ impl DraftContent {
 }
 
 /// A prompt's working copy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Draft {
     pub content: DraftContent,
     /// The version the draft was started from (`None` before the first commit).
@@ -58,7 +58,7 @@ pub struct Draft {
 }
 
 /// An immutable version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Version {
     pub prompt: String,
     pub number: u32,
@@ -71,7 +71,7 @@ pub struct Version {
 }
 
 /// A version without its content, with the labels that point at it: one row of a history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct VersionSummary {
     pub number: u32,
     pub hash: String,
@@ -83,7 +83,7 @@ pub struct VersionSummary {
 }
 
 /// Where a label points now.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Label {
     pub name: String,
     pub number: u32,
@@ -93,7 +93,7 @@ pub struct Label {
 }
 
 /// One move of a label, as kept in its append-only history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct LabelMove {
     pub label: String,
     pub from_number: Option<u32>,
@@ -106,7 +106,7 @@ pub struct LabelMove {
 }
 
 /// One row of the hash-chained ledger.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct LedgerEntry {
     pub seq: i64,
     pub id: String,
@@ -123,7 +123,7 @@ pub struct LedgerEntry {
 pub type Samples = BTreeMap<String, serde_json::Map<String, Value>>;
 
 /// A prompt in a listing, with its latest version and labels.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct PromptListing {
     pub name: String,
     pub kind: PromptKind,

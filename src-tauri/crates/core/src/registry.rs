@@ -43,7 +43,7 @@ fn random_ids() -> IdSource {
 }
 
 /// Who is acting, as configured in the registry.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Identity {
     pub name: String,
     pub email: String,
@@ -60,7 +60,7 @@ pub struct NewPrompt {
 }
 
 /// What a writer should know about a draft while editing it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct DraftAnalysis {
     /// Syntax errors, unknown includes and include cycles, each with its location.
     pub errors: Vec<TemplateError>,
@@ -71,16 +71,20 @@ pub struct DraftAnalysis {
 }
 
 /// The outcome of [`Registry::verify`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct VerifyReport {
     pub versions: u64,
     pub ledger_entries: u64,
     pub problems: Vec<String>,
 }
 
-/// What to render: a prompt's draft, or one of its versions.
+/// What to render: a prompt's saved draft, content being edited (not saved yet), or a version.
 pub enum RenderTarget<'a> {
     Draft(&'a str),
+    Content {
+        name: &'a str,
+        content: &'a DraftContent,
+    },
     Version(&'a Version),
 }
 
@@ -308,6 +312,89 @@ impl Registry {
             )?;
             prompts::get(tx, name)
         })
+    }
+
+    /// Gives a prompt a new name (which may move it to another folder). Refused while another
+    /// prompt's versions or drafts include it by name: their pinned includes are looked up by
+    /// the name as written, so renaming would break what they render.
+    pub fn rename_prompt(&mut self, name: &str, new_name: &str) -> Result<Prompt> {
+        validate_prompt_name(new_name)?;
+        if name == new_name {
+            return prompts::get(&self.conn, name);
+        }
+        let includers = self.included_by(name)?;
+        if !includers.is_empty() {
+            return Err(Error::Conflict(format!(
+                "'{name}' cannot be renamed while {} include it: {}",
+                if includers.len() == 1 {
+                    "another prompt"
+                } else {
+                    "other prompts"
+                },
+                includers.join(", ")
+            )));
+        }
+        self.write(|tx, ctx| {
+            let p = prompts::get(tx, name)?;
+            prompts::rename(tx, p.id, new_name)?;
+            let body = current_text(tx, p.id)?;
+            search::index(tx, p.id, new_name, &p.description, &body)?;
+            ctx.event(
+                tx,
+                "prompt.renamed",
+                new_name,
+                json!({ "from": name, "to": new_name }),
+            )?;
+            prompts::get(tx, new_name)
+        })
+    }
+
+    /// The other prompts whose versions or current drafts include `name` (by name, any ref):
+    /// the blast radius of changing it.
+    pub fn included_by(&self, name: &str) -> Result<Vec<String>> {
+        let p = prompts::get(&self.conn, name)?;
+        let mut found = std::collections::BTreeSet::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT DISTINCT p.name FROM versions v JOIN prompts p ON p.id = v.prompt_id,
+                 json_each(v.content, '$.includes') j
+             WHERE v.prompt_id != ?1 AND (j.key = ?2 OR substr(j.key, 1, length(?2) + 1) = ?2 || '@')",
+        )?;
+        for row in stmt.query_map(rusqlite::params![p.id, name], |r| r.get::<_, String>(0))? {
+            found.insert(row?);
+        }
+        // Drafts are work in progress: look at what their templates include right now.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.name, d.content FROM drafts d JOIN prompts p ON p.id = d.prompt_id
+             WHERE d.prompt_id != ?1 AND instr(d.content, ?2) > 0",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![p.id, name], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (other, content) = row?;
+            let Ok(content) = serde_json::from_str::<DraftContent>(&content) else {
+                continue;
+            };
+            let includes_it = content.body.templates().iter().any(|(_, source)| {
+                analysis::include_references(&other, source).is_ok_and(|refs| {
+                    refs.iter().any(|r| {
+                        r == name
+                            || r.strip_prefix(name)
+                                .is_some_and(|rest| rest.starts_with('@'))
+                    })
+                })
+            });
+            if includes_it {
+                found.insert(other);
+            }
+        }
+        Ok(found.into_iter().collect())
+    }
+
+    /// How many versions a prompt has.
+    pub fn version_count(&self, name: &str) -> Result<u32> {
+        let p = prompts::get(&self.conn, name)?;
+        Ok(versions::latest_number(&self.conn, p.id)?.unwrap_or(0))
     }
 
     /// Prompts in a folder (all when `None`), with their latest version and labels.
@@ -693,6 +780,17 @@ impl Registry {
                     name.to_string(),
                     draft.content.body,
                     draft.content.variables,
+                    resolved,
+                )
+            }
+            RenderTarget::Content { name, content } => {
+                prompts::get(&self.conn, name)?;
+                check_draft_shape(content)?;
+                let resolved = includes::resolve_for_draft(&self.conn, name, &content.body)?;
+                (
+                    name.to_string(),
+                    content.body.clone(),
+                    content.variables.clone(),
                     resolved,
                 )
             }

@@ -18,7 +18,7 @@ use crate::text::{diff_text_within, TextDiff};
 use crate::version::ChangeStatus;
 
 /// What happened to one message of a chat prompt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct MessageChange {
     /// added, removed, changed (text and/or role), moved (same role and text, other place) or
     /// unchanged.

@@ -21,7 +21,7 @@ use crate::options::{Budget, DiffOptions};
 use crate::words;
 
 /// What happened to one line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LineTag {
     /// The line is in both texts (context around a change).
@@ -33,7 +33,7 @@ pub enum LineTag {
 }
 
 /// How a line ends. Part of the text, so a change of line ending is a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum LineEnding {
     /// `\n`
@@ -56,7 +56,7 @@ impl LineEnding {
 }
 
 /// A run of characters of one line, highlighted or not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Span {
     /// The characters, without the line ending.
     pub text: String,
@@ -67,7 +67,7 @@ pub struct Span {
 }
 
 /// One line of a hunk.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct DiffLine {
     /// Whether the line is context, deleted or inserted.
     pub tag: LineTag,
@@ -95,7 +95,7 @@ impl DiffLine {
 }
 
 /// A group of nearby changes with their context, like a unified diff's `@@` block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Hunk {
     /// 1-based first old line covered (for an empty range: the line after which lines are
     /// inserted, 0 at the top), as in `@@ -old_start,old_len`.
@@ -112,7 +112,7 @@ pub struct Hunk {
 }
 
 /// The difference between two texts, line by line, with word highlights.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TextDiff {
     /// The changes with their context; empty when the texts are equal.
     pub hunks: Vec<Hunk>,

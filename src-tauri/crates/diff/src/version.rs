@@ -23,7 +23,7 @@ use crate::options::{Budget, DiffOptions};
 use crate::text::{diff_text_within, TextDiff};
 
 /// What happened to one item (message, variable, setting, include).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeStatus {
     /// Only in the new version.
@@ -40,7 +40,7 @@ pub enum ChangeStatus {
 }
 
 /// The prompt changed from text to chat or back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct KindChange {
     /// The old version's kind.
     pub old: PromptKind,
@@ -49,7 +49,7 @@ pub struct KindChange {
 }
 
 /// A field of a declared variable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum VariableField {
     /// The variable's type (`string`, `number`, …).
@@ -67,7 +67,7 @@ pub enum VariableField {
 /// One field of a variable, before and after. `None` means unset (or, for an added or removed
 /// variable, absent on that side). A default of JSON `null` counts as unset, as in the
 /// canonical encoding.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FieldChange {
     /// Which field.
     pub field: VariableField,
@@ -80,7 +80,7 @@ pub struct FieldChange {
 }
 
 /// What happened to one declared variable, matched by name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct VariableChange {
     /// The variable's name.
     pub name: String,
@@ -93,7 +93,7 @@ pub struct VariableChange {
 /// One model setting, before and after: `provider`, `model`, or `parameters.<key>` with nested
 /// objects flattened to dotted paths (`parameters.response_format.type`). Keys that are not
 /// plain identifiers are quoted: `parameters["a.b"]`. Arrays compare as whole values.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SettingChange {
     /// The setting's path.
     pub key: String,
@@ -110,7 +110,7 @@ pub struct SettingChange {
 
 /// What happened to one include pin (an include as written in a template → the hash of the
 /// version it is pinned to).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct IncludeChange {
     /// The include as written (`policies/refunds`, `policies/refunds@2`).
     pub include: String,
@@ -123,7 +123,7 @@ pub struct IncludeChange {
 }
 
 /// The difference between the rendered outputs of two versions for the same inputs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct RenderedDiff {
     /// Set when one output is text and the other chat.
     pub kind: Option<KindChange>,
@@ -149,7 +149,7 @@ impl RenderedDiff {
 }
 
 /// Everything that differs between two versions of a prompt.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct VersionDiff {
     /// Set when the prompt changed from text to chat or back. The body then shows as removed on
     /// one side and added on the other (`template` all deleted and `messages` all added, or the

@@ -52,7 +52,7 @@ pub fn include_references(name: &str, source: &str) -> Result<Vec<String>, Templ
 }
 
 /// How a template's variables compare with a declared schema.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, ts_rs::TS)]
 pub struct SchemaReport {
     /// Read by the template but not declared (sorted).
     pub undeclared: Vec<String>,

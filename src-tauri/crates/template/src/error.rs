@@ -11,7 +11,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Something went wrong checking, validating or rendering a template.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TemplateError {
     /// What kind of problem this is (for code that reacts to it).
     pub kind: ErrorKind,
@@ -22,7 +22,7 @@ pub struct TemplateError {
 }
 
 /// A place in a template.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SourceLocation {
     /// The name the caller gave the template ("support/refund-reply",
     /// "support/refund-reply, message 2 (user)"), or an include's name as written.
@@ -36,7 +36,7 @@ pub struct SourceLocation {
 }
 
 /// What kind of problem a [`TemplateError`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The template is not valid Jinja, or names an include in a way we refuse.

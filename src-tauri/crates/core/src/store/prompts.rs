@@ -46,6 +46,19 @@ pub fn insert(
     get(conn, name)
 }
 
+pub fn rename(conn: &Connection, id: i64, new_name: &str) -> Result<()> {
+    if find(conn, new_name)?.is_some() {
+        return Err(Error::Conflict(format!(
+            "a prompt named '{new_name}' already exists"
+        )));
+    }
+    conn.execute(
+        "UPDATE prompts SET name = ?2 WHERE id = ?1",
+        params![id, new_name],
+    )?;
+    Ok(())
+}
+
 pub fn find(conn: &Connection, name: &str) -> Result<Option<Prompt>> {
     Ok(optional(conn.query_row(
         &format!("SELECT {COLUMNS} FROM prompts WHERE name = ?1"),

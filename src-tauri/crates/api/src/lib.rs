@@ -1,0 +1,244 @@
+//! The one command surface the UI calls, whatever carries it.
+//!
+//! The desktop app exposes each command as a Tauri command (IPC); web mode (`promptdesk ui`)
+//! serves the same commands as `POST /api/<command>` with a JSON body. Both call
+//! [`Api::dispatch`], so a browser test exercises exactly the backend the desktop app runs.
+//!
+//! The list of commands is written once, in the [`commands!`] invocation below; from it come
+//! the dispatcher, [`COMMANDS`] (checked against the Tauri manifest and capabilities by a
+//! test) and the TypeScript map `Commands` that types the UI's `call()`.
+
+mod error;
+mod handlers;
+pub mod types;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use promptdesk_core::Registry;
+use promptdesk_template::worker::{RenderWorker, WorkerConfig};
+use serde_json::Value;
+
+pub use error::{ApiError, ApiErrorKind};
+use types::*;
+
+/// The backend one window (or one web-mode server) talks to.
+pub struct Api {
+    /// The open registry, or why it could not be opened (every command then reports that, and
+    /// `open_registry` can pick another file).
+    registry: Mutex<Result<Registry, ApiError>>,
+    /// The warm render worker; rendering untrusted templates never happens in this process.
+    worker: Mutex<RenderWorker>,
+    app_name: String,
+    app_version: String,
+}
+
+impl Api {
+    /// Opens (creating if needed) the registry at `path`. Failing to open is not fatal: the
+    /// window still starts and shows the reason.
+    pub fn open(path: &Path, worker: WorkerConfig) -> Api {
+        Api {
+            registry: Mutex::new(open_registry(path)),
+            worker: Mutex::new(RenderWorker::new(worker)),
+            app_name: "Promptdesk".into(),
+            app_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+
+    /// A worker configuration that runs `exe` (a binary that handles the hidden worker
+    /// argument: the `promptdesk` CLI and the desktop app both do).
+    pub fn worker_config(exe: PathBuf) -> WorkerConfig {
+        WorkerConfig::new(exe, vec![promptdesk_template::WORKER_ARG.into()])
+    }
+
+    /// Starts the render worker now, so the first preview does not pay for it.
+    pub fn warm_up(&self) {
+        let _ = lock(&self.worker).warm_up();
+    }
+
+    /// Runs `command` with its JSON arguments. Never panics: a bug becomes an `internal` error.
+    pub fn dispatch(&self, command: &str, args: Value) -> Result<Value, ApiError> {
+        catch_unwind(AssertUnwindSafe(|| self.dispatch_inner(command, args))).unwrap_or_else(|_| {
+            Err(ApiError::internal(format!(
+                "'{command}' failed unexpectedly (a bug in Promptdesk); nothing was changed"
+            )))
+        })
+    }
+
+    fn reg(&self) -> Result<MutexGuard<'_, Result<Registry, ApiError>>, ApiError> {
+        let guard = lock(&self.registry);
+        if let Err(e) = &*guard {
+            return Err(e.clone());
+        }
+        Ok(guard)
+    }
+
+    /// Runs `f` on the open registry.
+    fn with<T>(&self, f: impl FnOnce(&mut Registry) -> Result<T, ApiError>) -> Result<T, ApiError> {
+        let mut guard = self.reg()?;
+        match &mut *guard {
+            Ok(reg) => f(reg),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock was already turned into an error for its caller; the data
+    // behind it (a connection, a worker handle) is still usable.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn open_registry(path: &Path) -> Result<Registry, ApiError> {
+    let (mut reg, _) = Registry::init(path).map_err(ApiError::from)?;
+    let actor = promptdesk_core::acting_person(&reg);
+    reg.set_actor(actor);
+    Ok(reg)
+}
+
+fn parse_args<T: serde::de::DeserializeOwned>(command: &str, args: Value) -> Result<T, ApiError> {
+    // A command without arguments may be called with nothing at all.
+    let args = if args.is_null() {
+        Value::Object(Default::default())
+    } else {
+        args
+    };
+    serde_json::from_value(args)
+        .map_err(|e| ApiError::bad_input(format!("bad arguments for '{command}': {e}")))
+}
+
+/// Declares the commands: name, request type, response type. Generates the dispatcher, the
+/// list of names and the TypeScript command map from this one list.
+macro_rules! commands {
+    ($( $(#[doc = $doc:literal])* $name:ident ( $req:ty ) -> $res:ty ; )*) => {
+        /// Every command name, in declaration order.
+        pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+
+        impl Api {
+            fn dispatch_inner(&self, command: &str, args: Value) -> Result<Value, ApiError> {
+                match command {
+                    $(stringify!($name) => {
+                        let req: $req = parse_args(command, args)?;
+                        let res: $res = handlers::$name(self, req)?;
+                        serde_json::to_value(res).map_err(|e| ApiError::internal(format!(
+                            "cannot encode the answer of '{command}': {e}")))
+                    })*
+                    _ => Err(ApiError::bad_input(format!("unknown command '{command}'"))),
+                }
+            }
+        }
+
+        /// The TypeScript declarations of every type the commands use, plus `Commands`: a map
+        /// from command name to its request and response types.
+        pub fn typescript() -> String {
+            let mut out = ts::Collector::default();
+            $( out.add::<$req>(); out.add::<$res>(); )*
+            out.add::<ApiError>();
+            let mut map = String::from("export type Commands = {\n");
+            $(
+                $( map.push_str(&format!("  /**{} */\n", $doc)); )*
+                map.push_str(&format!(
+                    "  {}: {{ req: {}; res: {} }};\n",
+                    stringify!($name),
+                    ts::name::<$req>(),
+                    ts::name::<$res>()
+                ));
+            )*
+            map.push_str("};\n");
+            out.finish(&map)
+        }
+    };
+}
+
+commands! {
+    /// Name, version, registry and acting person of this backend.
+    app_info(NoArgs) -> AppInfo;
+    /// Prompts in a folder (all when none), with latest version and labels.
+    list_prompts(ListPrompts) -> Vec<promptdesk_core::PromptListing>;
+    /// Prompts whose name, description or current text contains the query.
+    search_prompts(SearchPrompts) -> Vec<promptdesk_core::PromptListing>;
+    create_prompt(CreatePrompt) -> OpenedPrompt;
+    /// Everything the editor shows for one prompt.
+    open_prompt(PromptName) -> OpenedPrompt;
+    /// Renames or moves a prompt (refused while other prompts include it).
+    rename_prompt(RenamePrompt) -> promptdesk_core::Prompt;
+    update_prompt(UpdatePrompt) -> promptdesk_core::Prompt;
+    /// Replaces the draft; broken templates are allowed in a draft.
+    save_draft(SaveDraft) -> DraftSaved;
+    /// Renders content being edited through the isolated worker.
+    preview_draft(PreviewDraft) -> PreviewOutcome;
+    /// The saved draft against the latest version, for the save dialog.
+    draft_diff(DraftDiff) -> DiffResult;
+    /// Turns the draft into a new immutable version.
+    commit_version(CommitVersion) -> promptdesk_core::Version;
+    history(History) -> HistoryPage;
+    get_version(GetVersion) -> promptdesk_core::Version;
+    diff_versions(DiffVersions) -> DiffResult;
+    save_sample(SaveSample) -> promptdesk_core::Samples;
+    delete_sample(DeleteSample) -> promptdesk_core::Samples;
+    get_settings(NoArgs) -> Settings;
+    set_identity(SetIdentity) -> Settings;
+    /// Switches this window to another registry file (created when missing).
+    open_registry(OpenRegistry) -> Settings;
+}
+
+mod ts {
+    //! Collects the TypeScript declarations of a set of types and everything they reference.
+
+    use std::any::TypeId;
+    use std::collections::{BTreeMap, HashSet};
+
+    use ts_rs::{Config, TypeVisitor, TS};
+
+    fn config() -> Config {
+        // JSON numbers, not bigint: no id or count we send comes near 2^53.
+        Config::new().with_large_int("number")
+    }
+
+    pub fn name<T: TS>() -> String {
+        T::name(&config())
+    }
+
+    #[derive(Default)]
+    pub struct Collector {
+        seen: HashSet<TypeId>,
+        decls: BTreeMap<String, String>,
+    }
+
+    impl Collector {
+        pub fn add<T: TS + 'static + ?Sized>(&mut self) {
+            let cfg = config();
+            // Recursive types (JSON values, trees) would otherwise be visited forever.
+            if !self.seen.insert(TypeId::of::<T>()) {
+                return;
+            }
+            // Declarable types are the ones ts-rs would write to a file of their own.
+            if T::output_path().is_some() {
+                self.decls.insert(T::ident(&cfg), T::decl(&cfg));
+            }
+            T::visit_dependencies(self);
+            T::visit_generics(self);
+        }
+
+        pub fn finish(self, commands: &str) -> String {
+            let mut out = String::from(
+                "// Generated by `cargo run -p promptdesk-api --bin promptdesk-gen-ts` from the Rust\n\
+                 // types in src-tauri/crates. Do not edit: change the Rust types instead.\n\n",
+            );
+            for decl in self.decls.values() {
+                out.push_str("export ");
+                out.push_str(decl);
+                out.push_str("\n\n");
+            }
+            out.push_str(commands);
+            out
+        }
+    }
+
+    impl TypeVisitor for Collector {
+        fn visit<T: TS + 'static + ?Sized>(&mut self) {
+            self.add::<T>();
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Requests and responses of the command surface. The UI's TypeScript types are generated from
+//! these (and the registry types they contain) by `promptdesk-gen-ts`; never write them by hand.
+
+use promptdesk_content::{PromptKind, Rendered};
+use promptdesk_core::{
+    Draft, DraftAnalysis, DraftContent, Identity, Label, Prompt, Samples, VersionSummary,
+};
+use promptdesk_diff::VersionDiff;
+use promptdesk_template::TemplateError;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use ts_rs::TS;
+
+/// Inputs for a render: variable name → value.
+pub type Inputs = Map<String, Value>;
+
+/// The request of a command that takes no arguments.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+pub struct NoArgs {}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct AppInfo {
+    pub name: String,
+    pub version: String,
+    /// The canonical content format version hashes are computed over.
+    pub content_format: String,
+    /// The registry file this window works on.
+    pub registry_path: String,
+    /// Who is acting: the configured identity, `PROMPTDESK_USER`, or the OS user.
+    pub actor: String,
+    pub identity: Option<Identity>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+pub struct ListPrompts {
+    /// Only prompts in this folder (and its subfolders); all when absent.
+    #[serde(default)]
+    #[ts(optional)]
+    pub folder: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SearchPrompts {
+    pub query: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CreatePrompt {
+    pub name: String,
+    pub kind: PromptKind,
+    #[serde(default)]
+    #[ts(optional)]
+    pub description: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub tags: Option<Vec<String>>,
+}
+
+/// Names one prompt.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct PromptName {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct RenamePrompt {
+    pub name: String,
+    pub new_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct UpdatePrompt {
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+}
+
+/// Everything the editor needs to open a prompt.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct OpenedPrompt {
+    pub prompt: Prompt,
+    pub draft: Draft,
+    /// True when the draft differs from the latest version (or there is none yet).
+    pub has_changes: bool,
+    pub analysis: DraftAnalysis,
+    pub labels: Vec<Label>,
+    /// The latest version's number, if any.
+    pub latest: Option<u32>,
+    pub samples: Samples,
+    /// Other prompts that include this one: the blast radius of changing it.
+    pub included_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SaveDraft {
+    pub name: String,
+    pub content: DraftContent,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct DraftSaved {
+    pub updated_at: String,
+    pub has_changes: bool,
+    pub analysis: DraftAnalysis,
+}
+
+/// Renders content being edited (saved or not) with the given inputs.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct PreviewDraft {
+    pub name: String,
+    pub content: DraftContent,
+    #[serde(default)]
+    pub inputs: Inputs,
+}
+
+/// A preview either renders or fails with a located error; both are normal outcomes while
+/// someone is typing, so neither is an [`crate::ApiError`].
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct PreviewOutcome {
+    pub rendered: Option<Rendered>,
+    pub error: Option<TemplateError>,
+    pub analysis: DraftAnalysis,
+    /// Time spent rendering in the worker, in milliseconds.
+    pub render_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct DraftDiff {
+    pub name: String,
+    /// Also diff the rendered output of both sides for these inputs.
+    #[serde(default)]
+    #[ts(optional)]
+    pub inputs: Option<Inputs>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CommitVersion {
+    pub name: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct History {
+    pub name: String,
+    /// Versions numbered below this one (the next page); the newest when absent.
+    #[serde(default)]
+    #[ts(optional)]
+    pub before: Option<u32>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct HistoryPage {
+    /// Newest first.
+    pub versions: Vec<VersionSummary>,
+    /// How many versions the prompt has in all.
+    pub total: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct GetVersion {
+    pub name: String,
+    /// A version number, a label, `draft`, or a hash prefix (`#3fa9c1`).
+    pub reference: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct DiffVersions {
+    pub name: String,
+    pub old: String,
+    pub new: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub inputs: Option<Inputs>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct DiffResult {
+    /// `name@3`, `name@draft`, or `(nothing)` before the first version.
+    pub old_label: String,
+    pub new_label: String,
+    pub diff: VersionDiff,
+    /// Set when inputs were given but one side could not be rendered with them.
+    pub render_error: Option<TemplateError>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SaveSample {
+    pub name: String,
+    pub sample: String,
+    pub inputs: Inputs,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct DeleteSample {
+    pub name: String,
+    pub sample: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct Settings {
+    pub identity: Option<Identity>,
+    pub actor: String,
+    pub registry_path: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SetIdentity {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct OpenRegistry {
+    /// A registry file; created when it does not exist.
+    pub path: String,
+}
