@@ -1,8 +1,10 @@
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
 
 // One build serves the Tauri shell (loaded from ui/dist through Tauri's custom protocol, hence
-// relative asset paths) and, later, web mode in a browser.
+// relative asset paths) and web mode (`promptdesk ui` serves ui/dist).
 export default defineConfig({
+  plugins: [react()],
   base: './',
   clearScreen: false,
   server: {
@@ -14,9 +16,11 @@ export default defineConfig({
     outDir: 'dist',
     emptyOutDir: true,
     target: 'es2022',
+    // CodeMirror is the bulk of the bundle; one chunk is fine for a local app.
+    chunkSizeWarningLimit: 1500,
   },
   test: {
-    environment: 'node',
-    include: ['src/**/*.test.ts'],
+    environment: 'jsdom',
+    include: ['src/**/*.test.{ts,tsx}'],
   },
 });

@@ -1,0 +1,117 @@
+// "Save version": shows exactly what the new version changes against the latest one (with the
+// rendered output for the current inputs) and requires a changelog message.
+import { useEffect, useState } from 'react';
+import type { DiffResult, JsonValue } from '../api/generated';
+import { errorText, useApi } from './context';
+import { Dialog } from './Dialog';
+import { DiffView, isEmptyDiff, type DiffLayout } from './DiffView';
+
+export function SaveVersionDialog({
+  name,
+  inputs,
+  onClose,
+  onCommitted,
+}: {
+  name: string;
+  inputs: { [key in string]: JsonValue };
+  onClose: () => void;
+  onCommitted: (version: number) => void;
+}) {
+  const { call } = useApi();
+  const [diff, setDiff] = useState<DiffResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [message, setMessage] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [layout, setLayout] = useState<DiffLayout>('unified');
+
+  useEffect(() => {
+    call('draft_diff', { name, inputs })
+      .then(setDiff)
+      .catch((e) => setError(errorText(e)));
+  }, [call, name, inputs]);
+
+  const empty = diff !== null && isEmptyDiff(diff.diff);
+  const submit = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const v = await call('commit_version', { name, message: message.trim() });
+      onCommitted(v.number);
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog title="Save a version" onClose={onClose} wide>
+      {diff ? (
+        <>
+          <div className="row">
+            <p className="grow">
+              Changes from <strong>{diff.old_label}</strong> to <strong>the new version</strong>
+            </p>
+            <LayoutToggle layout={layout} onChange={setLayout} />
+          </div>
+          <div className="dialog__diff">
+            <DiffView diff={diff.diff} layout={layout} />
+          </div>
+          {diff.render_error ? (
+            <p className="warning">The preview inputs could not render one side: {diff.render_error.message}</p>
+          ) : null}
+        </>
+      ) : !error ? (
+        <p className="muted" aria-busy="true">
+          Computing the diff…
+        </p>
+      ) : null}
+      <form
+        className="form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <label>
+          Changelog message
+          <textarea
+            autoFocus
+            rows={3}
+            required
+            value={message}
+            onChange={(e) => setMessage(e.target.value)}
+            placeholder="What changed, and why?"
+          />
+        </label>
+        {error ? (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        ) : null}
+        <div className="actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn--primary" disabled={busy || !message.trim() || empty || !diff}>
+            Save version
+          </button>
+        </div>
+        {empty ? <p className="muted small">Nothing changed since the latest version.</p> : null}
+      </form>
+    </Dialog>
+  );
+}
+
+export function LayoutToggle({ layout, onChange }: { layout: DiffLayout; onChange: (l: DiffLayout) => void }) {
+  return (
+    <div className="segmented" role="group" aria-label="Diff layout">
+      <button type="button" aria-pressed={layout === 'unified'} onClick={() => onChange('unified')}>
+        Unified
+      </button>
+      <button type="button" aria-pressed={layout === 'split'} onClick={() => onChange('split')}>
+        Side by side
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,93 @@
+// Settings: who you are (recorded on every version and event) and which registry file is open.
+import { useEffect, useState } from 'react';
+import type { Settings as SettingsData } from '../api/generated';
+import { errorText, useApi } from './context';
+
+export function Settings({ onRegistryChanged }: { onRegistryChanged: () => void }) {
+  const { call } = useApi();
+  const [data, setData] = useState<SettingsData | null>(null);
+  const [name, setName] = useState('');
+  const [email, setEmail] = useState('');
+  const [path, setPath] = useState('');
+  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+
+  const show = (s: SettingsData) => {
+    setData(s);
+    setName(s.identity?.name ?? '');
+    setEmail(s.identity?.email ?? '');
+    setPath(s.registry_path);
+  };
+
+  useEffect(() => {
+    call('get_settings', {})
+      .then(show)
+      .catch((e) => setMsg({ ok: false, text: errorText(e) }));
+  }, [call]);
+
+  return (
+    <div className="settings pad">
+      <h2>Settings</h2>
+      {msg ? (
+        <p role={msg.ok ? 'status' : 'alert'} className={msg.ok ? 'ok' : 'error'}>
+          {msg.text}
+        </p>
+      ) : null}
+      <form
+        className="panel form"
+        aria-labelledby="identity-heading"
+        onSubmit={(e) => {
+          e.preventDefault();
+          call('set_identity', { name, email })
+            .then((s) => {
+              show(s);
+              setMsg({ ok: true, text: 'Identity saved.' });
+            })
+            .catch((err) => setMsg({ ok: false, text: errorText(err) }));
+        }}
+      >
+        <h3 id="identity-heading">Identity</h3>
+        <p className="muted small">Recorded as the author of your versions and on every event in the ledger.</p>
+        <label>
+          Name
+          <input value={name} onChange={(e) => setName(e.target.value)} />
+        </label>
+        <label>
+          Email
+          <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} />
+        </label>
+        {data ? <p className="small muted">Acting as: {data.actor}</p> : null}
+        <div className="actions">
+          <button type="submit" className="btn btn--primary">
+            Save identity
+          </button>
+        </div>
+      </form>
+      <form
+        className="panel form"
+        aria-labelledby="registry-heading"
+        onSubmit={(e) => {
+          e.preventDefault();
+          call('open_registry', { path })
+            .then((s) => {
+              show(s);
+              setMsg({ ok: true, text: `Opened ${s.registry_path}.` });
+              onRegistryChanged();
+            })
+            .catch((err) => setMsg({ ok: false, text: errorText(err) }));
+        }}
+      >
+        <h3 id="registry-heading">Registry</h3>
+        <p className="muted small">The SQLite file that holds your prompts. A new file is created if none exists at that path.</p>
+        <label>
+          Registry file
+          <input className="mono" value={path} onChange={(e) => setPath(e.target.value)} spellCheck={false} />
+        </label>
+        <div className="actions">
+          <button type="submit" className="btn" disabled={!data || path === data.registry_path}>
+            Open registry
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,133 @@
+// A CodeMirror 6 editor for one Jinja template: highlighting, the current error underlined at
+// its line and column, and completion of the declared variables.
+import { useEffect, useRef } from 'react';
+import { autocompletion, type CompletionContext, type CompletionResult } from '@codemirror/autocomplete';
+import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
+import { jinja } from '@codemirror/lang-jinja';
+import { bracketMatching, syntaxHighlighting, defaultHighlightStyle } from '@codemirror/language';
+import { linter, lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
+import { Compartment, EditorState } from '@codemirror/state';
+import { EditorView, keymap, lineNumbers, placeholder as placeholderExt } from '@codemirror/view';
+import type { Variable } from '../api/generated';
+
+export interface EditorProblem {
+  line: number;
+  column: number;
+  message: string;
+}
+
+interface Props {
+  value: string;
+  onChange: (value: string) => void;
+  label: string;
+  variables: readonly Variable[];
+  problem: EditorProblem | null;
+  placeholder?: string;
+  minLines?: number;
+}
+
+/** Offset in `doc` of a 1-based line and 1-based character column, clamped into the doc. */
+export function offsetOf(state: EditorState, line: number, column: number): number {
+  const ln = state.doc.line(Math.min(Math.max(line, 1), state.doc.lines));
+  return Math.min(ln.from + Math.max(column - 1, 0), ln.to);
+}
+
+function completeVariables(getVars: () => readonly Variable[]) {
+  return (ctx: CompletionContext): CompletionResult | null => {
+    // Only inside {{ … }} or {% … %}: prose outside tags is not code.
+    const before = ctx.state.sliceDoc(Math.max(0, ctx.pos - 200), ctx.pos);
+    const open = Math.max(before.lastIndexOf('{{'), before.lastIndexOf('{%'));
+    const close = Math.max(before.lastIndexOf('}}'), before.lastIndexOf('%}'));
+    if (open < 0 || close > open) return null;
+    const word = ctx.matchBefore(/[A-Za-z_][A-Za-z0-9_]*/);
+    if (!word && !ctx.explicit) return null;
+    return {
+      from: word ? word.from : ctx.pos,
+      options: getVars().map((v) => ({
+        label: v.name,
+        type: 'variable',
+        detail: v.type,
+        info: v.description ?? undefined,
+      })) as CompletionResult['options'],
+      validFor: /^[A-Za-z0-9_]*$/,
+    };
+  };
+}
+
+export function TemplateEditor({ value, onChange, label, variables, problem, placeholder, minLines = 6 }: Props) {
+  const host = useRef<HTMLDivElement>(null);
+  const view = useRef<EditorView | null>(null);
+  const onChangeRef = useRef(onChange);
+  const varsRef = useRef(variables);
+  const a11y = useRef(new Compartment());
+  onChangeRef.current = onChange;
+  varsRef.current = variables;
+
+  useEffect(() => {
+    if (!host.current) return;
+    const v = new EditorView({
+      parent: host.current,
+      state: EditorState.create({
+        doc: value,
+        extensions: [
+          lineNumbers(),
+          history(),
+          bracketMatching(),
+          jinja(),
+          syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+          lintGutter(),
+          linter(null),
+          autocompletion({ override: [completeVariables(() => varsRef.current)], activateOnTyping: true }),
+          keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
+          EditorView.lineWrapping,
+          placeholderExt(placeholder ?? ''),
+          a11y.current.of(EditorView.contentAttributes.of({ 'aria-label': label, 'aria-multiline': 'true' })),
+          EditorView.theme({ '.cm-content': { minHeight: `${minLines * 1.45}em` } }),
+          EditorView.updateListener.of((u) => {
+            if (u.docChanged) onChangeRef.current(u.state.doc.toString());
+          }),
+        ],
+      }),
+    });
+    view.current = v;
+    return () => {
+      v.destroy();
+      view.current = null;
+    };
+    // The editor is created once; later value changes are applied below without recreating it.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  // Outside changes (another prompt opened, a restored draft) replace the document.
+  useEffect(() => {
+    const v = view.current;
+    if (v && v.state.doc.toString() !== value) {
+      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: value } });
+    }
+  }, [value]);
+
+  useEffect(() => {
+    view.current?.dispatch({
+      effects: a11y.current.reconfigure(
+        EditorView.contentAttributes.of({ 'aria-label': label, 'aria-multiline': 'true' }),
+      ),
+    });
+  }, [label]);
+
+  useEffect(() => {
+    const v = view.current;
+    if (!v) return;
+    const diagnostics: Diagnostic[] = [];
+    if (problem) {
+      const from = offsetOf(v.state, problem.line, problem.column);
+      const lineEnd = v.state.doc.lineAt(from).to;
+      // Underline the word at the error (at least one character) so it is visible.
+      const wordEnd = /^[^\s]*/.exec(v.state.sliceDoc(from, lineEnd))?.[0].length ?? 0;
+      const to = Math.min(lineEnd, from + Math.max(wordEnd, 1));
+      diagnostics.push({ from, to: Math.max(to, from), severity: 'error', message: problem.message });
+    }
+    v.dispatch(setDiagnostics(v.state, diagnostics));
+  }, [problem, value]);
+
+  return <div className="template-editor" ref={host} data-testid="template-editor" />;
+}
