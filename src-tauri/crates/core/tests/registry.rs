@@ -623,3 +623,78 @@ fn the_draft_diffs_against_its_version_with_includes_pinned() {
     let v = reg.commit("q", "1").unwrap();
     assert_eq!(reg.draft_as_version_content("q").unwrap(), v.content);
 }
+
+#[test]
+fn renaming_moves_a_prompt_but_is_refused_while_others_include_it() {
+    let (_d, mut reg) = registry();
+    new_text(&mut reg, "policies/refunds", "Refunds within 30 days.");
+    reg.commit("policies/refunds", "policy").unwrap();
+    new_text(&mut reg, "support/reply", "{% include \"policies/refunds\" %}");
+    new_text(&mut reg, "support/other", "Hi");
+    reg.commit("support/other", "first").unwrap();
+
+    // A draft that includes it is enough to refuse: its renders would break.
+    assert_eq!(reg.included_by("policies/refunds").unwrap(), ["support/reply"]);
+    let before = ledger_len(&reg);
+    let err = reg
+        .rename_prompt("policies/refunds", "policies/returns")
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err}");
+    assert!(err.to_string().contains("support/reply"), "{err}");
+    assert_eq!(ledger_len(&reg), before);
+
+    // A committed version that includes it refuses too (its pin is looked up by name).
+    reg.commit("support/reply", "uses the policy").unwrap();
+    reg.save_draft("support/reply", text("no include now")).unwrap();
+    assert_eq!(reg.included_by("policies/refunds").unwrap(), ["support/reply"]);
+
+    // An unreferenced prompt moves to another folder with its history, labels and search entry.
+    let moved = reg.rename_prompt("support/other", "billing/other").unwrap();
+    assert_eq!(moved.name, "billing/other");
+    assert_eq!(reg.history("billing/other", None, 10).unwrap().len(), 1);
+    assert!(matches!(reg.prompt("support/other"), Err(Error::NotFound(_))));
+    assert_eq!(reg.search("billing", 10).unwrap()[0].name, "billing/other");
+    assert_eq!(
+        reg.ledger(None, 0, 1000).unwrap().last().unwrap().kind,
+        "prompt.renamed"
+    );
+    // Names are validated and taken names refused.
+    assert!(matches!(
+        reg.rename_prompt("billing/other", "Billing/Other"),
+        Err(Error::InvalidName(_))
+    ));
+    assert!(matches!(
+        reg.rename_prompt("billing/other", "support/reply"),
+        Err(Error::Conflict(_))
+    ));
+    assert!(reg.verify().unwrap().problems.is_empty());
+}
+
+#[test]
+fn unsaved_content_renders_without_touching_the_draft() {
+    let (_d, mut reg) = registry();
+    new_text(&mut reg, "policies/refunds", "30 days");
+    reg.commit("policies/refunds", "policy").unwrap();
+    new_text(&mut reg, "support/reply", "saved");
+    let editing = text("Policy: {% include \"policies/refunds\" %} for {{ who }}");
+    let out = render_in_process(
+        &reg,
+        RenderTarget::Content {
+            name: "support/reply",
+            content: &editing,
+        },
+        json!({"who": "Ada"}),
+    );
+    assert_eq!(out, "Policy: 30 days for Ada");
+    assert_eq!(reg.draft("support/reply").unwrap().content, text("saved"));
+    // An unknown prompt is an error, not a render of nothing.
+    assert!(reg
+        .render_request(
+            RenderTarget::Content {
+                name: "nope",
+                content: &editing
+            },
+            &Map::new()
+        )
+        .is_err());
+}
