@@ -1,0 +1,304 @@
+//! The UI's command surface (`promptdesk_api::Api::dispatch`), on a real registry file with the
+//! real render worker (this package's `promptdesk` binary). Both transports call exactly this.
+
+use promptdesk_api::{Api, ApiErrorKind};
+use serde_json::{json, Value};
+
+fn api() -> (tempfile::TempDir, Api) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.db");
+    let worker = Api::worker_config(env!("CARGO_BIN_EXE_promptdesk").into());
+    (dir, Api::open(&path, worker))
+}
+
+fn ok(api: &Api, command: &str, args: Value) -> Value {
+    api.dispatch(command, args)
+        .unwrap_or_else(|e| panic!("{command} failed: {e:?}"))
+}
+
+fn err(api: &Api, command: &str, args: Value) -> promptdesk_api::ApiError {
+    match api.dispatch(command, args) {
+        Ok(v) => panic!("{command} should fail, answered {v}"),
+        Err(e) => e,
+    }
+}
+
+fn text(template: &str, vars: Value) -> Value {
+    json!({
+        "body": {"kind": "text", "template": template},
+        "variables": vars,
+        "model": {"provider": "", "model": "", "parameters": {}},
+    })
+}
+
+#[test]
+fn a_writer_edits_previews_and_saves_versions_through_the_api() {
+    let (_d, api) = api();
+    let opened = ok(
+        &api,
+        "create_prompt",
+        json!({"name": "support/hello", "kind": "text"}),
+    );
+    assert_eq!(opened["prompt"]["name"], "support/hello");
+    assert_eq!(opened["has_changes"], true);
+    assert_eq!(opened["latest"], Value::Null);
+
+    let declared = json!([{"name": "name", "type": "string", "required": true, "default": null, "description": null}]);
+    let content = text("Hello {{ name }}!", declared.clone());
+
+    // The preview renders unsaved content through the worker.
+    let preview = ok(
+        &api,
+        "preview_draft",
+        json!({"name": "support/hello", "content": content, "inputs": {"name": "Ada"}}),
+    );
+    assert_eq!(
+        preview["rendered"],
+        json!({"kind": "text", "text": "Hello Ada!"})
+    );
+    assert_eq!(preview["error"], Value::Null);
+
+    // A missing input and a syntax error are outcomes of the preview, located, not failures.
+    let missing = ok(
+        &api,
+        "preview_draft",
+        json!({"name": "support/hello", "content": content, "inputs": {}}),
+    );
+    assert_eq!(missing["error"]["kind"], "missing_input");
+    let broken = text("Hello\n{{ name }\n", declared.clone());
+    let syntax = ok(
+        &api,
+        "preview_draft",
+        json!({"name": "support/hello", "content": broken, "inputs": {"name": "Ada"}}),
+    );
+    assert_eq!(syntax["error"]["kind"], "syntax");
+    assert_eq!(syntax["error"]["location"]["line"], 2);
+    assert_eq!(syntax["analysis"]["errors"][0]["location"]["line"], 2);
+
+    // Undeclared variables are reported while editing.
+    let saved = ok(
+        &api,
+        "save_draft",
+        json!({"name": "support/hello", "content": text("Hi {{ who }}", json!([]))}),
+    );
+    assert_eq!(saved["analysis"]["schema"]["undeclared"], json!(["who"]));
+
+    ok(
+        &api,
+        "save_draft",
+        json!({"name": "support/hello", "content": content}),
+    );
+    let diff = ok(
+        &api,
+        "draft_diff",
+        json!({"name": "support/hello", "inputs": {"name": "Ada"}}),
+    );
+    assert_eq!(diff["old_label"], "(nothing yet)");
+    assert_eq!(diff["diff"]["template"]["added"], 1);
+    assert!(diff["diff"]["rendered"].is_object());
+
+    let refused = err(
+        &api,
+        "commit_version",
+        json!({"name": "support/hello", "message": "  "}),
+    );
+    assert_eq!(refused.kind, ApiErrorKind::BadInput);
+    let v1 = ok(
+        &api,
+        "commit_version",
+        json!({"name": "support/hello", "message": "first"}),
+    );
+    assert_eq!(v1["number"], 1);
+
+    ok(
+        &api,
+        "save_draft",
+        json!({"name": "support/hello", "content": text("Welcome {{ name }}!", declared)}),
+    );
+    let v2 = ok(
+        &api,
+        "commit_version",
+        json!({"name": "support/hello", "message": "warmer"}),
+    );
+    assert_eq!(v2["number"], 2);
+
+    let page = ok(
+        &api,
+        "history",
+        json!({"name": "support/hello", "limit": 1}),
+    );
+    assert_eq!(page["total"], 2);
+    assert_eq!(page["versions"].as_array().unwrap().len(), 1);
+    assert_eq!(page["versions"][0]["message"], "warmer");
+    let older = ok(
+        &api,
+        "history",
+        json!({"name": "support/hello", "before": 2}),
+    );
+    assert_eq!(older["versions"][0]["number"], 1);
+
+    let diff = ok(
+        &api,
+        "diff_versions",
+        json!({"name": "support/hello", "old": "1", "new": "2", "inputs": {"name": "Ada"}}),
+    );
+    assert_eq!(
+        (diff["old_label"].as_str(), diff["new_label"].as_str()),
+        (Some("support/hello@1"), Some("support/hello@2"))
+    );
+    let words: Vec<&str> = diff["diff"]["template"]["hunks"][0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["spans"].as_array().unwrap())
+        .filter(|s| s["changed"] == true)
+        .map(|s| s["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(words, ["Hello", "Welcome"]);
+    assert!(diff["diff"]["rendered"]["text"]["hunks"].is_array());
+
+    let listing = ok(&api, "list_prompts", json!({}));
+    assert_eq!(listing[0]["latest"], 2);
+    assert_eq!(listing[0]["has_changes"], false);
+    assert_eq!(
+        ok(&api, "search_prompts", json!({"query": "Welcome"}))[0]["name"],
+        "support/hello"
+    );
+}
+
+#[test]
+fn bad_requests_get_a_kind_and_a_message_that_names_the_problem() {
+    let (_d, api) = api();
+    let e = err(
+        &api,
+        "create_prompt",
+        json!({"name": "Bad Name", "kind": "text"}),
+    );
+    assert_eq!(e.kind, ApiErrorKind::BadInput);
+    assert!(e.message.contains("Bad Name"), "{}", e.message);
+
+    let e = err(&api, "open_prompt", json!({"name": "missing/prompt"}));
+    assert_eq!(e.kind, ApiErrorKind::NotFound);
+    assert!(e.message.contains("missing/prompt"), "{}", e.message);
+
+    let e = err(&api, "no_such_command", json!({}));
+    assert_eq!(e.kind, ApiErrorKind::BadInput);
+    assert!(e.message.contains("no_such_command"));
+
+    let e = err(&api, "open_prompt", json!({"nam": "x"}));
+    assert_eq!(e.kind, ApiErrorKind::BadInput);
+    assert!(
+        e.message.contains("open_prompt") && e.message.contains("name"),
+        "{}",
+        e.message
+    );
+
+    ok(
+        &api,
+        "create_prompt",
+        json!({"name": "a/b", "kind": "text"}),
+    );
+    let e = err(
+        &api,
+        "create_prompt",
+        json!({"name": "a/b", "kind": "chat"}),
+    );
+    assert_eq!(e.kind, ApiErrorKind::Conflict);
+
+    // A chat draft for a text prompt is refused and the saved draft is unchanged.
+    let chat = json!({"body": {"kind": "chat", "messages": []}, "variables": [], "model": {"provider": "", "model": "", "parameters": {}}});
+    let e = err(&api, "save_draft", json!({"name": "a/b", "content": chat}));
+    assert_eq!(e.kind, ApiErrorKind::BadInput);
+    let opened = ok(&api, "open_prompt", json!({"name": "a/b"}));
+    assert_eq!(opened["draft"]["content"]["body"]["kind"], "text");
+
+    // Commands without arguments accept null.
+    assert_eq!(ok(&api, "app_info", Value::Null)["name"], "Promptdesk");
+}
+
+#[test]
+fn a_template_that_eats_memory_fails_cleanly_and_the_next_preview_works() {
+    let (_d, api) = api();
+    ok(
+        &api,
+        "create_prompt",
+        json!({"name": "bomb", "kind": "text"}),
+    );
+    // String doubling: 2^60 bytes, far past the worker's address-space limit.
+    let bomb = text(
+        "{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}",
+        json!([]),
+    );
+    let out = ok(
+        &api,
+        "preview_draft",
+        json!({"name": "bomb", "content": bomb, "inputs": {}}),
+    );
+    assert!(out["rendered"].is_null());
+    let kind = out["error"]["kind"].as_str().unwrap();
+    assert!(
+        [
+            "out_of_memory",
+            "out_of_fuel",
+            "output_too_large",
+            "timeout"
+        ]
+        .contains(&kind),
+        "{out}"
+    );
+    let fine = text("still {{ 1 + 1 }}", json!([]));
+    let out = ok(
+        &api,
+        "preview_draft",
+        json!({"name": "bomb", "content": fine, "inputs": {}}),
+    );
+    assert_eq!(out["rendered"]["text"], "still 2");
+}
+
+#[test]
+fn settings_identity_and_switching_registries() {
+    let (dir, api) = api();
+    let e = err(&api, "set_identity", json!({"name": "", "email": "x"}));
+    assert_eq!(e.kind, ApiErrorKind::BadInput);
+    let s = ok(
+        &api,
+        "set_identity",
+        json!({"name": "Ada Writer", "email": "ada@example.com"}),
+    );
+    assert_eq!(s["identity"]["name"], "Ada Writer");
+    if std::env::var_os("PROMPTDESK_USER").is_none() {
+        assert_eq!(s["actor"], "Ada Writer");
+    }
+
+    // A path that cannot be a registry leaves the open one in place.
+    let not_a_registry = dir.path().join("plain.txt");
+    std::fs::write(&not_a_registry, "hello").unwrap();
+    let e = err(&api, "open_registry", json!({"path": not_a_registry}));
+    assert_ne!(e.kind, ApiErrorKind::NotFound);
+    let before = ok(&api, "get_settings", json!({}));
+    assert!(before["registry_path"]
+        .as_str()
+        .unwrap()
+        .ends_with("registry.db"));
+
+    let other = dir.path().join("other.db");
+    let s = ok(&api, "open_registry", json!({"path": other}));
+    assert!(s["registry_path"].as_str().unwrap().ends_with("other.db"));
+    assert_eq!(ok(&api, "list_prompts", json!({})), json!([]));
+}
+
+#[test]
+fn the_generated_typescript_declares_every_command() {
+    let ts = promptdesk_api::typescript();
+    for command in promptdesk_api::COMMANDS {
+        assert!(
+            ts.contains(&format!("  {command}: {{ req: ")),
+            "{command} missing from Commands"
+        );
+    }
+    assert!(ts.contains("export type ApiError = "));
+    assert!(
+        !ts.contains("bigint"),
+        "ids and counts must be numbers in JSON"
+    );
+}

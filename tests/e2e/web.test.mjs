@@ -1,0 +1,382 @@
+// Browser end-to-end suite: Playwright (playwright-core) drives Debian's Chromium against the
+// real `promptdesk ui` server on a real registry file. Run through tests/e2e/run.sh, which
+// builds the UI and the CLI first.
+//
+// The workflow test walks the "safe edit" path a writer takes; the bench test measures the
+// figures the issue names (keystroke to preview, start to interactive, a long history) from
+// performance marks and writes them to tests/artifacts/figures/ui-web.json. Screenshots of
+// every screen go to tests/artifacts/screens/.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const TARGET = process.env.CARGO_TARGET_DIR ?? path.join(ROOT, 'target');
+const BIN = path.join(TARGET, 'debug', 'promptdesk');
+const UI_DIR = path.join(ROOT, 'ui', 'dist');
+const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
+const SCREENS = path.join(ARTIFACTS, 'screens');
+const CHROMIUM = process.env.CHROMIUM ?? execFileSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' }).trim();
+
+mkdirSync(SCREENS, { recursive: true });
+mkdirSync(path.join(ARTIFACTS, 'figures'), { recursive: true });
+
+const work = mkdtempSync(path.join(tmpdir(), 'promptdesk-e2e-'));
+const REGISTRY = path.join(work, 'registry.db');
+const servers = new Set();
+let browser;
+
+function cli(...args) {
+  return execFileSync(BIN, ['--registry', REGISTRY, ...args], { encoding: 'utf8', env: { ...process.env, PROMPTDESK_USER: 'e2e-writer' } });
+}
+
+/** Starts `promptdesk ui` and resolves with its URL once it printed it. */
+function startServer(port = 0) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(BIN, ['--registry', REGISTRY, 'ui', '--port', String(port), '--ui-dir', UI_DIR], {
+      env: { ...process.env, PROMPTDESK_USER: 'e2e-writer' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    servers.add(proc);
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`promptdesk ui printed no URL in 20 s:\n${out}\n${err}`)), 20_000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /running at (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        const url = new URL(m[1]);
+        resolve({ proc, url: m[1], port: Number(url.port), token: /token=([^&]+)/.exec(url.hash)[1] });
+      }
+    });
+    proc.stderr.on('data', (d) => (err += d));
+    proc.on('exit', (code) => {
+      servers.delete(proc);
+      clearTimeout(timer);
+      if (!out.includes('running at')) reject(new Error(`promptdesk ui exited with ${code}:\n${err}`));
+    });
+  });
+}
+
+function stopServer(server, signal = 'SIGTERM') {
+  return new Promise((resolve) => {
+    if (server.proc.exitCode !== null) return resolve();
+    server.proc.once('exit', () => resolve());
+    server.proc.kill(signal);
+  });
+}
+
+/** Calls the API directly (for seeding the benchmarks). */
+async function api(server, command, req = {}) {
+  const res = await fetch(`http://127.0.0.1:${server.port}/api/${command}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(req),
+  });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${command}: ${body.message}`);
+  return body;
+}
+
+async function shot(page, name) {
+  // Let fonts, the preview and layout settle; a screenshot is only useful of a still page.
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: path.join(SCREENS, `${name}.png`) });
+}
+
+const editor = (page, label = 'Template') => page.locator(`.cm-content[aria-label="${label}"]`);
+const previewOutput = (page) => page.getByTestId('preview-output');
+const draftStatus = (page) => page.getByRole('status', { name: 'Draft status' });
+
+before(async () => {
+  cli('demo');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  for (const proc of servers) proc.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('safe edit: create, preview, fix an error, save versions, diff them, survive a killed server', async (t) => {
+  let server = await startServer();
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+
+  await t.test('the browser opens on the demo registry', async () => {
+    await page.goto(server.url);
+    const tree = page.getByRole('tree', { name: 'Prompts' });
+    for (const name of ['policies/refunds', 'support/refund-reply', 'support/triage']) {
+      await tree.getByRole('button', { name }).waitFor();
+    }
+    // The token left the address bar; it lives in session storage only.
+    assert.ok(!page.url().includes('token='), page.url());
+    await shot(page, '01-browser');
+  });
+
+  await t.test('a demo prompt opens with its live preview', async () => {
+    await page.getByRole('button', { name: 'support/refund-reply' }).click();
+    await assert.doesNotReject(previewOutput(page).getByText('30 days').first().waitFor());
+    await shot(page, '02-editor-demo');
+    await page.getByRole('button', { name: 'support/triage' }).click();
+    await page.getByRole('list', { name: 'Rendered conversation' }).waitFor();
+    await shot(page, '03-editor-chat');
+  });
+
+  const name = 'marketing/welcome-email';
+  await t.test('create a prompt', async () => {
+    await page.getByRole('button', { name: 'New prompt' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New prompt' });
+    await dialog.getByLabel('Name').fill('Bad Name');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByRole('alert').waitFor();
+    assert.match(await dialog.getByRole('alert').textContent(), /Bad Name/);
+    await dialog.getByLabel('Name').fill(name);
+    await dialog.getByLabel('Description').fill('First email after sign-up');
+    await shot(page, '04-new-prompt');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('heading', { name: new RegExp(name) }).waitFor();
+    await page.getByRole('tree', { name: 'Prompts' }).getByRole('button', { name }).waitFor();
+  });
+
+  await t.test('type a template with variables and watch the preview update', async () => {
+    await editor(page).click();
+    await page.keyboard.insertText('Hi {{ customer_name }},\n\nThanks for joining {{ product }}.');
+    const warning = page.getByText('Used but not declared:');
+    await warning.waitFor();
+    await page.getByRole('button', { name: 'Declare customer_name' }).click();
+    await page.getByRole('button', { name: 'Declare product' }).click();
+    await warning.waitFor({ state: 'detached' });
+    // Required inputs are missing until the sample values are typed.
+    await page.getByTestId('preview-error').getByText(/customer_name/).waitFor();
+    await page.getByLabel('Input values (JSON)').fill('{"customer_name": "Ada", "product": "Promptdesk"}');
+    await previewOutput(page).getByText('Hi Ada,').waitFor();
+    await previewOutput(page).getByText('Thanks for joining Promptdesk.').waitFor();
+    await page.getByLabel('New sample name').fill('ada');
+    await page.getByRole('button', { name: 'Save as new sample' }).click();
+    await page.getByText('Saved sample “ada”.').waitFor();
+    await draftStatus(page).getByText('Draft saved').waitFor();
+    await shot(page, '05-editor-preview');
+  });
+
+  await t.test('a syntax error is shown at its line, the last good render stays', async () => {
+    await editor(page).click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText('\n{% if %}');
+    const error = page.getByTestId('preview-error');
+    await error.waitFor();
+    assert.match(await error.textContent(), /line 4/);
+    // The underline sits in the fourth line of the editor.
+    const underlinedLine = await page.locator('.cm-lintRange-error').first().evaluate((el) => {
+      const line = el.closest('.cm-line');
+      return [...line.parentElement.children].filter((c) => c.classList.contains('cm-line')).indexOf(line) + 1;
+    });
+    assert.equal(underlinedLine, 4);
+    await previewOutput(page).getByText('Hi Ada,').waitFor(); // last good render
+    await shot(page, '06-syntax-error');
+  });
+
+  await t.test('fixing it clears the error and renders', async () => {
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.insertText('{% if product %}Enjoy!{% endif %}');
+    await previewOutput(page).getByText('Enjoy!').waitFor();
+    await page.getByTestId('preview-error').waitFor({ state: 'detached' });
+    await assert.equal(await page.locator('.cm-lintRange-error').count(), 0);
+  });
+
+  const saveVersion = async (message, screenshot) => {
+    await draftStatus(page).getByText('Draft saved').waitFor();
+    await page.getByRole('button', { name: 'Save version…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Save a version' });
+    await dialog.getByRole('table', { name: 'Template diff' }).waitFor();
+    const save = dialog.getByRole('button', { name: 'Save version', exact: true });
+    assert.equal(await save.isDisabled(), true, 'a changelog message is required');
+    await dialog.getByLabel('Changelog message').fill(message);
+    if (screenshot) await shot(page, screenshot);
+    await save.click();
+    await dialog.waitFor({ state: 'detached' });
+  };
+
+  await t.test('save a version after seeing the diff', async () => {
+    await saveVersion('First welcome email', '07-save-version');
+    await page.getByText('Latest version 1').waitFor();
+  });
+
+  await t.test('edit again and save a second version', async () => {
+    await editor(page).click();
+    await page.keyboard.press('Control+a');
+    await page.keyboard.insertText('Hi {{ customer_name }},\n\nWelcome to {{ product }}.\n{% if product %}Enjoy!{% endif %}');
+    await previewOutput(page).getByText('Welcome to Promptdesk.').waitFor();
+    await saveVersion('Friendlier opening line', null);
+    await page.getByText('Latest version 2').waitFor();
+  });
+
+  await t.test('history lists both versions and diffs them word by word', async () => {
+    await page.getByRole('tab', { name: 'History' }).click();
+    const versions = page.getByRole('list', { name: 'Versions' });
+    await versions.getByText('Friendlier opening line').waitFor();
+    await versions.getByText('First welcome email').waitFor();
+    await page.getByLabel('Render with sample').selectOption('ada');
+    await page.getByRole('button', { name: 'Compare selected' }).click();
+    const template = page.getByRole('table', { name: 'Template diff' });
+    await template.waitFor();
+    const removed = await template.locator('mark.word-del').allTextContents();
+    const added = await template.locator('mark.word-ins').allTextContents();
+    assert.ok(removed.join(' ').includes('Thanks'), `removed words: ${removed}`);
+    assert.ok(added.join(' ').includes('Welcome'), `added words: ${added}`);
+    const rendered = page.getByRole('table', { name: 'Rendered output diff' });
+    await rendered.waitFor();
+    assert.ok((await rendered.locator('mark.word-ins').allTextContents()).join(' ').includes('Welcome'));
+    await shot(page, '08-history-diff-split');
+    await page.getByRole('button', { name: 'Unified' }).click();
+    await shot(page, '09-history-diff-unified');
+  });
+
+  await t.test('kill the server mid-edit and restart: the draft is intact', async () => {
+    await page.getByRole('tab', { name: 'Edit' }).click();
+    await editor(page).click();
+    await page.keyboard.press('Control+End');
+    // Killed before the save is sent: the edit exists only in the page's journal.
+    await page.keyboard.insertText('\nPS: see you soon');
+    await stopServer(server, 'SIGKILL');
+    await page.keyboard.insertText(', Ada');
+    await draftStatus(page).getByText(/Not saved/).waitFor();
+    await shot(page, '10-server-gone');
+    server = await startServer(server.port);
+    await page.goto(server.url);
+    await page.getByRole('button', { name }).click();
+    await page.getByText('Restored edits that had not reached the registry').waitFor();
+    await draftStatus(page).getByText('Draft saved').waitFor();
+    const shown = JSON.parse(cli('--json', 'show', `${name}@draft`));
+    assert.match(JSON.stringify(shown), /PS: see you soon, Ada/);
+  });
+
+  await t.test('settings and the dark theme', async () => {
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'Identity' }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('Ada Writer');
+    await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByRole('button', { name: 'Save identity' }).click();
+    await page.getByText('Identity saved.').waitFor();
+    await shot(page, '11-settings');
+    await page.getByRole('button', { name: /Switch theme/ }).click(); // system → light
+    await page.getByRole('button', { name: /Switch theme/ }).click(); // light → dark
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    await page.getByRole('button', { name }).click();
+    await previewOutput(page).getByText('Hi Ada,').waitFor();
+    await shot(page, '12-editor-dark');
+  });
+
+  assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  await context.close();
+  await stopServer(server);
+});
+
+function percentile(sorted, p) {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+test('figures: keystroke to preview, start to interactive, a 2,000-version history', async () => {
+  const server = await startServer();
+  const figures = {};
+
+  // A 5 KB template with 10 variables.
+  const vars = Array.from({ length: 10 }, (_, i) => `v${i}`);
+  let template = '';
+  while (template.length < 5000) {
+    template += `Paragraph about {{ ${vars[template.length % 10]} }} and the refund policy for our customers.\n`;
+  }
+  await api(server, 'create_prompt', { name: 'bench/large', kind: 'text' });
+  await api(server, 'save_draft', {
+    name: 'bench/large',
+    content: {
+      body: { kind: 'text', template },
+      variables: vars.map((n) => ({ name: n, type: 'string', required: false, default: `value of ${n}`, description: null })),
+      model: { provider: '', model: '', parameters: {} },
+    },
+  });
+
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(server.url);
+  // Start to interactive: navigation start → the first backend answer rendered.
+  await page.getByRole('tree', { name: 'Prompts' }).waitFor();
+  figures.web_start_to_interactive_ms = await page.evaluate(
+    () => performance.getEntriesByName('promptdesk:interactive')[0]?.startTime ?? null,
+  );
+  await page.getByRole('button', { name: 'bench/large' }).click();
+  await previewOutput(page).getByText('value of v0').first().waitFor();
+  await editor(page).click();
+  await page.keyboard.press('Control+End');
+  await page.evaluate(() => performance.clearMeasures('promptdesk:keystroke-to-preview'));
+  for (const ch of 'The quick brown fox jumps over the lazy dog again and again') {
+    await page.keyboard.type(ch);
+    await page.waitForTimeout(35);
+  }
+  await previewOutput(page).getByText('lazy dog again and again').waitFor();
+  const samples = (
+    await page.evaluate(() =>
+      performance.getEntriesByName('promptdesk:keystroke-to-preview').map((e) => e.duration),
+    )
+  ).sort((a, b) => a - b);
+  assert.ok(samples.length >= 10, `only ${samples.length} previews measured`);
+  figures.keystroke_to_preview_5kb = {
+    samples: samples.length,
+    p50_ms: percentile(samples, 50),
+    p95_ms: percentile(samples, 95),
+    max_ms: samples[samples.length - 1],
+  };
+
+  // A prompt with 2,000 versions; how long its history takes to open.
+  await api(server, 'create_prompt', { name: 'bench/long-history', kind: 'text' });
+  const seedStart = performance.now();
+  for (let i = 1; i <= 2000; i++) {
+    await api(server, 'save_draft', {
+      name: 'bench/long-history',
+      content: { body: { kind: 'text', template: `Version ${i} of the text.` }, variables: [], model: { provider: '', model: '', parameters: {} } },
+    });
+    await api(server, 'commit_version', { name: 'bench/long-history', message: `change ${i}` });
+  }
+  figures.seed_2000_versions_over_http_s = (performance.now() - seedStart) / 1000;
+  await page.getByRole('button', { name: 'bench/long-history' }).click();
+  await previewOutput(page).getByText('Version 2000').waitFor();
+  const opened = [];
+  for (let round = 0; round < 5; round++) {
+    await page.getByRole('tab', { name: 'Edit' }).click();
+    await page.getByText('Version 2000 of the text.').first().waitFor();
+    const t0 = await page.evaluate(() => performance.now());
+    await page.getByRole('tab', { name: 'History' }).click();
+    await page.getByRole('list', { name: 'Versions' }).getByText('change 1901').waitFor();
+    opened.push((await page.evaluate(() => performance.now())) - t0);
+  }
+  opened.sort((a, b) => a - b);
+  assert.match(await page.getByRole('heading', { name: /History/ }).textContent(), /2000 versions/);
+  figures.history_2000_versions_open_ms = { runs: opened.length, median_ms: percentile(opened, 50), max_ms: opened[opened.length - 1] };
+  await shot(page, '13-long-history');
+
+  figures.measured_at = new Date().toISOString();
+  writeFileSync(path.join(ARTIFACTS, 'figures', 'ui-web.json'), `${JSON.stringify(figures, null, 2)}\n`);
+  console.log('figures', JSON.stringify(figures));
+  await context.close();
+  await stopServer(server);
+});
