@@ -157,6 +157,15 @@ pub enum Command {
     Import { dir: PathBuf },
     /// Re-hash every version and walk the ledger chain
     Verify,
+    /// Serve the UI to a browser on this machine (web mode); prints the URL to open
+    Ui {
+        /// Port on 127.0.0.1 [default: a free one]
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The built UI [default: the repository's ui/dist]
+        #[arg(long, env = "PROMPTDESK_UI_DIR", value_name = "DIR")]
+        ui_dir: Option<PathBuf>,
+    },
     /// The isolated render worker (started by Promptdesk itself)
     #[command(name = "__render-worker", hide = true)]
     RenderWorker,

@@ -69,6 +69,7 @@ pub fn run(cli: Cli) -> Out {
         Command::Export { dir } => export_dir(&path, json, &dir),
         Command::Import { dir } => import_dir(&path, json, &dir),
         Command::Verify => verify(&path, json),
+        Command::Ui { port, ui_dir } => crate::web::run(&path, json, port, ui_dir),
         Command::RenderWorker => unreachable!("handled above"),
     }
 }
