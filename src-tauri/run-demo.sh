@@ -2,6 +2,7 @@
 # Opens Promptdesk on the default registry, seeded with the demo the first time.
 # Installs what is missing first; safe to run twice (an existing registry is never reseeded).
 #   PROMPTDESK_REGISTRY=PATH   use another registry file
+#   PROMPTDESK_UI_PORT=N       web mode (no display) on this port
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,18 +26,17 @@ fi
 REGISTRY=$("$PD" --json init | sed -n 's/.*"registry": *"\([^"]*\)".*/\1/p')
 export PROMPTDESK_REGISTRY=${PROMPTDESK_REGISTRY:-$REGISTRY}
 
+say "building the UI"
+(cd ui && npm run -s build)
+
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   say "building the desktop app"
-  (cd ui && npm run -s build)
   cargo build -q -p promptdesk-app --features tauri/custom-protocol
   say "opening the desktop app on $PROMPTDESK_REGISTRY"
   exec "$TARGET_DIR/debug/promptdesk-app"
 fi
 
-say "no display found, so here is the demo registry from the command line ($PROMPTDESK_REGISTRY):"
-echo
-"$PD" list
-echo
-say "try: $PD log support/refund-reply"
-say "     $PD diff support/refund-reply@production support/refund-reply@staging --rendered --sample within-window"
-say "     $PD render support/triage@production --sample refund-email"
+# No display: the same UI in a browser. `promptdesk ui` prints the address (with its per-run
+# token) to open; Ctrl+C stops it.
+say "no display found: serving the UI on a loopback port instead (open the address below)"
+exec "$PD" ui --ui-dir "$ROOT/ui/dist" ${PROMPTDESK_UI_PORT:+--port "$PROMPTDESK_UI_PORT"}

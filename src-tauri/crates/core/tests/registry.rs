@@ -629,12 +629,19 @@ fn renaming_moves_a_prompt_but_is_refused_while_others_include_it() {
     let (_d, mut reg) = registry();
     new_text(&mut reg, "policies/refunds", "Refunds within 30 days.");
     reg.commit("policies/refunds", "policy").unwrap();
-    new_text(&mut reg, "support/reply", "{% include \"policies/refunds\" %}");
+    new_text(
+        &mut reg,
+        "support/reply",
+        "{% include \"policies/refunds\" %}",
+    );
     new_text(&mut reg, "support/other", "Hi");
     reg.commit("support/other", "first").unwrap();
 
     // A draft that includes it is enough to refuse: its renders would break.
-    assert_eq!(reg.included_by("policies/refunds").unwrap(), ["support/reply"]);
+    assert_eq!(
+        reg.included_by("policies/refunds").unwrap(),
+        ["support/reply"]
+    );
     let before = ledger_len(&reg);
     let err = reg
         .rename_prompt("policies/refunds", "policies/returns")
@@ -645,14 +652,21 @@ fn renaming_moves_a_prompt_but_is_refused_while_others_include_it() {
 
     // A committed version that includes it refuses too (its pin is looked up by name).
     reg.commit("support/reply", "uses the policy").unwrap();
-    reg.save_draft("support/reply", text("no include now")).unwrap();
-    assert_eq!(reg.included_by("policies/refunds").unwrap(), ["support/reply"]);
+    reg.save_draft("support/reply", text("no include now"))
+        .unwrap();
+    assert_eq!(
+        reg.included_by("policies/refunds").unwrap(),
+        ["support/reply"]
+    );
 
     // An unreferenced prompt moves to another folder with its history, labels and search entry.
     let moved = reg.rename_prompt("support/other", "billing/other").unwrap();
     assert_eq!(moved.name, "billing/other");
     assert_eq!(reg.history("billing/other", None, 10).unwrap().len(), 1);
-    assert!(matches!(reg.prompt("support/other"), Err(Error::NotFound(_))));
+    assert!(matches!(
+        reg.prompt("support/other"),
+        Err(Error::NotFound(_))
+    ));
     assert_eq!(reg.search("billing", 10).unwrap()[0].name, "billing/other");
     assert_eq!(
         reg.ledger(None, 0, 1000).unwrap().last().unwrap().kind,
