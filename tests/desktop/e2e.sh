@@ -127,7 +127,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'fail "interrupted" "stopped by a signal (the app, tauri-driver and Xvfb are stopped on exit)"; finish' INT TERM
 
 if "$CLI" --registry "$REGISTRY" demo >"$WORK/demo.out" 2>&1; then
   pass "demo registry" "seeded $(grep -c '^  ' "$WORK/demo.out") prompts into a throwaway registry"
