@@ -3,10 +3,31 @@
 //! `tauri_build` validates tauri.conf.json and capabilities/, and embeds the Windows resources.
 //! The app's own commands are listed in the app manifest, which makes Tauri generate an
 //! `allow-<command>` permission for each one: a command is then callable from a window only if a
-//! capability grants it (see capabilities/default.json). Every new `#[tauri::command]` must be
-//! added to this list and granted, or `invoke` from the UI is refused.
+//! capability grants it (see capabilities/default.json). Every command of `promptdesk_api` must
+//! be listed here and granted there, or `invoke` from the UI is refused.
 
-const COMMANDS: &[&str] = &["app_info", "list_prompts"];
+/// Exactly `promptdesk_api::COMMANDS` (the CLI crate's `tauri_manifest` test checks it).
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "list_prompts",
+    "search_prompts",
+    "create_prompt",
+    "open_prompt",
+    "rename_prompt",
+    "update_prompt",
+    "save_draft",
+    "preview_draft",
+    "draft_diff",
+    "commit_version",
+    "history",
+    "get_version",
+    "diff_versions",
+    "save_sample",
+    "delete_sample",
+    "get_settings",
+    "set_identity",
+    "open_registry",
+];
 
 fn main() {
     let attributes = tauri_build::Attributes::new()

@@ -1,125 +1,142 @@
 //! Tauri commands: the desktop transport of the UI's command surface.
 //!
-//! Each command stays one to three lines over library code. A new command must also be listed
-//! in build.rs (`COMMANDS`) and granted in capabilities/default.json, or the UI's `invoke` is
-//! refused.
+//! Every command in [`promptdesk_api::COMMANDS`] becomes one `#[tauri::command]` of the same
+//! name that hands its `req` to [`Api::dispatch`]; web mode (`promptdesk ui`) serves the very
+//! same dispatch over HTTP. The UI calls `invoke(name, { req })` and gets the command's JSON
+//! answer, or an `ApiError` (`{ kind, message, details }`) as the rejection.
+//!
+//! Dispatch is synchronous (SQLite, the render worker's pipes), so it runs on Tauri's blocking
+//! pool and never on the thread that drives the window.
+//!
+//! Adding a command to the API means adding its name in three places here, each checked:
+//! the `api_commands!` list below (a compile-time assertion compares it with
+//! `promptdesk_api::COMMANDS`), `COMMANDS` in build.rs and an `allow-<name>` permission in
+//! capabilities/default.json (both compared with `promptdesk_api::COMMANDS` by the CLI crate's
+//! `tauri_manifest` test, since this crate is left out of `cargo test`).
 
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use promptdesk_core::{PromptListing, Registry};
-use serde::Serialize;
+use promptdesk_api::{Api, ApiError};
+use serde_json::Value;
 
-/// The registry the window works on: `PROMPTDESK_REGISTRY`, else the default location
-/// (created on first start). Opening can fail (a newer schema, not a registry); the error is
-/// kept and every command reports it, so the window still opens and says what is wrong.
-pub struct RegistryState(Mutex<Result<Registry, CommandError>>);
+/// The backend of the window.
+pub struct AppState {
+    api: Arc<Api>,
+}
 
-impl RegistryState {
-    pub fn open_default() -> Self {
-        let opened = std::env::var_os("PROMPTDESK_REGISTRY")
-            .map(std::path::PathBuf::from)
+impl AppState {
+    /// Opens the registry at `PROMPTDESK_REGISTRY`, else the default location (created on
+    /// first start), with a render worker that runs this same executable. Opening the registry
+    /// may fail (a newer schema, not a registry at all); the window still opens, every command
+    /// reports why, and `open_registry` can switch to another file.
+    pub fn open() -> Result<Self, String> {
+        let registry = std::env::var_os("PROMPTDESK_REGISTRY")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
             .or_else(promptdesk_core::default_registry_path)
-            .ok_or_else(|| CommandError {
-                kind: "bad_input",
-                message: "no data directory for the default registry; set PROMPTDESK_REGISTRY"
-                    .into(),
-            })
-            .and_then(|path| {
-                Registry::init(&path)
-                    .map(|(reg, _)| reg)
-                    .map_err(CommandError::from)
-            });
-        RegistryState(Mutex::new(opened))
+            .ok_or("no data directory for the default registry; set PROMPTDESK_REGISTRY")?;
+        let exe = std::env::current_exe()
+            .map_err(|e| format!("cannot find the Promptdesk executable: {e}"))?;
+        Ok(AppState {
+            api: Arc::new(Api::open(&registry, Api::worker_config(exe))),
+        })
     }
 
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&Registry) -> promptdesk_core::Result<T>,
-    ) -> Result<T, CommandError> {
-        let guard = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match &*guard {
-            Ok(reg) => f(reg).map_err(CommandError::from),
-            Err(e) => Err(e.clone()),
+    /// Starts the render worker on a background thread, so the first preview does not wait
+    /// for it and the window does not wait either.
+    pub fn warm_up_in_background(&self) {
+        let api = self.api.clone();
+        let _ = std::thread::Builder::new()
+            .name("render-worker-warm-up".into())
+            .spawn(move || api.warm_up());
+    }
+
+    async fn dispatch(&self, command: &'static str, req: Option<Value>) -> Result<Value, ApiError> {
+        let api = self.api.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            api.dispatch(command, req.unwrap_or(Value::Null))
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::internal(format!(
+                "'{command}' failed unexpectedly (a bug in Promptdesk); nothing was changed"
+            )))
+        })
+    }
+}
+
+/// One Tauri command per API command, each a one-liner over [`AppState::dispatch`], plus the
+/// list of their names and the invoke handler that routes to them.
+macro_rules! api_commands {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tauri::command]
+            pub async fn $name(
+                state: tauri::State<'_, AppState>,
+                req: Option<Value>,
+            ) -> Result<Value, ApiError> {
+                state.dispatch(stringify!($name), req).await
+            }
+        )*
+
+        /// The commands this app registers, in order.
+        pub const NAMES: &[&str] = &[$(stringify!($name)),*];
+
+        /// Routes `invoke` calls to the commands above.
+        pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($name),*]
         }
+    };
+}
+
+api_commands! {
+    app_info,
+    list_prompts,
+    search_prompts,
+    create_prompt,
+    open_prompt,
+    rename_prompt,
+    update_prompt,
+    save_draft,
+    preview_draft,
+    draft_diff,
+    commit_version,
+    history,
+    get_version,
+    diff_versions,
+    save_sample,
+    delete_sample,
+    get_settings,
+    set_identity,
+    open_registry,
+}
+
+/// Whether two lists of names are equal, usable in a constant.
+const fn same_names(a: &[&str], b: &[&str]) -> bool {
+    if a.len() != b.len() {
+        return false;
     }
-}
-
-/// An error as the UI receives it: a kind to branch on and a message to show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CommandError {
-    pub kind: &'static str,
-    pub message: String,
-}
-
-impl From<promptdesk_core::Error> for CommandError {
-    fn from(e: promptdesk_core::Error) -> Self {
-        let kind = match e.kind() {
-            promptdesk_core::ErrorKind::BadInput => "bad_input",
-            promptdesk_core::ErrorKind::NotFound => "not_found",
-            promptdesk_core::ErrorKind::Conflict => "conflict",
-            promptdesk_core::ErrorKind::InvalidTemplate => "invalid_template",
-            promptdesk_core::ErrorKind::Internal => "internal",
-        };
-        CommandError {
-            kind,
-            message: e.to_string(),
+    let mut i = 0;
+    while i < a.len() {
+        let (x, y) = (a[i].as_bytes(), b[i].as_bytes());
+        if x.len() != y.len() {
+            return false;
         }
-    }
-}
-
-/// What the UI shows about the running app. Mirrored by `AppInfo` in ui/src/app-info.ts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AppInfo {
-    /// Product name from tauri.conf.json (`productName`).
-    pub name: String,
-    /// App version (the crate version, shared by the whole workspace).
-    pub version: String,
-    /// Version of the canonical content format that content hashes are computed over.
-    pub canonical_format: &'static str,
-}
-
-impl AppInfo {
-    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            version: version.into(),
-            canonical_format: promptdesk_content::CANONICAL_FORMAT,
+        let mut j = 0;
+        while j < x.len() {
+            if x[j] != y[j] {
+                return false;
+            }
+            j += 1;
         }
+        i += 1;
     }
+    true
 }
 
-/// Name, version and content format of the running app.
-#[tauri::command]
-pub fn app_info<R: tauri::Runtime>(app: tauri::AppHandle<R>) -> AppInfo {
-    let package = app.package_info();
-    AppInfo::new(&package.name, package.version.to_string())
-}
-
-/// Every prompt in the registry, with its latest version and labels.
-#[tauri::command]
-pub fn list_prompts(
-    state: tauri::State<'_, RegistryState>,
-) -> Result<Vec<PromptListing>, CommandError> {
-    state.with(|reg| reg.list(None))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn serializes_with_the_field_names_the_ui_expects() {
-        let value = serde_json::to_value(AppInfo::new("Promptdesk", "1.2.3")).unwrap();
-        assert_eq!(
-            value,
-            serde_json::json!({
-                "name": "Promptdesk",
-                "version": "1.2.3",
-                "canonical_format": promptdesk_content::CANONICAL_FORMAT,
-            })
-        );
-    }
-}
+// The build fails when the API gains, loses or renames a command and this list is not updated.
+const _: () = assert!(
+    same_names(NAMES, promptdesk_api::COMMANDS),
+    "the api_commands! list in src-tauri/src/commands.rs differs from promptdesk_api::COMMANDS"
+);

@@ -1,10 +1,11 @@
 //! Promptdesk desktop shell.
 //!
 //! This binary is deliberately thin: it opens the window that hosts the web UI (`ui/`, built to
-//! `ui/dist` and served through Tauri's custom protocol) and exposes Tauri commands, each of
-//! which is one to three lines over library code. All logic (registry, templates, diffs, review
-//! and release policy) lives in the crates under `src-tauri/crates/`, which do not depend on
-//! Tauri, so the same functions also serve web mode and the CLI.
+//! `ui/dist` and served through Tauri's custom protocol) and exposes the UI's command surface
+//! (`promptdesk_api`) as Tauri commands, each one line over `Api::dispatch`. All logic
+//! (registry, templates, diffs, review and release policy) lives in the crates under
+//! `src-tauri/crates/`, which do not depend on Tauri, so the same functions also serve web mode
+//! and the CLI.
 //!
 //! Security posture (see tauri.conf.json and capabilities/): strict CSP, no fs/shell/http
 //! plugins, `withGlobalTauri` off, prototype freezing on, and every command declared in the app
@@ -22,12 +23,18 @@ fn main() {
         std::process::exit(promptdesk_template::serve_stdio());
     }
 
+    let state = match commands::AppState::open() {
+        Ok(state) => state,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::exit(2);
+        }
+    };
+    state.warm_up_in_background();
+
     tauri::Builder::default()
-        .manage(commands::RegistryState::open_default())
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::list_prompts
-        ])
+        .manage(state)
+        .invoke_handler(commands::handler())
         .run(tauri::generate_context!())
         .expect("Promptdesk: the desktop shell failed to start");
 }
