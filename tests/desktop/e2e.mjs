@@ -208,7 +208,7 @@ async function interact(t0) {
     if (!snap.template.trimEnd().endsWith(want)) {
       throw new Error(`the preview shows the text but it was not typed at the end: the template ends "${snap.template.slice(-80)}"`);
     }
-    return `the preview shows "${want}" ${ms} ms after typing; the template ends "…${snap.template.slice(-50)}"`;
+    return `the preview shows "${want}" ${ms} ms after typing began; the template ends "…${snap.template.slice(-50)}"`;
   });
 
   await check('draft saved', async () => {
@@ -219,7 +219,7 @@ async function interact(t0) {
       const x = await snapshot().catch(() => null);
       throw new Error(`${e.message}; it reads ${JSON.stringify(x?.draftStatus ?? null)}`);
     }
-    return `draft status "${snap.draftStatus}" ${Math.round(performance.now() - typedAt)} ms after typing`;
+    return `draft status "${snap.draftStatus}" ${Math.round(performance.now() - typedAt)} ms after typing began`;
   });
 }
 
