@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Promptdesk test on this machine, installing what is missing first (safe to run
-# twice): formatting, the Rust workspace (unit, integration, CLI and crash tests), the UI's
-# vitest suite, and the desktop smoke test of the real Tauri binary under Xvfb.
+# twice): formatting, the Rust workspace (unit, integration, CLI, web-mode and crash tests), the
+# UI's vitest suite, the browser end-to-end suite (Chromium against `promptdesk ui`) and the
+# desktop end-to-end suite (the real Tauri binary under Xvfb through tauri-driver).
 # The last line is "promptdesk tests: N passed, M failed".
 set -uo pipefail
 
@@ -44,15 +45,23 @@ else
   failed=$((failed + 1)); failures+=("ui vitest")
 fi
 
-step "desktop smoke (Tauri under Xvfb)"
-bash tests/desktop/smoke.sh 2>&1 | tee "$LOGS/desktop-smoke.log"
-smoke_status=${PIPESTATUS[0]}
-read -r p f < <(awk '/^desktop smoke:/ {p = $3; f = $5} END {print p + 0, f + 0}' "$LOGS/desktop-smoke.log")
-passed=$((passed + p)); failed=$((failed + f))
-if [ "$smoke_status" -ne 0 ]; then
-  [ "$f" -eq 0 ] && failed=$((failed + 1))
-  failures+=("desktop smoke")
-fi
+# The two end-to-end suites report "<suite>: N passed, M failed" as their last line.
+e2e() { # NAME SCRIPT LOG
+  bash "$2" 2>&1 | tee "$LOGS/$3"
+  local status=${PIPESTATUS[0]} p f
+  read -r p f < <(awk -v name="$1:" '$0 ~ "^" name {p = $(NF-3); f = $(NF-1)} END {print p + 0, f + 0}' "$LOGS/$3")
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$status" -ne 0 ]; then
+    [ "$f" -eq 0 ] && failed=$((failed + 1))
+    failures+=("$1")
+  fi
+}
+
+step "browser e2e (Playwright + Chromium against promptdesk ui)"
+e2e "browser e2e" tests/e2e/run.sh browser-e2e-run.log
+
+step "desktop e2e (Tauri binary under Xvfb through tauri-driver)"
+e2e "desktop e2e" tests/desktop/e2e.sh desktop-e2e-run.log
 
 echo
 for x in "${failures[@]}"; do echo "FAILED: $x"; done

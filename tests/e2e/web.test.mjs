@@ -118,7 +118,7 @@ after(async () => {
 test('safe edit: create, preview, fix an error, save versions, diff them, survive a killed server', async (t) => {
   let server = await startServer();
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
+  let page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
 
@@ -135,7 +135,10 @@ test('safe edit: create, preview, fix an error, save versions, diff them, surviv
 
   await t.test('a demo prompt opens with its live preview', async () => {
     await page.getByRole('button', { name: 'support/refund-reply' }).click();
-    await assert.doesNotReject(previewOutput(page).getByText('30 days').first().waitFor());
+    // The draft (v4) with the first sample, rendered through the worker.
+    await previewOutput(page).getByText('too old for a refund').waitFor();
+    await page.getByRole('combobox', { name: 'Sample', exact: true }).selectOption('within-window');
+    await previewOutput(page).getByText(/Hi \w+!/).waitFor();
     await shot(page, '02-editor-demo');
     await page.getByRole('button', { name: 'support/triage' }).click();
     await page.getByRole('list', { name: 'Rendered conversation' }).waitFor();
@@ -235,7 +238,7 @@ test('safe edit: create, preview, fix an error, save versions, diff them, surviv
     const versions = page.getByRole('list', { name: 'Versions' });
     await versions.getByText('Friendlier opening line').waitFor();
     await versions.getByText('First welcome email').waitFor();
-    await page.getByLabel('Render with sample').selectOption('ada');
+    await page.getByRole('combobox', { name: 'Render with sample' }).selectOption('ada');
     await page.getByRole('button', { name: 'Compare selected' }).click();
     const template = page.getByRole('table', { name: 'Template diff' });
     await template.waitFor();
@@ -261,20 +264,35 @@ test('safe edit: create, preview, fix an error, save versions, diff them, surviv
     await page.keyboard.insertText(', Ada');
     await draftStatus(page).getByText(/Not saved/).waitFor();
     await shot(page, '10-server-gone');
+    // The writer restarts the server and opens the address it printed in the same tab: the
+    // page adopts the new token and the pending save goes through.
     server = await startServer(server.port);
+    await page.goto(server.url);
+    await draftStatus(page).getByText('Draft saved').waitFor();
+    assert.match(JSON.stringify(JSON.parse(cli('--json', 'show', `${name}@draft`))), /PS: see you soon, Ada/);
+
+    // Killed again, and this time the tab is closed too: reopening restores the journal.
+    await editor(page).click();
+    await page.keyboard.press('Control+End');
+    await stopServer(server, 'SIGKILL');
+    await page.keyboard.insertText(' (and the tab closed)');
+    await draftStatus(page).getByText(/Not saved/).waitFor();
+    await page.close();
+    server = await startServer(server.port);
+    page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(server.url);
     await page.getByRole('button', { name }).click();
     await page.getByText('Restored edits that had not reached the registry').waitFor();
     await draftStatus(page).getByText('Draft saved').waitFor();
-    const shown = JSON.parse(cli('--json', 'show', `${name}@draft`));
-    assert.match(JSON.stringify(shown), /PS: see you soon, Ada/);
+    assert.match(JSON.stringify(JSON.parse(cli('--json', 'show', `${name}@draft`))), /\(and the tab closed\)/);
   });
 
   await t.test('settings and the dark theme', async () => {
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Identity' }).waitFor();
     await page.getByLabel('Name', { exact: true }).fill('Ada Writer');
-    await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByLabel('Email', { exact: true }).fill('ada@example.com');
     await page.getByRole('button', { name: 'Save identity' }).click();
     await page.getByText('Identity saved.').waitFor();
     await shot(page, '11-settings');
@@ -358,6 +376,7 @@ test('figures: keystroke to preview, start to interactive, a 2,000-version histo
     await api(server, 'commit_version', { name: 'bench/long-history', message: `change ${i}` });
   }
   figures.seed_2000_versions_over_http_s = (performance.now() - seedStart) / 1000;
+  await page.reload(); // prompts created behind the page's back (on focus the app re-reads them)
   await page.getByRole('button', { name: 'bench/long-history' }).click();
   await previewOutput(page).getByText('Version 2000').waitFor();
   const opened = [];

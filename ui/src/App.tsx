@@ -3,7 +3,7 @@
 // Ctrl/⌘+Shift+P show or hide the preview.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { AppInfo } from './api/generated';
-import type { Call } from './api/client';
+import { toApiError, type Call } from './api/client';
 import { ApiContext, errorText, type ApiContextValue } from './components/context';
 import { PromptBrowser } from './components/PromptBrowser';
 import { PromptEditor } from './components/PromptEditor';
@@ -51,8 +51,21 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
         setInfo(i);
         performance.mark('promptdesk:interactive');
       })
-      .catch((e) => setFatal(errorText(e)));
+      .catch((e) =>
+        setFatal(
+          toApiError(e).kind === 'unauthorized'
+            ? 'This page has no valid access token. Open Promptdesk with the address that `promptdesk ui` printed.'
+            : errorText(e),
+        ),
+      );
   }, [call, refreshKey]);
+
+  // Prompts may change outside this window (the CLI, another window): re-read on focus.
+  useEffect(() => {
+    const onFocus = () => refresh();
+    window.addEventListener('focus', onFocus);
+    return () => window.removeEventListener('focus', onFocus);
+  }, [refresh]);
 
   useEffect(() => applyTheme(document.documentElement, theme, window.localStorage), [theme]);
 
@@ -170,7 +183,7 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
                       onCommitted={refresh}
                     />
                   ) : (
-                    <History name={view.name} refreshKey={refreshKey} />
+                    <History name={view.name} />
                   )}
                 </div>
               </>

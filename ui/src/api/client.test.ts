@@ -8,7 +8,7 @@ function fakeFetch(status: number, body: unknown) {
 describe('httpTransport', () => {
   it('posts the request as JSON with the bearer token to /api/<command>', async () => {
     const fetch = fakeFetch(200, [{ name: 'a' }]);
-    const call = createClient(httpTransport('t0k', fetch as unknown as typeof globalThis.fetch));
+    const call = createClient(httpTransport(() => 't0k', fetch as unknown as typeof globalThis.fetch));
     const res = await call('list_prompts', { folder: 'support' });
     expect(res).toEqual([{ name: 'a' }]);
     const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
@@ -20,7 +20,7 @@ describe('httpTransport', () => {
 
   it('turns an error body into an ApiCallError with its kind and details', async () => {
     const details = { kind: 'syntax', message: 'x', location: null };
-    const t = httpTransport('t', fakeFetch(422, { kind: 'invalid_template', message: 'bad tag', details }) as never);
+    const t = httpTransport(() => 't', fakeFetch(422, { kind: 'invalid_template', message: 'bad tag', details }) as never);
     const err = await t.send('preview_draft', {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiCallError);
     expect((err as ApiCallError).kind).toBe('invalid_template');
@@ -29,7 +29,7 @@ describe('httpTransport', () => {
   });
 
   it('reports a server that cannot be reached as offline', async () => {
-    const t = httpTransport('t', (async () => {
+    const t = httpTransport(() => 't', (async () => {
       throw new TypeError('Failed to fetch');
     }) as never);
     const err = (await t.send('app_info', {}).catch((e: unknown) => e)) as ApiCallError;

@@ -55,9 +55,10 @@ export function toApiError(err: unknown): ApiCallError {
   return new ApiCallError('internal', 'unexpected error');
 }
 
-/** Web mode: `POST /api/<command>` with the per-run token. */
+/** Web mode: `POST /api/<command>` with the per-run token (read at each call: a restarted
+ * server prints a new one, which the page adopts when its address is opened). */
 export function httpTransport(
-  token: string,
+  token: () => string | null,
   fetchImpl: typeof fetch = (...args) => fetch(...args),
   base = '',
 ): Transport {
@@ -68,7 +69,7 @@ export function httpTransport(
       try {
         response = await fetchImpl(`${base}/api/${command}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token() ?? ''}` },
           body: JSON.stringify(req ?? {}),
         });
       } catch {

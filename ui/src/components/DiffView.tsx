@@ -110,6 +110,21 @@ export function TextDiffView({ diff, layout, label }: { diff: TextDiff; layout: 
         <p className="note">This diff is coarser than usual (it hit its time limit) but still complete.</p>
       ) : null}
       <table className={`diff diff--${layout}`} aria-label={label}>
+        {layout === 'unified' ? (
+          <colgroup>
+            <col className="col-ln" />
+            <col className="col-ln" />
+            <col className="col-sign" />
+            <col />
+          </colgroup>
+        ) : (
+          <colgroup>
+            <col className="col-ln" />
+            <col className="col-half" />
+            <col className="col-ln" />
+            <col className="col-half" />
+          </colgroup>
+        )}
         {diff.hunks.map((h, i) =>
           layout === 'unified' ? <UnifiedHunk key={i} hunk={h} /> : <SplitHunk key={i} hunk={h} />,
         )}

@@ -9,7 +9,7 @@ import { LayoutToggle } from './SaveVersionDialog';
 
 const PAGE = 100;
 
-export function History({ name, refreshKey }: { name: string; refreshKey: number }) {
+export function History({ name }: { name: string }) {
   const { call } = useApi();
   const [versions, setVersions] = useState<VersionSummary[]>([]);
   const [total, setTotal] = useState<number | null>(null);
@@ -49,7 +49,7 @@ export function History({ name, refreshKey }: { name: string; refreshKey: number
     return () => {
       live = false;
     };
-  }, [call, name, refreshKey]);
+  }, [call, name]);
 
   const more = useCallback(() => {
     const last = versions[versions.length - 1];
@@ -125,7 +125,7 @@ export function History({ name, refreshKey }: { name: string; refreshKey: number
         <div className="row">
           <label>
             Render with sample
-            <select value={sample} onChange={(e) => setSample(e.target.value)}>
+            <select aria-label="Render with sample" value={sample} onChange={(e) => setSample(e.target.value)}>
               <option value="">(don’t render)</option>
               {Object.keys(samples).map((s) => (
                 <option key={s}>{s}</option>

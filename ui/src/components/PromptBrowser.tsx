@@ -148,7 +148,8 @@ export function PromptBrowser({ selected, onOpen, refreshKey, searchRef }: Props
           ref={searchRef}
           type="search"
           className="search"
-          placeholder="Search prompts (Ctrl+K)"
+          placeholder="Search…"
+          title="Search names and text (Ctrl+K)"
           aria-label="Search prompts"
           value={query}
           onChange={(e) => setQuery(e.target.value)}

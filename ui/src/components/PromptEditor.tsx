@@ -7,6 +7,7 @@ import type {
   ChatMessage,
   DraftAnalysis,
   DraftContent,
+  DraftSaved,
   OpenedPrompt,
   PreviewOutcome,
   Rendered,
@@ -27,6 +28,7 @@ type Inputs = { [key in string]: JsonValue };
 type SaveState = { kind: 'saved'; at: string } | { kind: 'saving' } | { kind: 'failed'; message: string };
 
 const SAVE_DELAY_MS = 250;
+const SAVE_RETRY_MS = 2000;
 const ROLES = ['system', 'user', 'assistant'];
 
 interface Props {
@@ -74,9 +76,9 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
   const latestContent = useRef<DraftContent | null>(null);
 
   // ---- saving -------------------------------------------------------------------------------
-  const saver = useMemo(
+  const saver: LatestOnly<DraftContent, DraftSaved> = useMemo(
     () =>
-      new LatestOnly<DraftContent, Awaited<ReturnType<typeof call<'save_draft'>>>>(
+      new LatestOnly<DraftContent, DraftSaved>(
         (c) => call('save_draft', { name, content: c }),
         (res, c) => {
           journal.confirm(name, c);
@@ -84,7 +86,17 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
           setHasChanges(res.has_changes);
           if (latestContent.current === c) setSave({ kind: 'saved', at: res.updated_at });
         },
-        (err) => setSave({ kind: 'failed', message: errorText(err) }),
+        (err, c) => {
+          setSave({ kind: 'failed', message: errorText(err) });
+          // Keep trying while the backend is away (a restarting server); the edit stays in the
+          // journal meanwhile. A newer edit schedules its own save and supersedes this one.
+          if (saveTimer.current === null && latestContent.current === c) {
+            saveTimer.current = setTimeout(() => {
+              saveTimer.current = null;
+              if (latestContent.current === c) saver.request(c);
+            }, SAVE_RETRY_MS);
+          }
+        },
       ),
     [call, name, journal],
   );
@@ -277,8 +289,7 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
               {opened.prompt.name} <span className="kind">{opened.prompt.kind}</span>
             </h2>
             <p className="muted small">
-              {opened.latest ? `Latest version ${opened.latest}` : 'No version saved yet'}
-              {' · '}
+              {opened.latest ? `Latest version ${opened.latest}` : 'No version saved yet'}{' '}
               <Badges labels={Object.fromEntries(opened.labels.map((l) => [l.name, l.number]))} />
               {opened.included_by.length ? ` · included by ${opened.included_by.join(', ')}` : ''}
             </p>
@@ -357,6 +368,7 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
               <label className="grow">
                 Sample
                 <select
+                  aria-label="Sample"
                   value={sample ?? ''}
                   onChange={(e) => pickSample(e.target.value)}
                   disabled={Object.keys(opened.samples).length === 0}

@@ -4,7 +4,8 @@ import { useEffect, useRef } from 'react';
 import { autocompletion, type CompletionContext, type CompletionResult } from '@codemirror/autocomplete';
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { jinja } from '@codemirror/lang-jinja';
-import { bracketMatching, syntaxHighlighting, defaultHighlightStyle } from '@codemirror/language';
+import { bracketMatching, HighlightStyle, LanguageSupport, StreamLanguage, syntaxHighlighting } from '@codemirror/language';
+import { tags } from '@lezer/highlight';
 import { linter, lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { Compartment, EditorState } from '@codemirror/state';
 import { EditorView, keymap, lineNumbers, placeholder as placeholderExt } from '@codemirror/view';
@@ -25,6 +26,30 @@ interface Props {
   placeholder?: string;
   minLines?: number;
 }
+
+// Prompts are plain text with Jinja tags, not HTML: jinja() defaults to HTML between tags, so
+// give it a base language that leaves text alone.
+const plainText = new LanguageSupport(
+  StreamLanguage.define<null>({
+    name: 'text',
+    startState: () => null,
+    token: (stream) => {
+      stream.skipToEnd();
+      return null;
+    },
+  }),
+);
+
+// Colours come from CSS variables so the light and dark themes both apply.
+const jinjaStyle = HighlightStyle.define([
+  { tag: [tags.brace], color: 'var(--tok-tag)', fontWeight: '600' },
+  { tag: [tags.controlKeyword, tags.keyword, tags.definitionKeyword, tags.modifier], color: 'var(--tok-tag)', fontWeight: '600' },
+  { tag: [tags.variableName, tags.propertyName], color: 'var(--tok-var)' },
+  { tag: [tags.special(tags.variableName)], color: 'var(--tok-filter)' },
+  { tag: [tags.string], color: 'var(--tok-string)' },
+  { tag: [tags.number, tags.bool], color: 'var(--tok-number)' },
+  { tag: [tags.blockComment], color: 'var(--muted)', fontStyle: 'italic' },
+]);
 
 /** Offset in `doc` of a 1-based line and 1-based character column, clamped into the doc. */
 export function offsetOf(state: EditorState, line: number, column: number): number {
@@ -73,8 +98,8 @@ export function TemplateEditor({ value, onChange, label, variables, problem, pla
           lineNumbers(),
           history(),
           bracketMatching(),
-          jinja(),
-          syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+          jinja({ base: plainText }),
+          syntaxHighlighting(jinjaStyle),
           lintGutter(),
           linter(null),
           autocompletion({ override: [completeVariables(() => varsRef.current)], activateOnTyping: true }),

@@ -541,6 +541,11 @@ impl Registry {
             }
         }
         out.schema = analysis::compare_with_schema(&used, &content.variables);
+        if !out.errors.is_empty() {
+            // A template that does not parse hides which variables it reads: calling them
+            // unused would be a false alarm while someone is halfway through typing a tag.
+            out.schema.unused.clear();
+        }
         Ok(out)
     }
 

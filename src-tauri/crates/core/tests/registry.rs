@@ -712,3 +712,24 @@ fn unsaved_content_renders_without_touching_the_draft() {
         )
         .is_err());
 }
+
+#[test]
+fn a_half_typed_tag_does_not_call_declared_variables_unused() {
+    let (_d, mut reg) = registry();
+    new_text(&mut reg, "a", "Hi {{ name }}");
+    let mut content = text("Hi {{ name }}\n{% if %}");
+    content.variables = vec![Variable {
+        name: "name".into(),
+        ty: VarType::String,
+        required: true,
+        default: None,
+        description: None,
+    }];
+    let report = reg.analyse("a", &content).unwrap();
+    assert_eq!(report.errors.len(), 1);
+    assert!(report.schema.unused.is_empty(), "{report:?}");
+    content.body = Body::Text {
+        template: "Hi there".into(),
+    };
+    assert_eq!(reg.analyse("a", &content).unwrap().schema.unused, ["name"]);
+}
