@@ -31,16 +31,25 @@ impl AppState {
     /// may fail (a newer schema, not a registry at all); the window still opens, every command
     /// reports why, and `open_registry` can switch to another file.
     pub fn open() -> Result<Self, String> {
+        // PROMPTDESK_REGISTRY, else the registry last picked in Settings, else the default.
+        let settings = promptdesk_core::default_settings_path();
         let registry = std::env::var_os("PROMPTDESK_REGISTRY")
             .filter(|p| !p.is_empty())
             .map(PathBuf::from)
+            .or_else(|| {
+                settings
+                    .as_deref()
+                    .and_then(promptdesk_api::remembered_registry)
+            })
             .or_else(promptdesk_core::default_registry_path)
             .ok_or("no data directory for the default registry; set PROMPTDESK_REGISTRY")?;
         let exe = std::env::current_exe()
             .map_err(|e| format!("cannot find the Promptdesk executable: {e}"))?;
-        Ok(AppState {
-            api: Arc::new(Api::open(&registry, Api::worker_config(exe))),
-        })
+        let mut api = Api::open(&registry, Api::worker_config(exe));
+        if let Some(file) = settings {
+            api = api.remember_registry_in(file);
+        }
+        Ok(AppState { api: Arc::new(api) })
     }
 
     /// Starts the render worker on a background thread, so the first preview does not wait

@@ -309,6 +309,72 @@ test('safe edit: create, preview, fix an error, save versions, diff them, surviv
   await stopServer(server);
 });
 
+test('chat prompts: add, reorder, re-role and remove messages; rename and move prompts', async () => {
+  const server = await startServer();
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(server.url);
+
+  await page.getByRole('button', { name: 'New prompt' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New prompt' });
+  await dialog.getByLabel('Name').fill('support/greeter');
+  await dialog.getByRole('radio', { name: 'Chat' }).check();
+  await dialog.getByRole('button', { name: 'Create' }).click();
+
+  // A new chat prompt starts with one system message.
+  await editor(page, 'Message 1 (system)').click();
+  await page.keyboard.insertText('You are a kind support agent.');
+  await page.getByRole('button', { name: 'Add message' }).click();
+  await editor(page, 'Message 2 (user)').click();
+  await page.keyboard.insertText('Say hello.');
+  await page.getByRole('button', { name: 'Add message' }).click();
+  await page.getByRole('combobox', { name: 'Role of message 3' }).selectOption('assistant');
+  await editor(page, 'Message 3 (assistant)').click();
+  await page.keyboard.insertText('Hello!');
+
+  const bubbles = page.getByRole('list', { name: 'Rendered conversation' }).getByRole('listitem');
+  await page.waitForFunction(() => document.querySelectorAll('.conversation .bubble').length === 3);
+  assert.deepEqual(
+    (await bubbles.allTextContents()).map((t) => t.trim()),
+    ['systemYou are a kind support agent.', 'userSay hello.', 'assistantHello!'],
+  );
+  await shot(page, '14-chat-editor');
+
+  // Move the assistant message up, then remove it: the preview follows, in order.
+  await page.getByRole('button', { name: 'Move message 3 up' }).click();
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('.conversation .bubble__role')].map((e) => e.textContent).join() === 'system,assistant,user',
+  );
+  await page.getByRole('button', { name: 'Remove message 2' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('.conversation .bubble').length === 2);
+  await draftStatus(page).getByText('Draft saved').waitFor();
+  const stored = JSON.parse(cli('--json', 'show', 'support/greeter@draft'));
+  assert.match(JSON.stringify(stored), /Say hello/);
+  assert.doesNotMatch(JSON.stringify(stored), /Hello!/);
+
+  // Rename moves it to another folder; a prompt other prompts include cannot be renamed.
+  await page.getByRole('button', { name: 'Rename…' }).click();
+  let rename = page.getByRole('dialog', { name: 'Rename or move' });
+  await rename.getByLabel('New name').fill('helpdesk/greeter');
+  await rename.getByRole('button', { name: 'Rename' }).click();
+  await page.getByRole('tree', { name: 'Prompts' }).getByRole('button', { name: 'helpdesk/greeter' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'support/greeter' }).count(), 0);
+  await page.getByRole('button', { name: 'policies/refunds' }).click();
+  await page.getByText('included by support/refund-reply').waitFor();
+  await page.getByRole('button', { name: 'Rename…' }).click();
+  rename = page.getByRole('dialog', { name: 'Rename or move' });
+  await rename.getByLabel('New name').fill('policies/returns');
+  await rename.getByRole('button', { name: 'Rename' }).click();
+  assert.match(await rename.getByRole('alert').textContent(), /support\/refund-reply/);
+  await shot(page, '15-rename-refused');
+
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+  await stopServer(server);
+});
+
 function percentile(sorted, p) {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];

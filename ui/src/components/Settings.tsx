@@ -4,7 +4,7 @@ import type { Settings as SettingsData } from '../api/generated';
 import { errorText, useApi } from './context';
 
 export function Settings({ onRegistryChanged }: { onRegistryChanged: () => void }) {
-  const { call } = useApi();
+  const { call, transport } = useApi();
   const [data, setData] = useState<SettingsData | null>(null);
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
@@ -77,7 +77,12 @@ export function Settings({ onRegistryChanged }: { onRegistryChanged: () => void 
         }}
       >
         <h3 id="registry-heading">Registry</h3>
-        <p className="muted small">The SQLite file that holds your prompts. A new file is created if none exists at that path.</p>
+        <p className="muted small">
+          The SQLite file that holds your prompts. A new file is created if none exists at that path.{' '}
+          {transport === 'desktop'
+            ? 'Promptdesk opens it again next time.'
+            : 'In the browser this lasts until `promptdesk ui` stops; pass --registry to choose at start.'}
+        </p>
         <label>
           Registry file
           <input className="mono" value={path} onChange={(e) => setPath(e.target.value)} spellCheck={false} />

@@ -373,6 +373,10 @@ pub fn open_registry(api: &Api, req: OpenRegistry) -> R<Settings> {
     // Open the new one before letting go of the old, so a bad path changes nothing.
     let reg = crate::open_registry(Path::new(path))?;
     let out = settings(&reg)?;
+    let absolute = std::path::absolute(reg.path()).unwrap_or_else(|_| reg.path().to_path_buf());
     *lock(&api.registry) = Ok(reg);
+    if let Some(file) = &api.settings_file {
+        crate::remember_registry(file, &absolute)?;
+    }
     Ok(out)
 }

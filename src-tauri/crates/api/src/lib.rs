@@ -32,6 +32,9 @@ pub struct Api {
     worker: Mutex<RenderWorker>,
     app_name: String,
     app_version: String,
+    /// Where to remember the registry picked in Settings (the desktop app); `None` in web mode,
+    /// where the command line says which registry to serve.
+    settings_file: Option<PathBuf>,
 }
 
 impl Api {
@@ -43,7 +46,14 @@ impl Api {
             worker: Mutex::new(RenderWorker::new(worker)),
             app_name: "Promptdesk".into(),
             app_version: env!("CARGO_PKG_VERSION").into(),
+            settings_file: None,
         }
+    }
+
+    /// Remembers the registry picked with `open_registry` in `file`, for [`remembered_registry`].
+    pub fn remember_registry_in(mut self, file: PathBuf) -> Self {
+        self.settings_file = Some(file);
+        self
     }
 
     /// A worker configuration that runs `exe` (a binary that handles the hidden worker
@@ -82,6 +92,36 @@ impl Api {
             Err(e) => Err(e.clone()),
         }
     }
+}
+
+/// The registry last picked in Settings, as remembered in `settings_file` (a missing or
+/// unreadable file means none).
+pub fn remembered_registry(settings_file: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(settings_file).ok()?;
+    let value: Value = serde_json::from_str(&text).ok()?;
+    value
+        .get("registry")?
+        .as_str()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
+fn remember_registry(settings_file: &Path, registry: &Path) -> Result<(), ApiError> {
+    let fail = |e: std::io::Error| {
+        ApiError::internal(format!(
+            "opened the registry, but could not remember the choice in {}: {e}",
+            settings_file.display()
+        ))
+    };
+    if let Some(dir) = settings_file.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let text = serde_json::to_string_pretty(&serde_json::json!({ "registry": registry }))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    // Write then rename, so a crash never leaves a half-written settings file.
+    let tmp = settings_file.with_extension("json.tmp");
+    std::fs::write(&tmp, text).map_err(fail)?;
+    std::fs::rename(&tmp, settings_file).map_err(fail)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -288,6 +288,25 @@ fn settings_identity_and_switching_registries() {
 }
 
 #[test]
+fn the_desktop_app_remembers_the_registry_picked_in_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("config").join("settings.json");
+    assert_eq!(promptdesk_api::remembered_registry(&settings), None);
+    let worker = Api::worker_config(env!("CARGO_BIN_EXE_promptdesk").into());
+    let api = Api::open(&dir.path().join("a.db"), worker).remember_registry_in(settings.clone());
+    let picked = dir.path().join("b.db");
+    ok(&api, "open_registry", json!({"path": picked}));
+    assert_eq!(promptdesk_api::remembered_registry(&settings), Some(picked));
+    // A refused pick changes neither the open registry nor the remembered one.
+    let e = err(&api, "open_registry", json!({"path": ""}));
+    assert_eq!(e.kind, ApiErrorKind::BadInput);
+    assert_eq!(
+        promptdesk_api::remembered_registry(&settings),
+        Some(dir.path().join("b.db"))
+    );
+}
+
+#[test]
 fn the_generated_typescript_declares_every_command() {
     let ts = promptdesk_api::typescript();
     for command in promptdesk_api::COMMANDS {

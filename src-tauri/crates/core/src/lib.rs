@@ -30,6 +30,14 @@ pub fn default_registry_path() -> Option<std::path::PathBuf> {
         .map(|d| d.data_dir().join("registry.db"))
 }
 
+/// Where the desktop app remembers settings that live outside any registry (which registry
+/// file to open): `settings.json` in the platform's config directory
+/// (`~/.config/promptdesk` on Linux).
+pub fn default_settings_path() -> Option<std::path::PathBuf> {
+    directories::ProjectDirs::from("dev", "promptdesk", "Promptdesk")
+        .map(|d| d.config_dir().join("settings.json"))
+}
+
 /// The acting person for a registry: `PROMPTDESK_USER`, else the configured identity's name,
 /// else the OS user. `PROMPTDESK_USER` is a convenience for scripting, not a security boundary.
 pub fn acting_person(reg: &Registry) -> String {
