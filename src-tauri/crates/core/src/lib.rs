@@ -13,6 +13,7 @@ pub mod export;
 pub mod format;
 pub mod includes;
 pub mod model;
+pub mod policy;
 pub mod refs;
 pub mod registry;
 pub mod store;

@@ -1,0 +1,480 @@
+//! Who may do what, and whether a label may move: the release policy as a pure function.
+//!
+//! The registry (and, later, the server) gathers the facts — the acting person's role, the
+//! version's author and content hash, the approvals on record, the changelog, the time, the
+//! test-suite result — into a [`Situation`], and [`check_release`] decides. Keeping the decision
+//! free of storage means the desktop app, the CLI and the server enforce exactly the same rules,
+//! and the table test in this module's tests pins them down.
+//!
+//! A decision never stops at the first problem: it lists every condition with its state, so a
+//! refusal says exactly what is missing and the UI can show the whole checklist.
+
+use serde::{Deserialize, Serialize};
+
+/// A person's role. Each role can do everything the roles before it can.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Editor,
+    Reviewer,
+    Releaser,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Viewer,
+        Role::Editor,
+        Role::Reviewer,
+        Role::Releaser,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Reviewer => "reviewer",
+            Role::Releaser => "releaser",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// "a reviewer", "an admin": for messages.
+    pub fn with_article(self) -> String {
+        match self {
+            Role::Editor | Role::Admin => format!("an {self}"),
+            _ => format!("a {self}"),
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Actions gated by role alone (releases and rollbacks also go through [`check_release`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    EditDraft,
+    CommitVersion,
+    RequestReview,
+    Comment,
+    Approve,
+    RequestChanges,
+    SetPolicy,
+    SetRole,
+}
+
+impl Action {
+    /// The least role that may take this action.
+    pub fn minimum_role(self) -> Role {
+        match self {
+            Action::Comment => Role::Viewer,
+            Action::EditDraft | Action::CommitVersion | Action::RequestReview => Role::Editor,
+            Action::Approve | Action::RequestChanges => Role::Reviewer,
+            Action::SetPolicy | Action::SetRole => Role::Admin,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Action::EditDraft => "edit drafts",
+            Action::CommitVersion => "save versions",
+            Action::RequestReview => "request reviews",
+            Action::Comment => "comment on reviews",
+            Action::Approve => "approve",
+            Action::RequestChanges => "request changes",
+            Action::SetPolicy => "change release policies",
+            Action::SetRole => "assign roles",
+        }
+    }
+}
+
+/// Refuses `action` unless `role` is high enough, saying who may.
+pub fn check_action(actor: &str, role: Role, action: Action) -> Result<(), String> {
+    let needed = action.minimum_role();
+    if role >= needed {
+        Ok(())
+    } else {
+        Err(format!(
+            "{actor} is {}; only {} or above may {}",
+            role.with_article(),
+            needed.with_article(),
+            action.describe()
+        ))
+    }
+}
+
+/// A required test suite and the pass rate it must reach (filled in by the evals issue).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct SuiteRequirement {
+    pub suite: String,
+    /// Between 0 and 1.
+    pub min_pass_rate: f64,
+}
+
+/// A period in which a label may not be promoted (rollbacks stay allowed: an incident must
+/// never wait for a freeze to end). RFC 3339 UTC times; `from` inclusive, `to` exclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct FreezeWindow {
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The release policy of one label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Policy {
+    /// Approvals needed from distinct reviewers, none of them the version's author.
+    pub required_approvals: u32,
+    pub changelog_required: bool,
+    pub required_suite: Option<SuiteRequirement>,
+    /// The least role that may promote a version to this label.
+    pub promote_role: Role,
+    /// The least role that may roll this label back.
+    pub rollback_role: Role,
+    /// Whether a rollback needs the same approvals as a promotion. Off for `production` by
+    /// default: during an incident the previous release is already known good.
+    pub rollback_needs_approvals: bool,
+    #[serde(default)]
+    pub freeze_windows: Vec<FreezeWindow>,
+}
+
+impl Policy {
+    /// What applies to a label nobody configured: `production` is protected, others are not.
+    pub fn default_for(label: &str) -> Policy {
+        if label == "production" {
+            Policy {
+                required_approvals: 1,
+                changelog_required: true,
+                required_suite: None,
+                promote_role: Role::Releaser,
+                rollback_role: Role::Releaser,
+                rollback_needs_approvals: false,
+                freeze_windows: Vec::new(),
+            }
+        } else {
+            Policy::unprotected()
+        }
+    }
+
+    /// Anyone who can edit may move the label; nothing else is asked.
+    pub fn unprotected() -> Policy {
+        Policy {
+            required_approvals: 0,
+            changelog_required: false,
+            required_suite: None,
+            promote_role: Role::Editor,
+            rollback_role: Role::Editor,
+            rollback_needs_approvals: false,
+            freeze_windows: Vec::new(),
+        }
+    }
+
+    /// A label is protected when moving it needs more than an editor's say-so.
+    pub fn is_protected(&self) -> bool {
+        self.required_approvals > 0
+            || self.changelog_required
+            || self.required_suite.is_some()
+            || self.promote_role > Role::Editor
+            || !self.freeze_windows.is_empty()
+    }
+
+    /// Refuses a policy that cannot work (a pass rate outside 0..1, a window that ends before
+    /// it starts).
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(s) = &self.required_suite {
+            if s.suite.trim().is_empty() {
+                return Err("a required test suite needs a name".into());
+            }
+            if !(0.0..=1.0).contains(&s.min_pass_rate) {
+                return Err(format!(
+                    "the minimum pass rate must be between 0 and 1 (got {})",
+                    s.min_pass_rate
+                ));
+            }
+        }
+        if self.required_approvals > 20 {
+            return Err("at most 20 approvals can be required".into());
+        }
+        for w in &self.freeze_windows {
+            if w.to <= w.from {
+                return Err(format!(
+                    "freeze window {} → {} ends before it starts",
+                    w.from, w.to
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An approval on record: who decided, with which role at the time, for which content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct ApprovalFact {
+    pub reviewer: String,
+    pub reviewer_role: Role,
+    /// The content hash the approval is bound to.
+    pub content_hash: String,
+    /// The version number that hash had, for messages.
+    pub version: u32,
+}
+
+/// The outcome of a suite run, once the evals issue produces them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct SuiteResult {
+    pub suite: String,
+    pub content_hash: String,
+    pub pass_rate: f64,
+}
+
+/// A promotion or rollback, and everything the policy looks at.
+#[derive(Debug, Clone)]
+pub struct Situation<'a> {
+    pub label: &'a str,
+    pub actor: &'a str,
+    pub actor_role: Role,
+    /// The version to be served: its number, content hash and author.
+    pub version: u32,
+    pub version_hash: &'a str,
+    pub version_author: &'a str,
+    pub changelog: &'a str,
+    pub approvals: &'a [ApprovalFact],
+    pub suite_results: &'a [SuiteResult],
+    /// RFC 3339 UTC.
+    pub now: &'a str,
+    pub rollback: bool,
+}
+
+/// One condition of a policy and whether it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Condition {
+    /// A stable identifier (`role`, `approvals`, `changelog`, `suite`, `freeze`).
+    pub code: String,
+    pub met: bool,
+    /// Says what is required and, when unmet, what is missing.
+    pub message: String,
+}
+
+/// Every condition, in a stable order; allowed when all are met.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Decision {
+    pub allowed: bool,
+    pub conditions: Vec<Condition>,
+    /// The reviewers whose approvals count towards this release.
+    pub counted_approvals: Vec<String>,
+}
+
+impl Decision {
+    /// The unmet conditions' messages, one per line: what a refusal says.
+    pub fn refusal(&self) -> String {
+        self.conditions
+            .iter()
+            .filter(|c| !c.met)
+            .map(|c| c.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+fn condition(code: &str, met: bool, message: String) -> Condition {
+    Condition {
+        code: code.into(),
+        met,
+        message,
+    }
+}
+
+/// Decides whether `s` may happen under `policy`, listing every condition.
+pub fn check_release(policy: &Policy, s: &Situation<'_>) -> Decision {
+    let mut conditions = Vec::new();
+    let what = if s.rollback {
+        "roll back"
+    } else {
+        "promote to"
+    };
+
+    let needed = if s.rollback {
+        policy.rollback_role
+    } else {
+        policy.promote_role
+    };
+    conditions.push(condition(
+        "role",
+        s.actor_role >= needed,
+        if s.actor_role >= needed {
+            format!("{} ({}) may {what} {}", s.actor, s.actor_role, s.label)
+        } else {
+            format!(
+                "{} is {}; only {} or above may {what} {}",
+                s.actor,
+                s.actor_role.with_article(),
+                needed.with_article(),
+                s.label
+            )
+        },
+    ));
+
+    // Approvals: distinct reviewers with a reviewer role, for exactly this content, never the
+    // author of the content (approving your own change is no review).
+    let approvals_apply = !s.rollback || policy.rollback_needs_approvals;
+    let mut counted: Vec<String> = Vec::new();
+    let mut ignored: Vec<String> = Vec::new();
+    for a in s.approvals {
+        if a.content_hash != s.version_hash {
+            ignored.push(format!(
+                "{} approved version {}, not version {}",
+                a.reviewer, a.version, s.version
+            ));
+        } else if a.reviewer == s.version_author {
+            ignored.push(format!(
+                "{} wrote version {} and cannot approve it",
+                a.reviewer, s.version
+            ));
+        } else if a.reviewer_role < Role::Reviewer {
+            ignored.push(format!(
+                "{} was {} when approving, not a reviewer",
+                a.reviewer,
+                a.reviewer_role.with_article()
+            ));
+        } else if !counted.contains(&a.reviewer) {
+            counted.push(a.reviewer.clone());
+        }
+    }
+    counted.sort();
+    if approvals_apply && policy.required_approvals > 0 {
+        let have = counted.len() as u32;
+        let need = policy.required_approvals;
+        let met = have >= need;
+        let mut message = format!(
+            "{need} approval{} of version {} from reviewers other than its author {}: {have} so far{}",
+            if need == 1 { "" } else { "s" },
+            s.version,
+            s.version_author,
+            if counted.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", counted.join(", "))
+            }
+        );
+        if !met && !ignored.is_empty() {
+            message.push_str(&format!(" — not counted: {}", ignored.join("; ")));
+        }
+        conditions.push(condition("approvals", met, message));
+    } else if s.rollback && policy.required_approvals > 0 {
+        conditions.push(condition(
+            "approvals",
+            true,
+            format!(
+                "a rollback of {} needs no fresh approvals under its policy",
+                s.label
+            ),
+        ));
+    }
+
+    let changelog_needed = policy.changelog_required || s.rollback;
+    if changelog_needed {
+        let met = !s.changelog.trim().is_empty();
+        let noun = if s.rollback {
+            "a reason"
+        } else {
+            "a changelog"
+        };
+        conditions.push(condition(
+            "changelog",
+            met,
+            if met {
+                format!("{noun} is given")
+            } else {
+                format!("{noun} is required to {what} {}", s.label)
+            },
+        ));
+    }
+
+    match &policy.required_suite {
+        None => conditions.push(condition(
+            "suite",
+            true,
+            "test suite: not configured for this label".into(),
+        )),
+        Some(_) if s.rollback => conditions.push(condition(
+            "suite",
+            true,
+            "test suite: not required for a rollback to an earlier release".into(),
+        )),
+        Some(req) => {
+            let result = s
+                .suite_results
+                .iter()
+                .filter(|r| r.suite == req.suite && r.content_hash == s.version_hash)
+                .map(|r| r.pass_rate)
+                .fold(None, |best: Option<f64>, r| {
+                    Some(best.map_or(r, |b| b.max(r)))
+                });
+            let (met, message) = match result {
+                None => (
+                    false,
+                    format!(
+                        "test suite {} has not run on version {}",
+                        req.suite, s.version
+                    ),
+                ),
+                Some(rate) => (
+                    rate >= req.min_pass_rate,
+                    format!(
+                        "test suite {} passed {:.0}% on version {} (needs {:.0}%)",
+                        req.suite,
+                        rate * 100.0,
+                        s.version,
+                        req.min_pass_rate * 100.0
+                    ),
+                ),
+            };
+            conditions.push(condition("suite", met, message));
+        }
+    }
+
+    if !s.rollback {
+        if let Some(w) = policy
+            .freeze_windows
+            .iter()
+            .find(|w| w.from.as_str() <= s.now && s.now < w.to.as_str())
+        {
+            conditions.push(condition(
+                "freeze",
+                false,
+                format!(
+                    "{} is frozen until {}{}",
+                    s.label,
+                    w.to,
+                    if w.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", w.reason)
+                    }
+                ),
+            ));
+        }
+    }
+
+    Decision {
+        allowed: conditions.iter().all(|c| c.met),
+        conditions,
+        counted_approvals: counted,
+    }
+}
+
+#[cfg(test)]
+mod tests;
