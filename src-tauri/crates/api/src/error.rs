@@ -65,6 +65,7 @@ impl From<promptdesk_core::Error> for ApiError {
             K::BadInput => ApiErrorKind::BadInput,
             K::NotFound => ApiErrorKind::NotFound,
             K::Conflict => ApiErrorKind::Conflict,
+            K::PolicyRefused => ApiErrorKind::PolicyRefused,
             K::InvalidTemplate => ApiErrorKind::InvalidTemplate,
             K::Internal => ApiErrorKind::Internal,
         };

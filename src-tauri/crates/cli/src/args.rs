@@ -166,6 +166,61 @@ pub enum Command {
         #[arg(long, env = "PROMPTDESK_UI_DIR", value_name = "DIR")]
         ui_dir: Option<PathBuf>,
     },
+    /// Review requests: ask for, discuss and decide on releasing a version to a label
+    Review {
+        #[command(subcommand)]
+        command: ReviewCommand,
+    },
+    /// Promote a version to a label under the label's release policy
+    Release {
+        /// NAME@REF (not with --bundle)
+        spec: Option<String>,
+        #[arg(long)]
+        label: Option<String>,
+        /// The changelog: what changes for the people the prompt serves
+        #[arg(
+            short = 'm',
+            long = "message",
+            value_name = "CHANGELOG",
+            default_value = ""
+        )]
+        message: String,
+        /// Release several prompts together from a YAML/JSON list of {prompt, ref, label, changelog}
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["spec", "label"])]
+        bundle: Option<PathBuf>,
+        /// The review this release fulfils [default: the open one for this version and label]
+        #[arg(long)]
+        review: Option<u32>,
+        /// Refuse unless the label still points at this version (compare-and-swap for scripts)
+        #[arg(long, value_name = "REF")]
+        expect_from: Option<String>,
+    },
+    /// Move a label back to its previous release (or --to an earlier version), with a reason
+    Rollback {
+        name: String,
+        #[arg(long)]
+        label: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, value_name = "REF")]
+        to: Option<String>,
+    },
+    /// Every release and rollback of a prompt, newest first
+    Releases {
+        name: String,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Release policies per label
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Who may do what: viewer < editor < reviewer < releaser < admin
+    Role {
+        #[command(subcommand)]
+        command: RoleCommand,
+    },
     /// The isolated render worker (started by Promptdesk itself)
     #[command(name = "__render-worker", hide = true)]
     RenderWorker,
@@ -182,4 +237,102 @@ pub struct InputArgs {
     /// A saved sample input set
     #[arg(long, value_name = "NAME")]
     pub sample: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReviewCommand {
+    /// Ask for NAME@REF to be released to a label
+    Request {
+        spec: String,
+        #[arg(long)]
+        label: String,
+        #[arg(short = 'm', long = "message", default_value = "")]
+        message: String,
+    },
+    /// Open reviews (all with --all), newest first
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// A review: its thread, and the policy checklist as of now
+    Show { id: u32 },
+    /// Comment, optionally on a line of the template (or of message N with --in "message N")
+    Comment {
+        id: u32,
+        #[arg(short = 'm', long = "message")]
+        message: String,
+        #[arg(long)]
+        line: Option<u32>,
+        #[arg(long = "in", value_name = "PART", default_value = "template")]
+        part: String,
+        /// Reply to a comment (its id)
+        #[arg(long)]
+        reply_to: Option<String>,
+    },
+    /// Approve the review's version (bound to its content hash)
+    Approve {
+        id: u32,
+        #[arg(short = 'm', long = "message", default_value = "")]
+        message: String,
+    },
+    /// Ask for changes before this version can ship
+    RequestChanges {
+        id: u32,
+        #[arg(short = 'm', long = "message")]
+        message: String,
+    },
+    /// Close a review without releasing it
+    Close {
+        id: u32,
+        #[arg(short = 'm', long = "message", default_value = "")]
+        message: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// The policy of a label (every configured label, and production, when none is named)
+    Show { label: Option<String> },
+    /// Change a label's policy; options not given keep their current value
+    Set {
+        label: String,
+        #[arg(long)]
+        approvals: Option<u32>,
+        #[arg(long)]
+        changelog_required: Option<bool>,
+        /// A test suite that must pass (evals arrive in a later release); "" removes it
+        #[arg(long)]
+        suite: Option<String>,
+        #[arg(long, default_value_t = 1.0)]
+        min_pass_rate: f64,
+        #[arg(long, value_parser = parse_role)]
+        promote_role: Option<promptdesk_core::policy::Role>,
+        #[arg(long, value_parser = parse_role)]
+        rollback_role: Option<promptdesk_core::policy::Role>,
+        #[arg(long)]
+        rollback_needs_approvals: Option<bool>,
+        /// A freeze window FROM..TO (RFC 3339), optionally followed by :REASON; repeatable
+        #[arg(long = "freeze", value_name = "FROM..TO[:REASON]")]
+        freeze: Vec<String>,
+        /// Remove every freeze window
+        #[arg(long, conflicts_with = "freeze")]
+        no_freeze: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RoleCommand {
+    /// Everyone's role (while none is set, everyone is an admin)
+    List,
+    /// Give a person a role (admins only)
+    Set {
+        person: String,
+        #[arg(value_parser = parse_role)]
+        role: promptdesk_core::policy::Role,
+    },
+}
+
+fn parse_role(s: &str) -> Result<promptdesk_core::policy::Role, String> {
+    promptdesk_core::policy::Role::parse(s)
+        .ok_or_else(|| format!("'{s}' is not a role: viewer, editor, reviewer, releaser or admin"))
 }

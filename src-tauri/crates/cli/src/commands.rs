@@ -70,6 +70,35 @@ pub fn run(cli: Cli) -> Out {
         Command::Import { dir } => import_dir(&path, json, &dir),
         Command::Verify => verify(&path, json),
         Command::Ui { port, ui_dir } => crate::web::run(&path, json, port, ui_dir),
+        Command::Review { command } => crate::release::review(&path, json, command),
+        Command::Release {
+            spec,
+            label,
+            message,
+            bundle,
+            review,
+            expect_from,
+        } => crate::release::release(
+            &path,
+            json,
+            spec,
+            label,
+            &message,
+            bundle,
+            review,
+            expect_from,
+        ),
+        Command::Rollback {
+            name,
+            label,
+            reason,
+            to,
+        } => crate::release::rollback(&path, json, &name, &label, &reason, to.as_deref()),
+        Command::Releases { name, label } => {
+            crate::release::releases(&path, json, &name, label.as_deref())
+        }
+        Command::Policy { command } => crate::release::policy(&path, json, command),
+        Command::Role { command } => crate::release::role(&path, json, command),
         Command::RenderWorker => unreachable!("handled above"),
     }
 }

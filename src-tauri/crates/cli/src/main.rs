@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod context;
 mod output;
+mod release;
 mod web;
 
 use std::process::ExitCode;

@@ -62,6 +62,7 @@ impl From<Error> for Failure {
             ErrorKind::BadInput => "bad_input",
             ErrorKind::NotFound => "not_found",
             ErrorKind::Conflict => "conflict",
+            ErrorKind::PolicyRefused => "policy_refused",
             ErrorKind::InvalidTemplate => "invalid_template",
             ErrorKind::Internal => "internal",
         };

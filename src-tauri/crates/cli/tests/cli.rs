@@ -175,7 +175,7 @@ fn the_everyday_workflow_works_end_to_end() {
     env.ok(&[
         "label",
         "support/refund-reply@1",
-        "production",
+        "staging",
         "--reason",
         "first release",
     ]);
@@ -184,10 +184,10 @@ fn the_everyday_workflow_works_end_to_end() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|l| l["name"] == "production")
+        .find(|l| l["name"] == "staging")
         .unwrap();
     assert_eq!(prod["number"], 1);
-    let shown = env.ok(&["show", "support/refund-reply@production"]);
+    let shown = env.ok(&["show", "support/refund-reply@staging"]);
     assert!(
         shown.contains("Hello {{ name }}") && shown.contains("number: 1"),
         "{shown}"

@@ -15,7 +15,10 @@ use crate::error::{Error, Result};
 const APPLICATION_ID: i64 = 0x5044_534B;
 
 /// Embedded migrations, in order. Never edit one that has landed: add a new one.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_registry.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_registry.sql"),
+    include_str!("../migrations/0002_review_release.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -90,11 +90,11 @@ pub fn seed(reg: &mut Registry) -> Result<()> {
         "policies/refunds",
         "State that refunds go back to the original payment method",
     )?;
-    reg.set_label(
+    ship(
+        reg,
         "policies/refunds",
-        Some(&Ref::Number(2)),
-        "production",
-        "policy review 2026-10",
+        2,
+        "Policy review 2026-10: name the payment method",
     )?;
 
     reg.set_actor("ana");
@@ -191,13 +191,13 @@ pub fn seed(reg: &mut Registry) -> Result<()> {
     )?;
     reg.commit("support/refund-reply", "Shorter, friendlier reply")?;
 
-    reg.set_actor("ben");
-    reg.set_label(
+    ship(
+        reg,
         "support/refund-reply",
-        Some(&Ref::Number(3)),
-        "production",
-        "weekly release",
+        3,
+        "Weekly release: state the refund policy",
     )?;
+    reg.set_actor("ben");
     reg.set_label(
         "support/refund-reply",
         Some(&Ref::Number(4)),
@@ -270,14 +270,42 @@ pub fn seed(reg: &mut Registry) -> Result<()> {
         triage("You sort support messages. Classify the message into exactly one of: {{ categories | join(\", \") }}.\nAnswer with the category only, in lowercase."),
     )?;
     reg.commit("support/triage", "Ask for exactly one lowercase category")?;
-    reg.set_actor("ben");
-    reg.set_label(
+    ship(
+        reg,
         "support/triage",
-        Some(&Ref::Number(2)),
-        "production",
-        "first release",
+        2,
+        "First release of the triage prompt",
     )?;
 
     reg.set_actor(me);
+    Ok(())
+}
+
+/// Releases `name@number` to production the way a team does: the current author asks for
+/// review, ben (a reviewer, never the author) approves, and rita releases under the policy.
+fn ship(reg: &mut Registry, name: &str, number: u32, changelog: &str) -> Result<()> {
+    let author = reg.actor().to_string();
+    let version = Some(Ref::Number(number));
+    let review = reg.request_review(name, version.as_ref(), "production", changelog)?;
+    reg.set_actor("ben");
+    reg.comment(
+        review.number,
+        "Read it against the policy page; wording is right.",
+        None,
+        None,
+    )?;
+    reg.approve(review.number, "Approved")?;
+    reg.set_actor("rita");
+    reg.release(
+        name,
+        version.as_ref(),
+        "production",
+        crate::release::ReleaseRequest {
+            changelog,
+            review: Some(review.number),
+            ..Default::default()
+        },
+    )?;
+    reg.set_actor(author);
     Ok(())
 }

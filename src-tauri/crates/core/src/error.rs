@@ -18,6 +18,9 @@ pub enum Error {
     /// The request is valid but conflicts with what is stored (a name taken, nothing to commit).
     #[error("{0}")]
     Conflict(String),
+    /// Refused by a role or a release policy; the message lists every unmet condition.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Template(#[from] TemplateError),
     #[error(transparent)]
@@ -51,6 +54,7 @@ pub enum ErrorKind {
     BadInput,
     NotFound,
     Conflict,
+    PolicyRefused,
     InvalidTemplate,
     Internal,
 }
@@ -63,6 +67,7 @@ impl Error {
             }
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
+            Error::Refused(_) => ErrorKind::PolicyRefused,
             // The worker failing to start or crashing is our fault, not the template's.
             Error::Template(t) if t.kind == promptdesk_template::ErrorKind::WorkerFailed => {
                 ErrorKind::Internal

@@ -16,6 +16,7 @@ pub mod model;
 pub mod policy;
 pub mod refs;
 pub mod registry;
+pub mod release;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Result};

@@ -155,6 +155,11 @@ impl Registry {
         self.clock = clock;
     }
 
+    /// The current time from the registry's clock (RFC 3339 UTC).
+    pub(crate) fn now(&self) -> String {
+        (self.clock)()
+    }
+
     pub fn set_id_source(&mut self, ids: IdSource) {
         self.ids = ids;
     }
@@ -164,7 +169,7 @@ impl Registry {
         &self.conn
     }
 
-    fn write<T>(
+    pub(crate) fn write<T>(
         &mut self,
         f: impl FnOnce(&Connection, &mut WriteContext<'_>) -> Result<T>,
     ) -> Result<T> {
@@ -676,6 +681,17 @@ impl Registry {
             )));
         }
         self.write(|tx, ctx| {
+            let policy = crate::release::policy_of(tx, label)?;
+            if policy.is_protected() {
+                return Err(Error::Refused(format!(
+                    "{label} is protected by a release policy; promote with \
+                     `promptdesk release {name}@REF --label {label} -m CHANGELOG` \
+                     (or roll back with `promptdesk rollback`)"
+                )));
+            }
+            let role = crate::release::role_of(tx, ctx.actor)?;
+            crate::policy::check_action(ctx.actor, role, crate::policy::Action::CommitVersion)
+                .map_err(Error::Refused)?;
             let p = prompts::get(tx, name)?;
             let target = resolve_version(tx, name, reference)?;
             let current = labels::get(tx, p.id, label)?;
@@ -983,6 +999,11 @@ pub(crate) struct WriteContext<'a> {
 }
 
 impl WriteContext<'_> {
+    /// A fresh globally unique id (for reviews, review events and releases).
+    pub fn new_id(&mut self) -> String {
+        (self.ids)()
+    }
+
     pub fn event(
         &mut self,
         tx: &Connection,

@@ -227,12 +227,12 @@ fn refs_resolve_numbers_labels_and_marked_hash_prefixes() {
     let v1 = reg.commit("a", "1").unwrap();
     reg.save_draft("a", text("two")).unwrap();
     let v2 = reg.commit("a", "2").unwrap();
-    reg.set_label("a", Some(&Ref::Number(1)), "production", "first release")
+    reg.set_label("a", Some(&Ref::Number(1)), "canary", "first release")
         .unwrap();
 
     assert_eq!(reg.resolve("a", None).unwrap().hash, v2.hash);
     assert_eq!(
-        reg.resolve("a", Some(&Ref::Label("production".into())))
+        reg.resolve("a", Some(&Ref::Label("canary".into())))
             .unwrap()
             .hash,
         v1.hash
@@ -253,7 +253,7 @@ fn refs_resolve_numbers_labels_and_marked_hash_prefixes() {
         .unwrap_err()
         .to_string();
     assert!(
-        no_label.contains("no label 'staging'") && no_label.contains("production"),
+        no_label.contains("no label 'staging'") && no_label.contains("canary"),
         "{no_label}"
     );
     let unknown = reg.resolve("nope", None).unwrap_err().to_string();
@@ -268,12 +268,12 @@ fn labels_keep_an_append_only_history_and_latest_is_reserved() {
     reg.save_draft("a", text("two")).unwrap();
     reg.commit("a", "2").unwrap();
     reg.set_actor("ben");
-    reg.set_label("a", Some(&Ref::Number(2)), "production", "ship it")
+    reg.set_label("a", Some(&Ref::Number(2)), "canary", "ship it")
         .unwrap();
-    reg.set_label("a", Some(&Ref::Number(1)), "production", "roll back")
+    reg.set_label("a", Some(&Ref::Number(1)), "canary", "roll back")
         .unwrap();
 
-    let history = reg.label_history("a", Some("production")).unwrap();
+    let history = reg.label_history("a", Some("canary")).unwrap();
     assert_eq!(history.len(), 2);
     assert_eq!((history[0].from_number, history[0].to_number), (None, 2));
     assert_eq!((history[1].from_number, history[1].to_number), (Some(2), 1));
@@ -289,7 +289,7 @@ fn labels_keep_an_append_only_history_and_latest_is_reserved() {
         .set_label("a", Some(&Ref::Number(1)), "Prod!", "")
         .is_err());
     assert!(reg
-        .set_label("a", Some(&Ref::Number(1)), "production", "")
+        .set_label("a", Some(&Ref::Number(1)), "canary", "")
         .unwrap_err()
         .to_string()
         .contains("already points"));
