@@ -9,6 +9,8 @@ import { Dialog } from './Dialog';
 interface Props {
   selected: string | null;
   onOpen: (name: string) => void;
+  /** A prompt was just created here (opened like onOpen, with the cursor in its editor). */
+  onCreated?: (name: string) => void;
   refreshKey: number;
   searchRef: React.RefObject<HTMLInputElement | null>;
 }
@@ -49,11 +51,12 @@ function Folder({
             className={`tree-prompt${p.name === selected ? ' is-selected' : ''}`}
             onClick={() => onOpen(p.name)}
             aria-label={p.name}
+            aria-description={p.has_changes ? 'has draft changes not saved as a version' : undefined}
             title={p.description || p.name}
           >
             <span className="tree-prompt__name">
               {baseName(p.name)}
-              {p.has_changes ? <span className="dot" title="Unsaved draft changes" aria-label="has draft changes" /> : null}
+              {p.has_changes ? <span className="dot" title="Draft changes not saved as a version" /> : null}
             </span>
             <span className="tree-prompt__meta">
               <span className="kind">{p.kind}</span>
@@ -100,7 +103,7 @@ function SearchResults({ results, onOpen, selected }: { results: PromptListing[]
   );
 }
 
-export function PromptBrowser({ selected, onOpen, refreshKey, searchRef }: Props) {
+export function PromptBrowser({ selected, onOpen, onCreated = onOpen, refreshKey, searchRef }: Props) {
   const { call } = useApi();
   const [prompts, setPrompts] = useState<PromptListing[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -153,6 +156,12 @@ export function PromptBrowser({ selected, onOpen, refreshKey, searchRef }: Props
           aria-label="Search prompts"
           value={query}
           onChange={(e) => setQuery(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Escape' && query) {
+              e.preventDefault();
+              setQuery('');
+            }
+          }}
         />
         <button type="button" className="btn btn--primary" onClick={() => setCreating(true)}>
           New prompt
@@ -186,7 +195,7 @@ export function PromptBrowser({ selected, onOpen, refreshKey, searchRef }: Props
           onClose={() => setCreating(false)}
           onCreated={(name) => {
             setCreating(false);
-            onOpen(name);
+            onCreated(name);
           }}
         />
       ) : null}
@@ -233,7 +242,8 @@ function NewPromptDialog({ onClose, onCreated }: { onClose: () => void; onCreate
         <label>
           Name
           <input
-            autoFocus
+            data-autofocus
+            spellCheck={false}
             value={name}
             onChange={(e) => setName(e.target.value)}
             placeholder="support/refund-reply"

@@ -1,6 +1,6 @@
 // "Save version": shows exactly what the new version changes against the latest one (with the
 // rendered output for the current inputs) and requires a changelog message.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { DiffResult, JsonValue } from '../api/generated';
 import { errorText, useApi } from './context';
 import { Dialog } from './Dialog';
@@ -24,14 +24,24 @@ export function SaveVersionDialog({
   const [busy, setBusy] = useState(false);
   const [layout, setLayout] = useState<DiffLayout>('unified');
 
+  const submitting = useRef(false);
+
   useEffect(() => {
+    let live = true;
     call('draft_diff', { name, inputs })
-      .then(setDiff)
-      .catch((e) => setError(errorText(e)));
+      .then((d) => live && setDiff(d))
+      .catch((e) => live && setError(errorText(e)));
+    return () => {
+      live = false;
+    };
   }, [call, name, inputs]);
 
   const empty = diff !== null && isEmptyDiff(diff.diff);
+  const canSave = !busy && message.trim() !== '' && !empty && diff !== null;
   const submit = async () => {
+    // One commit per click, however fast the second click or Ctrl+Enter comes.
+    if (submitting.current) return;
+    submitting.current = true;
     setBusy(true);
     setError(null);
     try {
@@ -40,6 +50,7 @@ export function SaveVersionDialog({
     } catch (e) {
       setError(errorText(e));
     } finally {
+      submitting.current = false;
       setBusy(false);
     }
   };
@@ -76,28 +87,38 @@ export function SaveVersionDialog({
         <label>
           Changelog message
           <textarea
-            autoFocus
+            data-autofocus
             rows={3}
             required
             value={message}
             onChange={(e) => setMessage(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+                e.preventDefault();
+                if (canSave) void submit();
+              }
+            }}
             placeholder="What changed, and why?"
+            aria-describedby="changelog-hint"
           />
         </label>
+        <p id="changelog-hint" className="hint">
+          Required. Ctrl+Enter saves.
+        </p>
         {error ? (
           <p role="alert" className="error">
             {error}
           </p>
         ) : null}
+        {empty ? <p className="muted small">Nothing changed since the latest version, so there is nothing to save.</p> : null}
         <div className="actions">
           <button type="button" className="btn" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" className="btn btn--primary" disabled={busy || !message.trim() || empty || !diff}>
+          <button type="submit" className="btn btn--primary" disabled={!canSave}>
             Save version
           </button>
         </div>
-        {empty ? <p className="muted small">Nothing changed since the latest version.</p> : null}
       </form>
     </Dialog>
   );
