@@ -1,13 +1,13 @@
 // A CodeMirror 6 editor for one Jinja template: highlighting, the current error underlined at
 // its line and column, and completion of the declared variables.
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { autocompletion, type CompletionContext, type CompletionResult } from '@codemirror/autocomplete';
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { jinja } from '@codemirror/lang-jinja';
 import { bracketMatching, HighlightStyle, LanguageSupport, StreamLanguage, syntaxHighlighting } from '@codemirror/language';
 import { tags } from '@lezer/highlight';
 import { linter, lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
-import { Compartment, EditorState } from '@codemirror/state';
+import { Annotation, Compartment, EditorState, Transaction } from '@codemirror/state';
 import { EditorView, keymap, lineNumbers, placeholder as placeholderExt } from '@codemirror/view';
 import type { Variable } from '../api/generated';
 
@@ -51,6 +51,10 @@ const jinjaStyle = HighlightStyle.define([
   { tag: [tags.blockComment], color: 'var(--muted)', fontStyle: 'italic' },
 ]);
 
+/** Marks a document replaced from outside (a restored draft): not the person's typing, so it is
+ * neither reported back through onChange nor put on the undo history. */
+const external = Annotation.define<boolean>();
+
 /** Offset in `doc` of a 1-based line and 1-based character column, clamped into the doc. */
 export function offsetOf(state: EditorState, line: number, column: number): number {
   const ln = state.doc.line(Math.min(Math.max(line, 1), state.doc.lines));
@@ -85,6 +89,9 @@ export function TemplateEditor({ value, onChange, label, variables, problem, pla
   const onChangeRef = useRef(onChange);
   const varsRef = useRef(variables);
   const a11y = useRef(new Compartment());
+  // Bumped whenever the document is replaced from outside: diagnostics placed before cannot be
+  // mapped through a whole-document replacement and are placed again.
+  const [replaced, setReplaced] = useState(0);
   onChangeRef.current = onChange;
   varsRef.current = variables;
 
@@ -109,7 +116,9 @@ export function TemplateEditor({ value, onChange, label, variables, problem, pla
           a11y.current.of(EditorView.contentAttributes.of({ 'aria-label': label, 'aria-multiline': 'true' })),
           EditorView.theme({ '.cm-content': { minHeight: `${minLines * 1.45}em` } }),
           EditorView.updateListener.of((u) => {
-            if (u.docChanged) onChangeRef.current(u.state.doc.toString());
+            if (u.docChanged && !u.transactions.some((t) => t.annotation(external))) {
+              onChangeRef.current(u.state.doc.toString());
+            }
           }),
         ],
       }),
@@ -123,11 +132,16 @@ export function TemplateEditor({ value, onChange, label, variables, problem, pla
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
-  // Outside changes (another prompt opened, a restored draft) replace the document.
+  // Outside changes (a restored draft) replace the document. Echoing them back as an edit
+  // would save and journal content nobody typed.
   useEffect(() => {
     const v = view.current;
     if (v && v.state.doc.toString() !== value) {
-      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: value } });
+      v.dispatch({
+        changes: { from: 0, to: v.state.doc.length, insert: value },
+        annotations: [external.of(true), Transaction.addToHistory.of(false)],
+      });
+      setReplaced((n) => n + 1);
     }
   }, [value]);
 
@@ -139,20 +153,26 @@ export function TemplateEditor({ value, onChange, label, variables, problem, pla
     });
   }, [label]);
 
+  // Placed again only when the problem itself changes: CodeMirror maps a placed diagnostic
+  // through typing, whereas placing it on every keystroke would cost an editor update each time
+  // and put it back at a line and column computed for an older text.
+  const line = problem?.line ?? 0;
+  const column = problem?.column ?? 0;
+  const message = problem?.message ?? null;
   useEffect(() => {
     const v = view.current;
     if (!v) return;
     const diagnostics: Diagnostic[] = [];
-    if (problem) {
-      const from = offsetOf(v.state, problem.line, problem.column);
+    if (message !== null) {
+      const from = offsetOf(v.state, line, column);
       const lineEnd = v.state.doc.lineAt(from).to;
       // Underline the word at the error (at least one character) so it is visible.
       const wordEnd = /^[^\s]*/.exec(v.state.sliceDoc(from, lineEnd))?.[0].length ?? 0;
       const to = Math.min(lineEnd, from + Math.max(wordEnd, 1));
-      diagnostics.push({ from, to: Math.max(to, from), severity: 'error', message: problem.message });
+      diagnostics.push({ from, to: Math.max(to, from), severity: 'error', message });
     }
     v.dispatch(setDiagnostics(v.state, diagnostics));
-  }, [problem, value]);
+  }, [line, column, message, replaced]);
 
   return <div className="template-editor" ref={host} data-testid="template-editor" />;
 }
