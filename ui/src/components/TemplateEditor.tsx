@@ -6,7 +6,7 @@ import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirro
 import { jinja } from '@codemirror/lang-jinja';
 import { bracketMatching, HighlightStyle, LanguageSupport, StreamLanguage, syntaxHighlighting } from '@codemirror/language';
 import { tags } from '@lezer/highlight';
-import { linter, lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
+import { forEachDiagnostic, linter, lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { Annotation, Compartment, EditorState, Transaction } from '@codemirror/state';
 import { EditorView, keymap, lineNumbers, placeholder as placeholderExt } from '@codemirror/view';
 import type { Variable } from '../api/generated';
@@ -22,6 +22,7 @@ interface Props {
   onChange: (value: string) => void;
   label: string;
   variables: readonly Variable[];
+  /** The error to underline. Pass the same object until a new analysis comes in. */
   problem: EditorProblem | null;
   placeholder?: string;
   minLines?: number;
@@ -153,26 +154,28 @@ export function TemplateEditor({ value, onChange, label, variables, problem, pla
     });
   }, [label]);
 
-  // Placed again only when the problem itself changes: CodeMirror maps a placed diagnostic
-  // through typing, whereas placing it on every keystroke would cost an editor update each time
-  // and put it back at a line and column computed for an older text.
-  const line = problem?.line ?? 0;
-  const column = problem?.column ?? 0;
-  const message = problem?.message ?? null;
+  // Placed when a new problem comes in (a new analysis), and only if it is not already where it
+  // should be: dispatching on every render cost an editor update per keystroke per editor.
+  // Between analyses CodeMirror maps the placed diagnostic through the typing.
   useEffect(() => {
     const v = view.current;
     if (!v) return;
-    const diagnostics: Diagnostic[] = [];
-    if (message !== null) {
-      const from = offsetOf(v.state, line, column);
+    const wanted: Diagnostic[] = [];
+    if (problem) {
+      const from = offsetOf(v.state, problem.line, problem.column);
       const lineEnd = v.state.doc.lineAt(from).to;
       // Underline the word at the error (at least one character) so it is visible.
       const wordEnd = /^[^\s]*/.exec(v.state.sliceDoc(from, lineEnd))?.[0].length ?? 0;
       const to = Math.min(lineEnd, from + Math.max(wordEnd, 1));
-      diagnostics.push({ from, to: Math.max(to, from), severity: 'error', message });
+      wanted.push({ from, to: Math.max(to, from), severity: 'error', message: problem.message });
     }
-    v.dispatch(setDiagnostics(v.state, diagnostics));
-  }, [line, column, message, replaced]);
+    const placed: Diagnostic[] = [];
+    forEachDiagnostic(v.state, (d, from, to) => placed.push({ ...d, from, to }));
+    const same =
+      placed.length === wanted.length &&
+      placed.every((d, i) => d.from === wanted[i]!.from && d.to === wanted[i]!.to && d.message === wanted[i]!.message);
+    if (!same) v.dispatch(setDiagnostics(v.state, wanted));
+  }, [problem, replaced]);
 
   return <div className="template-editor" ref={host} data-testid="template-editor" />;
 }
