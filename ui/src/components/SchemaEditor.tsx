@@ -1,6 +1,6 @@
 // The typed variables schema and the model settings form. Both edit a copy of the draft and
 // hand every valid change up; text that does not parse yet stays local, marked invalid.
-import { useEffect, useState } from 'react';
+import { memo, useEffect, useState } from 'react';
 import type { JsonValue, ModelSettings, SchemaReport, VarType, Variable } from '../api/generated';
 
 const TYPES: VarType[] = ['string', 'number', 'boolean', 'list', 'object'];
@@ -39,7 +39,17 @@ function VariableRow({
   index: number;
 }) {
   const [def, setDef] = useState(defaultText(variable));
-  useEffect(() => setDef(defaultText(variable)), [variable]);
+  // Follow the default when it changes from elsewhere, but keep the text being typed while it
+  // means the same value: rewriting it on every change turned "1.0" into "1" (so "1.05" could
+  // not be typed) and "[1, 2]" into "[1,2]" under the cursor.
+  const defaultJson = JSON.stringify(variable.default ?? null);
+  useEffect(() => {
+    setDef((text) => {
+      const parsed = parseDefault(variable.type, text);
+      return parsed !== undefined && JSON.stringify(parsed) === defaultJson ? text : defaultText(variable);
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [variable.type, defaultJson]);
   const invalid = parseDefault(variable.type, def) === undefined;
   const label = variable.name || `variable ${index + 1}`;
   return (
@@ -105,7 +115,9 @@ function VariableRow({
   );
 }
 
-export function VariablesEditor({
+// Memoised: typing in the template passes the same variables and callback, and a table of
+// inputs need not be diffed on every keystroke.
+export const VariablesEditor = memo(function VariablesEditor({
   variables,
   report,
   onChange,
@@ -119,26 +131,16 @@ export function VariablesEditor({
   return (
     <section className="panel" aria-labelledby="vars-heading">
       <h3 id="vars-heading">Variables</h3>
-      {report.undeclared.length ? (
-        <div className="warning" role="status">
-          Used but not declared:{' '}
-          {report.undeclared.map((n) => (
-            <span key={n} className="chip">
-              <code>{n}</code>{' '}
-              <button type="button" className="link" onClick={() => declare(n)} aria-label={`Declare ${n}`}>
-                Declare
-              </button>
-            </span>
-          ))}
-        </div>
-      ) : null}
-      {report.unused.length ? (
-        <div className="warning warning--soft" role="status">
-          Declared but not used: {report.unused.map((n) => <code key={n}>{n} </code>)}
-        </div>
-      ) : null}
       {variables.length ? (
         <table className="vars">
+          <colgroup>
+            <col className="vars__name" />
+            <col className="vars__type" />
+            <col className="vars__required" />
+            <col className="vars__default" />
+            <col />
+            <col className="vars__remove" />
+          </colgroup>
           <thead>
             <tr>
               <th>Name</th>
@@ -146,7 +148,9 @@ export function VariablesEditor({
               <th>Required</th>
               <th>Default</th>
               <th>Description</th>
-              <th />
+              <th>
+                <span className="sr-only">Remove</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -164,6 +168,32 @@ export function VariablesEditor({
       ) : (
         <p className="muted">No variables declared.</p>
       )}
+      {/* Below the table: these come and go as the template or a name is typed, and above the
+          table they would move the row being typed in. */}
+      {report.undeclared.length ? (
+        <div className="warning" role="status">
+          Used but not declared:{' '}
+          {report.undeclared.map((n) => (
+            <span key={n} className="chip">
+              <code>{n}</code>{' '}
+              <button type="button" className="link" onClick={() => declare(n)} aria-label={`Declare ${n}`}>
+                Declare
+              </button>
+            </span>
+          ))}
+        </div>
+      ) : null}
+      {report.unused.length ? (
+        <div className="warning warning--soft" role="status">
+          Declared but not used:{' '}
+          {report.unused.map((n, i) => (
+            <span key={n}>
+              {i ? ', ' : ''}
+              <code>{n}</code>
+            </span>
+          ))}
+        </div>
+      ) : null}
       <button
         type="button"
         className="btn"
@@ -173,7 +203,7 @@ export function VariablesEditor({
       </button>
     </section>
   );
-}
+});
 
 function nextName(vars: Variable[]): string {
   for (let i = 1; ; i++) {
@@ -182,7 +212,13 @@ function nextName(vars: Variable[]): string {
   }
 }
 
-export function ModelSettingsForm({ model, onChange }: { model: ModelSettings; onChange: (m: ModelSettings) => void }) {
+export const ModelSettingsForm = memo(function ModelSettingsForm({
+  model,
+  onChange,
+}: {
+  model: ModelSettings;
+  onChange: (m: ModelSettings) => void;
+}) {
   const [params, setParams] = useState(() => JSON.stringify(model.parameters, null, 2));
   const [problem, setProblem] = useState<string | null>(null);
   useEffect(() => {
@@ -232,4 +268,4 @@ export function ModelSettingsForm({ model, onChange }: { model: ModelSettings; o
       {problem ? <p className="error small">{problem}</p> : null}
     </section>
   );
-}
+});
