@@ -1,6 +1,6 @@
 // The history of a prompt: newest first, paged, with labels; pick any two versions (or a
 // version and the draft) to see the diff, including the rendered output for a sample.
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DiffResult, JsonValue, VersionSummary } from '../api/generated';
 import { errorText, useApi } from './context';
 import { relativeTime, shortHash } from '../lib/format';
@@ -9,21 +9,42 @@ import { LayoutToggle } from './SaveVersionDialog';
 
 const PAGE = 100;
 
+/** A side of a comparison: a version number, or the draft (always the newest). */
+export type Pick = number | 'draft';
+
+/** Older first: the order diff_versions takes them in. */
+export function orderPicks(picks: readonly Pick[]): Pick[] {
+  return [...picks].sort((a, b) => (a === 'draft' ? 1 : b === 'draft' ? -1 : a - b));
+}
+
+/** What to compare when the page opens: the two newest versions; with a single version, that
+ * version and the draft (so a one-version prompt still has something to compare). */
+export function initialPicks(versions: readonly VersionSummary[]): Pick[] {
+  if (versions.length >= 2) return versions.slice(0, 2).map((v) => v.number);
+  if (versions.length === 1) return ['draft', versions[0]!.number];
+  return [];
+}
+
 export function History({ name }: { name: string }) {
   const { call } = useApi();
   const [versions, setVersions] = useState<VersionSummary[]>([]);
   const [total, setTotal] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [picked, setPicked] = useState<number[]>([]);
+  const [picked, setPicked] = useState<Pick[]>([]);
+  const [draftChanged, setDraftChanged] = useState(false);
   const [samples, setSamples] = useState<Record<string, { [key in string]: JsonValue }>>({});
   const [sample, setSample] = useState<string>('');
   const [diff, setDiff] = useState<DiffResult | null>(null);
   const [diffError, setDiffError] = useState<string | null>(null);
+  const [comparing, setComparing] = useState(false);
   const [layout, setLayout] = useState<DiffLayout>('split');
+  const [loadingMore, setLoadingMore] = useState(false);
+  const compareSeq = useRef(0);
 
   useEffect(() => {
     let live = true;
     setVersions([]);
+    setTotal(null);
     setPicked([]);
     setDiff(null);
     performance.mark('promptdesk:history-open');
@@ -32,8 +53,7 @@ export function History({ name }: { name: string }) {
         if (!live) return;
         setVersions(page.versions);
         setTotal(page.total);
-        // Pre-pick the two newest versions: the most common comparison.
-        setPicked(page.versions.slice(0, 2).map((v) => v.number));
+        setPicked(initialPicks(page.versions));
         requestAnimationFrame(() =>
           performance.measure('promptdesk:history-open', 'promptdesk:history-open'),
         );
@@ -44,6 +64,7 @@ export function History({ name }: { name: string }) {
         if (!live) return;
         setSamples(o.samples as typeof samples);
         setSample(Object.keys(o.samples)[0] ?? '');
+        setDraftChanged(o.has_changes);
       })
       .catch(() => undefined);
     return () => {
@@ -53,23 +74,29 @@ export function History({ name }: { name: string }) {
 
   const more = useCallback(() => {
     const last = versions[versions.length - 1];
-    if (!last) return;
+    if (!last || loadingMore) return;
+    setLoadingMore(true);
     call('history', { name, before: last.number, limit: PAGE })
-      .then((page) => setVersions((v) => [...v, ...page.versions]))
-      .catch((e) => setError(errorText(e)));
-  }, [call, name, versions]);
+      .then((page) => setVersions((v) => [...v, ...page.versions.filter((p) => p.number < last.number)]))
+      .catch((e) => setError(errorText(e)))
+      .finally(() => setLoadingMore(false));
+  }, [call, name, versions, loadingMore]);
 
-  const toggle = (n: number) =>
+  const toggle = (n: Pick) =>
     setPicked((p) => (p.includes(n) ? p.filter((x) => x !== n) : [...p, n].slice(-2)));
 
   const compare = useCallback(() => {
     if (picked.length !== 2) return;
-    const [a, b] = [...picked].sort((x, y) => x - y) as [number, number];
+    const [a, b] = orderPicks(picked) as [Pick, Pick];
+    // Only the newest request may show its answer: an older, slower one must not replace it.
+    const seq = ++compareSeq.current;
     setDiffError(null);
+    setComparing(true);
     const inputs = sample ? samples[sample] : undefined;
     call('diff_versions', { name, old: String(a), new: String(b), ...(inputs ? { inputs } : {}) })
-      .then(setDiff)
-      .catch((e) => setDiffError(errorText(e)));
+      .then((d) => seq === compareSeq.current && setDiff(d))
+      .catch((e) => seq === compareSeq.current && setDiffError(errorText(e)))
+      .finally(() => seq === compareSeq.current && setComparing(false));
   }, [call, name, picked, sample, samples]);
 
   if (error) {
@@ -79,44 +106,82 @@ export function History({ name }: { name: string }) {
       </p>
     );
   }
+  if (total === 0) {
+    return (
+      <div className="empty pad">
+        <h2>No versions yet</h2>
+        <p className="muted">
+          This prompt has a draft only. Save a version from the editor (“Save version…”); its history and the
+          comparisons between versions show here.
+        </p>
+      </div>
+    );
+  }
   return (
     <div className="history">
       <section className="panel history__list" aria-labelledby="history-heading">
         <h3 id="history-heading">
-          History {total !== null ? <span className="muted small">{total} versions</span> : null}
+          History{' '}
+          {total !== null ? (
+            <span className="muted small">
+              {total} version{total === 1 ? '' : 's'}
+            </span>
+          ) : null}
         </h3>
-        {total === 0 ? <p className="muted">No versions yet. Save one from the editor.</p> : null}
-        {total === null ? <p className="muted" aria-busy="true">Loading history…</p> : null}
-        <ol className="versions" aria-label="Versions">
-          {versions.map((v) => (
-            <li key={v.number} className={picked.includes(v.number) ? 'is-picked' : ''}>
+        {total === null ? (
+          <p className="muted" aria-busy="true">
+            Loading history…
+          </p>
+        ) : null}
+        {total !== null ? (
+          <ol className="versions" aria-label="Versions">
+            <li className={`version--draft${picked.includes('draft') ? ' is-picked' : ''}`}>
               <label className="version">
                 <input
                   type="checkbox"
-                  checked={picked.includes(v.number)}
-                  onChange={() => toggle(v.number)}
-                  aria-label={`Pick version ${v.number}`}
+                  checked={picked.includes('draft')}
+                  onChange={() => toggle('draft')}
+                  aria-label="Pick the draft"
                 />
-                <span className="version__num">v{v.number}</span>
-                <span className="version__msg">{v.message}</span>
-                <span className="version__meta muted small">
-                  {v.author} · <time dateTime={v.created_at} title={v.created_at}>{relativeTime(v.created_at)}</time> ·{' '}
-                  <code>{shortHash(v.hash)}</code>
-                </span>
-                <span className="badges">
-                  {v.labels.map((l) => (
-                    <span key={l} className={`badge badge--${l}`}>
-                      {l}
-                    </span>
-                  ))}
-                </span>
+                <span className="version__num">draft</span>
+                <span className="version__msg">{draftChanged ? 'Unsaved changes' : 'Same as the latest version'}</span>
+                <span className="version__meta muted small">your working copy, not a version</span>
               </label>
             </li>
-          ))}
-        </ol>
+            {versions.map((v) => (
+              <li key={v.number} className={picked.includes(v.number) ? 'is-picked' : ''}>
+                <label className="version">
+                  <input
+                    type="checkbox"
+                    checked={picked.includes(v.number)}
+                    onChange={() => toggle(v.number)}
+                    aria-label={`Pick version ${v.number}`}
+                  />
+                  <span className="version__num">v{v.number}</span>
+                  <span className="version__msg" title={v.message}>
+                    {v.message}
+                  </span>
+                  <span className="version__meta muted small">
+                    {v.author} · <time dateTime={v.created_at} title={v.created_at}>{relativeTime(v.created_at)}</time> ·{' '}
+                    <code>{shortHash(v.hash)}</code>
+                    {v.labels.length ? (
+                      <span className="badges">
+                        {v.labels.map((l) => (
+                          <span key={l} className={`badge badge--${l}`}>
+                            {l}
+                          </span>
+                        ))}
+                      </span>
+                    ) : null}
+                  </span>
+                </label>
+              </li>
+            ))}
+          </ol>
+        ) : null}
         {total !== null && versions.length < total ? (
-          <button type="button" className="btn" onClick={more}>
-            Load older versions ({total - versions.length} more)
+          <button type="button" className="btn" onClick={more} disabled={loadingMore} aria-busy={loadingMore}>
+            {loadingMore ? 'Loading…' : `Load older versions (${total - versions.length} more)`}
           </button>
         ) : null}
       </section>
@@ -132,26 +197,37 @@ export function History({ name }: { name: string }) {
               ))}
             </select>
           </label>
-          <button type="button" className="btn btn--primary" disabled={picked.length !== 2} onClick={compare}>
+          <button type="button" className="btn btn--primary" disabled={picked.length !== 2 || comparing} onClick={compare}>
             Compare selected
           </button>
           <span className="grow" />
           <LayoutToggle layout={layout} onChange={setLayout} />
         </div>
-        {picked.length !== 2 ? <p className="muted small">Pick two versions to compare.</p> : null}
+        {picked.length !== 2 ? (
+          <p className="muted small">
+            Pick two to compare{picked.length === 1 ? ': one more' : ''}. The draft counts as one.
+          </p>
+        ) : !diff && !diffError ? (
+          <p className="muted small">
+            {orderPicks(picked)
+              .map((p) => (p === 'draft' ? 'the draft' : `v${p}`))
+              .join(' → ')}
+            : press “Compare selected”.
+          </p>
+        ) : null}
         {diffError ? (
           <p role="alert" className="error">
             {diffError}
           </p>
         ) : null}
         {diff ? (
-          <>
-            <p>
+          <div aria-busy={comparing}>
+            <p className="diff-title">
               <strong>{diff.old_label}</strong> → <strong>{diff.new_label}</strong>
             </p>
             {diff.render_error ? <p className="warning">Could not render with this sample: {diff.render_error.message}</p> : null}
             <DiffView diff={diff.diff} layout={layout} />
-          </>
+          </div>
         ) : null}
       </section>
     </div>
