@@ -22,12 +22,14 @@ BUILD_PACKAGES=(
   build-essential pkg-config file libssl-dev
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev
+  libdbus-1-dev
 )
 # Running the app headless and checking it: tests/desktop/e2e.sh (WebKitWebDriver, driven through
 # tauri-driver) and the browser suite in tests/e2e/ (Debian's chromium).
 TEST_PACKAGES=(
   xvfb xauth dbus dbus-x11 imagemagick xdotool x11-utils chromium fonts-dejavu-core
   webkit2gtk-driver
+  gnome-keyring libsecret-tools
 )
 
 command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script supports Debian (12) only"

@@ -37,6 +37,15 @@ elif [ "$f" -ne 0 ]; then
   failures+=("cargo test: $f failed")
 fi
 
+step "OS keyring (Secret Service in a private D-Bus session)"
+if bash tests/keyring/with-keyring.sh cargo test -p promptdesk-keys --test os_keyring -- --include-ignored \
+    >"$LOGS/os-keyring.log" 2>&1; then
+  passed=$((passed + 1))
+else
+  tail -30 "$LOGS/os-keyring.log"
+  failed=$((failed + 1)); failures+=("OS keyring test (see $LOGS/os-keyring.log)")
+fi
+
 step "ui: vitest"
 if (cd ui && npx vitest run 2>&1) | tee "$LOGS/vitest.log"; then
   n=$(grep -Eo 'Tests +[0-9]+ passed' "$LOGS/vitest.log" | grep -Eo '[0-9]+' | head -1)

@@ -221,6 +221,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RoleCommand,
     },
+    /// Your signing key (kept in the OS keyring): `keys check` proves the keyring works
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// The isolated render worker (started by Promptdesk itself)
     #[command(name = "__render-worker", hide = true)]
     RenderWorker,
@@ -335,4 +340,10 @@ pub enum RoleCommand {
 fn parse_role(s: &str) -> Result<promptdesk_core::policy::Role, String> {
     promptdesk_core::policy::Role::parse(s)
         .ok_or_else(|| format!("'{s}' is not a role: viewer, editor, reviewer, releaser or admin"))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Prove the key store works and show your public key (made on first use)
+    Check,
 }

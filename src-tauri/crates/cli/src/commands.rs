@@ -99,6 +99,9 @@ pub fn run(cli: Cli) -> Out {
         }
         Command::Policy { command } => crate::release::policy(&path, json, command),
         Command::Role { command } => crate::release::role(&path, json, command),
+        Command::Keys {
+            command: crate::args::KeysCommand::Check,
+        } => crate::release::keys_check(&path, json),
         Command::RenderWorker => unreachable!("handled above"),
     }
 }

@@ -41,3 +41,21 @@ pub fn render_worker() -> Result<RenderWorker, Failure> {
         vec![OsString::from("__render-worker")],
     )))
 }
+
+/// Sets up the acting person's signing key (from the OS keyring, or the key files chosen with
+/// `PROMPTDESK_KEYSTORE`), for commands that sign approvals and releases.
+pub fn with_signing_key(reg: &mut Registry) -> Result<(), Failure> {
+    let store =
+        promptdesk_keys::KeyStore::from_env().map_err(|e| Failure::bad_input(e.to_string()))?;
+    if let promptdesk_keys::KeyStore::Files(dir) = &store {
+        eprintln!(
+            "promptdesk: signing with a key kept in a plain file in {} (PROMPTDESK_KEYSTORE), not in the OS keyring",
+            dir.display()
+        );
+    }
+    let signer = store
+        .signer_for(reg.actor())
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
+    reg.set_signer(Box::new(signer));
+    Ok(())
+}

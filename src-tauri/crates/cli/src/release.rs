@@ -124,6 +124,7 @@ pub fn review(path: &Path, json: bool, command: ReviewCommand) -> Out {
             });
         }
         ReviewCommand::Approve { id, message } => {
+            context::with_signing_key(&mut reg)?;
             let e = reg.approve(id, &message)?;
             emit(json, &e, || {
                 println!(
@@ -134,6 +135,7 @@ pub fn review(path: &Path, json: bool, command: ReviewCommand) -> Out {
             });
         }
         ReviewCommand::RequestChanges { id, message } => {
+            context::with_signing_key(&mut reg)?;
             let e = reg.request_changes(id, &message)?;
             emit(json, &e, || println!("asked for changes on review #{id}"));
         }
@@ -157,6 +159,7 @@ pub fn release(
     expect_from: Option<String>,
 ) -> Out {
     let mut reg = context::open(path)?;
+    context::with_signing_key(&mut reg)?;
     if let Some(file) = bundle {
         let text = std::fs::read_to_string(&file).map_err(|e| {
             Failure::bad_input(format!("cannot read the bundle {}: {e}", file.display()))
@@ -226,6 +229,7 @@ pub fn rollback(
     to: Option<&str>,
 ) -> Out {
     let mut reg = context::open(path)?;
+    context::with_signing_key(&mut reg)?;
     let to = to.map(Ref::parse).transpose()?;
     let r = reg.rollback(name, label, reason, to.as_ref())?;
     emit(json, &r, || {
@@ -432,5 +436,34 @@ pub fn role(path: &Path, json: bool, command: RoleCommand) -> Out {
             });
         }
     }
+    Ok(())
+}
+
+/// `promptdesk keys check`: proves the key store works and shows the acting person's key.
+pub fn keys_check(path: &Path, json: bool) -> Out {
+    let mut reg = context::open(path)?;
+    let store =
+        promptdesk_keys::KeyStore::from_env().map_err(|e| Failure::bad_input(e.to_string()))?;
+    let status = store
+        .canary()
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
+    context::with_signing_key(&mut reg)?;
+    let signer = store
+        .signer_for(reg.actor())
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
+    use promptdesk_core::signing::{key_id, Sign};
+    let public_key = signer.public_key();
+    emit(
+        json,
+        &json!({"status": status, "person": reg.actor(), "key_id": key_id(&public_key), "public_key": public_key}),
+        || {
+            println!("{status}");
+            println!(
+                "{} signs with key {} ({public_key})",
+                reg.actor(),
+                key_id(&public_key)
+            );
+        },
+    );
     Ok(())
 }

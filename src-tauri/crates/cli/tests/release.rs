@@ -27,6 +27,12 @@ impl Env {
             .arg(self.dir.path().join("registry.db"))
             .args(args)
             .env("PROMPTDESK_USER", who)
+            // These tests sign with key files, chosen explicitly; the OS keyring itself is
+            // tested by the keys crate inside a D-Bus session with gnome-keyring.
+            .env(
+                "PROMPTDESK_KEYSTORE",
+                format!("file:{}", self.dir.path().join("keys").display()),
+            )
             .env_remove("PROMPTDESK_REGISTRY")
             .env("NO_COLOR", "1");
         c
@@ -287,4 +293,51 @@ fn two_releases_racing_from_separate_processes_exactly_one_wins() {
         );
     }
     env.ok("root", &["verify"]);
+}
+
+#[test]
+fn without_a_keyring_signing_is_refused_with_the_reason() {
+    let env = Env::new();
+    let req: serde_json::Value = serde_json::from_str(&env.ok(
+        "ana",
+        &[
+            "--json",
+            "review",
+            "request",
+            "support/refund-reply@4",
+            "--label",
+            "production",
+        ],
+    ))
+    .unwrap();
+    let id = req["number"].to_string();
+    for args in [
+        vec!["keys", "check"],
+        vec!["review", "approve", id.as_str()],
+    ] {
+        let out = env
+            .cmd("ben", &args)
+            .env_remove("PROMPTDESK_KEYSTORE")
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/promptdesk-test-bus",
+            )
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("the OS keyring is not available")
+                && err.contains("PROMPTDESK_KEYSTORE=file:DIR"),
+            "{err}"
+        );
+    }
+    // Nothing was approved.
+    let shown: serde_json::Value =
+        serde_json::from_str(&env.ok("ben", &["--json", "review", "show", &id])).unwrap();
+    assert_eq!(shown["events"].as_array().unwrap().len(), 0);
+    // The key store can be chosen explicitly, and says so.
+    let out = env.run("ben", &["keys", "check"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("plain files"));
 }

@@ -1,4 +1,5 @@
--- Promptdesk registry, schema 2: roles, release policies, review requests, releases.
+-- Promptdesk registry, schema 2: roles, release policies, review requests, releases, and the
+-- public keys that approvals and releases are signed with.
 -- Review events and releases are append-only like versions: the database refuses to rewrite
 -- who approved what, and what shipped.
 
@@ -19,6 +20,19 @@ CREATE TABLE policies (
     updated_by TEXT NOT NULL,
     updated_at TEXT NOT NULL
 ) STRICT;
+
+-- Public keys of the people who sign approvals and releases (the private halves stay in their
+-- OS keyrings). A person may have several (one per machine); a key belongs to one person.
+CREATE TABLE signing_keys (
+    key_id        TEXT PRIMARY KEY,                 -- first 16 hex digits of SHA-256(public_key)
+    person        TEXT NOT NULL,
+    public_key    TEXT NOT NULL UNIQUE CHECK (length(public_key) = 64),
+    registered_at TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER signing_keys_are_append_only BEFORE UPDATE ON signing_keys
+BEGIN SELECT RAISE(ABORT, 'signing keys are append-only'); END;
+CREATE TRIGGER signing_keys_are_never_deleted BEFORE DELETE ON signing_keys
+BEGIN SELECT RAISE(ABORT, 'signing keys are append-only'); END;
 
 -- A request to release one version (by content hash) to a label.
 CREATE TABLE reviews (
@@ -50,7 +64,9 @@ CREATE TABLE review_events (
     body         TEXT NOT NULL DEFAULT '',
     anchor       TEXT,                              -- JSON {"template": "...", "line": N} or NULL
     reply_to     TEXT REFERENCES review_events (id),
-    content_hash TEXT                               -- set on approve / request_changes
+    content_hash TEXT,                              -- set on approve / request_changes
+    key_id       TEXT REFERENCES signing_keys (key_id),   -- decisions are signed
+    signature    TEXT
 ) STRICT;
 CREATE INDEX review_events_by_review ON review_events (review, seq);
 CREATE TRIGGER review_events_are_append_only BEFORE UPDATE ON review_events
@@ -74,6 +90,8 @@ CREATE TABLE releases (
     actor_role TEXT NOT NULL,
     at         TEXT NOT NULL,
     bundle     TEXT,                                -- shared by the releases of one bundle
+    key_id     TEXT NOT NULL REFERENCES signing_keys (key_id),
+    signature  TEXT NOT NULL,
     FOREIGN KEY (prompt_id, to_hash) REFERENCES versions (prompt_id, hash)
 ) STRICT;
 CREATE INDEX releases_by_label ON releases (prompt_id, label, seq);

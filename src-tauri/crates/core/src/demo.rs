@@ -58,6 +58,19 @@ fn text(template: &str) -> Body {
 /// Fills an empty registry with the demo. Acts as three people (ana writes, ben reviews and
 /// releases, cho keeps the policy), then restores the registry's actor.
 pub fn seed(reg: &mut Registry) -> Result<()> {
+    // The demo's people sign their approvals and releases with keys made up for the occasion;
+    // their private halves are forgotten when seeding ends.
+    let caller_signer = reg.take_signer();
+    let out = seed_stories(reg);
+    if let Some(s) = caller_signer {
+        reg.set_signer(s);
+    } else {
+        reg.take_signer();
+    }
+    out
+}
+
+fn seed_stories(reg: &mut Registry) -> Result<()> {
     let me = reg.actor().to_string();
 
     reg.set_actor("cho");
@@ -288,6 +301,7 @@ fn ship(reg: &mut Registry, name: &str, number: u32, changelog: &str) -> Result<
     let version = Some(Ref::Number(number));
     let review = reg.request_review(name, version.as_ref(), "production", changelog)?;
     reg.set_actor("ben");
+    reg.set_signer(Box::new(demo_signer("ben")));
     reg.comment(
         review.number,
         "Read it against the policy page; wording is right.",
@@ -296,6 +310,7 @@ fn ship(reg: &mut Registry, name: &str, number: u32, changelog: &str) -> Result<
     )?;
     reg.approve(review.number, "Approved")?;
     reg.set_actor("rita");
+    reg.set_signer(Box::new(demo_signer("rita")));
     reg.release(
         name,
         version.as_ref(),
@@ -308,4 +323,19 @@ fn ship(reg: &mut Registry, name: &str, number: u32, changelog: &str) -> Result<
     )?;
     reg.set_actor(author);
     Ok(())
+}
+
+thread_local! {
+    /// One throwaway key per demo person for the whole seeding.
+    static DEMO_KEYS: std::cell::RefCell<std::collections::BTreeMap<String, [u8; 32]>> =
+        Default::default();
+}
+
+fn demo_signer(person: &str) -> crate::signing::MemorySigner {
+    let seed = DEMO_KEYS.with(|k| {
+        *k.borrow_mut()
+            .entry(person.to_string())
+            .or_insert_with(crate::signing::random_seed)
+    });
+    crate::signing::MemorySigner::from_seed(seed)
 }

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod refs;
 pub mod registry;
 pub mod release;
+pub mod signing;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Result};

@@ -96,6 +96,8 @@ pub struct Registry {
     ids: IdSource,
     /// True while [`Registry::batch`] holds the transaction that every write joins.
     in_batch: bool,
+    /// Signs approvals and releases for the acting person (see [`crate::signing`]).
+    pub(crate) signer: Option<Box<dyn crate::signing::Sign>>,
 }
 
 impl Registry {
@@ -135,6 +137,7 @@ impl Registry {
             clock: system_clock(),
             ids: random_ids(),
             in_batch: false,
+            signer: None,
         }
     }
 
@@ -158,6 +161,16 @@ impl Registry {
     /// The current time from the registry's clock (RFC 3339 UTC).
     pub(crate) fn now(&self) -> String {
         (self.clock)()
+    }
+
+    /// The key that signs the acting person's approvals and releases.
+    pub fn set_signer(&mut self, signer: Box<dyn crate::signing::Sign>) {
+        self.signer = Some(signer);
+    }
+
+    /// Removes and returns the signer (to act as someone else for a while, as the demo does).
+    pub fn take_signer(&mut self) -> Option<Box<dyn crate::signing::Sign>> {
+        self.signer.take()
     }
 
     pub fn set_id_source(&mut self, ids: IdSource) {
@@ -888,6 +901,9 @@ impl Registry {
             Err(Error::Integrity(msg)) => report.problems.push(msg),
             Err(e) => return Err(e),
         }
+        report
+            .problems
+            .extend(crate::release::verify_signatures(&self.conn)?);
         let integrity: String = self
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;

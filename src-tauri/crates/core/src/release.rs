@@ -16,6 +16,7 @@ use crate::policy::{
 };
 use crate::refs::{Ref, RESERVED_LABELS};
 use crate::registry::{resolve_version, Registry};
+use crate::signing::{self, Sign};
 use crate::store::{labels, prompts};
 
 /// A person and their role.
@@ -384,7 +385,8 @@ impl Registry {
     ) -> Result<ReviewEvent> {
         let actor = self.actor().to_string();
         let review = self.review(number)?;
-        self.write(|tx, ctx| {
+        let signer = self.signer.take();
+        let out = self.write(|tx, ctx| {
             let role = role_of(tx, &actor)?;
             let action = match kind {
                 "approve" => Action::Approve,
@@ -424,10 +426,17 @@ impl Registry {
             let id = ctx.new_id();
             let anchor_json = anchor.map(|a| serde_json::to_string(a).expect("anchors serialise"));
             let content_hash = decision.then(|| review.version_hash.clone());
+            let (key_id, signature) = if decision {
+                let statement = decision_statement(&id, &review.id, &review.label, &review.version_hash, kind, ctx.actor, &ctx.at);
+                let (k, sig) = sign_statement(tx, ctx, signer.as_deref(), &statement)?;
+                (Some(k), Some(sig))
+            } else {
+                (None, None)
+            };
             tx.execute(
-                "INSERT INTO review_events (id, review, kind, actor, actor_role, at, body, anchor, reply_to, content_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![id, number, kind, ctx.actor, role.as_str(), ctx.at, body.trim(), anchor_json, reply_to, content_hash],
+                "INSERT INTO review_events (id, review, kind, actor, actor_role, at, body, anchor, reply_to, content_hash, key_id, signature)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![id, number, kind, ctx.actor, role.as_str(), ctx.at, body.trim(), anchor_json, reply_to, content_hash, key_id, signature],
             )?;
             ctx.event(
                 tx,
@@ -448,7 +457,9 @@ impl Registry {
                 content_hash,
                 version: decision.then_some(review.version),
             })
-        })
+        });
+        self.signer = signer;
+        out
     }
 
     // ---- releases -------------------------------------------------------------------------
@@ -502,7 +513,8 @@ impl Registry {
                 labels::get(self.connection(), p.id, label)?.map(|l| l.hash)
             }
         };
-        self.write(|tx, ctx| {
+        let signer = self.signer.take();
+        let out = self.write(|tx, ctx| {
             let target = resolve_version(tx, name, reference)?;
             let p = prompts::get(tx, name)?;
             let current = labels::get(tx, p.id, label)?;
@@ -536,20 +548,19 @@ impl Registry {
             let review = req
                 .review
                 .or(open_review_for(tx, p.id, label, &target.hash)?);
-            record_release(
-                tx,
-                ctx,
-                &p,
+            let moved = Move {
                 label,
-                "release",
-                current.as_ref(),
-                &target,
-                req.changelog,
+                kind: "release",
+                from: current.as_ref(),
+                to: &target,
+                changelog: req.changelog,
                 review,
-                &decision,
                 bundle,
-            )
-        })
+            };
+            record_release(tx, ctx, signer.as_deref(), &p, &moved, &decision)
+        });
+        self.signer = signer;
+        out
     }
 
     /// Moves `label` back to its previous release (or to `to`), with a reason.
@@ -563,7 +574,8 @@ impl Registry {
         check_label(label)?;
         let actor = self.actor().to_string();
         let at_check = self.now();
-        self.write(|tx, ctx| {
+        let signer = self.signer.take();
+        let out = self.write(|tx, ctx| {
             let p = prompts::get(tx, name)?;
             let current = labels::get(tx, p.id, label)?.ok_or_else(|| {
                 Error::Conflict(format!("{label} of {name} points nowhere yet: there is nothing to roll back"))
@@ -599,8 +611,11 @@ impl Registry {
                     decision.refusal()
                 )));
             }
-            record_release(tx, ctx, &p, label, "rollback", Some(&current), &target, reason, None, &decision, None)
-        })
+            let moved = Move { label, kind: "rollback", from: Some(&current), to: &target, changelog: reason, review: None, bundle: None };
+            record_release(tx, ctx, signer.as_deref(), &p, &moved, &decision)
+        });
+        self.signer = signer;
+        out
     }
 
     /// Releases several prompts together: every item passes its policy and moves, or nothing
@@ -876,69 +891,308 @@ fn moved_meanwhile(name: &str, label: &str, current: Option<&crate::model::Label
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One label move, as `record_release` writes it.
+struct Move<'a> {
+    label: &'a str,
+    kind: &'a str,
+    from: Option<&'a crate::model::Label>,
+    to: &'a Version,
+    changelog: &'a str,
+    review: Option<u32>,
+    bundle: Option<&'a str>,
+}
+
 fn record_release(
     tx: &Connection,
     ctx: &mut crate::registry::WriteContext<'_>,
+    signer: Option<&dyn Sign>,
     p: &crate::model::Prompt,
-    label: &str,
-    kind: &str,
-    from: Option<&crate::model::Label>,
-    to: &Version,
-    changelog: &str,
-    review: Option<u32>,
+    m: &Move<'_>,
     decision: &Decision,
-    bundle: Option<&str>,
 ) -> Result<Release> {
     let role = role_of(tx, ctx.actor)?;
+    let changelog = m.changelog.trim();
+    let from_hash = m.from.map(|f| f.hash.as_str());
     labels::set(
-        tx,
-        p.id,
-        label,
-        from.map(|f| f.hash.as_str()),
-        &to.hash,
-        ctx.actor,
-        &ctx.at,
-        changelog.trim(),
+        tx, p.id, m.label, from_hash, &m.to.hash, ctx.actor, &ctx.at, changelog,
     )?;
     let id = ctx.new_id();
+    let review_id = match m.review {
+        Some(n) => Some(
+            tx.query_row("SELECT id FROM reviews WHERE number = ?1", [n], |r| {
+                r.get::<_, String>(0)
+            })?,
+        ),
+        None => None,
+    };
+    let statement = release_statement(&ReleaseStatement {
+        id: &id,
+        kind: m.kind,
+        label: m.label,
+        from_hash,
+        to_hash: &m.to.hash,
+        changelog,
+        review_id: review_id.as_deref(),
+        actor: ctx.actor,
+        at: &ctx.at,
+    });
+    let (key_id, signature) = sign_statement(tx, ctx, signer, &statement)?;
     tx.execute(
-        "INSERT INTO releases (id, prompt_id, label, kind, from_hash, to_hash, changelog, review, decision, actor, actor_role, at, bundle)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO releases (id, prompt_id, label, kind, from_hash, to_hash, changelog, review, decision,
+                               actor, actor_role, at, bundle, key_id, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
-            id, p.id, label, kind, from.map(|f| f.hash.as_str()), to.hash, changelog.trim(), review,
-            serde_json::to_string(decision).expect("decisions serialise"), ctx.actor, role.as_str(), ctx.at, bundle
+            id,
+            p.id,
+            m.label,
+            m.kind,
+            from_hash,
+            m.to.hash,
+            changelog,
+            m.review,
+            serde_json::to_string(decision).expect("decisions serialise"),
+            ctx.actor,
+            role.as_str(),
+            ctx.at,
+            m.bundle,
+            key_id,
+            signature
         ],
     )?;
     ctx.event(
         tx,
-        &format!("{kind}.recorded"),
+        &format!("{}.recorded", m.kind),
         &p.name,
         json!({
-            "id": id, "label": label, "kind": kind,
-            "from": from.map(|f| json!({"number": f.number, "hash": f.hash})),
-            "to": {"number": to.number, "hash": to.hash},
-            "changelog": changelog.trim(), "review": review,
+            "id": id, "label": m.label, "kind": m.kind,
+            "from": m.from.map(|f| json!({"number": f.number, "hash": f.hash})),
+            "to": {"number": m.to.number, "hash": m.to.hash},
+            "changelog": changelog, "review": m.review,
             "approvals": decision.counted_approvals, "role": role,
+            "key_id": key_id, "signature": signature,
         }),
     )?;
     Ok(Release {
         id,
         prompt: p.name.clone(),
-        label: label.to_string(),
-        kind: kind.to_string(),
-        from_version: from.map(|f| f.number),
-        from_hash: from.map(|f| f.hash.clone()),
-        to_version: to.number,
-        to_hash: to.hash.clone(),
-        changelog: changelog.trim().to_string(),
-        review,
+        label: m.label.to_string(),
+        kind: m.kind.to_string(),
+        from_version: m.from.map(|f| f.number),
+        from_hash: from_hash.map(str::to_string),
+        to_version: m.to.number,
+        to_hash: m.to.hash.clone(),
+        changelog: changelog.to_string(),
+        review: m.review,
         approvals: decision.counted_approvals.clone(),
         actor: ctx.actor.to_string(),
         actor_role: role,
         at: ctx.at.clone(),
-        bundle: bundle.map(str::to_string),
+        bundle: m.bundle.map(str::to_string),
     })
+}
+
+// ---- signatures ------------------------------------------------------------------------------
+
+/// What a reviewer signs when deciding: this decision, on this content, for this label.
+fn decision_statement(
+    id: &str,
+    review_id: &str,
+    label: &str,
+    content_hash: &str,
+    decision: &str,
+    actor: &str,
+    at: &str,
+) -> Value {
+    json!({
+        "statement": "promptdesk.review-decision/1", "id": id, "review": review_id, "label": label,
+        "content_hash": content_hash, "decision": decision, "actor": actor, "at": at,
+    })
+}
+
+/// The fields of a release that its signature covers.
+struct ReleaseStatement<'a> {
+    id: &'a str,
+    kind: &'a str,
+    label: &'a str,
+    from_hash: Option<&'a str>,
+    to_hash: &'a str,
+    changelog: &'a str,
+    review_id: Option<&'a str>,
+    actor: &'a str,
+    at: &'a str,
+}
+
+/// What a releaser signs: this label moved from this content to that, and why.
+fn release_statement(r: &ReleaseStatement<'_>) -> Value {
+    json!({
+        "statement": "promptdesk.release/1", "id": r.id, "kind": r.kind, "label": r.label,
+        "from_hash": r.from_hash, "to_hash": r.to_hash, "changelog": r.changelog,
+        "review": r.review_id, "actor": r.actor, "at": r.at,
+    })
+}
+
+/// Signs `statement` as the acting person, registering their public key on first use.
+fn sign_statement(
+    tx: &Connection,
+    ctx: &mut crate::registry::WriteContext<'_>,
+    signer: Option<&dyn Sign>,
+    statement: &Value,
+) -> Result<(String, String)> {
+    let signer = signer.ok_or_else(|| {
+        Error::Refused(format!(
+            "approvals and releases are signed, and no signing key is available for {}; \
+             `promptdesk keys check` says why",
+            ctx.actor
+        ))
+    })?;
+    let public_key = signer.public_key();
+    let key_id = signing::key_id(&public_key);
+    let owner: Option<String> = tx
+        .query_row(
+            "SELECT person FROM signing_keys WHERE key_id = ?1",
+            [&key_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match owner {
+        Some(owner) if owner != ctx.actor => {
+            return Err(Error::Refused(format!(
+                "the signing key {key_id} belongs to {owner}; {} cannot sign with it",
+                ctx.actor
+            )))
+        }
+        Some(_) => {}
+        None => {
+            tx.execute(
+                "INSERT INTO signing_keys (key_id, person, public_key, registered_at) VALUES (?1, ?2, ?3, ?4)",
+                params![key_id, ctx.actor, public_key, ctx.at],
+            )?;
+            let person = ctx.actor.to_string();
+            ctx.event(
+                tx,
+                "key.registered",
+                &person,
+                json!({ "key_id": key_id, "public_key": public_key }),
+            )?;
+        }
+    }
+    let signature = signer
+        .sign(&signing::statement_bytes(statement))
+        .map_err(|e| Error::Refused(format!("could not sign as {}: {e}", ctx.actor)))?;
+    Ok((key_id, signature))
+}
+
+type KeyRow = Option<(String, String)>;
+
+fn key_of(conn: &Connection, key_id: Option<&str>) -> Result<KeyRow> {
+    let Some(k) = key_id else { return Ok(None) };
+    Ok(conn
+        .query_row(
+            "SELECT person, public_key FROM signing_keys WHERE key_id = ?1",
+            [k],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// Checks every signed decision and release against its signer's registered key; one line per
+/// problem.
+pub(crate) fn verify_signatures(conn: &Connection) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT e.id, r.id, r.number, r.label, e.content_hash, e.kind, e.actor, e.at, e.key_id, e.signature
+         FROM review_events e JOIN reviews r ON r.number = e.review
+         WHERE e.kind IN ('approve', 'request_changes') ORDER BY e.seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let (id, review_id, number): (String, String, u32) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let (label, hash, kind): (String, Option<String>, String) =
+            (r.get(3)?, r.get(4)?, r.get(5)?);
+        let (actor, at): (String, String) = (r.get(6)?, r.get(7)?);
+        let (key_id, signature): (Option<String>, Option<String>) = (r.get(8)?, r.get(9)?);
+        let what = format!(
+            "review #{number}: {actor}'s {} ({id})",
+            kind.replace('_', " ")
+        );
+        let statement = decision_statement(
+            &id,
+            &review_id,
+            &label,
+            hash.as_deref().unwrap_or(""),
+            &kind,
+            &actor,
+            &at,
+        );
+        let key = key_of(conn, key_id.as_deref())?;
+        check_signature(
+            &mut problems,
+            &what,
+            &actor,
+            key,
+            &statement,
+            signature.as_deref(),
+        );
+    }
+    let mut stmt = conn.prepare(
+        "SELECT s.id, s.kind, s.label, s.from_hash, s.to_hash, s.changelog, r.id, s.actor, s.at,
+                s.key_id, s.signature, p.name
+         FROM releases s JOIN prompts p ON p.id = s.prompt_id
+         LEFT JOIN reviews r ON r.number = s.review ORDER BY s.seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let (id, kind, label): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let (from, to, changelog): (Option<String>, String, String) =
+            (r.get(3)?, r.get(4)?, r.get(5)?);
+        let (review_id, actor, at): (Option<String>, String, String) =
+            (r.get(6)?, r.get(7)?, r.get(8)?);
+        let (key_id, signature, prompt): (Option<String>, Option<String>, String) =
+            (r.get(9)?, r.get(10)?, r.get(11)?);
+        let what = format!("{kind} of {prompt} to {label} by {actor} ({id})");
+        let statement = release_statement(&ReleaseStatement {
+            id: &id,
+            kind: &kind,
+            label: &label,
+            from_hash: from.as_deref(),
+            to_hash: &to,
+            changelog: &changelog,
+            review_id: review_id.as_deref(),
+            actor: &actor,
+            at: &at,
+        });
+        let key = key_of(conn, key_id.as_deref())?;
+        check_signature(
+            &mut problems,
+            &what,
+            &actor,
+            key,
+            &statement,
+            signature.as_deref(),
+        );
+    }
+    Ok(problems)
+}
+
+fn check_signature(
+    problems: &mut Vec<String>,
+    what: &str,
+    actor: &str,
+    key: KeyRow,
+    statement: &Value,
+    signature: Option<&str>,
+) {
+    let (Some((owner, public_key)), Some(signature)) = (key, signature) else {
+        problems.push(format!("{what} is not signed"));
+        return;
+    };
+    if owner != actor {
+        problems.push(format!("{what} is signed with {owner}'s key"));
+    } else if !signing::verify(&public_key, &signing::statement_bytes(statement), signature) {
+        problems.push(format!(
+            "{what}: the signature does not match what is recorded"
+        ));
+    }
 }
 
 fn releases_of(

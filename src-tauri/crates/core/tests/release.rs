@@ -4,6 +4,7 @@
 
 use promptdesk_core::policy::{Policy, Role};
 use promptdesk_core::release::{BundleItem, ReleaseRequest, ReviewStatus};
+use promptdesk_core::signing::MemorySigner;
 use promptdesk_core::{DraftContent, Error, Ref, Registry};
 
 fn demo() -> (tempfile::TempDir, Registry) {
@@ -12,7 +13,7 @@ fn demo() -> (tempfile::TempDir, Registry) {
     reg.set_actor("seed");
     promptdesk_core::demo::seed(&mut reg).unwrap();
     // A team: root administers, ana writes, ben reviews, rita releases.
-    reg.set_actor("root");
+    as_(&mut reg, "root");
     reg.set_role("root", Role::Admin).unwrap();
     reg.set_role("ana", Role::Editor).unwrap();
     reg.set_role("ben", Role::Reviewer).unwrap();
@@ -20,8 +21,19 @@ fn demo() -> (tempfile::TempDir, Registry) {
     (dir, reg)
 }
 
+/// Acts as `who`, signing with a key derived from the name (tests only).
 fn as_(reg: &mut Registry, who: &str) {
     reg.set_actor(who);
+    reg.set_signer(Box::new(signer(who)));
+}
+
+fn signer(who: &str) -> MemorySigner {
+    let mut seed = [0u8; 32];
+    for (i, b) in who.bytes().enumerate() {
+        seed[i % 32] ^= b;
+    }
+    seed[31] ^= 0x5a;
+    MemorySigner::from_seed(seed)
 }
 
 fn refused(e: Error) -> String {
@@ -254,6 +266,7 @@ fn two_handles_racing_for_one_label_exactly_one_wins() {
     }
     let mut other = Registry::open(&dir.path().join("registry.db")).unwrap();
     other.set_actor("rita");
+    other.set_signer(Box::new(signer("rita")));
     as_(&mut reg, "rita");
     // Both decided while production served v3.
     let three = Ref::Number(3);
@@ -391,4 +404,76 @@ fn roles_and_policies_are_administered_by_admins_only() {
         Err(Error::Refused(_))
     ));
     let _ = DraftContent::empty(promptdesk_content::PromptKind::Text);
+}
+
+#[test]
+fn sign_offs_are_signed_and_verify_catches_forgeries() {
+    let (_d, mut reg) = demo();
+    // The demo's own approvals and releases verify.
+    assert!(reg.verify().unwrap().problems.is_empty());
+
+    // No key, no sign-off: never an unsigned approval.
+    reg.set_actor("ana");
+    reg.take_signer();
+    let r = reg
+        .request_review(
+            "support/refund-reply",
+            Some(&Ref::Number(4)),
+            "production",
+            "",
+        )
+        .unwrap();
+    reg.set_actor("ben");
+    let why = refused(reg.approve(r.number, "ok").unwrap_err());
+    assert!(why.contains("no signing key is available for ben"), "{why}");
+    // Someone else's key is refused.
+    reg.set_signer(Box::new(signer("rita")));
+    reg.set_actor("rita");
+    reg.comment(r.number, "register rita's key", None, None)
+        .unwrap();
+    as_(&mut reg, "ben");
+    reg.approve(r.number, "ok").unwrap();
+    as_(&mut reg, "rita");
+    release(&mut reg, 4, "Shorter reply").unwrap();
+    reg.set_actor("ben"); // ben acting with rita's key
+    let r2 = {
+        as_(&mut reg, "ana");
+        reg.request_review(
+            "support/refund-reply",
+            Some(&Ref::Number(3)),
+            "production",
+            "",
+        )
+        .unwrap()
+    };
+    reg.set_actor("ben");
+    reg.set_signer(Box::new(signer("rita")));
+    let why = refused(reg.approve(r2.number, "ok").unwrap_err());
+    assert!(why.contains("belongs to rita"), "{why}");
+    assert!(reg.verify().unwrap().problems.is_empty());
+
+    // Someone with write access to the file rewrites history behind the triggers' back.
+    let conn = reg.connection();
+    conn.execute_batch(
+        "DROP TRIGGER releases_are_append_only;
+         UPDATE releases SET changelog = 'Approved by the CEO' WHERE seq = (SELECT max(seq) FROM releases);
+         DROP TRIGGER review_events_are_append_only;
+         UPDATE review_events SET content_hash = (SELECT hash FROM versions v JOIN prompts p ON p.id = v.prompt_id
+             WHERE p.name = 'support/refund-reply' AND v.number = 5 LIMIT 1)
+           WHERE seq = (SELECT max(seq) FROM review_events WHERE kind = 'approve');",
+    )
+    .unwrap();
+    let problems = reg.verify().unwrap().problems;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("release of support/refund-reply") && p.contains("does not match")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("ben's approve") && p.contains("does not match")),
+        "{problems:?}"
+    );
 }

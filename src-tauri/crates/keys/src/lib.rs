@@ -1,0 +1,219 @@
+//! Where each person's Ed25519 signing key lives: the OS keyring (Secret Service on Linux, the
+//! Keychain on macOS, Credential Manager on Windows), through the `keyring` crate with its real
+//! backends enabled in the workspace manifest (keyring 3 without backend features is an
+//! in-memory mock that "stores" nothing).
+//!
+//! Before anything is signed, a canary write/read/delete proves the keyring works. When it does
+//! not, signing is refused with the reason; nothing falls back to a file on its own. A person
+//! may choose, knowingly, to keep keys in plain files (`PROMPTDESK_KEYSTORE=file:DIR`, meant for
+//! CI machines and throwaway setups); that choice is announced every time a key is used.
+
+use std::path::PathBuf;
+
+use promptdesk_core::signing::{random_seed, MemorySigner};
+
+const SERVICE: &str = "dev.promptdesk.signing-key";
+const CANARY_USER: &str = "promptdesk-canary";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(
+        "the OS keyring is not available ({0}). Approvals and releases are signed with a key kept \
+         there: start a keyring (on Linux a Secret Service such as gnome-keyring, unlocked), or \
+         choose to keep keys in plain files with PROMPTDESK_KEYSTORE=file:DIR"
+    )]
+    Unavailable(String),
+    #[error("the signing key of {person} in the keyring is damaged ({detail}); remove it to make a new one")]
+    Damaged { person: String, detail: String },
+    #[error("PROMPTDESK_KEYSTORE='{0}' is not understood: use `os` or `file:DIR`")]
+    BadSetting(String),
+    #[error("cannot use the key file {path}: {detail}")]
+    File { path: String, detail: String },
+}
+
+/// Where keys are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyStore {
+    /// The OS keyring (the default).
+    Os,
+    /// Plain files in a directory, chosen explicitly.
+    Files(PathBuf),
+}
+
+impl KeyStore {
+    /// `PROMPTDESK_KEYSTORE`: unset or `os` for the OS keyring, `file:DIR` for plain files.
+    pub fn from_env() -> Result<KeyStore, KeyError> {
+        match std::env::var("PROMPTDESK_KEYSTORE") {
+            Err(_) => Ok(KeyStore::Os),
+            Ok(v) if v.is_empty() || v == "os" => Ok(KeyStore::Os),
+            Ok(v) => match v.strip_prefix("file:") {
+                Some(dir) if !dir.is_empty() => Ok(KeyStore::Files(PathBuf::from(dir))),
+                _ => Err(KeyError::BadSetting(v)),
+            },
+        }
+    }
+
+    /// Proves the store works: a canary is written, read back and removed.
+    pub fn canary(&self) -> Result<String, KeyError> {
+        match self {
+            KeyStore::Os => {
+                let entry = keyring::Entry::new(SERVICE, CANARY_USER)
+                    .map_err(|e| KeyError::Unavailable(e.to_string()))?;
+                let value = hex::encode(random_seed());
+                entry
+                    .set_password(&value)
+                    .map_err(|e| KeyError::Unavailable(e.to_string()))?;
+                let back = entry
+                    .get_password()
+                    .map_err(|e| KeyError::Unavailable(e.to_string()))?;
+                let _ = entry.delete_credential();
+                if back != value {
+                    return Err(KeyError::Unavailable(
+                        "it returned something other than what was stored".into(),
+                    ));
+                }
+                Ok("the OS keyring works".into())
+            }
+            KeyStore::Files(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| KeyError::File {
+                    path: dir.display().to_string(),
+                    detail: e.to_string(),
+                })?;
+                Ok(format!(
+                    "keys are kept in plain files in {} (PROMPTDESK_KEYSTORE), not in the OS keyring",
+                    dir.display()
+                ))
+            }
+        }
+    }
+
+    /// The signing key of `person`, made and stored on first use.
+    pub fn signer_for(&self, person: &str) -> Result<MemorySigner, KeyError> {
+        self.canary()?;
+        match self.load(person)? {
+            Some(seed) => Ok(MemorySigner::from_seed(seed)),
+            None => {
+                let signer = MemorySigner::generate();
+                self.store(person, &signer.seed())?;
+                // Read it back: a store that accepts writes but keeps nothing must not pass.
+                match self.load(person)? {
+                    Some(seed) if seed == signer.seed() => Ok(signer),
+                    _ => Err(KeyError::Unavailable(
+                        "the new key could not be read back after storing it".into(),
+                    )),
+                }
+            }
+        }
+    }
+
+    fn load(&self, person: &str) -> Result<Option<[u8; 32]>, KeyError> {
+        let text = match self {
+            KeyStore::Os => {
+                let entry = keyring::Entry::new(SERVICE, person)
+                    .map_err(|e| KeyError::Unavailable(e.to_string()))?;
+                match entry.get_password() {
+                    Ok(t) => t,
+                    Err(keyring::Error::NoEntry) => return Ok(None),
+                    Err(e) => return Err(KeyError::Unavailable(e.to_string())),
+                }
+            }
+            KeyStore::Files(dir) => {
+                let path = key_file(dir, person);
+                match std::fs::read_to_string(&path) {
+                    Ok(t) => t,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => {
+                        return Err(KeyError::File {
+                            path: path.display().to_string(),
+                            detail: e.to_string(),
+                        })
+                    }
+                }
+            }
+        };
+        let bytes = hex::decode(text.trim()).map_err(|e| KeyError::Damaged {
+            person: person.into(),
+            detail: e.to_string(),
+        })?;
+        let seed = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| KeyError::Damaged {
+            person: person.into(),
+            detail: format!("{} bytes instead of 32", bytes.len()),
+        })?;
+        Ok(Some(seed))
+    }
+
+    fn store(&self, person: &str, seed: &[u8; 32]) -> Result<(), KeyError> {
+        let text = hex::encode(seed);
+        match self {
+            KeyStore::Os => keyring::Entry::new(SERVICE, person)
+                .and_then(|e| e.set_password(&text))
+                .map_err(|e| KeyError::Unavailable(e.to_string())),
+            KeyStore::Files(dir) => {
+                let path = key_file(dir, person);
+                write_private(&path, &text).map_err(|e| KeyError::File {
+                    path: path.display().to_string(),
+                    detail: e.to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// One file per person; the name is hex so any person's name is a safe file name.
+fn key_file(dir: &std::path::Path, person: &str) -> PathBuf {
+    dir.join(format!("{}.key", hex::encode(person.as_bytes())))
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promptdesk_core::signing::Sign;
+
+    #[test]
+    fn a_file_store_keeps_one_key_per_person() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KeyStore::Files(dir.path().join("keys"));
+        let a = store.signer_for("ana").unwrap();
+        assert_eq!(
+            store.signer_for("ana").unwrap().public_key(),
+            a.public_key()
+        );
+        assert_ne!(
+            store.signer_for("ben").unwrap().public_key(),
+            a.public_key()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let f = key_file(&dir.path().join("keys"), "ana");
+            assert_eq!(
+                std::fs::metadata(f).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_key_is_reported_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(key_file(dir.path(), "ana"), "not hex").unwrap();
+        let err = KeyStore::Files(dir.path().into())
+            .signer_for("ana")
+            .unwrap_err();
+        assert!(err.to_string().contains("damaged"), "{err}");
+    }
+}
