@@ -1,7 +1,7 @@
 // The window: top bar, prompt browser on the left, the open prompt (editor or history) or the
 // settings on the right. Keyboard: Ctrl/⌘+S save a version, Ctrl/⌘+K search,
 // Ctrl/⌘+Shift+P show or hide the preview.
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import type { AppInfo } from './api/generated';
 import { toApiError, type Call } from './api/client';
 import { ApiContext, errorText, type ApiContextValue } from './components/context';
@@ -21,6 +21,19 @@ function viewFromHash(hash: string): View {
   return { kind: 'home' };
 }
 
+const IS_MAC = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
+
+/** The letter of a shortcut (Ctrl/⌘ + letter), or null. On a Mac only ⌘ counts: Ctrl+K and
+ * Ctrl+P are text-editing keys there (CodeMirror binds them too). Alt is left out so AltGr
+ * characters (Ctrl+Alt on Windows) are never taken for shortcuts. `code` covers keyboard
+ * layouts whose letters are not Latin. */
+export function shortcutKey(e: Pick<KeyboardEvent, 'key' | 'code' | 'ctrlKey' | 'metaKey' | 'altKey' | 'isComposing'>, mac = IS_MAC): string | null {
+  if (!(mac ? e.metaKey : e.ctrlKey) || e.altKey || e.isComposing) return null;
+  if (/^[a-z]$/i.test(e.key)) return e.key.toLowerCase();
+  const m = /^Key([A-Z])$/.exec(e.code);
+  return m ? m[1]!.toLowerCase() : null;
+}
+
 function hashOf(v: View): string {
   if (v.kind === 'prompt') return `#/${v.tab}/${encodeURIComponent(v.name)}`;
   if (v.kind === 'settings') return '#/settings';
@@ -33,7 +46,12 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
   const [view, setViewState] = useState<View>(() => viewFromHash(window.location.hash));
   const [refreshKey, setRefreshKey] = useState(0);
   const [showPreview, setShowPreview] = useState(true);
-  const [saveRequested, setSaveRequested] = useState(0);
+  // Ctrl+S pressed and not yet taken up by the editor (which may still be mounting: Ctrl+S on
+  // the History tab switches to the editor first).
+  const [saveRequested, setSaveRequested] = useState(false);
+  // A prompt created a moment ago: its editor takes the focus.
+  const [justCreated, setJustCreated] = useState<string | null>(null);
+  const infoRef = useRef<AppInfo | null>(null);
   const [theme, setTheme] = useState<Theme>(() => loadTheme(window.localStorage));
   const searchRef = useRef<HTMLInputElement>(null);
 
@@ -48,16 +66,21 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
   useEffect(() => {
     call('app_info', {})
       .then((i) => {
+        infoRef.current = i;
         setInfo(i);
         performance.mark('promptdesk:interactive');
       })
-      .catch((e) =>
+      .catch((e) => {
+        // Only a failed start replaces the window. Once it is up, a re-read that fails (the
+        // server restarting while the writer looks at another window) must not unmount the
+        // editor they are typing in; its save state already says the registry is away.
+        if (infoRef.current) return;
         setFatal(
           toApiError(e).kind === 'unauthorized'
             ? 'This page has no valid access token. Open Promptdesk with the address that `promptdesk ui` printed.'
             : errorText(e),
-        ),
-      );
+        );
+      });
   }, [call, refreshKey]);
 
   // Prompts may change outside this window (the CLI, another window): re-read on focus.
@@ -70,19 +93,21 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
   useEffect(() => applyTheme(document.documentElement, theme, window.localStorage), [theme]);
 
   useEffect(() => {
+    // On the window, so the shortcuts work wherever the focus is, CodeMirror included (its
+    // keymap binds none of these keys and lets them bubble).
     const onKey = (e: KeyboardEvent) => {
-      const mod = e.ctrlKey || e.metaKey;
-      if (!mod) return;
-      const key = e.key.toLowerCase();
+      const key = shortcutKey(e);
       if (key === 's') {
         e.preventDefault();
-        if (view.kind === 'prompt') {
+        // Not from inside another dialog (New prompt, Rename): one modal at a time.
+        if (view.kind === 'prompt' && !document.querySelector('dialog[open]')) {
           if (view.tab !== 'edit') setView({ ...view, tab: 'edit' });
-          setSaveRequested((n) => n + 1);
+          setSaveRequested(true);
         }
       } else if (key === 'k') {
         e.preventDefault();
         searchRef.current?.focus();
+        searchRef.current?.select();
       } else if (key === 'p' && e.shiftKey) {
         e.preventDefault();
         setShowPreview((s) => !s);
@@ -91,6 +116,8 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [view, setView]);
+
+  const saveRequestHandled = useCallback(() => setSaveRequested(false), []);
 
   const journal = useMemo(
     () => new DraftJournal(window.localStorage, info?.registry_path ?? 'unknown'),
@@ -112,13 +139,23 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
   }
 
   const selected = view.kind === 'prompt' ? view.name : null;
+  const mod = IS_MAC ? '⌘' : 'Ctrl+';
   return (
     <ApiContext.Provider value={ctx}>
       <div className="app">
         <header className="topbar">
           <h1 className="topbar__title">Promptdesk</h1>
-          <span className="topbar__registry muted small" title={info?.registry_path}>
-            {info ? `${info.registry_path} · ${info.actor}` : 'Connecting…'}
+          <span className="topbar__registry" title={info?.registry_path}>
+            {info ? (
+              <>
+                <span className="topbar__path">{info.registry_path}</span>
+                <span aria-hidden="true"> · </span>
+                <span className="sr-only">, acting as </span>
+                {info.actor}
+              </>
+            ) : (
+              'Connecting…'
+            )}
           </span>
           <span className="grow" />
           <button
@@ -128,7 +165,7 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
             aria-label={`Theme: ${theme}. Switch theme`}
             title="Switch between light, dark and system theme"
           >
-            {theme === 'dark' ? '☾' : theme === 'light' ? '☀' : '◐'} {theme}
+            <span aria-hidden="true">{theme === 'dark' ? '☾' : theme === 'light' ? '☀' : '◐'}</span> {theme}
           </button>
           <button
             type="button"
@@ -142,7 +179,14 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
         <div className="layout">
           <PromptBrowser
             selected={selected}
-            onOpen={(name) => setView({ kind: 'prompt', name, tab: 'edit' })}
+            onOpen={(name) => {
+              setJustCreated(null);
+              setView({ kind: 'prompt', name, tab: 'edit' });
+            }}
+            onCreated={(name) => {
+              setJustCreated(name);
+              setView({ kind: 'prompt', name, tab: 'edit' });
+            }}
             refreshKey={refreshKey}
             searchRef={searchRef}
           />
@@ -151,27 +195,29 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
               <Settings onRegistryChanged={() => { setView({ kind: 'home' }); refresh(); }} />
             ) : view.kind === 'prompt' && info ? (
               <>
-                <div className="tabs" role="tablist" aria-label="Prompt views">
-                  <button type="button" role="tab" aria-selected={view.tab === 'edit'} onClick={() => setView({ ...view, tab: 'edit' })}>
-                    Edit
-                  </button>
-                  <button type="button" role="tab" aria-selected={view.tab === 'history'} onClick={() => setView({ ...view, tab: 'history' })}>
-                    History
-                  </button>
-                  <span className="grow" />
-                  {view.tab === 'edit' ? (
-                    <button
-                      type="button"
-                      className="btn btn--ghost"
-                      aria-pressed={showPreview}
-                      onClick={() => setShowPreview(!showPreview)}
-                      title="Show or hide the preview (Ctrl+Shift+P)"
-                    >
-                      Preview
-                    </button>
-                  ) : null}
-                </div>
-                <div role="tabpanel" className="tabpanel" aria-label={view.tab === 'edit' ? 'Editor' : 'History'}>
+                <PromptTabs
+                  tab={view.tab}
+                  onTab={(tab) => setView({ ...view, tab })}
+                  extra={
+                    view.tab === 'edit' ? (
+                      <button
+                        type="button"
+                        className="btn btn--ghost"
+                        aria-pressed={showPreview}
+                        onClick={() => setShowPreview(!showPreview)}
+                        title={`Show or hide the preview (${mod}Shift+P)`}
+                      >
+                        Preview
+                      </button>
+                    ) : null
+                  }
+                />
+                <div
+                  role="tabpanel"
+                  id="prompt-tabpanel"
+                  className="tabpanel"
+                  aria-label={view.tab === 'edit' ? 'Editor' : 'History'}
+                >
                   {view.tab === 'edit' ? (
                     <PromptEditor
                       key={view.name}
@@ -179,11 +225,13 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
                       journal={journal}
                       showPreview={showPreview}
                       saveRequested={saveRequested}
+                      onSaveRequestHandled={saveRequestHandled}
+                      focusOnOpen={justCreated === view.name}
                       onRenamed={(name) => setView({ kind: 'prompt', name, tab: 'edit' })}
                       onCommitted={refresh}
                     />
                   ) : (
-                    <History name={view.name} />
+                    <History key={view.name} name={view.name} />
                   )}
                 </div>
               </>
@@ -191,8 +239,8 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
               <div className="empty pad">
                 <h2>Open a prompt</h2>
                 <p className="muted">
-                  Pick a prompt on the left, search with Ctrl+K, or create one with “New prompt”. Drafts are saved as you
-                  type; a version is saved only when you choose “Save version” (Ctrl+S).
+                  Pick a prompt on the left, search with {mod}K, or create one with “New prompt”. Drafts are saved as you
+                  type; a version is saved only when you choose “Save version” ({mod}S).
                 </p>
               </div>
             )}
@@ -200,5 +248,57 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
         </div>
       </div>
     </ApiContext.Provider>
+  );
+}
+
+const TABS = [
+  { id: 'edit', label: 'Edit' },
+  { id: 'history', label: 'History' },
+] as const;
+
+/** Edit / History, as an ARIA tab list: one tab stop, arrow keys move between the tabs. */
+function PromptTabs({
+  tab,
+  onTab,
+  extra,
+}: {
+  tab: 'edit' | 'history';
+  onTab: (tab: 'edit' | 'history') => void;
+  extra: React.ReactNode;
+}) {
+  const onKeyDown = (e: ReactKeyboardEvent<HTMLDivElement>) => {
+    const i = TABS.findIndex((t) => t.id === tab);
+    const j =
+      e.key === 'ArrowRight' ? (i + 1) % TABS.length
+      : e.key === 'ArrowLeft' ? (i + TABS.length - 1) % TABS.length
+      : e.key === 'Home' ? 0
+      : e.key === 'End' ? TABS.length - 1
+      : -1;
+    if (j < 0) return;
+    e.preventDefault();
+    onTab(TABS[j]!.id);
+    document.getElementById(`tab-${TABS[j]!.id}`)?.focus();
+  };
+  return (
+    <div className="tabs">
+      <div role="tablist" aria-label="Prompt views" onKeyDown={onKeyDown}>
+        {TABS.map((t) => (
+          <button
+            key={t.id}
+            type="button"
+            role="tab"
+            id={`tab-${t.id}`}
+            aria-selected={tab === t.id}
+            aria-controls="prompt-tabpanel"
+            tabIndex={tab === t.id ? 0 : -1}
+            onClick={() => onTab(t.id)}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+      <span className="grow" />
+      {extra}
+    </div>
   );
 }

@@ -1,15 +1,15 @@
 // The editor of one prompt: the template (or chat messages), the variables schema, model
 // settings, the live preview, and "Save version". Every edit is journalled locally at once,
 // saved to the registry shortly after, and rendered through the isolated worker as you type.
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type {
-  Body,
   ChatMessage,
   DraftAnalysis,
   DraftContent,
   DraftSaved,
   OpenedPrompt,
   PreviewOutcome,
+  PromptKind,
   Rendered,
   TemplateError,
 } from '../api/generated';
@@ -17,6 +17,7 @@ import type { JsonValue } from '../api/generated';
 import { errorText, useApi } from './context';
 import { DraftJournal } from '../lib/journal';
 import { LatestOnly } from '../lib/latest';
+import { serialized } from '../lib/serial';
 import { errorTarget } from '../lib/format';
 import { TemplateEditor, type EditorProblem } from './TemplateEditor';
 import { ModelSettingsForm, VariablesEditor } from './SchemaEditor';
@@ -26,6 +27,7 @@ import { Dialog } from './Dialog';
 
 type Inputs = { [key in string]: JsonValue };
 type SaveState = { kind: 'saved'; at: string } | { kind: 'saving' } | { kind: 'failed'; message: string };
+type Update = (c: DraftContent) => DraftContent;
 
 const SAVE_DELAY_MS = 250;
 const SAVE_RETRY_MS = 2000;
@@ -35,7 +37,11 @@ interface Props {
   name: string;
   journal: DraftJournal;
   showPreview: boolean;
-  saveRequested: number;
+  /** Ctrl+S was pressed for this prompt: open "Save a version" once the prompt is open. */
+  saveRequested: boolean;
+  onSaveRequestHandled: () => void;
+  /** Put the cursor in the template once open (a prompt just created). */
+  focusOnOpen?: boolean;
   onRenamed: (name: string) => void;
   onCommitted: () => void;
 }
@@ -56,12 +62,25 @@ function problemFor(
   return null;
 }
 
-function describeError(e: TemplateError): string {
+/** "line 4, column 7: …" for this prompt's own template (its name is on screen already),
+ * "message 2 (user), line 1, …" for a chat message, the include's name for an include. */
+export function describeError(name: string, e: TemplateError): string {
   const l = e.location;
-  return l ? `${l.template}, line ${l.line}, column ${l.column}: ${e.message}` : e.message;
+  if (!l) return e.message;
+  const where = l.template === name ? '' : `${l.template.startsWith(`${name}, `) ? l.template.slice(name.length + 2) : l.template}, `;
+  return `${where}line ${l.line}, column ${l.column}: ${e.message}`;
 }
 
-export function PromptEditor({ name, journal, showPreview, saveRequested, onRenamed, onCommitted }: Props) {
+export function PromptEditor({
+  name,
+  journal,
+  showPreview,
+  saveRequested,
+  onSaveRequestHandled,
+  focusOnOpen = false,
+  onRenamed,
+  onCommitted,
+}: Props) {
   const { call, refresh } = useApi();
   const [opened, setOpened] = useState<OpenedPrompt | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -72,62 +91,95 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
   const [hasChanges, setHasChanges] = useState(false);
   const [committing, setCommitting] = useState(false);
   const [renaming, setRenaming] = useState(false);
+  const root = useRef<HTMLDivElement>(null);
   const saveTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  // The newest content and inputs. Edits are computed from these rather than from the values a
+  // render closed over, so two changes landing before React re-renders cannot undo each other.
   const latestContent = useRef<DraftContent | null>(null);
+  const inputsRef = useRef<Inputs>({});
+  const promptId = useRef<number>(0);
+  // Every edit gets a number; an analysis (from a save or a preview) is shown only if it is about
+  // content at least as new as the one on screen, so a slow save cannot bring back the warnings
+  // of text that has since been retyped.
+  const editSeq = useRef(0);
+  const analysisSeq = useRef(0);
+  const disposed = useRef(false);
+  // Saves, renames and the first read of the draft for one prompt run in order, also across
+  // editor instances (leave a prompt and come back while its last save is still on the way).
+  const queueKey = `${journal.scope}\u0000${name}`;
+
+  const showAnalysis = useCallback((a: DraftAnalysis, seq: number) => {
+    if (seq < analysisSeq.current) return;
+    analysisSeq.current = seq;
+    setAnalysis(a);
+  }, []);
 
   // ---- saving -------------------------------------------------------------------------------
-  const saver: LatestOnly<DraftContent, DraftSaved> = useMemo(
+  const saver: LatestOnly<{ c: DraftContent; seq: number }, DraftSaved> = useMemo(
     () =>
-      new LatestOnly<DraftContent, DraftSaved>(
-        (c) => call('save_draft', { name, content: c }),
-        (res, c) => {
+      new LatestOnly<{ c: DraftContent; seq: number }, DraftSaved>(
+        ({ c }) => serialized(queueKey, () => call('save_draft', { name, content: c })),
+        (res, { c, seq }) => {
           journal.confirm(name, c);
-          setAnalysis(res.analysis);
+          showAnalysis(res.analysis, seq);
           setHasChanges(res.has_changes);
           if (latestContent.current === c) setSave({ kind: 'saved', at: res.updated_at });
         },
-        (err, c) => {
+        (err, req) => {
           setSave({ kind: 'failed', message: errorText(err) });
           // Keep trying while the backend is away (a restarting server); the edit stays in the
-          // journal meanwhile. A newer edit schedules its own save and supersedes this one.
-          if (saveTimer.current === null && latestContent.current === c) {
+          // journal meanwhile. A newer edit schedules its own save and supersedes this one. An
+          // editor that was closed stops: reopening the prompt restores the edit from the journal.
+          if (!disposed.current && saveTimer.current === null && latestContent.current === req.c) {
             saveTimer.current = setTimeout(() => {
               saveTimer.current = null;
-              if (latestContent.current === c) saver.request(c);
+              if (latestContent.current === req.c) saver.request(req);
             }, SAVE_RETRY_MS);
           }
         },
       ),
-    [call, name, journal],
+    [call, name, journal, queueKey, showAnalysis],
   );
+
+  const requestSave = useCallback(() => {
+    if (latestContent.current) saver.request({ c: latestContent.current, seq: editSeq.current });
+  }, [saver]);
 
   const flushSave = useCallback(async () => {
     if (saveTimer.current) {
       clearTimeout(saveTimer.current);
       saveTimer.current = null;
-      if (latestContent.current) saver.request(latestContent.current);
+      requestSave();
     }
     while (saver.busy) await new Promise((r) => setTimeout(r, 20));
-  }, [saver]);
+  }, [saver, requestSave]);
 
   // ---- preview ------------------------------------------------------------------------------
   const [inputs, setInputs] = useState<Inputs>({});
   const [preview, setPreview] = useState<{ outcome: PreviewOutcome; startedAt: number } | null>(null);
-  const [lastGood, setLastGood] = useState<Rendered | null>(null);
+  const [lastGood, setLastGood] = useState<{ rendered: Rendered; inputs: Inputs } | null>(null);
   const [previewFailure, setPreviewFailure] = useState<string | null>(null);
   const previewer = useMemo(
     () =>
-      new LatestOnly<{ c: DraftContent; inputs: Inputs; startedAt: number }, PreviewOutcome>(
+      new LatestOnly<{ c: DraftContent; inputs: Inputs; startedAt: number; seq: number }, PreviewOutcome>(
         ({ c, inputs: i }) => call('preview_draft', { name, content: c, inputs: i }),
         (outcome, req) => {
           setPreviewFailure(null);
           setPreview({ outcome, startedAt: req.startedAt });
-          setAnalysis(outcome.analysis);
-          if (outcome.rendered) setLastGood(outcome.rendered);
+          showAnalysis(outcome.analysis, req.seq);
+          if (outcome.rendered) setLastGood({ rendered: outcome.rendered, inputs: req.inputs });
         },
         (err) => setPreviewFailure(errorText(err)),
       ),
-    [call, name],
+    [call, name, showAnalysis],
+  );
+
+  const requestPreview = useCallback(
+    (startedAt: number) => {
+      const c = latestContent.current;
+      if (c) previewer.request({ c, inputs: inputsRef.current, startedAt, seq: editSeq.current });
+    },
+    [previewer],
   );
 
   // Keystroke-to-preview timing, measured once the new preview is on screen.
@@ -146,34 +198,36 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
     setLastGood(null);
     setLoadError(null);
     setRestored(false);
-    call('open_prompt', { name })
+    serialized(queueKey, () => call('open_prompt', { name }))
       .then((o) => {
         if (!live) return;
+        promptId.current = o.prompt.id;
+        editSeq.current = 0;
+        analysisSeq.current = 0;
         setOpened(o);
         setAnalysis(o.analysis);
         setHasChanges(o.has_changes);
         const firstSample = Object.keys(o.samples)[0];
-        const startInputs = firstSample ? (o.samples[firstSample] ?? {}) : {};
+        const startInputs = (firstSample ? (o.samples[firstSample] ?? {}) : {}) as Inputs;
         setSample(firstSample ?? null);
-        setInputs(startInputs as Inputs);
+        inputsRef.current = startInputs;
+        setInputs(startInputs);
         setInputsText(JSON.stringify(startInputs, null, 2));
-        // An edit journalled but never confirmed (the app or server died first) wins.
-        const pending = journal.read(name);
-        const usePending =
-          pending !== null &&
-          pending.body.kind === o.draft.content.body.kind &&
-          JSON.stringify(pending) !== JSON.stringify(o.draft.content);
-        const c = usePending ? pending : o.draft.content;
-        if (!usePending) journal.discard(name);
+        // An edit journalled but never confirmed (the app or server died first) wins, if it was
+        // made in this very prompt.
+        const pending = journal.pendingFor(name, o.prompt.id, o.draft.content);
+        const c = pending ?? o.draft.content;
+        if (!pending) journal.discard(name);
         latestContent.current = c;
         setContent(c);
         setSave({ kind: 'saved', at: o.draft.updated_at });
-        if (usePending) {
+        if (pending) {
           setRestored(true);
           setSave({ kind: 'saving' });
-          saver.request(c);
+          editSeq.current = 1;
+          requestSave();
         }
-        previewer.request({ c, inputs: startInputs as Inputs, startedAt: performance.now() });
+        requestPreview(performance.now());
       })
       .catch((e) => live && setLoadError(errorText(e)));
     return () => {
@@ -182,36 +236,74 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [call, name]);
 
+  // A prompt just created: the writer's next move is to type its template. (A passive effect:
+  // the editors create their CodeMirror views in theirs, which run before this one.)
+  const focused = useRef(false);
+  useEffect(() => {
+    if (focusOnOpen && opened && !focused.current) {
+      focused.current = true;
+      root.current?.querySelector<HTMLElement>('.cm-content')?.focus();
+    }
+  }, [focusOnOpen, opened]);
+
   // ---- editing ------------------------------------------------------------------------------
   const edit = useCallback(
-    (next: DraftContent) => {
+    (update: Update) => {
+      const current = latestContent.current;
+      if (!current) return;
+      const next = update(current);
+      if (next === current) return;
       const startedAt = performance.now();
+      editSeq.current += 1;
       latestContent.current = next;
       setContent(next);
-      journal.write(name, next);
+      journal.write(name, next, promptId.current);
       setSave({ kind: 'saving' });
       if (saveTimer.current) clearTimeout(saveTimer.current);
       saveTimer.current = setTimeout(() => {
         saveTimer.current = null;
-        saver.request(next);
+        requestSave();
       }, SAVE_DELAY_MS);
-      previewer.request({ c: next, inputs, startedAt });
+      requestPreview(startedAt);
     },
-    [journal, name, saver, previewer, inputs],
+    [journal, name, requestSave, requestPreview],
   );
 
   // Save any pending edit when leaving the prompt.
-  useEffect(
-    () => () => {
-      if (saveTimer.current && latestContent.current) {
+  useEffect(() => {
+    disposed.current = false;
+    return () => {
+      disposed.current = true;
+      if (saveTimer.current) {
         clearTimeout(saveTimer.current);
-        saver.request(latestContent.current);
+        saveTimer.current = null;
+        requestSave();
       }
-    },
-    [saver],
+    };
+  }, [requestSave]);
+
+  const setTemplate = useCallback(
+    (template: string) => edit((c) => (c.body.kind === 'text' ? { ...c, body: { kind: 'text', template } } : c)),
+    [edit],
+  );
+  const updateMessages = useCallback(
+    (update: (m: ChatMessage[]) => ChatMessage[]) =>
+      edit((c) => (c.body.kind === 'chat' ? { ...c, body: { kind: 'chat', messages: update(c.body.messages) } } : c)),
+    [edit],
   );
 
-  const setBody = (body: Body) => content && edit({ ...content, body });
+  // Stable callbacks, so the parts a keystroke in the template does not change (variables,
+  // model settings, details, the rendered output) skip re-rendering while typing.
+  const setVariables = useCallback((variables: DraftContent['variables']) => edit((c) => ({ ...c, variables })), [edit]);
+  const setModel = useCallback((model: DraftContent['model']) => edit((c) => ({ ...c, model })), [edit]);
+  const saveDetails = useCallback(
+    async (description: string, tags: string[]) => {
+      const p = await call('update_prompt', { name, description, tags });
+      setOpened((o) => (o ? { ...o, prompt: p } : o));
+      refresh();
+    },
+    [call, name, refresh],
+  );
 
   // ---- inputs and samples -------------------------------------------------------------------
   const [sample, setSample] = useState<string | null>(null);
@@ -221,8 +313,9 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
   const [newSample, setNewSample] = useState('');
 
   const applyInputs = (next: Inputs) => {
+    inputsRef.current = next;
     setInputs(next);
-    if (content) previewer.request({ c: content, inputs: next, startedAt: performance.now() });
+    requestPreview(performance.now());
   };
 
   const pickSample = (s: string) => {
@@ -236,7 +329,7 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
 
   const saveSample = async (sampleName: string) => {
     try {
-      const samples = await call('save_sample', { name, sample: sampleName, inputs });
+      const samples = await call('save_sample', { name, sample: sampleName, inputs: inputsRef.current });
       setOpened((o) => (o ? { ...o, samples } : o));
       setSample(sampleName);
       setSampleMessage(`Saved sample “${sampleName}”.`);
@@ -248,14 +341,28 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
 
   // ---- save a version -----------------------------------------------------------------------
   const openSaveDialog = useCallback(async () => {
+    // Not over the rename dialog; a second Ctrl+S while the dialog is open changes nothing.
+    if (renaming) return;
     await flushSave();
     setCommitting(true);
-  }, [flushSave]);
+  }, [flushSave, renaming]);
 
-  const firstRequest = useRef(saveRequested);
   useEffect(() => {
-    if (saveRequested !== firstRequest.current) void openSaveDialog();
-  }, [saveRequested, openSaveDialog]);
+    if (saveRequested && (opened || loadError)) {
+      onSaveRequestHandled();
+      if (opened) void openSaveDialog();
+    }
+  }, [saveRequested, opened, loadError, onSaveRequestHandled, openSaveDialog]);
+
+  // One problem object per analysis (not per render): the editors place their underline when
+  // it changes.
+  const previewError = preview?.outcome.error ?? null;
+  const messageCount = content?.body.kind === 'chat' ? content.body.messages.length : 0;
+  const textProblem = useMemo(() => problemFor(name, -1, analysis, previewError), [name, analysis, previewError]);
+  const messageProblems = useMemo(
+    () => Array.from({ length: messageCount }, (_, i) => problemFor(name, i, analysis, previewError)),
+    [name, analysis, previewError, messageCount],
+  );
 
   if (loadError) {
     return (
@@ -275,27 +382,23 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
   }
 
   const vars = content.variables;
-  const previewError = preview?.outcome.error ?? null;
   const otherErrors = (analysis?.errors ?? []).filter(
     (e) => !e.location || errorTarget(name, e.location.template) === null,
   );
+  // The output on screen is not that of the current text: it failed to render, or the
+  // backend could not be reached.
+  const outdated = previewError !== null || previewFailure !== null;
+  const showingOld = outdated && lastGood !== null;
 
   return (
-    <div className={`editor${showPreview ? '' : ' editor--no-preview'}`}>
+    <div ref={root} className={`editor${showPreview ? '' : ' editor--no-preview'}`}>
       <div className="editor__main">
+        {/* Title and buttons on top, versions and the save state below: the save state's text
+            changes with every keystroke, so it sits where its width cannot re-wrap the title
+            and move the template under the cursor. */}
         <header className="editor__head">
-          <div>
-            <h2 className="prompt-title">
-              {opened.prompt.name} <span className="kind">{opened.prompt.kind}</span>
-            </h2>
-            <p className="muted small">
-              {opened.latest ? `Latest version ${opened.latest}` : 'No version saved yet'}{' '}
-              <Badges labels={Object.fromEntries(opened.labels.map((l) => [l.name, l.number]))} />
-              {opened.included_by.length ? ` · included by ${opened.included_by.join(', ')}` : ''}
-            </p>
-          </div>
+          <PromptTitle name={opened.prompt.name} kind={opened.prompt.kind} />
           <div className="editor__actions">
-            <SaveIndicator state={save} />
             <button type="button" className="btn" onClick={() => setRenaming(true)}>
               Rename…
             </button>
@@ -309,6 +412,12 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
               Save version…
             </button>
           </div>
+          <p className="editor__meta muted small">
+            {opened.latest ? `Latest version ${opened.latest}` : 'No version saved yet'}{' '}
+            <Badges labels={Object.fromEntries(opened.labels.map((l) => [l.name, l.number]))} />
+            {opened.included_by.length ? ` · included by ${opened.included_by.join(', ')}` : ''}
+          </p>
+          <SaveIndicator state={save} />
         </header>
         {restored ? (
           <p className="note" role="status">
@@ -319,11 +428,7 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
           key={opened.prompt.name}
           description={opened.prompt.description}
           tags={opened.prompt.tags}
-          onSave={async (description, tags) => {
-            const p = await call('update_prompt', { name, description, tags });
-            setOpened((o) => (o ? { ...o, prompt: p } : o));
-            refresh();
-          }}
+          onSave={saveDetails}
         />
         {content.body.kind === 'text' ? (
           <section className="panel" aria-labelledby="template-heading">
@@ -331,9 +436,9 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
             <TemplateEditor
               label="Template"
               value={content.body.template}
-              onChange={(t) => setBody({ kind: 'text', template: t })}
+              onChange={setTemplate}
               variables={vars}
-              problem={problemFor(name, -1, analysis, previewError)}
+              problem={textProblem}
               placeholder="Write the prompt. Use {{ variable }} for inputs."
               minLines={10}
             />
@@ -341,29 +446,29 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
         ) : (
           <MessagesEditor
             messages={content.body.messages}
-            onChange={(messages) => setBody({ kind: 'chat', messages })}
+            onChange={updateMessages}
             variables={vars}
-            problemAt={(i) => problemFor(name, i, analysis, previewError)}
+            problemAt={(i) => messageProblems[i] ?? null}
           />
         )}
         {otherErrors.length ? (
           <div className="error-box" role="alert">
             {otherErrors.map((e, i) => (
-              <p key={i}>{describeError(e)}</p>
+              <p key={i}>{describeError(name, e)}</p>
             ))}
           </div>
         ) : null}
         <VariablesEditor
           variables={vars}
           report={analysis?.schema ?? { undeclared: [], unused: [] }}
-          onChange={(variables) => edit({ ...content, variables })}
+          onChange={setVariables}
         />
-        <ModelSettingsForm model={content.model} onChange={(model) => edit({ ...content, model })} />
+        <ModelSettingsForm model={content.model} onChange={setModel} />
       </div>
       {showPreview ? (
         <aside className="editor__preview" aria-label="Preview">
-          <section className="panel">
-            <h3>Inputs</h3>
+          <section className="panel" aria-labelledby="inputs-heading">
+            <h3 id="inputs-heading">Inputs</h3>
             <div className="row">
               <label className="grow">
                 Sample
@@ -391,6 +496,7 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
                 spellCheck={false}
                 value={inputsText}
                 aria-invalid={inputsProblem !== null}
+                aria-describedby={inputsProblem ? 'inputs-problem' : undefined}
                 onChange={(e) => {
                   setInputsText(e.target.value);
                   try {
@@ -404,7 +510,11 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
                 }}
               />
             </label>
-            {inputsProblem ? <p className="error small">{inputsProblem}</p> : null}
+            {inputsProblem ? (
+              <p id="inputs-problem" className="error small">
+                {inputsProblem}
+              </p>
+            ) : null}
             <form
               className="row"
               onSubmit={(e) => {
@@ -430,23 +540,39 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
             ) : null}
           </section>
           <section className="panel preview" aria-labelledby="preview-heading">
-            <h3 id="preview-heading">
-              Preview{' '}
-              {preview && preview.outcome.rendered ? (
-                <span className="muted small">rendered in {preview.outcome.render_ms.toFixed(1)} ms</span>
-              ) : null}
-            </h3>
+            <div className="preview__head">
+              <h3 id="preview-heading">Preview</h3>
+              <span className="muted small">
+                {showingOld
+                  ? lastGood.inputs === inputs
+                    ? 'last good render'
+                    : 'last good render, other inputs'
+                  : preview?.outcome.rendered
+                    ? `rendered in ${preview.outcome.render_ms.toFixed(1)} ms`
+                    : null}
+              </span>
+            </div>
+            {/* Two lines are always reserved here, so an error coming and going while you type
+                never moves the output below it. */}
             <div className="preview__status" role="status" aria-live="polite">
-              {previewFailure ? <p className="error">{previewFailure}</p> : null}
-              {previewError ? (
-                <p className="error" data-testid="preview-error">
-                  {describeError(previewError)}
+              {previewFailure ? (
+                <p className="error" title={previewFailure}>
+                  {previewFailure}
+                </p>
+              ) : previewError ? (
+                <p className="error" data-testid="preview-error" title={describeError(name, previewError)}>
+                  {describeError(name, previewError)}
+                </p>
+              ) : preview?.outcome.rendered ? (
+                <p className="muted small">
+                  {sample && opened.samples[sample] === inputs
+                    ? `With the sample “${sample}”.`
+                    : 'With the input values above.'}
                 </p>
               ) : null}
-              {previewError && lastGood ? <p className="muted small">Showing the last preview that rendered.</p> : null}
             </div>
-            <div className={`preview__output${previewError ? ' is-stale' : ''}`} data-testid="preview-output">
-              {lastGood ? <RenderedView rendered={lastGood} /> : <p className="muted">Nothing rendered yet.</p>}
+            <div className={`preview__output${outdated ? ' is-stale' : ''}`} data-testid="preview-output">
+              {lastGood ? <RenderedView rendered={lastGood.rendered} /> : <p className="muted">Nothing rendered yet.</p>}
             </div>
           </section>
         </aside>
@@ -471,8 +597,10 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
           onClose={() => setRenaming(false)}
           onRenamed={async (newName) => {
             await flushSave();
-            const p = await call('rename_prompt', { name, new_name: newName });
-            journal.discard(name);
+            const p = await serialized(queueKey, () => call('rename_prompt', { name, new_name: newName }));
+            // Normally confirmed and gone by now; if the last save failed, the edit follows the
+            // prompt to its new name instead of being dropped.
+            journal.rename(name, p.name);
             setRenaming(false);
             refresh();
             onRenamed(p.name);
@@ -483,17 +611,44 @@ export function PromptEditor({ name, journal, showPreview, saveRequested, onRena
   );
 }
 
-function SaveIndicator({ state }: { state: SaveState }) {
-  const text =
-    state.kind === 'saving' ? 'Saving…' : state.kind === 'saved' ? 'Draft saved' : `Not saved: ${state.message}`;
+/** The name with its folder part muted and a line-break opportunity after it, so a long name
+ * wraps between folder and prompt rather than in the middle of a word. */
+function PromptTitle({ name, kind }: { name: string; kind: PromptKind }) {
+  const cut = name.lastIndexOf('/');
   return (
-    <span className={`save-state save-state--${state.kind}`} role="status" aria-label="Draft status" title={text}>
+    <h2 className="prompt-title">
+      <span className="prompt-title__name">
+        {cut >= 0 ? (
+          <>
+            <span className="prompt-title__folder">{name.slice(0, cut + 1)}</span>
+            <wbr />
+          </>
+        ) : null}
+        {name.slice(cut + 1)}
+      </span>{' '}
+      <span className="kind">{kind}</span>
+    </h2>
+  );
+}
+
+export function SaveIndicator({ state }: { state: SaveState }) {
+  // Short and of steady width, so the header never reflows while typing; the reason for a
+  // failure is in the tooltip and read out to screen readers.
+  const text = state.kind === 'saving' ? 'Saving…' : state.kind === 'saved' ? 'Draft saved' : 'Not saved yet · retrying';
+  return (
+    <span
+      className={`save-state save-state--${state.kind}`}
+      role="status"
+      aria-label="Draft status"
+      title={state.kind === 'failed' ? `${state.message} Your edits are kept in this window.` : text}
+    >
       {text}
+      {state.kind === 'failed' ? <span className="sr-only">: {state.message}</span> : null}
     </span>
   );
 }
 
-export function RenderedView({ rendered }: { rendered: Rendered }) {
+export const RenderedView = memo(function RenderedView({ rendered }: { rendered: Rendered }) {
   if (rendered.kind === 'text') return <pre className="rendered">{rendered.text}</pre>;
   return (
     <ol className="conversation" aria-label="Rendered conversation">
@@ -505,90 +660,135 @@ export function RenderedView({ rendered }: { rendered: Rendered }) {
       ))}
     </ol>
   );
-}
+});
 
-function MessagesEditor({
+export function MessagesEditor({
   messages,
   onChange,
   variables,
   problemAt,
 }: {
   messages: ChatMessage[];
-  onChange: (m: ChatMessage[]) => void;
+  onChange: (update: (m: ChatMessage[]) => ChatMessage[]) => void;
   variables: DraftContent['variables'];
   problemAt: (i: number) => EditorProblem | null;
 }) {
+  // A stable key per message, moved along with it: with index keys, moving or removing a
+  // message handed its CodeMirror editor (undo history, cursor, focus) to another message.
+  const ids = useRef<number[]>([]);
+  const nextId = useRef(0);
+  while (ids.current.length < messages.length) ids.current.push(nextId.current++);
+  if (ids.current.length > messages.length) ids.current.length = messages.length;
+  const list = useRef<HTMLDivElement>(null);
+  // Where the keyboard focus goes after a move or removal (the focused button may have been
+  // taken out of the document while React reordered the messages).
+  const refocus = useRef<{ id: number | undefined; controls: string[] } | null>(null);
+  useLayoutEffect(() => {
+    const target = refocus.current;
+    if (!target || !list.current) return;
+    refocus.current = null;
+    const message = list.current.querySelector(`[data-message="${target.id}"]`);
+    const button = target.controls
+      .map((action) => message?.querySelector<HTMLButtonElement>(`[data-action="${action}"]`))
+      .find((b) => b && !b.disabled);
+    (button ?? list.current.querySelector<HTMLElement>('.add-message'))?.focus();
+  });
+
   const move = (i: number, by: number) => {
     const j = i + by;
     if (j < 0 || j >= messages.length) return;
-    const next = [...messages];
-    [next[i], next[j]] = [next[j]!, next[i]!];
-    onChange(next);
+    const id = ids.current[i]!;
+    [ids.current[i], ids.current[j]] = [ids.current[j]!, id];
+    refocus.current = { id, controls: by < 0 ? ['up', 'down'] : ['down', 'up'] };
+    onChange((ms) => {
+      const next = [...ms];
+      [next[i], next[j]] = [next[j]!, next[i]!];
+      return next;
+    });
+  };
+  const remove = (i: number) => {
+    ids.current.splice(i, 1);
+    refocus.current = { id: ids.current[Math.min(i, ids.current.length - 1)], controls: ['remove'] };
+    onChange((ms) => ms.filter((_, j) => j !== i));
   };
   return (
     <section className="panel" aria-labelledby="messages-heading">
       <h3 id="messages-heading">Messages</h3>
-      {messages.length === 0 ? <p className="muted">No messages yet.</p> : null}
-      {messages.map((m, i) => (
-        <div key={i} className="message">
-          <div className="message__bar">
-            <label>
-              <span className="sr-only">Role of message {i + 1}</span>
+      <div ref={list}>
+        {messages.length === 0 ? <p className="muted">No messages yet.</p> : null}
+        {messages.map((m, i) => (
+          <div key={ids.current[i]} data-message={ids.current[i]} className="message">
+            <div className="message__bar">
               <select
                 aria-label={`Role of message ${i + 1}`}
                 value={m.role}
-                onChange={(e) => onChange(messages.map((x, j) => (j === i ? { ...x, role: e.target.value } : x)))}
+                onChange={(e) => {
+                  const role = e.target.value;
+                  onChange((ms) => ms.map((x, j) => (j === i ? { ...x, role } : x)));
+                }}
               >
                 {(ROLES.includes(m.role) ? ROLES : [...ROLES, m.role]).map((r) => (
                   <option key={r}>{r}</option>
                 ))}
               </select>
-            </label>
-            <span className="muted small">Message {i + 1}</span>
-            <span className="grow" />
-            <button type="button" className="btn btn--ghost" onClick={() => move(i, -1)} disabled={i === 0} aria-label={`Move message ${i + 1} up`}>
-              ↑
-            </button>
-            <button
-              type="button"
-              className="btn btn--ghost"
-              onClick={() => move(i, 1)}
-              disabled={i === messages.length - 1}
-              aria-label={`Move message ${i + 1} down`}
-            >
-              ↓
-            </button>
-            <button
-              type="button"
-              className="btn btn--ghost"
-              onClick={() => onChange(messages.filter((_, j) => j !== i))}
-              aria-label={`Remove message ${i + 1}`}
-            >
-              ×
-            </button>
+              <span className="muted small">Message {i + 1}</span>
+              <span className="grow" />
+              <button
+                type="button"
+                className="btn btn--ghost btn--icon"
+                data-action="up"
+                onClick={() => move(i, -1)}
+                disabled={i === 0}
+                aria-label={`Move message ${i + 1} up`}
+                title="Move up"
+              >
+                ↑
+              </button>
+              <button
+                type="button"
+                className="btn btn--ghost btn--icon"
+                data-action="down"
+                onClick={() => move(i, 1)}
+                disabled={i === messages.length - 1}
+                aria-label={`Move message ${i + 1} down`}
+                title="Move down"
+              >
+                ↓
+              </button>
+              <button
+                type="button"
+                className="btn btn--ghost btn--icon"
+                data-action="remove"
+                onClick={() => remove(i)}
+                aria-label={`Remove message ${i + 1}`}
+                title="Remove"
+              >
+                ×
+              </button>
+            </div>
+            <TemplateEditor
+              label={`Message ${i + 1} (${m.role})`}
+              value={m.template}
+              onChange={(template) => onChange((ms) => ms.map((x, j) => (j === i ? { ...x, template } : x)))}
+              variables={variables}
+              problem={problemAt(i)}
+              minLines={3}
+            />
           </div>
-          <TemplateEditor
-            label={`Message ${i + 1} (${m.role})`}
-            value={m.template}
-            onChange={(t) => onChange(messages.map((x, j) => (j === i ? { ...x, template: t } : x)))}
-            variables={variables}
-            problem={problemAt(i)}
-            minLines={3}
-          />
-        </div>
-      ))}
-      <button
-        type="button"
-        className="btn"
-        onClick={() => onChange([...messages, { role: messages.length ? 'user' : 'system', template: '' }])}
-      >
-        Add message
-      </button>
+        ))}
+        <button
+          type="button"
+          className="btn add-message"
+          onClick={() => onChange((ms) => [...ms, { role: ms.length ? 'user' : 'system', template: '' }])}
+        >
+          Add message
+        </button>
+      </div>
     </section>
   );
 }
 
-function DetailsForm({
+const DetailsForm = memo(function DetailsForm({
   description,
   tags,
   onSave,
@@ -599,37 +799,59 @@ function DetailsForm({
 }) {
   const [d, setD] = useState(description);
   const [t, setT] = useState(tags.join(', '));
-  const [msg, setMsg] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [error, setError] = useState<string | null>(null);
   const dirty = d !== description || t !== tags.join(', ');
   return (
     <form
-      className="details row"
+      className="details"
       onSubmit={(e) => {
         e.preventDefault();
+        setError(null);
         onSave(d.trim(), splitTags(t))
-          .then(() => setMsg('Details saved.'))
-          .catch((err) => setMsg(errorText(err)));
+          .then(() => setSaved(true))
+          .catch((err) => setError(errorText(err)));
       }}
     >
-      <label className="grow">
-        Description
-        <input value={d} onChange={(e) => setD(e.target.value)} />
-      </label>
-      <label>
-        Tags
-        <input value={t} onChange={(e) => setT(e.target.value)} placeholder="comma, separated" />
-      </label>
-      <button type="submit" className="btn" disabled={!dirty}>
-        Save details
-      </button>
-      {msg ? (
-        <span className="small muted" role="status">
-          {msg}
+      <div className="row">
+        <label className="grow">
+          Description
+          <input
+            value={d}
+            onChange={(e) => {
+              setD(e.target.value);
+              setSaved(false);
+            }}
+          />
+        </label>
+        <label>
+          Tags
+          <input
+            value={t}
+            onChange={(e) => {
+              setT(e.target.value);
+              setSaved(false);
+            }}
+            placeholder="comma, separated"
+          />
+        </label>
+        {/* The outcome shows on the button itself: a message appended to the row would wrap it
+            and push the template down. */}
+        <button type="submit" className="btn details__save" disabled={!dirty}>
+          {saved && !dirty ? 'Details saved ✓' : 'Save details'}
+        </button>
+        <span className="sr-only" role="status">
+          {saved && !dirty ? 'Details saved.' : ''}
         </span>
+      </div>
+      {error ? (
+        <p className="error small" role="alert">
+          {error}
+        </p>
       ) : null}
     </form>
   );
-}
+});
 
 function RenameDialog({
   name,
@@ -642,20 +864,28 @@ function RenameDialog({
 }) {
   const [value, setValue] = useState(name);
   const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
   return (
     <Dialog title="Rename or move" onClose={onClose}>
       <form
         className="form"
         onSubmit={(e) => {
           e.preventDefault();
-          onRenamed(value.trim()).catch((err) => setError(errorText(err)));
+          if (busy) return;
+          setBusy(true);
+          setError(null);
+          onRenamed(value.trim())
+            .catch((err) => setError(errorText(err)))
+            .finally(() => setBusy(false));
         }}
       >
         <label>
           New name
-          <input autoFocus value={value} onChange={(e) => setValue(e.target.value)} />
+          <input data-autofocus value={value} onChange={(e) => setValue(e.target.value)} aria-describedby="rename-hint" spellCheck={false} />
         </label>
-        <p className="hint">Change the folder part to move it: support/refund-reply → billing/refund-reply.</p>
+        <p id="rename-hint" className="hint">
+          Change the folder part to move it: support/refund-reply → billing/refund-reply.
+        </p>
         {error ? (
           <p role="alert" className="error">
             {error}
@@ -665,7 +895,7 @@ function RenameDialog({
           <button type="button" className="btn" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" className="btn btn--primary" disabled={!value.trim() || value.trim() === name}>
+          <button type="submit" className="btn btn--primary" disabled={busy || !value.trim() || value.trim() === name}>
             Rename
           </button>
         </div>

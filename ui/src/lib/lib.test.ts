@@ -3,6 +3,7 @@ import type { PromptListing } from '../api/generated';
 import { buildTree, labelBadges } from './tree';
 import { LatestOnly } from './latest';
 import { DraftJournal } from './journal';
+import { serialized } from './serial';
 import { errorTarget, relativeTime } from './format';
 
 const listing = (name: string): PromptListing => ({
@@ -69,15 +70,63 @@ describe('DraftJournal', () => {
     const j = new DraftJournal(window.localStorage, 'reg-a');
     const a = { body: { kind: 'text' as const, template: 'A' }, variables: [], model: { provider: '', model: '', parameters: {} } };
     const b = { ...a, body: { kind: 'text' as const, template: 'B' } };
-    j.write('p', a);
-    j.write('p', b);
+    j.write('p', a, 1);
+    j.write('p', b, 1);
     j.confirm('p', a); // an older save finishing must not drop the newer edit
     expect(j.read('p')).toEqual(b);
     j.confirm('p', b);
     expect(j.read('p')).toBeNull();
     // Scoped per registry.
-    j.write('p', a);
+    j.write('p', a, 1);
     expect(new DraftJournal(window.localStorage, 'reg-b').read('p')).toBeNull();
+    j.discard('p');
+  });
+
+  it('restores an edit only into the prompt it was made in, of the same kind', () => {
+    const j = new DraftJournal(window.localStorage, 'reg-c');
+    const stored = { body: { kind: 'text' as const, template: 'stored' }, variables: [], model: { provider: '', model: '', parameters: {} } };
+    const typed = { ...stored, body: { kind: 'text' as const, template: 'typed' } };
+    j.write('p', typed, 7);
+    expect(j.pendingFor('p', 7, stored)).toEqual(typed);
+    // The name now belongs to another prompt (renamed or recreated elsewhere): dropped.
+    expect(j.pendingFor('p', 8, stored)).toBeNull();
+    expect(j.read('p')).toBeNull();
+    // Another kind: dropped.
+    j.write('p', typed, 7);
+    expect(j.pendingFor('p', 7, { ...stored, body: { kind: 'chat', messages: [] } })).toBeNull();
+    // Same content in another key order: nothing to restore.
+    j.write('p', { ...typed, model: { parameters: { b: 1, a: 2 }, model: '', provider: '' } }, 7);
+    expect(j.pendingFor('p', 7, { ...typed, model: { provider: '', model: '', parameters: { a: 2, b: 1 } } })).toBeNull();
+  });
+
+  it('moves an unconfirmed edit along with a rename', () => {
+    const j = new DraftJournal(window.localStorage, 'reg-d');
+    const c = { body: { kind: 'text' as const, template: 'x' }, variables: [], model: { provider: '', model: '', parameters: {} } };
+    j.write('old/name', c, 3);
+    j.rename('old/name', 'new/name');
+    expect(j.read('old/name')).toBeNull();
+    expect(j.pendingFor('new/name', 3, { ...c, body: { kind: 'text', template: '' } })).toEqual(c);
+  });
+});
+
+describe('serialized', () => {
+  it('runs work for one key in order, even when an earlier one fails', async () => {
+    const log: string[] = [];
+    const slow = (label: string, ms: number, fail = false) => () =>
+      new Promise<string>((resolve, reject) =>
+        setTimeout(() => {
+          log.push(label);
+          if (fail) reject(new Error(label));
+          else resolve(label);
+        }, ms),
+      );
+    const a = serialized('k', slow('a', 30, true));
+    const b = serialized('k', slow('b', 1));
+    const other = serialized('other', slow('other', 5));
+    await expect(a).rejects.toThrow('a');
+    expect(await b).toBe('b');
+    await other;
+    expect(log).toEqual(['other', 'a', 'b']);
   });
 });
 
