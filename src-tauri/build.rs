@@ -27,6 +27,17 @@ const COMMANDS: &[&str] = &[
     "get_settings",
     "set_identity",
     "open_registry",
+    "list_reviews",
+    "request_review",
+    "review_detail",
+    "comment_review",
+    "decide_review",
+    "check_release",
+    "release_version",
+    "rollback_label",
+    "list_releases",
+    "policy_of_label",
+    "check_signing_key",
 ];
 
 fn main() {

@@ -119,6 +119,17 @@ api_commands! {
     get_settings,
     set_identity,
     open_registry,
+    list_reviews,
+    request_review,
+    review_detail,
+    comment_review,
+    decide_review,
+    check_release,
+    release_version,
+    rollback_label,
+    list_releases,
+    policy_of_label,
+    check_signing_key,
 }
 
 /// Whether two lists of names are equal, usable in a constant.

@@ -32,7 +32,12 @@ pub fn app_info(api: &Api, _: NoArgs) -> R<AppInfo> {
         ),
         Err(e) => return Err(e.clone()),
     };
+    let role = match &*guard {
+        Ok(reg) => reg.role_of(reg.actor())?,
+        Err(e) => return Err(e.clone()),
+    };
     Ok(AppInfo {
+        role,
         name: api.app_name.clone(),
         version: api.app_version.clone(),
         content_format: promptdesk_content::CANONICAL_FORMAT.into(),
@@ -379,4 +384,143 @@ pub fn open_registry(api: &Api, req: OpenRegistry) -> R<Settings> {
         crate::remember_registry(file, &absolute)?;
     }
     Ok(out)
+}
+
+// ---- review and release ---------------------------------------------------------------------
+
+use promptdesk_core::policy::Decision;
+use promptdesk_core::release::{Release, ReleaseRequest, Review, ReviewDetail, ReviewEvent};
+
+fn reference(text: &str) -> R<Ref> {
+    Ok(Ref::parse(text.trim())?)
+}
+
+/// Sets up the acting person's signing key from the OS keyring (or the key files chosen with
+/// `PROMPTDESK_KEYSTORE`); refuses with the reason when there is none.
+fn with_signer(reg: &mut Registry) -> R<()> {
+    let store =
+        promptdesk_keys::KeyStore::from_env().map_err(|e| ApiError::bad_input(e.to_string()))?;
+    let signer = store
+        .signer_for(reg.actor())
+        .map_err(|e| ApiError::new(crate::ApiErrorKind::PolicyRefused, e.to_string()))?;
+    reg.set_signer(Box::new(signer));
+    Ok(())
+}
+
+pub fn list_reviews(api: &Api, req: ListReviews) -> R<Vec<Review>> {
+    api.with(|reg| Ok(reg.reviews(req.all.unwrap_or(false))?))
+}
+
+pub fn request_review(api: &Api, req: RequestReview) -> R<Review> {
+    let r = reference(&req.reference)?;
+    api.with(|reg| {
+        Ok(reg.request_review(&req.name, Some(&r), req.label.trim(), &req.description)?)
+    })
+}
+
+pub fn review_detail(api: &Api, req: ReviewNumber) -> R<ReviewDetail> {
+    api.with(|reg| Ok(reg.review_detail(req.number)?))
+}
+
+pub fn comment_review(api: &Api, req: CommentReview) -> R<ReviewEvent> {
+    api.with(|reg| {
+        Ok(reg.comment(
+            req.number,
+            &req.body,
+            req.anchor.as_ref(),
+            req.reply_to.as_deref(),
+        )?)
+    })
+}
+
+pub fn decide_review(api: &Api, req: DecideReview) -> R<ReviewEvent> {
+    api.with(|reg| {
+        Ok(match req.decision {
+            ReviewDecision::Approve => {
+                with_signer(reg)?;
+                reg.approve(req.number, &req.body)?
+            }
+            ReviewDecision::RequestChanges => {
+                with_signer(reg)?;
+                reg.request_changes(req.number, &req.body)?
+            }
+            ReviewDecision::Close => reg.close_review(req.number, &req.body)?,
+        })
+    })
+}
+
+pub fn check_release(api: &Api, req: CheckRelease) -> R<Decision> {
+    let r = reference(&req.reference)?;
+    api.with(|reg| {
+        let v = reg.resolve(&req.name, Some(&r))?;
+        Ok(reg.decide(&v, req.label.trim(), &req.changelog, false)?)
+    })
+}
+
+pub fn release_version(api: &Api, req: ReleaseVersion) -> R<Release> {
+    let r = reference(&req.reference)?;
+    let expect = req.expect_from.as_deref().map(reference).transpose()?;
+    api.with(|reg| {
+        with_signer(reg)?;
+        Ok(reg.release(
+            &req.name,
+            Some(&r),
+            req.label.trim(),
+            ReleaseRequest {
+                changelog: &req.changelog,
+                expect_from: expect.as_ref(),
+                review: req.review,
+            },
+        )?)
+    })
+}
+
+pub fn rollback_label(api: &Api, req: RollbackLabel) -> R<Release> {
+    let to = req.to.as_deref().map(reference).transpose()?;
+    api.with(|reg| {
+        with_signer(reg)?;
+        Ok(reg.rollback(&req.name, req.label.trim(), &req.reason, to.as_ref())?)
+    })
+}
+
+pub fn list_releases(api: &Api, req: ListReleases) -> R<ReleaseTimeline> {
+    api.with(|reg| {
+        Ok(ReleaseTimeline {
+            serving: reg.labels(&req.name)?,
+            releases: reg.releases(&req.name, req.label.as_deref())?,
+        })
+    })
+}
+
+pub fn policy_of_label(api: &Api, req: LabelName) -> R<PolicyOfLabel> {
+    api.with(|reg| {
+        Ok(PolicyOfLabel {
+            policy: reg.policy(req.label.trim())?,
+            label: req.label.trim().to_string(),
+        })
+    })
+}
+
+pub fn check_signing_key(api: &Api, _: NoArgs) -> R<KeyStatus> {
+    api.with(|reg| {
+        let attempt = promptdesk_keys::KeyStore::from_env().and_then(|store| {
+            let status = store.canary()?;
+            Ok((status, store.signer_for(reg.actor())?))
+        });
+        Ok(match attempt {
+            Ok((status, signer)) => {
+                use promptdesk_core::signing::{key_id, Sign};
+                KeyStatus {
+                    ok: true,
+                    message: status,
+                    key_id: Some(key_id(&signer.public_key())),
+                }
+            }
+            Err(e) => KeyStatus {
+                ok: false,
+                message: e.to_string(),
+                key_id: None,
+            },
+        })
+    })
 }

@@ -221,6 +221,25 @@ commands! {
     set_identity(SetIdentity) -> Settings;
     /// Switches this window to another registry file (created when missing).
     open_registry(OpenRegistry) -> Settings;
+    /// Review requests, newest first (open ones unless `all`).
+    list_reviews(ListReviews) -> Vec<promptdesk_core::release::Review>;
+    request_review(RequestReview) -> promptdesk_core::release::Review;
+    /// A review's thread and the policy checklist as of now.
+    review_detail(ReviewNumber) -> promptdesk_core::release::ReviewDetail;
+    comment_review(CommentReview) -> promptdesk_core::release::ReviewEvent;
+    /// Approve (signed, bound to the content hash), request changes, or close.
+    decide_review(DecideReview) -> promptdesk_core::release::ReviewEvent;
+    /// The policy checklist for releasing a version to a label now.
+    check_release(CheckRelease) -> promptdesk_core::policy::Decision;
+    /// Promotes a version under the label's policy (signed, compare-and-swap).
+    release_version(ReleaseVersion) -> promptdesk_core::release::Release;
+    /// Moves a label back to its previous release (or `to`), with a reason.
+    rollback_label(RollbackLabel) -> promptdesk_core::release::Release;
+    /// What each label serves and every release and rollback.
+    list_releases(ListReleases) -> ReleaseTimeline;
+    policy_of_label(LabelName) -> PolicyOfLabel;
+    /// Proves the key store works for the acting person.
+    check_signing_key(NoArgs) -> KeyStatus;
 }
 
 mod ts {

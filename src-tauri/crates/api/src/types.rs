@@ -29,6 +29,8 @@ pub struct AppInfo {
     /// Who is acting: the configured identity, `PROMPTDESK_USER`, or the OS user.
     pub actor: String,
     pub identity: Option<Identity>,
+    /// The acting person's role in this registry.
+    pub role: promptdesk_core::policy::Role,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
@@ -219,4 +221,127 @@ pub struct SetIdentity {
 pub struct OpenRegistry {
     /// A registry file; created when it does not exist.
     pub path: String,
+}
+
+// ---- review and release ---------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+pub struct ListReviews {
+    /// Also released and closed ones.
+    #[serde(default)]
+    #[ts(optional)]
+    pub all: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct RequestReview {
+    pub name: String,
+    /// The version to release: a number, a label, or a hash prefix (`#3fa9c1`).
+    pub reference: String,
+    pub label: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ReviewNumber {
+    pub number: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CommentReview {
+    pub number: u32,
+    pub body: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub anchor: Option<promptdesk_core::release::Anchor>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub reply_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    Approve,
+    RequestChanges,
+    Close,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct DecideReview {
+    pub number: u32,
+    pub decision: ReviewDecision,
+    #[serde(default)]
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ReleaseVersion {
+    pub name: String,
+    pub reference: String,
+    pub label: String,
+    pub changelog: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub review: Option<u32>,
+    /// Refuse unless the label still points at this version (what the person saw).
+    #[serde(default)]
+    #[ts(optional)]
+    pub expect_from: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct RollbackLabel {
+    pub name: String,
+    pub label: String,
+    pub reason: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ListReleases {
+    pub name: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ReleaseTimeline {
+    /// Where each label points now.
+    pub serving: Vec<Label>,
+    /// Newest first.
+    pub releases: Vec<promptdesk_core::release::Release>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct LabelName {
+    pub label: String,
+}
+
+/// What the policy says about releasing a version now, for the acting person.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CheckRelease {
+    pub name: String,
+    pub reference: String,
+    pub label: String,
+    #[serde(default)]
+    pub changelog: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct PolicyOfLabel {
+    pub label: String,
+    pub policy: promptdesk_core::policy::Policy,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct KeyStatus {
+    /// Whether signing works here; when not, `message` says why and what to do.
+    pub ok: bool,
+    pub message: String,
+    pub key_id: Option<String>,
 }

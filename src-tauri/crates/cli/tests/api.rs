@@ -321,3 +321,148 @@ fn the_generated_typescript_declares_every_command() {
         "ids and counts must be numbers in JSON"
     );
 }
+
+#[test]
+fn review_approve_release_and_roll_back_through_the_api() {
+    let (dir, api) = api();
+    // Signing keys in plain files, chosen explicitly for the test; people switch by identity.
+    std::env::set_var(
+        "PROMPTDESK_KEYSTORE",
+        format!("file:{}", dir.path().join("keys").display()),
+    );
+    std::env::remove_var("PROMPTDESK_USER");
+    let who = |name: &str| {
+        ok(
+            &api,
+            "set_identity",
+            json!({"name": name, "email": format!("{name}@example.com")}),
+        );
+    };
+    who("ana");
+    ok(
+        &api,
+        "create_prompt",
+        json!({"name": "faq", "kind": "text"}),
+    );
+    for (n, text) in [(1, "Answer: yes"), (2, "Answer: yes, within 30 days")] {
+        ok(
+            &api,
+            "save_draft",
+            json!({"name": "faq", "content": text_of(text)}),
+        );
+        assert_eq!(
+            ok(
+                &api,
+                "commit_version",
+                json!({"name": "faq", "message": format!("v{n}")})
+            )["number"],
+            n
+        );
+    }
+    let review = ok(
+        &api,
+        "request_review",
+        json!({"name": "faq", "reference": "1", "label": "production", "description": "first"}),
+    );
+    let number = review["number"].clone();
+
+    let check = ok(
+        &api,
+        "check_release",
+        json!({"name": "faq", "reference": "1", "label": "production", "changelog": "x"}),
+    );
+    assert_eq!(check["allowed"], false);
+    let e = err(
+        &api,
+        "decide_review",
+        json!({"number": number, "decision": "approve"}),
+    );
+    assert_eq!(e.kind, ApiErrorKind::PolicyRefused);
+    assert!(e.message.contains("ana wrote faq@1"), "{}", e.message);
+
+    who("ben");
+    assert_eq!(ok(&api, "check_signing_key", json!({}))["ok"], true);
+    ok(
+        &api,
+        "comment_review",
+        json!({"number": number, "body": "ok?", "anchor": {"template": "template", "line": 1}}),
+    );
+    let approval = ok(
+        &api,
+        "decide_review",
+        json!({"number": number, "decision": "approve", "body": "yes"}),
+    );
+    assert_eq!(approval["version"], 1);
+    let detail = ok(&api, "review_detail", json!({"number": number}));
+    assert_eq!(detail["review"]["status"], "approved");
+    assert_eq!(detail["events"].as_array().unwrap().len(), 2);
+
+    who("ana");
+    let e = err(
+        &api,
+        "release_version",
+        json!({"name": "faq", "reference": "1", "label": "production", "changelog": ""}),
+    );
+    assert_eq!(e.kind, ApiErrorKind::PolicyRefused);
+    assert!(
+        e.message.contains("a changelog is required"),
+        "{}",
+        e.message
+    );
+    let shipped = ok(
+        &api,
+        "release_version",
+        json!({"name": "faq", "reference": "1", "label": "production", "changelog": "First FAQ"}),
+    );
+    assert_eq!(shipped["approvals"], json!(["ben"]));
+
+    // v2 through review, then an incident: back to v1 in one call.
+    let r2 = ok(
+        &api,
+        "request_review",
+        json!({"name": "faq", "reference": "2", "label": "production"}),
+    );
+    who("ben");
+    ok(
+        &api,
+        "decide_review",
+        json!({"number": r2["number"], "decision": "approve"}),
+    );
+    who("ana");
+    ok(
+        &api,
+        "release_version",
+        json!({"name": "faq", "reference": "2", "label": "production", "changelog": "Say 30 days", "expect_from": "1"}),
+    );
+    let back = ok(
+        &api,
+        "rollback_label",
+        json!({"name": "faq", "label": "production", "reason": "Wrong window"}),
+    );
+    assert_eq!(
+        (back["kind"].as_str(), back["to_version"].as_u64()),
+        (Some("rollback"), Some(1))
+    );
+    let timeline = ok(&api, "list_releases", json!({"name": "faq"}));
+    let kinds: Vec<&str> = timeline["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["rollback", "release", "release"]);
+    assert!(timeline["serving"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["name"] == "production" && l["number"] == 1));
+    assert_eq!(
+        ok(&api, "policy_of_label", json!({"label": "production"}))["policy"]["required_approvals"],
+        1
+    );
+    std::env::remove_var("PROMPTDESK_KEYSTORE");
+}
+
+fn text_of(template: &str) -> Value {
+    text(template, json!([]))
+}
