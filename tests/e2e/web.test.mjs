@@ -121,6 +121,11 @@ test('safe edit: create, preview, fix an error, save versions, diff them, surviv
   let page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  // Every URL the page asks for, to check that no access token ever travels in one.
+  const requested = [];
+  const tokens = [server.token];
+  const watch = (p) => p.on('request', (r) => requested.push(r.url()));
+  watch(page);
 
   await t.test('the browser opens on the demo registry', async () => {
     await page.goto(server.url);
@@ -146,8 +151,17 @@ test('safe edit: create, preview, fix an error, save versions, diff them, surviv
   });
 
   const name = 'marketing/welcome-email';
+  const focusedLabel = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent);
+
   await t.test('create a prompt', async () => {
-    await page.getByRole('button', { name: 'New prompt' }).click();
+    // The dialog opens with the cursor in its first field and gives the focus back on Escape.
+    const newPrompt = page.getByRole('button', { name: 'New prompt' });
+    await newPrompt.click();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('placeholder') === 'support/refund-reply');
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'New prompt' }).waitFor({ state: 'detached' });
+    assert.equal(await focusedLabel(), 'New prompt');
+    await newPrompt.click();
     const dialog = page.getByRole('dialog', { name: 'New prompt' });
     await dialog.getByLabel('Name').fill('Bad Name');
     await dialog.getByRole('button', { name: 'Create' }).click();
@@ -159,6 +173,8 @@ test('safe edit: create, preview, fix an error, save versions, diff them, surviv
     await dialog.getByRole('button', { name: 'Create' }).click();
     await page.getByRole('heading', { name: new RegExp(name) }).waitFor();
     await page.getByRole('tree', { name: 'Prompts' }).getByRole('button', { name }).waitFor();
+    // A new prompt is there to be written: the cursor is in its template.
+    await page.waitForFunction(() => document.activeElement?.matches('.cm-content[aria-label="Template"]'));
   });
 
   await t.test('type a template with variables and watch the preview update', async () => {
@@ -267,6 +283,7 @@ test('safe edit: create, preview, fix an error, save versions, diff them, surviv
     // The writer restarts the server and opens the address it printed in the same tab: the
     // page adopts the new token and the pending save goes through.
     server = await startServer(server.port);
+    tokens.push(server.token);
     await page.goto(server.url);
     await draftStatus(page).getByText('Draft saved').waitFor();
     assert.match(JSON.stringify(JSON.parse(cli('--json', 'show', `${name}@draft`))), /PS: see you soon, Ada/);
@@ -279,8 +296,10 @@ test('safe edit: create, preview, fix an error, save versions, diff them, surviv
     await draftStatus(page).getByText(/Not saved/).waitFor();
     await page.close();
     server = await startServer(server.port);
+    tokens.push(server.token);
     page = await context.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    watch(page);
     await page.goto(server.url);
     await page.getByRole('button', { name }).click();
     await page.getByText('Restored edits that had not reached the registry').waitFor();
@@ -305,6 +324,12 @@ test('safe edit: create, preview, fix an error, save versions, diff them, surviv
   });
 
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+  // The token is typed into the address bar in the fragment, which is never sent, and read
+  // from there into a header: no request URL carries it.
+  assert.ok(requested.length > 20, `only ${requested.length} requests seen`);
+  for (const token of tokens) {
+    assert.deepEqual(requested.filter((u) => u.includes(token)), [], 'a token in a request URL');
+  }
   await context.close();
   await stopServer(server);
 });
@@ -347,6 +372,19 @@ test('chat prompts: add, reorder, re-role and remove messages; rename and move p
   await page.waitForFunction(
     () => [...document.querySelectorAll('.conversation .bubble__role')].map((e) => e.textContent).join() === 'system,assistant,user',
   );
+  // Each editor moved with its message: its text, its undo history and the keyboard focus.
+  assert.equal(await editor(page, 'Message 2 (assistant)').textContent(), 'Hello!');
+  assert.equal(await editor(page, 'Message 3 (user)').textContent(), 'Say hello.');
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.getAttribute('aria-label')),
+    'Move message 2 up',
+  );
+  await editor(page, 'Message 2 (assistant)').click();
+  await page.keyboard.press('Control+z');
+  assert.equal(await editor(page, 'Message 2 (assistant)').textContent(), '');
+  assert.equal(await editor(page, 'Message 3 (user)').textContent(), 'Say hello.');
+  await page.keyboard.press('Control+y');
+  assert.equal(await editor(page, 'Message 2 (assistant)').textContent(), 'Hello!');
   await page.getByRole('button', { name: 'Remove message 2' }).click();
   await page.waitForFunction(() => document.querySelectorAll('.conversation .bubble').length === 2);
   await draftStatus(page).getByText('Draft saved').waitFor();
@@ -369,6 +407,138 @@ test('chat prompts: add, reorder, re-role and remove messages; rename and move p
   await rename.getByRole('button', { name: 'Rename' }).click();
   assert.match(await rename.getByRole('alert').textContent(), /support\/refund-reply/);
   await shot(page, '15-rename-refused');
+
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+  await stopServer(server);
+});
+
+test('writer comfort: nothing moves while typing, shortcuts inside the editor, markup stays text, short histories', async () => {
+  const server = await startServer();
+  await api(server, 'create_prompt', { name: 'comfort/layout', kind: 'text' });
+  await api(server, 'save_draft', {
+    name: 'comfort/layout',
+    content: {
+      body: { kind: 'text', template: 'Dear {{ customer }},\nthanks for writing.' },
+      variables: [{ name: 'customer', type: 'string', required: false, default: 'Ada', description: '<img src=z onerror="window.__pwned=3">' }],
+      model: { provider: '', model: '', parameters: {} },
+    },
+  });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(server.url);
+  await page.getByRole('button', { name: 'comfort/layout' }).click();
+  await previewOutput(page).getByText('Dear Ada,').waitFor();
+
+  // Typing `{{ name }}` goes through a syntax error (shown in the preview) to an undeclared
+  // variable (warned about under the variables); the text being typed stays exactly where it is.
+  const where = () =>
+    page.evaluate(() => {
+      const content = document.querySelector('.cm-content[aria-label="Template"]').getBoundingClientRect();
+      const caret = window.getSelection().getRangeAt(0).getBoundingClientRect();
+      const output = document.querySelector('[data-testid="preview-output"]').getBoundingClientRect();
+      return { top: content.top, left: content.left, caretTop: caret.top, outputTop: output.top };
+    });
+  await editor(page).click();
+  await page.keyboard.press('Control+End');
+  const start = await where();
+  for (const ch of ' {{ name }}') {
+    await page.keyboard.type(ch);
+    await page.waitForTimeout(120);
+    const now = await where();
+    assert.deepEqual([now.top, now.left, now.caretTop, now.outputTop], [start.top, start.left, start.caretTop, start.outputTop], `moved after typing "${ch}"`);
+    if (ch === 'a') await page.getByTestId('preview-error').waitFor();
+  }
+  await page.getByText('Used but not declared:').waitFor();
+  await shot(page, '16-typing-undeclared');
+  for (let i = 0; i < 11; i++) await page.keyboard.press('Backspace');
+  // The line-number gutter has room for line 10 and beyond from the start.
+  for (let i = 0; i < 10; i++) await page.keyboard.press('Enter');
+  assert.equal((await where()).left, start.left, 'the text moved when line 10 appeared');
+  for (let i = 0; i < 10; i++) await page.keyboard.press('Backspace');
+
+  // Renaming a variable: the warnings it causes (used but not declared, declared but not used)
+  // appear below the table, not above the row being typed in.
+  const nameBox = await page.getByRole('textbox', { name: 'Name of customer' }).elementHandle();
+  const rowTop = async () => (await nameBox.boundingBox()).y;
+  const before = await rowTop();
+  await nameBox.click();
+  await page.keyboard.press('End');
+  await page.keyboard.type('x', { delay: 60 });
+  await page.getByText('Used but not declared:').waitFor();
+  await page.getByText('Declared but not used:').waitFor();
+  assert.equal(await rowTop(), before, 'the row being typed in moved');
+  await page.keyboard.press('Backspace');
+  await page.getByText('Used but not declared:').waitFor({ state: 'detached' });
+
+  // The shortcuts work with the cursor in the template.
+  const focusIsInEditor = () => page.evaluate(() => document.activeElement?.matches('.cm-content[aria-label="Template"]'));
+  await editor(page).click();
+  await page.keyboard.press('Control+Shift+P');
+  await page.locator('aside[aria-label="Preview"]').waitFor({ state: 'detached' });
+  assert.ok(await focusIsInEditor(), 'the preview toggle took the focus');
+  await page.keyboard.press('Control+Shift+P');
+  await page.locator('aside[aria-label="Preview"]').waitFor();
+  await page.keyboard.press('Control+k');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Search prompts');
+  await editor(page).click();
+  await page.keyboard.press('Control+s');
+  const save = page.getByRole('dialog', { name: 'Save a version' });
+  await save.waitFor();
+  await page.waitForFunction(() => document.activeElement?.getAttribute('placeholder') === 'What changed, and why?');
+  await page.keyboard.press('Escape');
+  await save.waitFor({ state: 'detached' });
+  assert.ok(await focusIsInEditor(), 'closing the dialog did not give the focus back to the template');
+  // From the History tab, Ctrl+S goes back to the editor and opens the dialog there.
+  await page.getByRole('tab', { name: 'History' }).click();
+  await page.getByRole('heading', { name: 'No versions yet' }).waitFor();
+  await shot(page, '17-history-no-versions');
+  await page.keyboard.press('Control+s');
+  await save.waitFor();
+  await save.getByRole('table', { name: 'Template diff' }).waitFor();
+  await save.getByLabel('Changelog message').fill('First version');
+  await save.getByLabel('Changelog message').press('Control+Enter');
+  await save.waitFor({ state: 'detached' });
+  await page.getByText('Latest version 1').waitFor();
+
+  // One version: the history compares it with the draft.
+  await editor(page).click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.insertText(' Kind regards.');
+  await draftStatus(page).getByText('Draft saved').waitFor();
+  await page.getByRole('tab', { name: 'History' }).click();
+  assert.equal(await page.getByRole('checkbox', { name: 'Pick the draft' }).isChecked(), true);
+  assert.equal(await page.getByRole('checkbox', { name: 'Pick version 1' }).isChecked(), true);
+  await page.getByRole('button', { name: 'Compare selected' }).click();
+  await page.getByText('comfort/layout@draft').waitFor();
+  assert.ok((await page.getByRole('table', { name: 'Template diff' }).locator('mark.word-ins').allTextContents()).join(' ').includes('regards'));
+  await shot(page, '18-history-one-version');
+
+  // Markup in a template, in an error message and in a variable's description is shown as
+  // text: in the preview, in the error tooltip and in the completion list.
+  await page.getByRole('tab', { name: 'Edit' }).click();
+  await editor(page).click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.insertText('Hi <img src=x onerror="window.__pwned=1">\n{% include "<img src=y onerror=window.__pwned=2>" %}');
+  await page.getByTestId('preview-error').getByText('<img src=y', { exact: false }).waitFor();
+  await page.locator('.cm-lintRange-error').first().hover();
+  await page.locator('.cm-tooltip-lint').waitFor();
+  await page.getByRole('button', { name: /Switch theme/ }).click(); // system → light
+  await page.getByRole('button', { name: /Switch theme/ }).click(); // light → dark
+  await page.locator('.cm-lintRange-error').first().hover();
+  await page.locator('.cm-tooltip-lint').waitFor();
+  await shot(page, '19-error-tooltip-dark');
+  await editor(page).click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.insertText('\n{{ cu');
+  await page.locator('.cm-tooltip-autocomplete').waitFor();
+  await page.locator('.cm-completionInfo').waitFor();
+  await shot(page, '20-completion-dark');
+  assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0, 'markup became elements');
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  await page.keyboard.press('Escape');
 
   assert.deepEqual(pageErrors, []);
   await context.close();
