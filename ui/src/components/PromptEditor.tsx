@@ -104,6 +104,11 @@ export function PromptEditor({
   const editSeq = useRef(0);
   const analysisSeq = useRef(0);
   const disposed = useRef(false);
+  // The content the registry is known to hold as the draft (opened, or confirmed by a save).
+  // A version is made from the stored draft, so the save dialog opens only when it is the
+  // content on screen.
+  const stored = useRef<DraftContent | null>(null);
+  const [notSavedYet, setNotSavedYet] = useState(false);
   // Saves, renames and the first read of the draft for one prompt run in order, also across
   // editor instances (leave a prompt and come back while its last save is still on the way).
   const queueKey = `${journal.scope}\u0000${name}`;
@@ -123,7 +128,11 @@ export function PromptEditor({
           journal.confirm(name, c);
           showAnalysis(res.analysis, seq);
           setHasChanges(res.has_changes);
-          if (latestContent.current === c) setSave({ kind: 'saved', at: res.updated_at });
+          stored.current = c;
+          if (latestContent.current === c) {
+            setSave({ kind: 'saved', at: res.updated_at });
+            setNotSavedYet(false);
+          }
         },
         (err, req) => {
           setSave({ kind: 'failed', message: errorText(err) });
@@ -219,6 +228,7 @@ export function PromptEditor({
         const c = pending ?? o.draft.content;
         if (!pending) journal.discard(name);
         latestContent.current = c;
+        stored.current = o.draft.content;
         setContent(c);
         setSave({ kind: 'saved', at: o.draft.updated_at });
         if (pending) {
@@ -344,6 +354,13 @@ export function PromptEditor({
     // Not over the rename dialog; a second Ctrl+S while the dialog is open changes nothing.
     if (renaming) return;
     await flushSave();
+    // The last edits did not reach the registry (it is away): the version would be made from
+    // an older draft than the one on screen.
+    if (stored.current !== latestContent.current) {
+      setNotSavedYet(true);
+      return;
+    }
+    setNotSavedYet(false);
     setCommitting(true);
   }, [flushSave, renaming]);
 
@@ -419,6 +436,12 @@ export function PromptEditor({
           </p>
           <SaveIndicator state={save} />
         </header>
+        {notSavedYet ? (
+          <p className="error-box" role="alert">
+            Your latest edits have not reached the registry yet, so a version now would not include them. Promptdesk
+            keeps retrying; save the version once the draft shows as saved.
+          </p>
+        ) : null}
         {restored ? (
           <p className="note" role="status">
             Restored edits that had not reached the registry before Promptdesk closed.

@@ -48,6 +48,7 @@ interface FakePrompt {
 function fakeBackend(prompts: Record<string, FakePrompt>) {
   const log: { command: string; req: Record<string, unknown> }[] = [];
   const held = new Map<string, (() => void)[]>();
+  const failing = new Set<string>();
   const holding = new Set<string>();
   const analysis = { errors: [], schema: { undeclared: [], unused: [] }, includes: {} };
   const answer = (command: string, req: Record<string, unknown>): unknown => {
@@ -97,6 +98,7 @@ function fakeBackend(prompts: Record<string, FakePrompt>) {
   };
   const call = (async (command: string, req: Record<string, unknown>) => {
     log.push({ command, req: structuredClone(req) });
+    if (failing.has(command)) throw { kind: 'internal', message: `${command} failed`, details: null };
     if (holding.has(`${command}:${String(req.name)}`)) {
       await new Promise<void>((r) => held.set(command, [...(held.get(command) ?? []), r]));
     }
@@ -108,6 +110,7 @@ function fakeBackend(prompts: Record<string, FakePrompt>) {
     log,
     requests: (command: string) => log.filter((l) => l.command === command).map((l) => l.req),
     hold: (command: string, name: string) => holding.add(`${command}:${name}`),
+    fail: (command: string, on = true) => (on ? failing.add(command) : failing.delete(command)),
     release: (command: string) => {
       holding.clear();
       for (const r of held.get(command) ?? []) r();
@@ -228,6 +231,26 @@ describe('PromptEditor', () => {
       ['rename_prompt', 'a/p'],
     ]);
     expect(order[0]!.req.content).toEqual(text('one two'));
+  });
+
+  it('does not offer to save a version of a draft the registry has not got', async () => {
+    const backend = fakeBackend({ p: { id: 1, draft: text('stored'), samples: {}, versions: [] } });
+    renderEditor(backend, 'p');
+    await screen.findByRole('heading', { name: 'p text' });
+    await ready('Template');
+    backend.fail('save_draft');
+    typeInto('Template', ' and typed');
+    await screen.findByText(/Not saved yet/);
+    fireEvent.click(screen.getByRole('button', { name: 'Save version…' }));
+    await screen.findByText(/have not reached the registry yet/);
+    expect(screen.queryByRole('dialog', { name: 'Save a version' })).toBeNull();
+    expect(backend.requests('draft_diff')).toEqual([]);
+    // Back again: the retry lands, and the dialog opens on the draft on screen.
+    backend.fail('save_draft', false);
+    await waitFor(() => expect(screen.getByRole('status', { name: 'Draft status' }).textContent).toBe('Draft saved'), { timeout: 4000 });
+    fireEvent.click(screen.getByRole('button', { name: 'Save version…' }));
+    await screen.findByRole('dialog', { name: 'Save a version' });
+    expect(backend.requests('save_draft').at(-1)?.content).toEqual(text('stored and typed'));
   });
 
   it('keeps each chat message in its own editor when messages move or go', async () => {
