@@ -9,7 +9,10 @@
 //!
 //! Security posture (see tauri.conf.json and capabilities/): strict CSP, no fs/shell/http
 //! plugins, `withGlobalTauri` off, prototype freezing on, and every command declared in the app
-//! manifest (build.rs) so a capability has to grant it.
+//! manifest (build.rs) so a capability has to grant it. Styles may be inline (`style-src 'self'
+//! 'unsafe-inline'`) because CodeMirror injects its base stylesheet at runtime; scripts stay
+//! `'self'` only. Tauri's nonce injection is turned off for `style-src`, since a nonce there
+//! makes the webview ignore `'unsafe-inline'` and the editor then renders unstyled.
 
 // In release builds on Windows, don't open a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
