@@ -341,3 +341,47 @@ fn without_a_keyring_signing_is_refused_with_the_reason() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("plain files"));
 }
+
+#[test]
+fn a_bundle_file_releases_everything_or_nothing() {
+    let env = Env::new();
+    let bundle = env.dir.path().join("bundle.yaml");
+    std::fs::write(
+        &bundle,
+        "- {prompt: support/refund-reply, ref: '4', label: production}\n\
+         - {prompt: support/triage, ref: '1', label: production, changelog: back to v1}\n",
+    )
+    .unwrap();
+    let approve = |spec: &str| {
+        let req: serde_json::Value = serde_json::from_str(&env.ok(
+            "ana",
+            &["--json", "review", "request", spec, "--label", "production"],
+        ))
+        .unwrap();
+        env.ok("ben", &["review", "approve", &req["number"].to_string()]);
+    };
+    approve("support/refund-reply@4");
+    let args = [
+        "release",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "-m",
+        "Holiday bundle",
+    ];
+    let why = env.refused("rita", &args);
+    assert!(
+        why.contains("nothing in the bundle was released") && why.contains("support/triage@1"),
+        "{why}"
+    );
+    assert_eq!(env.production(), 3);
+    approve("support/triage@1");
+    let with_json: Vec<&str> = std::iter::once("--json").chain(args).collect();
+    let out: serde_json::Value = serde_json::from_str(&env.ok("rita", &with_json)).unwrap();
+    assert_eq!(out.as_array().unwrap().len(), 2);
+    assert_eq!(out[0]["bundle"], out[1]["bundle"]);
+    assert_eq!(env.production(), 4);
+    let bad = env.dir.path().join("bad.yaml");
+    std::fs::write(&bad, "prompt: not a list").unwrap();
+    let out = env.run("rita", &["release", "--bundle", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -88,6 +88,9 @@ pub struct ReviewDetail {
     pub serving: Option<u32>,
     /// The policy checklist, evaluated for the acting person as of now.
     pub decision: Decision,
+    /// The latest other version of this prompt the acting person approved for this label: a
+    /// reviewer coming back is shown what changed since what they approved.
+    pub previously_approved: Option<u32>,
 }
 
 /// The immutable record of a label move by release or rollback.
@@ -313,11 +316,21 @@ impl Registry {
             "(changelog given when releasing)",
             false,
         )?;
+        let previously_approved = latest_decisions(conn, p.id, &review.label)?
+            .into_iter()
+            .filter(|d| {
+                d.kind == "approve"
+                    && d.fact.reviewer == self.actor()
+                    && d.content_hash != review.version_hash
+            })
+            .map(|d| d.fact.version)
+            .max();
         Ok(ReviewDetail {
             review,
             events,
             serving,
             decision,
+            previously_approved,
         })
     }
 

@@ -159,6 +159,26 @@ fn the_refund_reply_story_from_review_to_rollback() {
         why.contains("ben approved version 4, not version 5"),
         "{why}"
     );
+    // Asked to review v5, ben is pointed at what changed since the v4 he approved.
+    as_(&mut reg, "ana");
+    let r5 = reg
+        .request_review(
+            "support/refund-reply",
+            Some(&Ref::Number(5)),
+            "production",
+            "",
+        )
+        .unwrap();
+    as_(&mut reg, "ben");
+    assert_eq!(
+        reg.review_detail(r5.number).unwrap().previously_approved,
+        Some(4)
+    );
+    as_(&mut reg, "rita");
+    assert_eq!(
+        reg.review_detail(r5.number).unwrap().previously_approved,
+        None
+    );
 
     // rita releases v4: recorded with its approvals, the review becomes released.
     let shipped = release(&mut reg, 4, "Shorter, friendlier reply").unwrap();
