@@ -9,15 +9,27 @@ import { PromptBrowser } from './components/PromptBrowser';
 import { PromptEditor } from './components/PromptEditor';
 import { History } from './components/History';
 import { Settings } from './components/Settings';
+import { ReviewQueue } from './components/Reviews';
+import { ReviewPage } from './components/ReviewPage';
+import { Releases, RequestReviewDialog } from './components/Releases';
 import { DraftJournal } from './lib/journal';
 import { nextTheme, applyTheme, loadTheme, type Theme } from './lib/theme';
 
-type View = { kind: 'home' } | { kind: 'prompt'; name: string; tab: 'edit' | 'history' } | { kind: 'settings' };
+type Tab = 'edit' | 'history' | 'releases';
+type View =
+  | { kind: 'home' }
+  | { kind: 'prompt'; name: string; tab: Tab }
+  | { kind: 'settings' }
+  | { kind: 'reviews'; all: boolean }
+  | { kind: 'review'; number: number };
 
-function viewFromHash(hash: string): View {
-  const m = /^#\/(edit|history)\/(.+)$/.exec(hash);
-  if (m) return { kind: 'prompt', tab: m[1] as 'edit' | 'history', name: decodeURIComponent(m[2]!) };
+export function viewFromHash(hash: string): View {
+  const m = /^#\/(edit|history|releases)\/(.+)$/.exec(hash);
+  if (m) return { kind: 'prompt', tab: m[1] as Tab, name: decodeURIComponent(m[2]!) };
   if (hash === '#/settings') return { kind: 'settings' };
+  if (hash === '#/reviews' || hash === '#/reviews/all') return { kind: 'reviews', all: hash.endsWith('/all') };
+  const r = /^#\/review\/(\d+)$/.exec(hash);
+  if (r) return { kind: 'review', number: Number(r[1]) };
   return { kind: 'home' };
 }
 
@@ -37,6 +49,8 @@ export function shortcutKey(e: Pick<KeyboardEvent, 'key' | 'code' | 'ctrlKey' | 
 function hashOf(v: View): string {
   if (v.kind === 'prompt') return `#/${v.tab}/${encodeURIComponent(v.name)}`;
   if (v.kind === 'settings') return '#/settings';
+  if (v.kind === 'reviews') return v.all ? '#/reviews/all' : '#/reviews';
+  if (v.kind === 'review') return `#/review/${v.number}`;
   return '#/';
 }
 
@@ -54,6 +68,8 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
   const infoRef = useRef<AppInfo | null>(null);
   const [theme, setTheme] = useState<Theme>(() => loadTheme(window.localStorage));
   const searchRef = useRef<HTMLInputElement>(null);
+  const [openReviews, setOpenReviews] = useState<number | null>(null);
+  const [requesting, setRequesting] = useState(false);
 
   const refresh = useCallback(() => setRefreshKey((k) => k + 1), []);
   const ctx = useMemo<ApiContextValue>(() => ({ call, transport, refresh }), [call, transport, refresh]);
@@ -81,6 +97,16 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
             : errorText(e),
         );
       });
+  }, [call, refreshKey]);
+
+  useEffect(() => {
+    let live = true;
+    call('list_reviews', {})
+      .then((r) => live && setOpenReviews(r.length))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
   }, [call, refreshKey]);
 
   // Prompts may change outside this window (the CLI, another window): re-read on focus.
@@ -161,6 +187,15 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
           <button
             type="button"
             className="btn btn--ghost"
+            aria-pressed={view.kind === 'reviews' || view.kind === 'review'}
+            aria-label={openReviews === null ? 'Reviews' : `Reviews, ${openReviews} open`}
+            onClick={() => setView({ kind: 'reviews', all: false })}
+          >
+            Reviews <span className="count" aria-hidden="true">{openReviews ?? '–'}</span>
+          </button>
+          <button
+            type="button"
+            className="btn btn--ghost"
             onClick={() => setTheme(nextTheme(theme))}
             aria-label={`Theme: ${theme}. Switch theme`}
             title="Switch between light, dark and system theme"
@@ -192,31 +227,61 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
           />
           <main className="workspace">
             {view.kind === 'settings' ? (
-              <Settings onRegistryChanged={() => { setView({ kind: 'home' }); refresh(); }} />
+              <Settings onRegistryChanged={() => { setView({ kind: 'home' }); refresh(); }} onIdentityChanged={refresh} />
+            ) : view.kind === 'reviews' ? (
+              <ReviewQueue
+                all={view.all}
+                onAll={(all) => setView({ kind: 'reviews', all })}
+                onOpen={(number) => setView({ kind: 'review', number })}
+                refreshKey={refreshKey}
+              />
+            ) : view.kind === 'review' && info ? (
+              <ReviewPage
+                key={view.number}
+                number={view.number}
+                info={info}
+                refreshKey={refreshKey}
+                onOpenPrompt={(name) => setView({ kind: 'prompt', name, tab: 'releases' })}
+              />
             ) : view.kind === 'prompt' && info ? (
               <>
                 <PromptTabs
                   tab={view.tab}
                   onTab={(tab) => setView({ ...view, tab })}
                   extra={
-                    view.tab === 'edit' ? (
-                      <button
-                        type="button"
-                        className="btn btn--ghost"
-                        aria-pressed={showPreview}
-                        onClick={() => setShowPreview(!showPreview)}
-                        title={`Show or hide the preview (${mod}Shift+P)`}
-                      >
-                        Preview
+                    <>
+                      <button type="button" className="btn" onClick={() => setRequesting(true)}>
+                        Request review…
                       </button>
-                    ) : null
+                      {view.tab === 'edit' ? (
+                        <button
+                          type="button"
+                          className="btn btn--ghost"
+                          aria-pressed={showPreview}
+                          onClick={() => setShowPreview(!showPreview)}
+                          title={`Show or hide the preview (${mod}Shift+P)`}
+                        >
+                          Preview
+                        </button>
+                      ) : null}
+                    </>
                   }
                 />
+                {requesting ? (
+                  <RequestReviewDialog
+                    name={view.name}
+                    onClose={() => setRequesting(false)}
+                    onRequested={(number) => {
+                      setRequesting(false);
+                      setView({ kind: 'review', number });
+                    }}
+                  />
+                ) : null}
                 <div
                   role="tabpanel"
                   id="prompt-tabpanel"
                   className="tabpanel"
-                  aria-label={view.tab === 'edit' ? 'Editor' : 'History'}
+                  aria-label={view.tab === 'edit' ? 'Editor' : view.tab === 'history' ? 'History' : 'Releases'}
                 >
                   {view.tab === 'edit' ? (
                     <PromptEditor
@@ -230,8 +295,10 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
                       onRenamed={(name) => setView({ kind: 'prompt', name, tab: 'edit' })}
                       onCommitted={refresh}
                     />
-                  ) : (
+                  ) : view.tab === 'history' ? (
                     <History key={view.name} name={view.name} />
+                  ) : (
+                    <Releases key={view.name} name={view.name} refreshKey={refreshKey} />
                   )}
                 </div>
               </>
@@ -254,6 +321,7 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
 const TABS = [
   { id: 'edit', label: 'Edit' },
   { id: 'history', label: 'History' },
+  { id: 'releases', label: 'Releases' },
 ] as const;
 
 /** Edit / History, as an ARIA tab list: one tab stop, arrow keys move between the tabs. */
@@ -262,8 +330,8 @@ function PromptTabs({
   onTab,
   extra,
 }: {
-  tab: 'edit' | 'history';
-  onTab: (tab: 'edit' | 'history') => void;
+  tab: Tab;
+  onTab: (tab: Tab) => void;
   extra: React.ReactNode;
 }) {
   const onKeyDown = (e: ReactKeyboardEvent<HTMLDivElement>) => {

@@ -3,7 +3,14 @@ import { useEffect, useState } from 'react';
 import type { Settings as SettingsData } from '../api/generated';
 import { errorText, useApi } from './context';
 
-export function Settings({ onRegistryChanged }: { onRegistryChanged: () => void }) {
+export function Settings({
+  onRegistryChanged,
+  onIdentityChanged,
+}: {
+  onRegistryChanged: () => void;
+  /** The acting person changed: everything that depends on who acts is read again. */
+  onIdentityChanged?: () => void;
+}) {
   const { call, transport } = useApi();
   const [data, setData] = useState<SettingsData | null>(null);
   const [name, setName] = useState('');
@@ -41,6 +48,7 @@ export function Settings({ onRegistryChanged }: { onRegistryChanged: () => void 
             .then((s) => {
               show(s);
               setMsg({ ok: true, text: 'Identity saved.' });
+              onIdentityChanged?.();
             })
             .catch((err) => setMsg({ ok: false, text: errorText(err) }));
         }}

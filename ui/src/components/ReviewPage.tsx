@@ -1,0 +1,539 @@
+// One review: what it asks for, the diff against what the target label serves now (with the
+// rendered output for a sample), the thread with line comments and signed decisions, the
+// policy checklist, and the release itself. Every refusal says why.
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { AppInfo, DiffResult, JsonValue, ReviewDecision, ReviewDetail, Version } from '../api/generated';
+import { errorText, useApi } from './context';
+import { relativeTime, shortHash } from '../lib/format';
+import { anchorTargets, decideBlocker, diffFromNothing, releaseBlockers } from '../lib/release';
+import { DiffView, type DiffLayout } from './DiffView';
+import { LayoutToggle } from './SaveVersionDialog';
+import { ReviewStatusBadge } from './Reviews';
+import { Dialog } from './Dialog';
+
+type Samples = Record<string, { [key in string]: JsonValue }>;
+
+const EVENT_TEXT: Record<string, string> = {
+  comment: 'commented',
+  approve: 'approved',
+  request_changes: 'requested changes',
+  close: 'closed the review',
+};
+
+export function ReviewPage({
+  number,
+  info,
+  refreshKey,
+  onOpenPrompt,
+}: {
+  number: number;
+  info: AppInfo;
+  refreshKey: number;
+  onOpenPrompt: (name: string) => void;
+}) {
+  const { call, refresh } = useApi();
+  const [detail, setDetail] = useState<ReviewDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [version, setVersion] = useState<Version | null>(null);
+  const [samples, setSamples] = useState<Samples>({});
+  const [sample, setSample] = useState('');
+  const [diff, setDiff] = useState<DiffResult | null>(null);
+  const [diffError, setDiffError] = useState<string | null>(null);
+  const [layout, setLayout] = useState<DiffLayout>('split');
+  const [releasing, setReleasing] = useState(false);
+  const diffSeq = useRef(0);
+
+  const load = useCallback(() => {
+    return call('review_detail', { number })
+      .then((d) => {
+        setDetail(d);
+        setError(null);
+        return d;
+      })
+      .catch((e) => {
+        setError(errorText(e));
+        return null;
+      });
+  }, [call, number]);
+
+  useEffect(() => {
+    void load();
+  }, [load, refreshKey]);
+
+  const prompt = detail?.review.prompt;
+  const reviewVersion = detail?.review.version;
+  useEffect(() => {
+    if (!prompt || reviewVersion === undefined) return;
+    let live = true;
+    call('open_prompt', { name: prompt })
+      .then((o) => {
+        if (!live) return;
+        setSamples(o.samples as Samples);
+        setSample((s) => (s && s in o.samples ? s : (Object.keys(o.samples)[0] ?? '')));
+      })
+      .catch(() => undefined);
+    call('get_version', { name: prompt, reference: String(reviewVersion) })
+      .then((v) => live && setVersion(v))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [call, prompt, reviewVersion]);
+
+  // The diff against what the label serves now; from nothing when it serves no version yet.
+  const serving = detail?.serving ?? null;
+  useEffect(() => {
+    if (!prompt || reviewVersion === undefined) return;
+    const seq = ++diffSeq.current;
+    const inputs = sample ? samples[sample] : undefined;
+    setDiffError(null);
+    const done = (d: DiffResult) => seq === diffSeq.current && setDiff(d);
+    const fail = (e: unknown) => seq === diffSeq.current && setDiffError(errorText(e));
+    if (serving !== null) {
+      call('diff_versions', { name: prompt, old: String(serving), new: String(reviewVersion), ...(inputs ? { inputs } : {}) })
+        .then(done)
+        .catch(fail);
+    } else if (version && version.number === reviewVersion) {
+      const content = { body: version.content.body, variables: version.content.variables, model: version.content.model };
+      const render = inputs
+        ? call('preview_draft', { name: prompt, content, inputs }).then((p) => p)
+        : Promise.resolve(null);
+      render
+        .then((p) =>
+          done({
+            old_label: '(nothing)',
+            new_label: `${prompt}@${reviewVersion}`,
+            diff: diffFromNothing(version.content, p?.rendered ?? null),
+            render_error: p?.error ?? null,
+          }),
+        )
+        .catch(fail);
+    }
+  }, [call, prompt, reviewVersion, serving, sample, samples, version]);
+
+  if (error && !detail) {
+    return (
+      <p role="alert" className="error pad">
+        {error}
+      </p>
+    );
+  }
+  if (!detail) {
+    return (
+      <p className="muted pad" aria-busy="true">
+        Loading review #{number}…
+      </p>
+    );
+  }
+  const r = detail.review;
+  const blockDecide = decideBlocker({ actor: info.actor, role: info.role }, r);
+  const blockRelease = releaseBlockers(r, detail.decision, detail.serving);
+
+  return (
+    <div className="review pad">
+      <header className="review__head">
+        <h2>
+          Review #{r.number}{' '}
+          <span className="review__what">
+            <button type="button" className="linklike mono" onClick={() => onOpenPrompt(r.prompt)} title="Open the prompt">
+              {r.prompt}@{r.version}
+            </button>{' '}
+            → <span className={`badge badge--${r.label}`}>{r.label}</span>
+          </span>{' '}
+          <ReviewStatusBadge review={r} />
+        </h2>
+        <p className="muted small">
+          Requested by {r.requested_by}{' '}
+          <time dateTime={r.requested_at} title={r.requested_at}>
+            {relativeTime(r.requested_at)}
+          </time>{' '}
+          · version {r.version} by {r.version_author} · <code>{shortHash(r.version_hash)}</code>
+        </p>
+        {r.description ? <p className="review__desc">{r.description}</p> : null}
+      </header>
+      <div className="review__grid">
+        <div className="review__main">
+          <section className="panel" aria-labelledby="review-diff-heading">
+            <h3 id="review-diff-heading">
+              Changes against {r.label}{' '}
+              <span className="muted small">
+                {detail.serving !== null ? `(serves v${detail.serving} now)` : '(serves nothing yet)'}
+              </span>
+            </h3>
+            <div className="row">
+              <label>
+                Render with sample
+                <select aria-label="Render with sample" value={sample} onChange={(e) => setSample(e.target.value)}>
+                  <option value="">(don’t render)</option>
+                  {Object.keys(samples).map((s) => (
+                    <option key={s}>{s}</option>
+                  ))}
+                </select>
+              </label>
+              <span className="grow" />
+              <LayoutToggle layout={layout} onChange={setLayout} />
+            </div>
+            {detail.serving === null ? (
+              <p className="note">
+                {r.label} serves nothing yet: everything in version {r.version} is new.
+              </p>
+            ) : detail.serving === r.version ? (
+              <p className="note">
+                {r.label} already serves version {r.version}.
+              </p>
+            ) : null}
+            {diffError ? (
+              <p role="alert" className="error">
+                {diffError}
+              </p>
+            ) : null}
+            {diff ? (
+              <>
+                <p className="diff-title">
+                  <strong>{diff.old_label}</strong> → <strong>{diff.new_label}</strong>
+                </p>
+                {diff.render_error ? (
+                  <p className="warning">Could not render with this sample: {diff.render_error.message}</p>
+                ) : null}
+                <DiffView diff={diff.diff} layout={layout} />
+              </>
+            ) : !diffError ? (
+              <p className="muted" aria-busy="true">
+                Loading the diff…
+              </p>
+            ) : null}
+          </section>
+          <Thread detail={detail} />
+          <CommentBox number={r.number} targets={anchorTargets(version?.content ?? null)} onPosted={() => void load()} />
+        </div>
+        <aside className="review__side" aria-label="Decision and release">
+          <DecisionPanel number={r.number} blocked={blockDecide} onDecided={() => { void load(); refresh(); }} />
+          <section className="panel" aria-labelledby="checklist-heading">
+            <h3 id="checklist-heading">Release policy for {r.label}</h3>
+            <ul className="checklist" aria-label="Policy checklist">
+              {detail.decision.conditions.map((c) => (
+                <li key={c.code} className={c.met ? 'is-met' : 'is-unmet'}>
+                  <span className="checklist__mark" aria-hidden="true">
+                    {c.met ? '✓' : '✗'}
+                  </span>
+                  <span className="sr-only">{c.met ? 'met: ' : 'not met: '}</span>
+                  {c.message}
+                </li>
+              ))}
+            </ul>
+            <button
+              type="button"
+              className="btn btn--primary"
+              disabled={blockRelease.length > 0}
+              aria-describedby="release-blockers"
+              onClick={() => setReleasing(true)}
+            >
+              Release to {r.label}
+            </button>
+            <div id="release-blockers" className="blockers">
+              {blockRelease.length ? (
+                <>
+                  <p className="small">Cannot release yet:</p>
+                  <ul className="small" aria-label="Why the release is disabled">
+                    {blockRelease.map((m) => (
+                      <li key={m}>{m}</li>
+                    ))}
+                  </ul>
+                </>
+              ) : (
+                <p className="small muted">Every condition is met; a changelog is asked for next.</p>
+              )}
+            </div>
+          </section>
+        </aside>
+      </div>
+      {releasing ? (
+        <ReleaseDialog
+          detail={detail}
+          onClose={() => setReleasing(false)}
+          onReleased={() => {
+            setReleasing(false);
+            void load();
+            refresh();
+          }}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+function Thread({ detail }: { detail: ReviewDetail }) {
+  const events = detail.events;
+  return (
+    <section className="panel" aria-labelledby="thread-heading">
+      <h3 id="thread-heading">
+        Thread <span className="muted small">{events.length ? `${events.length}` : ''}</span>
+      </h3>
+      {events.length === 0 ? <p className="muted small">No comments or decisions yet.</p> : null}
+      <ol className="thread" aria-label="Review thread">
+        {events.map((e) => (
+          <li key={e.id} className={`event event--${e.kind}`}>
+            <p className="event__meta small">
+              <strong>{e.actor}</strong> <span className="muted">({e.actor_role})</span>{' '}
+              {EVENT_TEXT[e.kind] ?? e.kind}
+              {e.kind === 'approve' || e.kind === 'request_changes' ? (
+                <span className="event__bound">
+                  {' '}
+                  version {e.version ?? '?'}
+                  {e.content_hash ? (
+                    <>
+                      {' '}
+                      (<code title={e.content_hash}>{shortHash(e.content_hash)}</code>
+                      {e.version !== null && e.version !== detail.review.version ? ', not the version under review' : ''})
+                    </>
+                  ) : null}
+                </span>
+              ) : null}
+              {e.anchor ? (
+                <span className="event__anchor">
+                  {' '}
+                  on {e.anchor.template} line {e.anchor.line}
+                </span>
+              ) : null}{' '}
+              ·{' '}
+              <time className="muted" dateTime={e.at} title={e.at}>
+                {relativeTime(e.at)}
+              </time>
+            </p>
+            {e.body ? <p className="event__body">{e.body}</p> : null}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+function CommentBox({ number, targets, onPosted }: { number: number; targets: string[]; onPosted: () => void }) {
+  const { call } = useApi();
+  const [body, setBody] = useState('');
+  const [anchored, setAnchored] = useState(false);
+  const [target, setTarget] = useState('template');
+  const [line, setLine] = useState('1');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const where = targets.includes(target) ? target : (targets[0] ?? 'template');
+  const lineNumber = Number(line);
+  const lineOk = Number.isInteger(lineNumber) && lineNumber >= 1;
+
+  const post = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await call('comment_review', {
+        number,
+        body: body.trim(),
+        ...(anchored ? { anchor: { template: where, line: lineNumber } } : {}),
+      });
+      setBody('');
+      onPosted();
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form
+      className="panel form"
+      aria-labelledby="comment-heading"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void post();
+      }}
+    >
+      <h3 id="comment-heading">Comment</h3>
+      <label>
+        Comment
+        <textarea rows={3} value={body} onChange={(e) => setBody(e.target.value)} />
+      </label>
+      <div className="row row--inline">
+        <label className="check">
+          <input type="checkbox" checked={anchored} onChange={(e) => setAnchored(e.target.checked)} /> On a line
+        </label>
+        <label>
+          In
+          <select aria-label="Comment on" value={where} disabled={!anchored} onChange={(e) => setTarget(e.target.value)}>
+            {targets.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Line
+          <input
+            className="line-input"
+            type="number"
+            min={1}
+            aria-label="Line number"
+            value={line}
+            disabled={!anchored}
+            aria-invalid={anchored && !lineOk}
+            onChange={(e) => setLine(e.target.value)}
+          />
+        </label>
+        <span className="grow" />
+        <button type="submit" className="btn" disabled={busy || !body.trim() || (anchored && !lineOk)}>
+          Post comment
+        </button>
+      </div>
+      {error ? (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      ) : null}
+    </form>
+  );
+}
+
+function DecisionPanel({ number, blocked, onDecided }: { number: number; blocked: string | null; onDecided: () => void }) {
+  const { call } = useApi();
+  const [note, setNote] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const decide = async (decision: ReviewDecision) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await call('decide_review', { number, decision, body: note.trim() });
+      setNote('');
+      onDecided();
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="panel form" aria-labelledby="decide-heading">
+      <h3 id="decide-heading">Your decision</h3>
+      <label>
+        Note
+        <textarea
+          rows={2}
+          value={note}
+          disabled={blocked !== null}
+          onChange={(e) => setNote(e.target.value)}
+          placeholder="Optional for an approval; say what to change otherwise"
+        />
+      </label>
+      <div className="actions actions--start">
+        <button
+          type="button"
+          className="btn btn--primary"
+          disabled={busy || blocked !== null}
+          aria-describedby="decide-blocker"
+          onClick={() => void decide('approve')}
+        >
+          Approve
+        </button>
+        <button
+          type="button"
+          className="btn"
+          disabled={busy || blocked !== null || !note.trim()}
+          aria-describedby="decide-blocker"
+          title={blocked ?? (note.trim() ? undefined : 'Say what to change in the note first')}
+          onClick={() => void decide('request_changes')}
+        >
+          Request changes
+        </button>
+      </div>
+      <p id="decide-blocker" className="small muted">
+        {blocked ?? 'An approval is signed and bound to this exact version’s content.'}
+      </p>
+      {error ? (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+function ReleaseDialog({
+  detail,
+  onClose,
+  onReleased,
+}: {
+  detail: ReviewDetail;
+  onClose: () => void;
+  onReleased: () => void;
+}) {
+  const { call } = useApi();
+  const r = detail.review;
+  const [changelog, setChangelog] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await call('release_version', {
+        name: r.prompt,
+        reference: String(r.version),
+        label: r.label,
+        changelog: changelog.trim(),
+        review: r.number,
+        // Compare-and-swap: refused if the label moved since this page showed what it serves.
+        ...(detail.serving !== null ? { expect_from: String(detail.serving) } : {}),
+      });
+      onReleased();
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog title={`Release to ${r.label}`} onClose={onClose}>
+      <form
+        className="form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <p>
+          <code>
+            {r.prompt}@{r.version}
+          </code>{' '}
+          → {r.label}
+          {detail.serving !== null ? ` (now v${detail.serving})` : ' (serves nothing yet)'}. The policy is checked again
+          when you release.
+        </p>
+        <label>
+          Changelog
+          <textarea
+            data-autofocus
+            rows={3}
+            value={changelog}
+            onChange={(e) => setChangelog(e.target.value)}
+            placeholder="What changes for the people this prompt serves"
+          />
+        </label>
+        {error ? (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        ) : null}
+        <div className="actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn--primary" disabled={busy || !changelog.trim()}>
+            Release
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
