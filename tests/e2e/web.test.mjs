@@ -34,11 +34,16 @@ function cli(...args) {
   return execFileSync(BIN, ['--registry', REGISTRY, ...args], { encoding: 'utf8', env: { ...process.env, PROMPTDESK_USER: 'e2e-writer' } });
 }
 
-/** Starts `promptdesk ui` and resolves with its URL once it printed it. */
-function startServer(port = 0) {
+/** Starts `promptdesk ui` and resolves with its URL once it printed it. By default on the shared
+ * registry acting as `e2e-writer`; `user: null` leaves PROMPTDESK_USER unset (the identity set
+ * in Settings acts), `env` adds variables. */
+function startServer(port = 0, { registry = REGISTRY, user = 'e2e-writer', env = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['--registry', REGISTRY, 'ui', '--port', String(port), '--ui-dir', UI_DIR], {
-      env: { ...process.env, PROMPTDESK_USER: 'e2e-writer' },
+    const childEnv = { ...process.env, ...env };
+    if (user === null) delete childEnv.PROMPTDESK_USER;
+    else childEnv.PROMPTDESK_USER = user;
+    const proc = spawn(BIN, ['--registry', registry, 'ui', '--port', String(port), '--ui-dir', UI_DIR], {
+      env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     servers.add(proc);
@@ -539,6 +544,174 @@ test('writer comfort: nothing moves while typing, shortcuts inside the editor, m
   assert.equal(await page.evaluate(() => document.querySelectorAll('img').length), 0, 'markup became elements');
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   await page.keyboard.press('Escape');
+
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+  await stopServer(server);
+});
+
+test('review and release: request, comment and approve as another person, release, roll back with a reason', async () => {
+  // A registry of its own, no PROMPTDESK_USER (people switch in Settings), and signing keys in
+  // plain files in a temporary folder, chosen explicitly for this test.
+  const keys = mkdtempSync(path.join(work, 'keys-'));
+  const server = await startServer(0, {
+    registry: path.join(work, 'release.db'),
+    user: null,
+    env: { PROMPTDESK_KEYSTORE: `file:${keys}` },
+  });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(server.url);
+  const name = 'billing/refund-note';
+  const tree = page.getByRole('tree', { name: 'Prompts' });
+  const prodBadge = tree.getByRole('button', { name }).locator('.badge--production');
+
+  const actAs = async (who) => {
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Name', { exact: true }).fill(who);
+    await page.getByRole('button', { name: 'Save identity' }).click();
+    await page.getByText('Identity saved.').waitFor();
+    await page.waitForFunction((w) => document.querySelector('.topbar__registry')?.textContent?.endsWith(w), who);
+  };
+  const saveVersion = async (message) => {
+    await draftStatus(page).getByText('Draft saved').waitFor();
+    await page.getByRole('button', { name: 'Save version…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Save a version' });
+    await dialog.getByLabel('Changelog message').fill(message);
+    await dialog.getByRole('button', { name: 'Save version', exact: true }).click();
+    await dialog.waitFor({ state: 'detached' });
+  };
+  const requestReview = async (description) => {
+    await page.getByRole('button', { name: 'Request review…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Request review' });
+    await dialog.getByLabel('Description').fill(description);
+    assert.equal(await dialog.getByLabel('Label').inputValue(), 'production');
+    await dialog.getByRole('button', { name: 'Request review', exact: true }).click();
+    await dialog.waitFor({ state: 'detached' });
+  };
+  const releaseButton = () => page.getByRole('button', { name: 'Release to production' });
+  const openReview = async (number) => {
+    await page.getByRole('button', { name: /^Reviews/ }).click();
+    await page.getByRole('button', { name: 'All' }).click();
+    await page.getByRole('button', { name: new RegExp(`^Review #${number}:`) }).click();
+    await page.getByRole('heading', { name: new RegExp(`Review #${number}`) }).waitFor();
+  };
+  const approve = async (number, note) => {
+    await openReview(number);
+    await page.getByRole('textbox', { name: 'Note' }).fill(note);
+    await page.getByRole('button', { name: 'Approve', exact: true }).click();
+    await page.getByRole('list', { name: 'Review thread' }).getByText(`approved version ${number}`).waitFor();
+  };
+  const release = async (number, changelog) => {
+    await openReview(number);
+    await page.waitForFunction(() => {
+      const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Release to production');
+      return b && !b.disabled;
+    });
+    await releaseButton().click();
+    const dialog = page.getByRole('dialog', { name: 'Release to production' });
+    await dialog.getByLabel('Changelog').fill(changelog);
+    await dialog.getByRole('button', { name: 'Release', exact: true }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.locator('.review__head .review-status').getByText('released').waitFor();
+  };
+
+  // ana writes version 1 and asks for a review for production.
+  await actAs('ana');
+  await page.getByRole('button', { name: 'New prompt' }).click();
+  const create = page.getByRole('dialog', { name: 'New prompt' });
+  await create.getByLabel('Name').fill(name);
+  await create.getByRole('button', { name: 'Create' }).click();
+  await editor(page).click();
+  await page.keyboard.insertText('Refunds are possible within 30 days.\nThank you for your patience.');
+  await saveVersion('First refund note');
+  await page.getByText('Latest version 1').waitFor();
+  await requestReview('Please check the refund window');
+  await page.getByRole('heading', { name: /Review #1/ }).waitFor();
+  await page.getByRole('button', { name: 'Reviews, 1 open' }).waitFor();
+
+  // Not releasable yet, and the page says why; ana may not approve her own version.
+  assert.equal(await releaseButton().isDisabled(), true);
+  const why = page.getByRole('list', { name: 'Why the release is disabled' });
+  assert.match(await why.textContent(), /1 approval of version 1 from reviewers other than its author ana: 0 so far/);
+  assert.equal(await page.getByRole('button', { name: 'Approve', exact: true }).isDisabled(), true);
+  assert.match(await page.locator('#decide-blocker').textContent(), /You \(ana\) wrote version 1/);
+  await page.getByText('production serves nothing yet').waitFor();
+  await shot(page, '23-release-disabled');
+
+  // ben comments on line 1 and approves.
+  await actAs('ben');
+  await page.getByRole('button', { name: /^Reviews/ }).click();
+  await page.getByRole('button', { name: /^Review #1:/ }).waitFor();
+  await shot(page, '21-review-queue');
+  await page.getByRole('button', { name: /^Review #1:/ }).click();
+  const template = page.getByRole('table', { name: 'Template diff' });
+  await template.getByText('Refunds are possible within 30 days.').waitFor();
+  await page.getByRole('textbox', { name: 'Comment', exact: true }).fill('Is 30 days still the policy?');
+  await page.getByRole('checkbox', { name: 'On a line' }).check();
+  await page.getByRole('spinbutton', { name: 'Line number' }).fill('1');
+  await page.getByRole('button', { name: 'Post comment' }).click();
+  const thread = page.getByRole('list', { name: 'Review thread' });
+  await thread.getByText('on template line 1').waitFor();
+  await thread.getByText('Is 30 days still the policy?').waitFor();
+  await page.getByRole('textbox', { name: 'Note' }).fill('Yes, it is. Looks good.');
+  await page.getByRole('button', { name: 'Approve', exact: true }).click();
+  await thread.getByText('approved version 1').waitFor();
+  await page.getByRole('list', { name: 'Policy checklist' }).getByText(/1 so far \(ben\)/).waitFor();
+  await shot(page, '22-review-page');
+
+  // ana releases with a changelog; the badge in the tree shows v1.
+  await actAs('ana');
+  await release(1, 'Refund note for the help centre');
+  await prodBadge.getByText('production v1').waitFor();
+
+  // Version 2, reviewed by ben and released by ana: something to roll back from.
+  await tree.getByRole('button', { name }).click();
+  await editor(page).click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.insertText('Refunds are possible within 14 days.\nThank you for your patience.');
+  await saveVersion('Shorter refund window');
+  await page.getByText('Latest version 2').waitFor();
+  await requestReview('New refund window');
+  await page.getByRole('heading', { name: /Review #2/ }).waitFor();
+  assert.equal(await releaseButton().isDisabled(), true);
+  await actAs('ben');
+  await openReview(2);
+  // The diff is against what production serves now: v1 → v2.
+  await page.getByText(`${name}@1`, { exact: true }).waitFor();
+  const changed = await page.getByRole('table', { name: 'Template diff' }).locator('mark.word-ins').allTextContents();
+  assert.ok(changed.join(' ').includes('14'), `added words: ${changed}`);
+  await approve(2, 'Fine');
+  await actAs('ana');
+  await release(2, 'Refund window is now 14 days');
+  await prodBadge.getByText('production v2').waitFor();
+
+  // Roll production back with a reason: the badge goes back to v1, the timeline shows why.
+  await tree.getByRole('button', { name }).click();
+  await page.getByRole('tab', { name: 'Releases' }).click();
+  await page.getByRole('list', { name: 'Labels' }).getByText('production v2').waitFor();
+  await page.getByRole('button', { name: 'Roll back production…' }).click();
+  const rollback = page.getByRole('dialog', { name: 'Roll back production' });
+  assert.match(await rollback.textContent(), /from v2 back to v1/);
+  const go = rollback.getByRole('button', { name: 'Roll back', exact: true });
+  assert.equal(await go.isDisabled(), true, 'a reason is required');
+  await rollback.getByLabel('Reason').fill('Customers quote the 30-day window from their emails');
+  await go.click();
+  await rollback.waitFor({ state: 'detached' });
+  await prodBadge.getByText('production v1').waitFor();
+  const timeline = page.getByRole('list', { name: 'Release timeline' });
+  await page.getByRole('list', { name: 'Labels' }).getByText('production v1').waitFor();
+  const entries = timeline.getByRole('listitem');
+  await timeline.getByText('Customers quote the 30-day window from their emails').waitFor();
+  assert.equal(await entries.count(), 3);
+  const newest = await entries.first().textContent();
+  assert.match(newest, /rollback/);
+  assert.match(newest, /v2 → v1/);
+  assert.match(newest, /ana \(admin\)/);
+  assert.match(await entries.nth(1).textContent(), /approved by ben/);
+  await shot(page, '24-releases-after-rollback');
 
   assert.deepEqual(pageErrors, []);
   await context.close();
