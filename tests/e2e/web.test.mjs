@@ -640,6 +640,12 @@ test('review and release: request, comment and approve as another person, releas
   assert.match(await page.locator('#decide-blocker').textContent(), /You \(ana\) wrote version 1/);
   await page.getByText('production serves nothing yet').waitFor();
   await shot(page, '23-release-disabled');
+  // The server refuses too, whatever the page shows.
+  await assert.rejects(api(server, 'decide_review', { number: 1, decision: 'approve', body: 'mine' }), /ana/);
+  await assert.rejects(
+    api(server, 'release_version', { name, reference: '1', label: 'production', changelog: 'too early' }),
+    /approval/,
+  );
 
   // ben comments on line 1 and approves.
   await actAs('ben');

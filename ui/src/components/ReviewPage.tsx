@@ -41,7 +41,19 @@ export function ReviewPage({
   const [diffError, setDiffError] = useState<string | null>(null);
   const [layout, setLayout] = useState<DiffLayout>('split');
   const [releasing, setReleasing] = useState(false);
+  const [keyProblem, setKeyProblem] = useState<string | null>(null);
   const diffSeq = useRef(0);
+
+  // Approvals and releases are signed: say up front when signing cannot work here, and why.
+  useEffect(() => {
+    let live = true;
+    call('check_signing_key', {})
+      .then((k) => live && setKeyProblem(k.ok ? null : k.message))
+      .catch((e) => live && setKeyProblem(errorText(e)));
+    return () => {
+      live = false;
+    };
+  }, [call, info.actor]);
 
   const load = useCallback(() => {
     return call('review_detail', { number })
@@ -82,6 +94,11 @@ export function ReviewPage({
 
   // The diff against what the label serves now; from nothing when it serves no version yet.
   const serving = detail?.serving ?? null;
+  const servesNothing = detail !== null && detail.serving === null;
+  // From nothing, the old side would be an empty column: one column reads better.
+  useEffect(() => {
+    if (servesNothing) setLayout('unified');
+  }, [servesNothing]);
   useEffect(() => {
     if (!prompt || reviewVersion === undefined) return;
     const seq = ++diffSeq.current;
@@ -207,6 +224,11 @@ export function ReviewPage({
           <CommentBox number={r.number} targets={anchorTargets(version?.content ?? null)} onPosted={() => void load()} />
         </div>
         <aside className="review__side" aria-label="Decision and release">
+          {keyProblem ? (
+            <p className="warning" role="alert">
+              Signing does not work here, so approvals and releases will be refused: {keyProblem}
+            </p>
+          ) : null}
           <DecisionPanel number={r.number} blocked={blockDecide} onDecided={() => { void load(); refresh(); }} />
           <section className="panel" aria-labelledby="checklist-heading">
             <h3 id="checklist-heading">Release policy for {r.label}</h3>
