@@ -689,6 +689,9 @@ test('review and release: request, comment and approve as another person, releas
   await page.getByText(`${name}@1`, { exact: true }).waitFor();
   const changed = await page.getByRole('table', { name: 'Template diff' }).locator('mark.word-ins').allTextContents();
   assert.ok(changed.join(' ').includes('14'), `added words: ${changed}`);
+  // ben approved v1 before: he can also see what changed since then.
+  await page.getByRole('group', { name: 'Compare with' }).getByRole('button', { name: 'You approved v1' }).click();
+  await page.getByText('What changed since version 1, which you approved.').waitFor();
   await approve(2, 'Fine');
   await actAs('ana');
   await release(2, 'Refund window is now 14 days');

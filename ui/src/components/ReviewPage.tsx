@@ -42,6 +42,9 @@ export function ReviewPage({
   const [layout, setLayout] = useState<DiffLayout>('split');
   const [releasing, setReleasing] = useState(false);
   const [keyProblem, setKeyProblem] = useState<string | null>(null);
+  // What to diff against: what the label serves (the default), or the version this reviewer
+  // approved before (to see what changed since).
+  const [base, setBase] = useState<'serving' | 'approved'>('serving');
   const diffSeq = useRef(0);
 
   // Approvals and releases are signed: say up front when signing cannot work here, and why.
@@ -93,7 +96,8 @@ export function ReviewPage({
   }, [call, prompt, reviewVersion]);
 
   // The diff against what the label serves now; from nothing when it serves no version yet.
-  const serving = detail?.serving ?? null;
+  const approvedBefore = detail?.previously_approved ?? null;
+  const serving = base === 'approved' && approvedBefore !== null ? approvedBefore : (detail?.serving ?? null);
   const servesNothing = detail !== null && detail.serving === null;
   // From nothing, the old side would be an empty column: one column reads better.
   useEffect(() => {
@@ -178,6 +182,16 @@ export function ReviewPage({
               </span>
             </h3>
             <div className="row">
+              {detail.previously_approved !== null ? (
+                <div className="segmented" role="group" aria-label="Compare with">
+                  <button type="button" aria-pressed={base === 'serving'} onClick={() => setBase('serving')}>
+                    {detail.serving !== null ? `${r.label} (v${detail.serving})` : r.label}
+                  </button>
+                  <button type="button" aria-pressed={base === 'approved'} onClick={() => setBase('approved')}>
+                    You approved v{detail.previously_approved}
+                  </button>
+                </div>
+              ) : null}
               <label>
                 Render with sample
                 <select aria-label="Render with sample" value={sample} onChange={(e) => setSample(e.target.value)}>
@@ -190,7 +204,9 @@ export function ReviewPage({
               <span className="grow" />
               <LayoutToggle layout={layout} onChange={setLayout} />
             </div>
-            {detail.serving === null ? (
+            {base === 'approved' && detail.previously_approved !== null ? (
+              <p className="note">What changed since version {detail.previously_approved}, which you approved.</p>
+            ) : detail.serving === null ? (
               <p className="note">
                 {r.label} serves nothing yet: everything in version {r.version} is new.
               </p>
