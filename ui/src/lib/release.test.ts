@@ -84,10 +84,10 @@ describe('rollback target', () => {
     const releases = [rel('3', 'production', 1, 2), rel('2', 'staging', 1, 2), rel('1', 'production', null, 1)];
     expect(rollbackTarget(releases, 'production', 'h2')).toBe(1);
   });
-  it('follows a rollback: after 3 → 2, going back again gives what came before 2', () => {
+  it('after a rollback 3 → 2, going back again gives what came before 2, not 3', () => {
     const releases = [rel('4', 'production', 3, 2, 'rollback'), rel('3', 'production', 2, 3), rel('2', 'production', 1, 2), rel('1', 'production', null, 1)];
-    // The newest move onto v2 came from v3 (the rollback); the backend does the same.
-    expect(rollbackTarget(releases, 'production', 'h2')).toBe(3);
+    // The release that put v2 there replaced v1; the backend skips rollbacks the same way.
+    expect(rollbackTarget(releases, 'production', 'h2')).toBe(1);
   });
   it('is null when there is nothing earlier', () => {
     expect(rollbackTarget([rel('1', 'production', null, 1)], 'production', 'h1')).toBeNull();

@@ -61,10 +61,11 @@ export function releaseBlockers(review: Review, decision: Decision, serving: num
   return unmetConditions(decision);
 }
 
-/** The version a rollback of `label` goes back to by default: the one the label served before
- * its current version (the `from` of the newest move onto the current version). */
+/** The version a rollback of `label` goes back to by default, by the backend's rule: what the
+ * newest *release* onto the current version replaced. Rollbacks are skipped, so rolling back twice
+ * goes further back, never forward to the version just left. */
 export function rollbackTarget(releases: readonly Release[], label: string, currentHash: string): number | null {
-  const move = releases.find((r) => r.label === label && r.to_hash === currentHash && r.from_version !== null);
+  const move = releases.find((r) => r.label === label && r.to_hash === currentHash && r.kind === 'release');
   return move?.from_version ?? null;
 }
 

@@ -472,7 +472,9 @@ pub fn check_release(policy: &Policy, s: &Situation<'_>) -> Decision {
     Decision {
         allowed: conditions.iter().all(|c| c.met),
         conditions,
-        counted_approvals: counted,
+        // A rollback that needs no approvals is not allowed by any: recording the approvals of
+        // the version it returns to would read as if someone had signed off the rollback.
+        counted_approvals: if approvals_apply { counted } else { Vec::new() },
     }
 }
 

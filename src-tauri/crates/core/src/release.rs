@@ -415,6 +415,28 @@ impl Registry {
                     if review.status == ReviewStatus::Released { "released" } else { "closed" }
                 )));
             }
+            if decision {
+                let last: Option<String> = tx
+                    .query_row(
+                        "SELECT e.kind FROM review_events e JOIN reviews r ON r.number = e.review
+                         WHERE r.prompt_id = (SELECT prompt_id FROM reviews WHERE number = ?1)
+                           AND r.label = ?2 AND e.actor = ?3 AND e.content_hash = ?4
+                           AND e.kind IN ('approve', 'request_changes')
+                         ORDER BY e.seq DESC LIMIT 1",
+                        params![number, review.label, actor, review.version_hash],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if last.as_deref() == Some(kind) {
+                    return Err(Error::Conflict(format!(
+                        "{actor} already {} {}@{} for {}",
+                        if kind == "approve" { "approved" } else { "asked for changes on" },
+                        review.prompt,
+                        review.version,
+                        review.label
+                    )));
+                }
+            }
             if kind == "approve" && actor == review.version_author {
                 return Err(Error::Refused(format!(
                     "{actor} wrote {}@{} and cannot approve it; another reviewer must",
@@ -596,18 +618,32 @@ impl Registry {
             let target = match to {
                 Some(r) => resolve_version(tx, name, Some(r))?,
                 None => {
-                    // The version the label served before its current one.
-                    let previous: Option<String> = tx
+                    // The label's previous release: what the release that put the current version
+                    // there replaced. Falls back to the label's history for moves made before
+                    // releases were recorded (or by import). Rollbacks are skipped, so rolling
+                    // back twice goes further back instead of forward again.
+                    let released_from: Option<Option<String>> = tx
                         .query_row(
-                            "SELECT from_hash FROM label_history WHERE prompt_id = ?1 AND label = ?2
-                             AND to_hash = ?3 AND from_hash IS NOT NULL ORDER BY id DESC LIMIT 1",
+                            "SELECT from_hash FROM releases WHERE prompt_id = ?1 AND label = ?2
+                             AND to_hash = ?3 AND kind = 'release' ORDER BY seq DESC LIMIT 1",
                             params![p.id, label, current.hash],
                             |r| r.get(0),
                         )
                         .optional()?;
+                    let previous = match released_from {
+                        Some(from) => from,
+                        None => tx
+                            .query_row(
+                                "SELECT from_hash FROM label_history WHERE prompt_id = ?1 AND label = ?2
+                                 AND to_hash = ?3 AND from_hash IS NOT NULL ORDER BY id DESC LIMIT 1",
+                                params![p.id, label, current.hash],
+                                |r| r.get(0),
+                            )
+                            .optional()?,
+                    };
                     let hash = previous.ok_or_else(|| {
                         Error::Conflict(format!(
-                            "{label} of {name} has no earlier version to go back to; name one with --to"
+                            "{label} of {name} has no earlier release to go back to; name a version with --to"
                         ))
                     })?;
                     resolve_version(tx, name, Some(&Ref::HashPrefix(hash)))?

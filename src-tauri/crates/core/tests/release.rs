@@ -141,6 +141,10 @@ fn the_refund_reply_story_from_review_to_rollback() {
         reg.review(review.number).unwrap().status,
         ReviewStatus::Approved
     );
+    assert!(matches!(
+        reg.approve(review.number, "again"),
+        Err(Error::Conflict(_))
+    ));
     let detail = reg.review_detail(review.number).unwrap();
     assert_eq!(detail.serving, Some(3));
     assert_eq!(detail.events.len(), 3);
@@ -235,6 +239,16 @@ fn the_refund_reply_story_from_review_to_rollback() {
         ("rollback", Some(4), 3)
     );
     assert_eq!(production(&reg), 3);
+    assert!(
+        back.approvals.is_empty(),
+        "nobody approved the rollback itself"
+    );
+    // Rolling back again goes further back, never forward to the version just left.
+    let again = reg.rollback("support/refund-reply", "production", "again", None);
+    assert!(
+        matches!(&again, Err(Error::Conflict(m)) if m.contains("no earlier release")),
+        "{again:?}"
+    );
 
     let history = reg
         .releases("support/refund-reply", Some("production"))
@@ -458,13 +472,8 @@ fn sign_offs_are_signed_and_verify_catches_forgeries() {
     reg.set_actor("ben"); // ben acting with rita's key
     let r2 = {
         as_(&mut reg, "ana");
-        reg.request_review(
-            "support/refund-reply",
-            Some(&Ref::Number(3)),
-            "production",
-            "",
-        )
-        .unwrap()
+        reg.request_review("support/refund-reply", Some(&Ref::Number(3)), "canary", "")
+            .unwrap()
     };
     reg.set_actor("ben");
     reg.set_signer(Box::new(signer("rita")));

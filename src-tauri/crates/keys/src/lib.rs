@@ -94,7 +94,13 @@ impl KeyStore {
             Some(seed) => Ok(MemorySigner::from_seed(seed)),
             None => {
                 let signer = MemorySigner::generate();
-                self.store(person, &signer.seed())?;
+                if let Err(e) = self.store(person, &signer.seed()) {
+                    // Another process made this person's key at the same moment: use theirs.
+                    if let Some(seed) = self.load(person)? {
+                        return Ok(MemorySigner::from_seed(seed));
+                    }
+                    return Err(e);
+                }
                 // Read it back: a store that accepts writes but keeps nothing must not pass.
                 match self.load(person)? {
                     Some(seed) if seed == signer.seed() => Ok(signer),
