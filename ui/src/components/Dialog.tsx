@@ -1,6 +1,7 @@
 // A modal dialog on the native <dialog> element: focus is trapped and Escape closes it. Opening
 // puts the focus on the field marked `data-autofocus`; closing gives it back to where it was.
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { errorText } from './context';
 
 export function Dialog({
   title,
@@ -50,5 +51,69 @@ export function Dialog({
       </header>
       <div className="dialog__body">{children}</div>
     </dialog>
+  );
+}
+
+/** A dialog around one form: runs `onSubmit`, shows what went wrong in place (the dialog stays
+ * open with everything typed), and disables the submit button while it runs or while `blocked`. */
+export function FormDialog({
+  title,
+  onClose,
+  onSubmit,
+  submitLabel,
+  blocked = false,
+  wide = false,
+  children,
+  after,
+}: {
+  title: string;
+  onClose: () => void;
+  onSubmit: () => Promise<void>;
+  submitLabel: string;
+  blocked?: boolean;
+  wide?: boolean;
+  children: ReactNode;
+  /** Shown under the buttons (a hint about why the button is disabled, say). */
+  after?: ReactNode;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const submit = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await onSubmit();
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={title} onClose={onClose} wide={wide}>
+      <form
+        className="form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        {children}
+        {error ? (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        ) : null}
+        <div className="actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn--primary" disabled={busy || blocked}>
+            {submitLabel}
+          </button>
+        </div>
+        {after}
+      </form>
+    </Dialog>
   );
 }

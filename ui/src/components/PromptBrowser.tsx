@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { PromptKind, PromptListing } from '../api/generated';
 import { useApi, errorText } from './context';
 import { baseName, buildTree, labelBadges, type FolderNode } from '../lib/tree';
-import { Dialog } from './Dialog';
+import { FormDialog } from './Dialog';
 
 interface Props {
   selected: string | null;
@@ -209,82 +209,51 @@ function NewPromptDialog({ onClose, onCreated }: { onClose: () => void; onCreate
   const [kind, setKind] = useState<PromptKind>('text');
   const [description, setDescription] = useState('');
   const [tags, setTags] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
   const submit = async () => {
-    setBusy(true);
-    try {
-      const created = await call('create_prompt', {
-        name: name.trim(),
-        kind,
-        description: description.trim(),
-        tags: splitTags(tags),
-      });
-      refresh();
-      onCreated(created.prompt.name);
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
+    const created = await call('create_prompt', {
+      name: name.trim(),
+      kind,
+      description: description.trim(),
+      tags: splitTags(tags),
+    });
+    refresh();
+    onCreated(created.prompt.name);
   };
 
   return (
-    <Dialog title="New prompt" onClose={onClose}>
-      <form
-        className="form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
+    <FormDialog title="New prompt" onClose={onClose} onSubmit={submit} submitLabel="Create" blocked={!name.trim()}>
+      <label>
+        Name
+        <input
+          data-autofocus
+          spellCheck={false}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          placeholder="support/refund-reply"
+          aria-describedby="new-prompt-hint"
+        />
+      </label>
+      <p id="new-prompt-hint" className="hint">
+        Lowercase; folders separated by “/”.
+      </p>
+      <fieldset className="radios">
+        <legend>Kind</legend>
         <label>
-          Name
-          <input
-            data-autofocus
-            spellCheck={false}
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            placeholder="support/refund-reply"
-            aria-describedby="new-prompt-hint"
-          />
-        </label>
-        <p id="new-prompt-hint" className="hint">
-          Lowercase; folders separated by “/”.
-        </p>
-        <fieldset className="radios">
-          <legend>Kind</legend>
-          <label>
-            <input type="radio" name="kind" checked={kind === 'text'} onChange={() => setKind('text')} /> Text
-          </label>
-          <label>
-            <input type="radio" name="kind" checked={kind === 'chat'} onChange={() => setKind('chat')} /> Chat
-          </label>
-        </fieldset>
-        <label>
-          Description
-          <input value={description} onChange={(e) => setDescription(e.target.value)} />
+          <input type="radio" name="kind" checked={kind === 'text'} onChange={() => setKind('text')} /> Text
         </label>
         <label>
-          Tags
-          <input value={tags} onChange={(e) => setTags(e.target.value)} placeholder="support, email" />
+          <input type="radio" name="kind" checked={kind === 'chat'} onChange={() => setKind('chat')} /> Chat
         </label>
-        {error ? (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        ) : null}
-        <div className="actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn--primary" disabled={busy || !name.trim()}>
-            Create
-          </button>
-        </div>
-      </form>
-    </Dialog>
+      </fieldset>
+      <label>
+        Description
+        <input value={description} onChange={(e) => setDescription(e.target.value)} />
+      </label>
+      <label>
+        Tags
+        <input value={tags} onChange={(e) => setTags(e.target.value)} placeholder="support, email" />
+      </label>
+    </FormDialog>
   );
 }
 

@@ -23,7 +23,7 @@ import { TemplateEditor, type EditorProblem } from './TemplateEditor';
 import { ModelSettingsForm, VariablesEditor } from './SchemaEditor';
 import { SaveVersionDialog } from './SaveVersionDialog';
 import { Badges, splitTags } from './PromptBrowser';
-import { Dialog } from './Dialog';
+import { FormDialog } from './Dialog';
 
 type Inputs = { [key in string]: JsonValue };
 type SaveState = { kind: 'saved'; at: string } | { kind: 'saving' } | { kind: 'failed'; message: string };
@@ -886,43 +886,21 @@ function RenameDialog({
   onRenamed: (newName: string) => Promise<void>;
 }) {
   const [value, setValue] = useState(name);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   return (
-    <Dialog title="Rename or move" onClose={onClose}>
-      <form
-        className="form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (busy) return;
-          setBusy(true);
-          setError(null);
-          onRenamed(value.trim())
-            .catch((err) => setError(errorText(err)))
-            .finally(() => setBusy(false));
-        }}
-      >
-        <label>
-          New name
-          <input data-autofocus value={value} onChange={(e) => setValue(e.target.value)} aria-describedby="rename-hint" spellCheck={false} />
-        </label>
-        <p id="rename-hint" className="hint">
-          Change the folder part to move it: support/refund-reply → billing/refund-reply.
-        </p>
-        {error ? (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        ) : null}
-        <div className="actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn--primary" disabled={busy || !value.trim() || value.trim() === name}>
-            Rename
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title="Rename or move"
+      onClose={onClose}
+      onSubmit={() => onRenamed(value.trim())}
+      submitLabel="Rename"
+      blocked={!value.trim() || value.trim() === name}
+    >
+      <label>
+        New name
+        <input data-autofocus value={value} onChange={(e) => setValue(e.target.value)} aria-describedby="rename-hint" spellCheck={false} />
+      </label>
+      <p id="rename-hint" className="hint">
+        Change the folder part to move it: support/refund-reply → billing/refund-reply.
+      </p>
+    </FormDialog>
   );
 }

@@ -5,7 +5,7 @@ import type { Label, Policy, Release, ReleaseTimeline, VersionSummary } from '..
 import { errorText, useApi } from './context';
 import { relativeTime, shortHash } from '../lib/format';
 import { labelOrder, rollbackTarget } from '../lib/release';
-import { Dialog } from './Dialog';
+import { FormDialog } from './Dialog';
 
 export function Releases({ name, refreshKey }: { name: string; refreshKey: number }) {
   const { call } = useApi();
@@ -164,72 +164,47 @@ function RollbackDialog({
 }) {
   const { call, refresh } = useApi();
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
 
   const submit = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await call('rollback_label', {
-        name,
-        label: label.name,
-        reason: reason.trim(),
-        // The version this dialog promised; the server checks it is an earlier release.
-        ...(target !== null ? { to: String(target) } : {}),
-      });
-      refresh();
-      onDone();
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
+    await call('rollback_label', {
+      name,
+      label: label.name,
+      reason: reason.trim(),
+      // The version this dialog promised; the server checks it is an earlier release.
+      ...(target !== null ? { to: String(target) } : {}),
+    });
+    refresh();
+    onDone();
   };
 
   return (
-    <Dialog title={`Roll back ${label.name}`} onClose={onClose}>
-      <form
-        className="form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
-        <p>
-          <code>{name}</code>: {label.name} goes from <strong>v{label.number}</strong> back to{' '}
-          <strong>{target !== null ? `v${target}` : 'its previous release'}</strong>
-          {target !== null ? ', the version it served before.' : '.'} Applications get it on their next fetch.
-        </p>
-        <label>
-          Reason
-          <textarea
-            data-autofocus
-            rows={3}
-            value={reason}
-            onChange={(e) => setReason(e.target.value)}
-            placeholder="What went wrong with the current version"
-            aria-describedby="rollback-hint"
-          />
-        </label>
-        <p id="rollback-hint" className="hint">
-          Required; recorded in the release ledger with your name.
-        </p>
-        {error ? (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        ) : null}
-        <div className="actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn--primary" disabled={busy || !reason.trim()}>
-            Roll back
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title={`Roll back ${label.name}`}
+      onClose={onClose}
+      onSubmit={submit}
+      submitLabel="Roll back"
+      blocked={!reason.trim()}
+    >
+      <p>
+        <code>{name}</code>: {label.name} goes from <strong>v{label.number}</strong> back to{' '}
+        <strong>{target !== null ? `v${target}` : 'its previous release'}</strong>
+        {target !== null ? ', the version it served before.' : '.'} Applications get it on their next fetch.
+      </p>
+      <label>
+        Reason
+        <textarea
+          data-autofocus
+          rows={3}
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+          placeholder="What went wrong with the current version"
+          aria-describedby="rollback-hint"
+        />
+      </label>
+      <p id="rollback-hint" className="hint">
+        Required; recorded in the release ledger with your name.
+      </p>
+    </FormDialog>
   );
 }
 
@@ -247,8 +222,7 @@ export function RequestReviewDialog({
   const [version, setVersion] = useState('');
   const [label, setLabel] = useState('production');
   const [description, setDescription] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const [loadError, setLoadError] = useState<string | null>(null);
 
   useEffect(() => {
     let live = true;
@@ -258,81 +232,63 @@ export function RequestReviewDialog({
         setVersions(p.versions);
         setVersion((v) => v || (p.versions[0] ? String(p.versions[0].number) : ''));
       })
-      .catch((e) => live && setError(errorText(e)));
+      .catch((e) => live && setLoadError(errorText(e)));
     return () => {
       live = false;
     };
   }, [call, name]);
 
   const submit = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      const r = await call('request_review', { name, reference: version, label: label.trim(), description: description.trim() });
-      refresh();
-      onRequested(r.number);
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
+    const r = await call('request_review', { name, reference: version, label: label.trim(), description: description.trim() });
+    refresh();
+    onRequested(r.number);
   };
 
   const none = versions !== null && versions.length === 0;
   return (
-    <Dialog title="Request review" onClose={onClose}>
-      <form
-        className="form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
-        {none ? (
-          <p className="warning">Save a version first: a review is for an exact, saved version.</p>
-        ) : null}
-        <label>
-          Version
-          <select data-autofocus value={version} onChange={(e) => setVersion(e.target.value)} disabled={!versions || none}>
-            {(versions ?? []).map((v, i) => (
-              <option key={v.number} value={String(v.number)}>
-                v{v.number}
-                {i === 0 ? ' (latest)' : ''} — {v.message}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Label
-          <input list="review-labels" value={label} onChange={(e) => setLabel(e.target.value)} spellCheck={false} />
-          <datalist id="review-labels">
-            <option value="production" />
-            <option value="staging" />
-          </datalist>
-        </label>
-        <label>
-          Description
-          <textarea
-            rows={3}
-            value={description}
-            onChange={(e) => setDescription(e.target.value)}
-            placeholder="What changed and what reviewers should look at"
-          />
-        </label>
-        {error ? (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        ) : null}
-        <div className="actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn--primary" disabled={busy || !version || !label.trim()}>
-            Request review
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title="Request review"
+      onClose={onClose}
+      onSubmit={submit}
+      submitLabel="Request review"
+      blocked={!version || !label.trim()}
+    >
+      {loadError ? (
+      <p role="alert" className="error">
+        {loadError}
+      </p>
+      ) : null}
+      {none ? (
+        <p className="warning">Save a version first: a review is for an exact, saved version.</p>
+      ) : null}
+      <label>
+        Version
+        <select data-autofocus value={version} onChange={(e) => setVersion(e.target.value)} disabled={!versions || none}>
+          {(versions ?? []).map((v, i) => (
+            <option key={v.number} value={String(v.number)}>
+              v{v.number}
+              {i === 0 ? ' (latest)' : ''} — {v.message}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Label
+        <input list="review-labels" value={label} onChange={(e) => setLabel(e.target.value)} spellCheck={false} />
+        <datalist id="review-labels">
+          <option value="production" />
+          <option value="staging" />
+        </datalist>
+      </label>
+      <label>
+        Description
+        <textarea
+          rows={3}
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+          placeholder="What changed and what reviewers should look at"
+        />
+      </label>
+    </FormDialog>
   );
 }

@@ -9,7 +9,7 @@ import { anchorTargets, decideBlocker, diffFromNothing, releaseBlockers } from '
 import { DiffView, type DiffLayout } from './DiffView';
 import { LayoutToggle } from './SaveVersionDialog';
 import { ReviewStatusBadge } from './Reviews';
-import { Dialog } from './Dialog';
+import { FormDialog } from './Dialog';
 
 type Samples = Record<string, { [key in string]: JsonValue }>;
 
@@ -507,71 +507,46 @@ function ReleaseDialog({
   const { call } = useApi();
   const r = detail.review;
   const [changelog, setChangelog] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
 
   const submit = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await call('release_version', {
-        name: r.prompt,
-        reference: String(r.version),
-        label: r.label,
-        changelog: changelog.trim(),
-        review: r.number,
-        // Compare-and-swap: refused if the label moved since this page showed what it serves.
-        ...(detail.serving !== null ? { expect_from: String(detail.serving) } : {}),
-      });
-      onReleased();
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
+    await call('release_version', {
+      name: r.prompt,
+      reference: String(r.version),
+      label: r.label,
+      changelog: changelog.trim(),
+      review: r.number,
+      // Compare-and-swap: refused if the label moved since this page showed what it serves.
+      ...(detail.serving !== null ? { expect_from: String(detail.serving) } : {}),
+    });
+    onReleased();
   };
 
   return (
-    <Dialog title={`Release to ${r.label}`} onClose={onClose}>
-      <form
-        className="form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
-      >
-        <p>
-          <code>
-            {r.prompt}@{r.version}
-          </code>{' '}
-          → {r.label}
-          {detail.serving !== null ? ` (now v${detail.serving})` : ' (serves nothing yet)'}. The policy is checked again
-          when you release.
-        </p>
-        <label>
-          Changelog
-          <textarea
-            data-autofocus
-            rows={3}
-            value={changelog}
-            onChange={(e) => setChangelog(e.target.value)}
-            placeholder="What changes for the people this prompt serves"
-          />
-        </label>
-        {error ? (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        ) : null}
-        <div className="actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn--primary" disabled={busy || !changelog.trim()}>
-            Release
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog
+      title={`Release to ${r.label}`}
+      onClose={onClose}
+      onSubmit={submit}
+      submitLabel="Release"
+      blocked={!changelog.trim()}
+    >
+      <p>
+        <code>
+          {r.prompt}@{r.version}
+        </code>{' '}
+        → {r.label}
+        {detail.serving !== null ? ` (now v${detail.serving})` : ' (serves nothing yet)'}. The policy is checked again
+        when you release.
+      </p>
+      <label>
+        Changelog
+        <textarea
+          data-autofocus
+          rows={3}
+          value={changelog}
+          onChange={(e) => setChangelog(e.target.value)}
+          placeholder="What changes for the people this prompt serves"
+        />
+      </label>
+    </FormDialog>
   );
 }
