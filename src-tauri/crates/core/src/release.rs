@@ -1174,14 +1174,13 @@ pub(crate) fn verify_signatures(conn: &Connection) -> Result<Vec<String>> {
             &at,
         );
         let key = key_of(conn, key_id.as_deref())?;
-        check_signature(
-            &mut problems,
+        problems.extend(signature_problem(
             &what,
             &actor,
             key,
             &statement,
             signature.as_deref(),
-        );
+        ));
     }
     let mut stmt = conn.prepare(
         "SELECT s.id, s.kind, s.label, s.from_hash, s.to_hash, s.changelog, r.id, s.actor, s.at,
@@ -1211,36 +1210,36 @@ pub(crate) fn verify_signatures(conn: &Connection) -> Result<Vec<String>> {
             at: &at,
         });
         let key = key_of(conn, key_id.as_deref())?;
-        check_signature(
-            &mut problems,
+        problems.extend(signature_problem(
             &what,
             &actor,
             key,
             &statement,
             signature.as_deref(),
-        );
+        ));
     }
     Ok(problems)
 }
 
-fn check_signature(
-    problems: &mut Vec<String>,
+/// What is wrong with one signed record, if anything.
+fn signature_problem(
     what: &str,
     actor: &str,
     key: KeyRow,
     statement: &Value,
     signature: Option<&str>,
-) {
+) -> Option<String> {
     let (Some((owner, public_key)), Some(signature)) = (key, signature) else {
-        problems.push(format!("{what} is not signed"));
-        return;
+        return Some(format!("{what} is not signed"));
     };
     if owner != actor {
-        problems.push(format!("{what} is signed with {owner}'s key"));
+        Some(format!("{what} is signed with {owner}'s key"))
     } else if !signing::verify(&public_key, &signing::statement_bytes(statement), signature) {
-        problems.push(format!(
+        Some(format!(
             "{what}: the signature does not match what is recorded"
-        ));
+        ))
+    } else {
+        None
     }
 }
 
