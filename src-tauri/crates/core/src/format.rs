@@ -267,15 +267,13 @@ fn split_front_matter<'a>(
         return Ok((None, strip_final_newline(text), 1));
     }
     let mut offset = first_line_end;
-    let mut line_no = 2;
-    for line in text[first_line_end..].split_inclusive('\n') {
+    for (line_no, line) in (2..).zip(text[first_line_end..].split_inclusive('\n')) {
         if line.trim_end() == "---" {
             let front = &text[first_line_end..offset];
             let body = &text[offset + line.len()..];
             return Ok((Some(front), strip_final_newline(body), line_no + 1));
         }
         offset += line.len();
-        line_no += 1;
     }
     Err(Error::bad(format!(
         "{origin}: the front matter starting on line 1 is never closed: add a line `---` after it"

@@ -43,6 +43,7 @@ pub fn list(conn: &Connection, prompt_id: i64) -> Result<Vec<Label>> {
 }
 
 /// Points `label` at `to_hash` and appends the move to the history, in the caller's transaction.
+#[allow(clippy::too_many_arguments)] // one argument per column of the row
 pub fn set(
     conn: &Connection,
     prompt_id: i64,

@@ -15,6 +15,7 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// The hash of an entry: SHA-256 of the canonical JSON of
 /// `{seq, id, at, actor, kind, subject, payload, prev_hash}`.
+#[allow(clippy::too_many_arguments)] // one argument per column of the row
 pub fn entry_hash(
     seq: i64,
     id: &str,
