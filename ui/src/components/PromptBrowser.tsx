@@ -109,6 +109,8 @@ export function PromptBrowser({ selected, onOpen, onCreated = onOpen, refreshKey
   const [error, setError] = useState<string | null>(null);
   const [query, setQuery] = useState('');
   const [results, setResults] = useState<PromptListing[] | null>(null);
+  // Kept apart from the listing's error: it belongs to the query and goes with it.
+  const [searchError, setSearchError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const searchSeq = useRef(0);
 
@@ -130,14 +132,20 @@ export function PromptBrowser({ selected, onOpen, onCreated = onOpen, refreshKey
   useEffect(() => {
     const q = query.trim();
     if (!q) {
+      searchSeq.current++;
       setResults(null);
+      setSearchError(null);
       return;
     }
     const seq = ++searchSeq.current;
     const t = setTimeout(() => {
       call('search_prompts', { query: q })
-        .then((r) => seq === searchSeq.current && setResults(r))
-        .catch((e) => seq === searchSeq.current && setError(errorText(e)));
+        .then((r) => {
+          if (seq !== searchSeq.current) return;
+          setResults(r);
+          setSearchError(null);
+        })
+        .catch((e) => seq === searchSeq.current && setSearchError(errorText(e)));
     }, 120);
     return () => clearTimeout(t);
   }, [call, query, refreshKey]);
@@ -168,9 +176,9 @@ export function PromptBrowser({ selected, onOpen, onCreated = onOpen, refreshKey
         </button>
       </div>
       <div className="browser__list">
-        {error ? (
+        {error || searchError ? (
           <p role="alert" className="error pad">
-            {error}
+            {searchError ?? error}
           </p>
         ) : null}
         {results ? (

@@ -116,6 +116,10 @@ describe('PromptBrowser', () => {
     fireEvent.change(screen.getByRole('searchbox', { name: 'Search prompts' }), { target: { value: 'refund' } });
     await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('disk on fire'));
     expect(call).toHaveBeenCalledWith('search_prompts', { query: 'refund' });
+    // Clearing the search clears its error and brings the tree back.
+    fireEvent.change(screen.getByRole('searchbox', { name: 'Search prompts' }), { target: { value: '' } });
+    await waitFor(() => expect(screen.queryByRole('alert')).toBeNull());
+    expect(screen.getByRole('button', { name: 'support/refund-reply' })).toBeTruthy();
   });
 });
 
