@@ -150,7 +150,7 @@ impl Registry {
         let rows = stmt.query_map([], |r| {
             Ok(RoleGrant {
                 person: r.get(0)?,
-                role: Role::parse(&r.get::<_, String>(1)?).unwrap_or(Role::Viewer),
+                role: role_column(r, 1)?,
                 granted_by: r.get(2)?,
                 granted_at: r.get(3)?,
             })
@@ -295,7 +295,7 @@ impl Registry {
                     id: r.get(0)?,
                     kind: r.get(1)?,
                     actor: r.get(2)?,
-                    actor_role: Role::parse(&r.get::<_, String>(3)?).unwrap_or(Role::Viewer),
+                    actor_role: role_column(r, 3)?,
                     at: r.get(4)?,
                     body: r.get(5)?,
                     anchor: r
@@ -729,6 +729,12 @@ fn check_label(label: &str) -> Result<()> {
     Ok(())
 }
 
+/// A role stored in column `i` (the schema only ever writes valid ones; anything else reads as
+/// the least role, never as more).
+fn role_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Role> {
+    Ok(Role::parse(&r.get::<_, String>(i)?).unwrap_or(Role::Viewer))
+}
+
 pub(crate) fn role_of(conn: &Connection, person: &str) -> Result<Role> {
     let any: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM roles)", [], |r| r.get(0))?;
     if !any {
@@ -870,7 +876,7 @@ fn latest_decisions(conn: &Connection, prompt_id: i64, label: &str) -> Result<Ve
             content_hash: hash.clone(),
             fact: ApprovalFact {
                 reviewer: r.get(1)?,
-                reviewer_role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::Viewer),
+                reviewer_role: role_column(r, 2)?,
                 content_hash: hash,
                 version: r.get(4)?,
             },
@@ -1280,7 +1286,7 @@ fn releases_of(
                 })
                 .unwrap_or_default(),
             actor: r.get(10)?,
-            actor_role: Role::parse(&r.get::<_, String>(11)?).unwrap_or(Role::Viewer),
+            actor_role: role_column(r, 11)?,
             at: r.get(12)?,
             bundle: r.get(13)?,
         })

@@ -1,5 +1,6 @@
 //! The real OS keyring: Secret Service over D-Bus. tests/run.sh runs this inside
-//! `dbus-run-session` with an unlocked gnome-keyring; elsewhere it is skipped by `#[ignore]`.
+//! `dbus-run-session` with an unlocked gnome-keyring; elsewhere the ignore attribute (with its
+//! reason) skips it.
 //! (A missing keyring is tested through the CLI, in a process without a session bus.)
 
 use promptdesk_core::signing::Sign;
