@@ -35,9 +35,12 @@ const COMMANDS: &[&str] = &[
     "check_release",
     "release_version",
     "rollback_label",
+    "check_rollback",
     "list_releases",
     "policy_of_label",
+    "list_policies",
     "check_signing_key",
+    "choose_key_store",
 ];
 
 fn main() {

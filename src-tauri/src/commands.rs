@@ -127,9 +127,12 @@ api_commands! {
     check_release,
     release_version,
     rollback_label,
+    check_rollback,
     list_releases,
     policy_of_label,
+    list_policies,
     check_signing_key,
+    choose_key_store,
 }
 
 /// Whether two lists of names are equal, usable in a constant.

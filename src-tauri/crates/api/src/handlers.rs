@@ -244,10 +244,11 @@ pub fn draft_diff(api: &Api, req: DraftDiff) -> R<DiffResult> {
 
 pub fn diff_versions(api: &Api, req: DiffVersions) -> R<DiffResult> {
     let (old, new) = api.with(|reg| {
-        Ok((
-            side(reg, &req.name, &req.old)?,
-            side(reg, &req.name, &req.new)?,
-        ))
+        let old = match &req.old {
+            Some(old) => side(reg, &req.name, old)?,
+            None => Side::Nothing(reg.prompt(&req.name)?.kind),
+        };
+        Ok((old, side(reg, &req.name, &req.new)?))
     })?;
     diff_sides(api, &req.name, old, new, req.inputs)
 }
@@ -389,17 +390,17 @@ pub fn open_registry(api: &Api, req: OpenRegistry) -> R<Settings> {
 // ---- review and release ---------------------------------------------------------------------
 
 use promptdesk_core::policy::Decision;
-use promptdesk_core::release::{Release, ReleaseRequest, Review, ReviewDetail, ReviewEvent};
+use promptdesk_core::release::{
+    Release, ReleaseRequest, Review, ReviewDetail, ReviewEvent, RollbackCheck, RollbackRequest,
+};
 
 fn reference(text: &str) -> R<Ref> {
     Ok(Ref::parse(text.trim())?)
 }
 
-/// Sets up the acting person's signing key from the OS keyring (or the key files chosen with
-/// `PROMPTDESK_KEYSTORE`); refuses with the reason when there is none.
-fn with_signer(reg: &mut Registry) -> R<()> {
-    let store =
-        promptdesk_keys::KeyStore::from_env().map_err(|e| ApiError::bad_input(e.to_string()))?;
+/// Sets up the acting person's signing key from the key store in use (see [`Api::key_store`]);
+/// refuses with the reason when it does not work.
+fn with_signer(store: &promptdesk_keys::KeyStore, reg: &mut Registry) -> R<()> {
     let signer = store
         .signer_for(reg.actor())
         .map_err(|e| ApiError::new(crate::ApiErrorKind::PolicyRefused, e.to_string()))?;
@@ -434,14 +435,15 @@ pub fn comment_review(api: &Api, req: CommentReview) -> R<ReviewEvent> {
 }
 
 pub fn decide_review(api: &Api, req: DecideReview) -> R<ReviewEvent> {
+    let (store, _) = api.key_store()?;
     api.with(|reg| {
         Ok(match req.decision {
             ReviewDecision::Approve => {
-                with_signer(reg)?;
+                with_signer(&store, reg)?;
                 reg.approve(req.number, &req.body)?
             }
             ReviewDecision::RequestChanges => {
-                with_signer(reg)?;
+                with_signer(&store, reg)?;
                 reg.request_changes(req.number, &req.body)?
             }
             ReviewDecision::Close => reg.close_review(req.number, &req.body)?,
@@ -460,8 +462,9 @@ pub fn check_release(api: &Api, req: CheckRelease) -> R<Decision> {
 pub fn release_version(api: &Api, req: ReleaseVersion) -> R<Release> {
     let r = reference(&req.reference)?;
     let expect = req.expect_from.as_deref().map(reference).transpose()?;
+    let (store, _) = api.key_store()?;
     api.with(|reg| {
-        with_signer(reg)?;
+        with_signer(&store, reg)?;
         Ok(reg.release(
             &req.name,
             Some(&r),
@@ -477,10 +480,25 @@ pub fn release_version(api: &Api, req: ReleaseVersion) -> R<Release> {
 
 pub fn rollback_label(api: &Api, req: RollbackLabel) -> R<Release> {
     let to = req.to.as_deref().map(reference).transpose()?;
+    let expect = req.expect_from.as_deref().map(reference).transpose()?;
+    let (store, _) = api.key_store()?;
     api.with(|reg| {
-        with_signer(reg)?;
-        Ok(reg.rollback(&req.name, req.label.trim(), &req.reason, to.as_ref())?)
+        with_signer(&store, reg)?;
+        Ok(reg.rollback(
+            &req.name,
+            req.label.trim(),
+            RollbackRequest {
+                reason: &req.reason,
+                to: to.as_ref(),
+                expect_from: expect.as_ref(),
+            },
+        )?)
     })
+}
+
+pub fn check_rollback(api: &Api, req: CheckRollback) -> R<RollbackCheck> {
+    let to = req.to.as_deref().map(reference).transpose()?;
+    api.with(|reg| Ok(reg.check_rollback(&req.name, req.label.trim(), &req.reason, to.as_ref())?))
 }
 
 pub fn list_releases(api: &Api, req: ListReleases) -> R<ReleaseTimeline> {
@@ -492,35 +510,89 @@ pub fn list_releases(api: &Api, req: ListReleases) -> R<ReleaseTimeline> {
     })
 }
 
+pub fn list_policies(api: &Api, _: NoArgs) -> R<Vec<PolicyOfLabel>> {
+    api.with(|reg| {
+        Ok(reg
+            .policies()?
+            .into_iter()
+            .map(|(label, policy)| PolicyOfLabel {
+                protected: policy.is_protected(),
+                label,
+                policy,
+            })
+            .collect())
+    })
+}
+
 pub fn policy_of_label(api: &Api, req: LabelName) -> R<PolicyOfLabel> {
     api.with(|reg| {
+        let policy = reg.policy(req.label.trim())?;
         Ok(PolicyOfLabel {
-            policy: reg.policy(req.label.trim())?,
+            protected: policy.is_protected(),
+            policy,
             label: req.label.trim().to_string(),
         })
     })
 }
 
 pub fn check_signing_key(api: &Api, _: NoArgs) -> R<KeyStatus> {
-    api.with(|reg| {
-        let attempt = promptdesk_keys::KeyStore::from_env().and_then(|store| {
-            let status = store.canary()?;
-            Ok((status, store.signer_for(reg.actor())?))
-        });
-        Ok(match attempt {
-            Ok((status, signer)) => {
-                use promptdesk_core::signing::{key_id, Sign};
-                KeyStatus {
-                    ok: true,
-                    message: status,
-                    key_id: Some(key_id(&signer.public_key())),
-                }
-            }
-            Err(e) => KeyStatus {
-                ok: false,
-                message: e.to_string(),
-                key_id: None,
-            },
-        })
-    })
+    let (store, source) = api.key_store()?;
+    api.with(|reg| Ok(key_status(api, &store, source, reg.actor())))
+}
+
+pub fn choose_key_store(api: &Api, req: ChooseKeyStore) -> R<KeyStatus> {
+    use promptdesk_keys::KeyStore;
+    let store = match req.store {
+        KeyStoreKind::Os => KeyStore::Os,
+        KeyStoreKind::Files => KeyStore::Files(
+            api.key_files_dir()
+                .ok_or_else(|| {
+                    ApiError::bad_input(
+                        "this system has no data directory for key files; set PROMPTDESK_KEYSTORE=file:DIR",
+                    )
+                })?
+                .to_path_buf(),
+        ),
+    };
+    api.choose_key_store(store.clone())?;
+    check_signing_key(api, NoArgs {})
+}
+
+/// The start-up canary: proves `store` works by writing, reading and removing a value, then
+/// loads (or makes) the acting person's key. Only the public key's id leaves this function.
+fn key_status(
+    api: &Api,
+    store: &promptdesk_keys::KeyStore,
+    source: crate::KeyStoreSource,
+    person: &str,
+) -> KeyStatus {
+    use crate::KeyStoreSource as S;
+    use promptdesk_core::signing::{key_id, Sign};
+    use promptdesk_keys::KeyStore;
+    let attempt = store
+        .canary()
+        .and_then(|status| Ok((status, store.signer_for(person)?)));
+    let (ok, message, key) = match attempt {
+        Ok((status, signer)) => (true, status, Some(key_id(&signer.public_key()))),
+        Err(e) => (false, e.to_string(), None),
+    };
+    KeyStatus {
+        ok,
+        message,
+        key_id: key,
+        store: store.describe(),
+        store_kind: match store {
+            KeyStore::Os => KeyStoreKind::Os,
+            KeyStore::Files(_) => KeyStoreKind::Files,
+        },
+        decided_by: match source {
+            S::Default => "default",
+            S::Environment => "PROMPTDESK_KEYSTORE",
+            S::Remembered => "remembered",
+            S::ChosenNow => "chosen",
+        }
+        .into(),
+        files_dir: api.key_files_dir().map(|d| d.display().to_string()),
+        choice_remembered: api.remembers_settings(),
+    }
 }

@@ -35,6 +35,24 @@ pub struct Api {
     /// Where to remember the registry picked in Settings (the desktop app); `None` in web mode,
     /// where the command line says which registry to serve.
     settings_file: Option<PathBuf>,
+    /// Where signing keys are kept, when a person chose it in this window (see
+    /// [`Api::key_store`]).
+    key_store_choice: Mutex<Option<promptdesk_keys::KeyStore>>,
+    /// Where keys go when a person chooses plain files.
+    key_files_dir: Option<PathBuf>,
+}
+
+/// Where the key store in use was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyStoreSource {
+    /// Nobody chose: the OS keyring.
+    Default,
+    /// `PROMPTDESK_KEYSTORE`.
+    Environment,
+    /// The desktop app's settings file (a choice made in an earlier session).
+    Remembered,
+    /// Chosen in this window.
+    ChosenNow,
 }
 
 impl Api {
@@ -47,6 +65,8 @@ impl Api {
             app_name: "Promptdesk".into(),
             app_version: env!("CARGO_PKG_VERSION").into(),
             settings_file: None,
+            key_store_choice: Mutex::new(None),
+            key_files_dir: promptdesk_keys::KeyStore::default_files_dir(),
         }
     }
 
@@ -54,6 +74,70 @@ impl Api {
     pub fn remember_registry_in(mut self, file: PathBuf) -> Self {
         self.settings_file = Some(file);
         self
+    }
+
+    /// Where signing keys are kept: a choice made in this window, else `PROMPTDESK_KEYSTORE`,
+    /// else the choice remembered in the settings file, else the OS keyring. Never a silent
+    /// fallback: when the store in use does not work, signing is refused with the reason and the
+    /// UI offers the choice.
+    pub(crate) fn key_store(
+        &self,
+    ) -> Result<(promptdesk_keys::KeyStore, KeyStoreSource), ApiError> {
+        use promptdesk_keys::KeyStore;
+        if let Some(chosen) = lock(&self.key_store_choice).clone() {
+            return Ok((chosen, KeyStoreSource::ChosenNow));
+        }
+        if let Some(env) =
+            KeyStore::from_env_if_set().map_err(|e| ApiError::bad_input(e.to_string()))?
+        {
+            return Ok((env, KeyStoreSource::Environment));
+        }
+        let remembered = self
+            .settings_file
+            .as_deref()
+            .and_then(|f| read_setting(f, "key_store"));
+        if let Some(text) = remembered {
+            let store = KeyStore::parse(&text).map_err(|e| {
+                ApiError::bad_input(format!(
+                    "{} (in {})",
+                    e,
+                    self.settings_file
+                        .as_deref()
+                        .unwrap_or(Path::new(""))
+                        .display()
+                ))
+            })?;
+            return Ok((store, KeyStoreSource::Remembered));
+        }
+        Ok((KeyStore::Os, KeyStoreSource::Default))
+    }
+
+    /// Keeps key files in `dir` when a person chooses plain files (instead of the platform's
+    /// data directory).
+    pub fn key_files_in(mut self, dir: PathBuf) -> Self {
+        self.key_files_dir = Some(dir);
+        self
+    }
+
+    pub(crate) fn key_files_dir(&self) -> Option<&Path> {
+        self.key_files_dir.as_deref()
+    }
+
+    /// Whether choices made in this window outlive it (the desktop app has a settings file).
+    pub(crate) fn remembers_settings(&self) -> bool {
+        self.settings_file.is_some()
+    }
+
+    /// Uses `store` for signing from now on; the desktop app also remembers it.
+    pub(crate) fn choose_key_store(
+        &self,
+        store: promptdesk_keys::KeyStore,
+    ) -> Result<(), ApiError> {
+        if let Some(file) = &self.settings_file {
+            write_setting(file, "key_store", &store.setting())?;
+        }
+        *lock(&self.key_store_choice) = Some(store);
+        Ok(())
     }
 
     /// A worker configuration that runs `exe` (a binary that handles the hidden worker
@@ -97,31 +181,45 @@ impl Api {
 /// The registry last picked in Settings, as remembered in `settings_file` (a missing or
 /// unreadable file means none).
 pub fn remembered_registry(settings_file: &Path) -> Option<PathBuf> {
+    read_setting(settings_file, "registry").map(PathBuf::from)
+}
+
+/// One string setting from the settings file; a missing or unreadable file means none.
+fn read_setting(settings_file: &Path, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(settings_file).ok()?;
     let value: Value = serde_json::from_str(&text).ok()?;
     value
-        .get("registry")?
+        .get(key)?
         .as_str()
         .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
+        .map(str::to_string)
 }
 
-fn remember_registry(settings_file: &Path, registry: &Path) -> Result<(), ApiError> {
+/// Sets one setting, keeping the others.
+fn write_setting(settings_file: &Path, key: &str, value: &str) -> Result<(), ApiError> {
     let fail = |e: std::io::Error| {
         ApiError::internal(format!(
-            "opened the registry, but could not remember the choice in {}: {e}",
+            "could not remember the {key} setting in {}: {e}",
             settings_file.display()
         ))
     };
     if let Some(dir) = settings_file.parent() {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }
-    let text = serde_json::to_string_pretty(&serde_json::json!({ "registry": registry }))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut all = std::fs::read_to_string(settings_file)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Map<String, Value>>(&t).ok())
+        .unwrap_or_default();
+    all.insert(key.into(), Value::String(value.into()));
+    let text = serde_json::to_string_pretty(&all).map_err(|e| ApiError::internal(e.to_string()))?;
     // Write then rename, so a crash never leaves a half-written settings file.
     let tmp = settings_file.with_extension("json.tmp");
     std::fs::write(&tmp, text).map_err(fail)?;
     std::fs::rename(&tmp, settings_file).map_err(fail)
+}
+
+fn remember_registry(settings_file: &Path, registry: &Path) -> Result<(), ApiError> {
+    write_setting(settings_file, "registry", &registry.to_string_lossy())
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -235,11 +333,17 @@ commands! {
     release_version(ReleaseVersion) -> promptdesk_core::release::Release;
     /// Moves a label back to its previous release (or `to`), with a reason.
     rollback_label(RollbackLabel) -> promptdesk_core::release::Release;
+    /// What a rollback would do now: the version it goes back to and the policy's checklist.
+    check_rollback(CheckRollback) -> promptdesk_core::release::RollbackCheck;
     /// What each label serves and every release and rollback.
     list_releases(ListReleases) -> ReleaseTimeline;
     policy_of_label(LabelName) -> PolicyOfLabel;
-    /// Proves the key store works for the acting person.
+    /// Every label with a stored policy (protected labels included), by name.
+    list_policies(NoArgs) -> Vec<PolicyOfLabel>;
+    /// Proves the key store works for the acting person (the start-up canary).
     check_signing_key(NoArgs) -> KeyStatus;
+    /// Chooses where signing keys are kept (the desktop app remembers it), then checks it.
+    choose_key_store(ChooseKeyStore) -> KeyStatus;
 }
 
 mod ts {

@@ -174,7 +174,11 @@ pub struct GetVersion {
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct DiffVersions {
     pub name: String,
-    pub old: String,
+    /// The older side; when absent, nothing (everything in `new` shows as added), as when a
+    /// label serves no version yet.
+    #[serde(default)]
+    #[ts(optional)]
+    pub old: Option<String>,
     pub new: String,
     #[serde(default)]
     #[ts(optional)]
@@ -299,6 +303,21 @@ pub struct RollbackLabel {
     #[serde(default)]
     #[ts(optional)]
     pub to: Option<String>,
+    /// The version the label must still serve (compare-and-swap): what the person saw.
+    #[serde(default)]
+    #[ts(optional)]
+    pub expect_from: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CheckRollback {
+    pub name: String,
+    pub label: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -336,6 +355,8 @@ pub struct CheckRelease {
 pub struct PolicyOfLabel {
     pub label: String,
     pub policy: promptdesk_core::policy::Policy,
+    /// Whether moving the label needs more than an editor's say-so (the production badge).
+    pub protected: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -344,4 +365,28 @@ pub struct KeyStatus {
     pub ok: bool,
     pub message: String,
     pub key_id: Option<String>,
+    /// Where keys are kept, in words: "the OS keyring" or "plain files in DIR".
+    pub store: String,
+    pub store_kind: KeyStoreKind,
+    /// Who decided where keys are kept: nobody (the default), the environment
+    /// (`PROMPTDESK_KEYSTORE`), a choice remembered from an earlier session, or one made now.
+    pub decided_by: String,
+    /// Where keys would go if the person chose plain files.
+    pub files_dir: Option<String>,
+    /// Whether a choice made now is remembered for the next start (the desktop app).
+    pub choice_remembered: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStoreKind {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager).
+    Os,
+    /// Plain files, readable only by their owner.
+    Files,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ChooseKeyStore {
+    pub store: KeyStoreKind,
 }

@@ -204,6 +204,9 @@ pub enum Command {
         reason: String,
         #[arg(long, value_name = "REF")]
         to: Option<String>,
+        /// Refuse unless the label still serves this version (compare-and-swap)
+        #[arg(long, value_name = "REF")]
+        expect_from: Option<String>,
     },
     /// Every release and rollback of a prompt, newest first
     Releases {

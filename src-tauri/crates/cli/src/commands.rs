@@ -93,7 +93,16 @@ pub fn run(cli: Cli) -> Out {
             label,
             reason,
             to,
-        } => crate::release::rollback(&path, json, &name, &label, &reason, to.as_deref()),
+            expect_from,
+        } => crate::release::rollback(
+            &path,
+            json,
+            &name,
+            &label,
+            &reason,
+            to.as_deref(),
+            expect_from.as_deref(),
+        ),
         Command::Releases { name, label } => {
             crate::release::releases(&path, json, &name, label.as_deref())
         }

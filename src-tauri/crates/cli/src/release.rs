@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use promptdesk_core::policy::{FreezeWindow, Policy, SuiteRequirement};
-use promptdesk_core::release::{Anchor, BundleItem, ReleaseRequest};
+use promptdesk_core::release::{Anchor, BundleItem, ReleaseRequest, RollbackRequest};
 use promptdesk_core::{parse_spec, Ref};
 use serde_json::json;
 
@@ -227,11 +227,21 @@ pub fn rollback(
     label: &str,
     reason: &str,
     to: Option<&str>,
+    expect_from: Option<&str>,
 ) -> Out {
     let mut reg = context::open(path)?;
     context::with_signing_key(&mut reg)?;
     let to = to.map(Ref::parse).transpose()?;
-    let r = reg.rollback(name, label, reason, to.as_ref())?;
+    let expect_from = expect_from.map(Ref::parse).transpose()?;
+    let r = reg.rollback(
+        name,
+        label,
+        RollbackRequest {
+            reason,
+            to: to.as_ref(),
+            expect_from: expect_from.as_ref(),
+        },
+    )?;
     emit(json, &r, || {
         println!(
             "rolled {} of {} back to version {} (was {}): {}",

@@ -325,11 +325,10 @@ fn the_generated_typescript_declares_every_command() {
 #[test]
 fn review_approve_release_and_roll_back_through_the_api() {
     let (dir, api) = api();
+    let api = api.key_files_in(dir.path().join("keys"));
     // Signing keys in plain files, chosen explicitly for the test; people switch by identity.
-    std::env::set_var(
-        "PROMPTDESK_KEYSTORE",
-        format!("file:{}", dir.path().join("keys").display()),
-    );
+    let status = ok(&api, "choose_key_store", json!({"store": "files"}));
+    assert_eq!(status["ok"], true, "{status}");
     std::env::remove_var("PROMPTDESK_USER");
     let who = |name: &str| {
         ok(
@@ -409,6 +408,15 @@ fn review_approve_release_and_roll_back_through_the_api() {
         "{}",
         e.message
     );
+    // Production serves nothing yet: the reviewer's diff is from nothing, everything added.
+    let from_nothing = ok(&api, "diff_versions", json!({"name": "faq", "new": "1"}));
+    assert_eq!(from_nothing["old_label"], "(nothing yet)", "{from_nothing}");
+    assert!(
+        from_nothing["diff"]["template"]
+            .to_string()
+            .contains("insert"),
+        "{from_nothing}"
+    );
     let shipped = ok(
         &api,
         "release_version",
@@ -434,10 +442,28 @@ fn review_approve_release_and_roll_back_through_the_api() {
         "release_version",
         json!({"name": "faq", "reference": "2", "label": "production", "changelog": "Say 30 days", "expect_from": "1"}),
     );
+    // Before rolling back: where it would go and what the policy says, without a reason yet.
+    let check = ok(
+        &api,
+        "check_rollback",
+        json!({"name": "faq", "label": "production"}),
+    );
+    assert_eq!(
+        (check["from"].as_u64(), check["to"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(check["decision"]["allowed"], false, "{check}");
+    // The person saw v1 serving: a stale screen cannot roll back what serves now.
+    let e = err(
+        &api,
+        "rollback_label",
+        json!({"name": "faq", "label": "production", "reason": "Wrong window", "expect_from": "1"}),
+    );
+    assert_eq!(e.kind, ApiErrorKind::Conflict, "{}", e.message);
     let back = ok(
         &api,
         "rollback_label",
-        json!({"name": "faq", "label": "production", "reason": "Wrong window"}),
+        json!({"name": "faq", "label": "production", "reason": "Wrong window", "expect_from": "2"}),
     );
     assert_eq!(
         (back["kind"].as_str(), back["to_version"].as_u64()),
@@ -460,7 +486,62 @@ fn review_approve_release_and_roll_back_through_the_api() {
         ok(&api, "policy_of_label", json!({"label": "production"}))["policy"]["required_approvals"],
         1
     );
-    std::env::remove_var("PROMPTDESK_KEYSTORE");
+    let labels: Vec<Value> = serde_json::from_value(ok(&api, "list_policies", json!({}))).unwrap();
+    assert!(
+        labels
+            .iter()
+            .any(|p| p["label"] == "production" && p["protected"] == true),
+        "{labels:?}"
+    );
+}
+
+#[test]
+fn the_key_store_is_chosen_explicitly_and_the_desktop_app_remembers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("config").join("settings.json");
+    let keys = dir.path().join("keys");
+    let open = || {
+        let worker = Api::worker_config(env!("CARGO_BIN_EXE_promptdesk").into());
+        Api::open(&dir.path().join("a.db"), worker)
+            .remember_registry_in(settings.clone())
+            .key_files_in(keys.clone())
+    };
+    let api = open();
+    ok(&api, "set_identity", json!({"name": "kim", "email": ""}));
+    let chosen = ok(&api, "choose_key_store", json!({"store": "files"}));
+    assert_eq!(
+        (&chosen["ok"], &chosen["store_kind"], &chosen["decided_by"]),
+        (&json!(true), &json!("files"), &json!("chosen")),
+        "{chosen}"
+    );
+    assert_eq!(chosen["choice_remembered"], true);
+    let key_id = chosen["key_id"].as_str().unwrap().to_string();
+    // Only the public key's id reaches the UI; the private key stays in the store.
+    assert!(!chosen.to_string().contains(
+        &std::fs::read_to_string(
+            std::fs::read_dir(&keys)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path()
+        )
+        .unwrap()
+    ));
+
+    // The next start uses the same store and the same key (unless PROMPTDESK_KEYSTORE says
+    // otherwise, which a test elsewhere in this binary never sets).
+    let again = ok(&open(), "check_signing_key", json!({}));
+    assert_eq!(again["decided_by"], "remembered", "{again}");
+    assert_eq!(again["key_id"], key_id.as_str());
+    // A setting the app cannot read is reported, not replaced by a default.
+    std::fs::write(&settings, r#"{"key_store": "vault:x"}"#).unwrap();
+    let e = err(&open(), "check_signing_key", json!({}));
+    assert!(
+        e.message.contains("vault:x") && e.message.contains("settings.json"),
+        "{}",
+        e.message
+    );
 }
 
 fn text_of(template: &str) -> Value {

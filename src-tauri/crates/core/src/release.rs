@@ -135,6 +135,28 @@ pub struct ReleaseRequest<'a> {
     pub review: Option<u32>,
 }
 
+/// What `rollback` is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct RollbackRequest<'a> {
+    /// Why (required by every policy): it is the rollback's changelog.
+    pub reason: &'a str,
+    /// The version to go back to; when `None`, the label's previous release.
+    pub to: Option<&'a Ref>,
+    /// The version the label must still point at (compare-and-swap).
+    pub expect_from: Option<&'a Ref>,
+}
+
+/// What a rollback would do now (see [`Registry::check_rollback`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct RollbackCheck {
+    /// The version the label serves now.
+    pub from: u32,
+    /// The version it would go back to.
+    pub to: u32,
+    pub to_hash: String,
+    pub decision: Decision,
+}
+
 impl Registry {
     // ---- roles ----------------------------------------------------------------------------
 
@@ -598,61 +620,32 @@ impl Registry {
         out
     }
 
-    /// Moves `label` back to its previous release (or to `to`), with a reason.
+    /// Moves `label` back to its previous release (or to `req.to`), with a reason. Like a
+    /// release, the move is a compare-and-swap: on what the label pointed at when the person
+    /// decided (`req.expect_from`), or else when the rollback is checked.
     pub fn rollback(
         &mut self,
         name: &str,
         label: &str,
-        reason: &str,
-        to: Option<&Ref>,
+        req: RollbackRequest<'_>,
     ) -> Result<Release> {
         check_label(label)?;
         let actor = self.actor().to_string();
         let at_check = self.now();
+        let expect = match req.expect_from {
+            Some(r) => Some(resolve_version(self.connection(), name, Some(r))?.hash),
+            None => None,
+        };
         let signer = self.signer.take();
         let out = self.write(|tx, ctx| {
             let p = prompts::get(tx, name)?;
-            let current = labels::get(tx, p.id, label)?.ok_or_else(|| {
-                Error::Conflict(format!("{label} of {name} points nowhere yet: there is nothing to roll back"))
-            })?;
-            let target = match to {
-                Some(r) => resolve_version(tx, name, Some(r))?,
-                None => {
-                    // The label's previous release: what the release that put the current version
-                    // there replaced. Falls back to the label's history for moves made before
-                    // releases were recorded (or by import). Rollbacks are skipped, so rolling
-                    // back twice goes further back instead of forward again.
-                    let released_from: Option<Option<String>> = tx
-                        .query_row(
-                            "SELECT from_hash FROM releases WHERE prompt_id = ?1 AND label = ?2
-                             AND to_hash = ?3 AND kind = 'release' ORDER BY seq DESC LIMIT 1",
-                            params![p.id, label, current.hash],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-                    let previous = match released_from {
-                        Some(from) => from,
-                        None => tx
-                            .query_row(
-                                "SELECT from_hash FROM label_history WHERE prompt_id = ?1 AND label = ?2
-                                 AND to_hash = ?3 AND from_hash IS NOT NULL ORDER BY id DESC LIMIT 1",
-                                params![p.id, label, current.hash],
-                                |r| r.get(0),
-                            )
-                            .optional()?,
-                    };
-                    let hash = previous.ok_or_else(|| {
-                        Error::Conflict(format!(
-                            "{label} of {name} has no earlier release to go back to; name a version with --to"
-                        ))
-                    })?;
-                    resolve_version(tx, name, Some(&Ref::HashPrefix(hash)))?
+            let (current, target) = rollback_target(tx, name, label, req.to)?;
+            if let Some(expect) = &expect {
+                if &current.hash != expect {
+                    return Err(moved_meanwhile(name, label, Some(&current)));
                 }
-            };
-            if target.hash == current.hash {
-                return Err(Error::Conflict(format!("{label} already serves {name}@{}", target.number)));
             }
-            let decision = decide(tx, &actor, &target, label, reason, true, &at_check)?;
+            let decision = decide(tx, &actor, &target, label, req.reason, true, &at_check)?;
             if !decision.allowed {
                 return Err(Error::Refused(format!(
                     "cannot roll {label} of {name} back to version {}: {}",
@@ -660,11 +653,48 @@ impl Registry {
                     decision.refusal()
                 )));
             }
-            let moved = Move { label, kind: "rollback", from: Some(&current), to: &target, changelog: reason, review: None, bundle: None };
+            let moved = Move {
+                label,
+                kind: "rollback",
+                from: Some(&current),
+                to: &target,
+                changelog: req.reason,
+                review: None,
+                bundle: None,
+            };
             record_release(tx, ctx, signer.as_deref(), &p, &moved, &decision)
         });
         self.signer = signer;
         out
+    }
+
+    /// What a rollback of `label` would do now: the version it would go back to, and the
+    /// policy's checklist for the acting person. Changes nothing.
+    pub fn check_rollback(
+        &self,
+        name: &str,
+        label: &str,
+        reason: &str,
+        to: Option<&Ref>,
+    ) -> Result<RollbackCheck> {
+        check_label(label)?;
+        let conn = self.connection();
+        let (current, target) = rollback_target(conn, name, label, to)?;
+        let decision = decide(
+            conn,
+            self.actor(),
+            &target,
+            label,
+            reason,
+            true,
+            &self.now(),
+        )?;
+        Ok(RollbackCheck {
+            from: current.number,
+            to: target.number,
+            to_hash: target.hash,
+            decision,
+        })
     }
 
     /// Releases several prompts together: every item passes its policy and moves, or nothing
@@ -933,6 +963,61 @@ fn open_review_for(
             |r| r.get(0),
         )
         .optional()?)
+}
+
+/// What `label` serves now and the version a rollback goes back to: `to` when given, else the
+/// label's previous release (what the release that put the current version there replaced).
+/// Falls back to the label's history for moves made before releases were recorded (or by
+/// import). Rollbacks are skipped, so rolling back twice goes further back, not forward again.
+fn rollback_target(
+    conn: &Connection,
+    name: &str,
+    label: &str,
+    to: Option<&Ref>,
+) -> Result<(crate::model::Label, Version)> {
+    let p = prompts::get(conn, name)?;
+    let current = labels::get(conn, p.id, label)?.ok_or_else(|| {
+        Error::Conflict(format!(
+            "{label} of {name} points nowhere yet: there is nothing to roll back"
+        ))
+    })?;
+    let target = match to {
+        Some(r) => resolve_version(conn, name, Some(r))?,
+        None => {
+            let released_from: Option<Option<String>> = conn
+                .query_row(
+                    "SELECT from_hash FROM releases WHERE prompt_id = ?1 AND label = ?2
+                     AND to_hash = ?3 AND kind = 'release' ORDER BY seq DESC LIMIT 1",
+                    params![p.id, label, current.hash],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let previous = match released_from {
+                Some(from) => from,
+                None => conn
+                    .query_row(
+                        "SELECT from_hash FROM label_history WHERE prompt_id = ?1 AND label = ?2
+                         AND to_hash = ?3 AND from_hash IS NOT NULL ORDER BY id DESC LIMIT 1",
+                        params![p.id, label, current.hash],
+                        |r| r.get(0),
+                    )
+                    .optional()?,
+            };
+            let hash = previous.ok_or_else(|| {
+                Error::Conflict(format!(
+                    "{label} of {name} has no earlier release to go back to; name a version with --to"
+                ))
+            })?;
+            resolve_version(conn, name, Some(&Ref::HashPrefix(hash)))?
+        }
+    };
+    if target.hash == current.hash {
+        return Err(Error::Conflict(format!(
+            "{label} already serves {name}@{}",
+            target.number
+        )));
+    }
+    Ok((current, target))
 }
 
 fn moved_meanwhile(name: &str, label: &str, current: Option<&crate::model::Label>) -> Error {

@@ -3,7 +3,7 @@
 //! rollback.
 
 use promptdesk_core::policy::{Policy, Role};
-use promptdesk_core::release::{BundleItem, ReleaseRequest, ReviewStatus};
+use promptdesk_core::release::{BundleItem, ReleaseRequest, ReviewStatus, RollbackRequest};
 use promptdesk_core::signing::MemorySigner;
 use promptdesk_core::{DraftContent, Error, Ref, Registry};
 
@@ -213,12 +213,12 @@ fn the_refund_reply_story_from_review_to_rollback() {
 
     // An incident: one action back to the previous release, with a reason.
     assert!(matches!(
-        reg.rollback("support/refund-reply", "production", " ", None),
+        reg.rollback("support/refund-reply", "production", because(" ")),
         Err(Error::Refused(_))
     ));
     as_(&mut reg, "ben");
     let why = refused(
-        reg.rollback("support/refund-reply", "production", "bad answers", None)
+        reg.rollback("support/refund-reply", "production", because("bad answers"))
             .unwrap_err(),
     );
     assert!(
@@ -230,8 +230,7 @@ fn the_refund_reply_story_from_review_to_rollback() {
         .rollback(
             "support/refund-reply",
             "production",
-            "Customers got no policy text",
-            None,
+            because("Customers got no policy text"),
         )
         .unwrap();
     assert_eq!(
@@ -244,7 +243,7 @@ fn the_refund_reply_story_from_review_to_rollback() {
         "nobody approved the rollback itself"
     );
     // Rolling back again goes further back, never forward to the version just left.
-    let again = reg.rollback("support/refund-reply", "production", "again", None);
+    let again = reg.rollback("support/refund-reply", "production", because("again"));
     assert!(
         matches!(&again, Err(Error::Conflict(m)) if m.contains("no earlier release")),
         "{again:?}"
@@ -505,4 +504,91 @@ fn sign_offs_are_signed_and_verify_catches_forgeries() {
             .any(|p| p.contains("ben's approve") && p.contains("does not match")),
         "{problems:?}"
     );
+}
+
+#[test]
+fn a_rollback_is_checked_before_it_is_taken_and_moves_only_what_the_person_saw() {
+    let (_d, mut reg) = demo();
+    // Production serves v3; a new version goes there through the policy.
+    as_(&mut reg, "ana");
+    let mut draft = reg.draft("support/refund-reply").unwrap().content;
+    if let promptdesk_content::Body::Text { template } = &mut draft.body {
+        template.push_str("\nP.S. Thank you for your patience.");
+    }
+    reg.save_draft("support/refund-reply", draft).unwrap();
+    let v = reg
+        .commit("support/refund-reply", "Add a postscript")
+        .unwrap();
+    let review = reg
+        .request_review(
+            "support/refund-reply",
+            Some(&Ref::Number(v.number)),
+            "production",
+            "",
+        )
+        .unwrap();
+    as_(&mut reg, "ben");
+    reg.approve(review.number, "fine").unwrap();
+    as_(&mut reg, "rita");
+    release(&mut reg, v.number, "Postscript").unwrap();
+
+    // The check names the target and the checklist, and changes nothing.
+    let check = reg
+        .check_rollback("support/refund-reply", "production", "", None)
+        .unwrap();
+    assert_eq!((check.from, check.to), (v.number, 3));
+    assert!(!check.decision.allowed, "a rollback without a reason");
+    assert!(
+        check.decision.refusal().contains("reason"),
+        "{}",
+        check.decision.refusal()
+    );
+    assert_eq!(production(&reg), v.number);
+    as_(&mut reg, "ben");
+    let check = reg
+        .check_rollback("support/refund-reply", "production", "bad", None)
+        .unwrap();
+    assert!(
+        check.decision.refusal().contains("only a releaser"),
+        "{}",
+        check.decision.refusal()
+    );
+
+    // rita saw v3 serving (stale): her rollback is refused, not applied to what serves now.
+    as_(&mut reg, "rita");
+    let stale = Ref::Number(3);
+    let moved = reg.rollback(
+        "support/refund-reply",
+        "production",
+        RollbackRequest {
+            reason: "bad answers",
+            expect_from: Some(&stale),
+            ..Default::default()
+        },
+    );
+    assert!(
+        matches!(&moved, Err(Error::Conflict(m)) if m.contains("moved to version")),
+        "{moved:?}"
+    );
+    assert_eq!(production(&reg), v.number);
+    let seen = Ref::Number(v.number);
+    let back = reg
+        .rollback(
+            "support/refund-reply",
+            "production",
+            RollbackRequest {
+                reason: "bad answers",
+                expect_from: Some(&seen),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!((back.from_version, back.to_version), (Some(v.number), 3));
+}
+
+fn because(reason: &str) -> RollbackRequest<'_> {
+    RollbackRequest {
+        reason,
+        ..Default::default()
+    }
 }

@@ -25,7 +25,7 @@ pub enum KeyError {
     Unavailable(String),
     #[error("the signing key of {person} in the keyring is damaged ({detail}); remove it to make a new one")]
     Damaged { person: String, detail: String },
-    #[error("PROMPTDESK_KEYSTORE='{0}' is not understood: use `os` or `file:DIR`")]
+    #[error("the key store setting '{0}' is not understood: use `os` or `file:DIR`")]
     BadSetting(String),
     #[error("cannot use the key file {path}: {detail}")]
     File { path: String, detail: String },
@@ -43,13 +43,50 @@ pub enum KeyStore {
 impl KeyStore {
     /// `PROMPTDESK_KEYSTORE`: unset or `os` for the OS keyring, `file:DIR` for plain files.
     pub fn from_env() -> Result<KeyStore, KeyError> {
+        Ok(Self::from_env_if_set()?.unwrap_or(KeyStore::Os))
+    }
+
+    /// `PROMPTDESK_KEYSTORE` when it is set (a choice made outside the app), else `None`.
+    pub fn from_env_if_set() -> Result<Option<KeyStore>, KeyError> {
         match std::env::var("PROMPTDESK_KEYSTORE") {
-            Err(_) => Ok(KeyStore::Os),
-            Ok(v) if v.is_empty() || v == "os" => Ok(KeyStore::Os),
-            Ok(v) => match v.strip_prefix("file:") {
-                Some(dir) if !dir.is_empty() => Ok(KeyStore::Files(PathBuf::from(dir))),
-                _ => Err(KeyError::BadSetting(v)),
-            },
+            Err(_) => Ok(None),
+            Ok(v) if v.is_empty() => Ok(None),
+            Ok(v) => KeyStore::parse(&v).map(Some),
+        }
+    }
+
+    /// The setting's text form: `os` or `file:DIR` (as in `PROMPTDESK_KEYSTORE` and the desktop
+    /// app's settings file).
+    pub fn parse(text: &str) -> Result<KeyStore, KeyError> {
+        if text == "os" {
+            return Ok(KeyStore::Os);
+        }
+        match text.strip_prefix("file:") {
+            Some(dir) if !dir.is_empty() => Ok(KeyStore::Files(PathBuf::from(dir))),
+            _ => Err(KeyError::BadSetting(text.into())),
+        }
+    }
+
+    /// The inverse of [`KeyStore::parse`].
+    pub fn setting(&self) -> String {
+        match self {
+            KeyStore::Os => "os".into(),
+            KeyStore::Files(dir) => format!("file:{}", dir.display()),
+        }
+    }
+
+    /// Where keys go when a person chooses plain files: `keys/` in the platform's data
+    /// directory (`~/.local/share/promptdesk/keys` on Linux), never next to a registry file
+    /// that might be copied or shared.
+    pub fn default_files_dir() -> Option<PathBuf> {
+        promptdesk_core::default_registry_path().and_then(|p| p.parent().map(|d| d.join("keys")))
+    }
+
+    /// Where keys live, in words for a person.
+    pub fn describe(&self) -> String {
+        match self {
+            KeyStore::Os => "the OS keyring".into(),
+            KeyStore::Files(dir) => format!("plain files in {}", dir.display()),
         }
     }
 
@@ -80,7 +117,7 @@ impl KeyStore {
                     detail: e.to_string(),
                 })?;
                 Ok(format!(
-                    "keys are kept in plain files in {} (PROMPTDESK_KEYSTORE), not in the OS keyring",
+                    "keys are kept in plain files in {}, not in the OS keyring (chosen explicitly)",
                     dir.display()
                 ))
             }
