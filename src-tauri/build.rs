@@ -34,6 +34,7 @@ const COMMANDS: &[&str] = &[
     "decide_review",
     "check_release",
     "release_version",
+    "release_bundle",
     "rollback_label",
     "check_rollback",
     "list_releases",

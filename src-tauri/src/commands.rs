@@ -126,6 +126,7 @@ api_commands! {
     decide_review,
     check_release,
     release_version,
+    release_bundle,
     rollback_label,
     check_rollback,
     list_releases,

@@ -478,6 +478,14 @@ pub fn release_version(api: &Api, req: ReleaseVersion) -> R<Release> {
     })
 }
 
+pub fn release_bundle(api: &Api, req: ReleaseBundle) -> R<Vec<Release>> {
+    let (store, _) = api.key_store()?;
+    api.with(|reg| {
+        with_signer(&store, reg)?;
+        Ok(reg.release_bundle(&req.items, &req.changelog)?)
+    })
+}
+
 pub fn rollback_label(api: &Api, req: RollbackLabel) -> R<Release> {
     let to = req.to.as_deref().map(reference).transpose()?;
     let expect = req.expect_from.as_deref().map(reference).transpose()?;

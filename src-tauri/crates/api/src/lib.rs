@@ -331,6 +331,8 @@ commands! {
     check_release(CheckRelease) -> promptdesk_core::policy::Decision;
     /// Promotes a version under the label's policy (signed, compare-and-swap).
     release_version(ReleaseVersion) -> promptdesk_core::release::Release;
+    /// Releases several prompts together: every item passes its policy and moves, or none does.
+    release_bundle(ReleaseBundle) -> Vec<promptdesk_core::release::Release>;
     /// Moves a label back to its previous release (or `to`), with a reason.
     rollback_label(RollbackLabel) -> promptdesk_core::release::Release;
     /// What a rollback would do now: the version it goes back to and the policy's checklist.

@@ -296,6 +296,13 @@ pub struct ReleaseVersion {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ReleaseBundle {
+    /// Each prompt's version and label; an item's own changelog overrides the bundle's.
+    pub items: Vec<promptdesk_core::release::BundleItem>,
+    pub changelog: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct RollbackLabel {
     pub name: String,
     pub label: String,

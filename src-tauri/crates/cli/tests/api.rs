@@ -486,6 +486,29 @@ fn review_approve_release_and_roll_back_through_the_api() {
         ok(&api, "policy_of_label", json!({"label": "production"}))["policy"]["required_approvals"],
         1
     );
+    // A bundle is all or nothing: production already serves v1, so staging does not move either.
+    let e = err(
+        &api,
+        "release_bundle",
+        json!({"items": [
+            {"prompt": "faq", "ref": "1", "label": "staging", "changelog": ""},
+            {"prompt": "faq", "ref": "1", "label": "production", "changelog": ""}
+        ], "changelog": "Together"}),
+    );
+    assert_eq!(e.kind, ApiErrorKind::Conflict, "{}", e.message);
+    let serving = ok(&api, "list_releases", json!({"name": "faq"}))["serving"].clone();
+    assert!(!serving.to_string().contains("staging"), "{serving}");
+    // Ben's approval of v2's content still stands, so v2 can go back out, with staging.
+    let moved = ok(
+        &api,
+        "release_bundle",
+        json!({"items": [
+            {"prompt": "faq", "ref": "2", "label": "staging", "changelog": ""},
+            {"prompt": "faq", "ref": "2", "label": "production", "changelog": ""}
+        ], "changelog": "Fixed the window"}),
+    );
+    assert_eq!(moved.as_array().unwrap().len(), 2);
+    assert_eq!(moved[0]["bundle"], moved[1]["bundle"]);
     let labels: Vec<Value> = serde_json::from_value(ok(&api, "list_policies", json!({}))).unwrap();
     assert!(
         labels

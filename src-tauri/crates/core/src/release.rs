@@ -115,7 +115,7 @@ pub struct Release {
 }
 
 /// One item of a release bundle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct BundleItem {
     pub prompt: String,
     #[serde(rename = "ref", alias = "reference")]
