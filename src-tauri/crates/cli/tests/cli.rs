@@ -233,6 +233,15 @@ fn the_everyday_workflow_works_end_to_end() {
     let b = env.json(&["log", "support/refund-reply"]);
     assert_eq!(a, b, "the import reproduces the same versions and hashes");
     assert!(env.ok(&["verify"]).starts_with("ok:"));
+    let verified = Command::new(env!("CARGO_BIN_EXE_promptdesk"))
+        .args(["--registry", copy.to_str().unwrap(), "verify"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&verified.stdout).starts_with("ok:"),
+        "the copy verifies too: {}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
 }
 
 #[test]

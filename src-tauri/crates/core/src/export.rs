@@ -1,38 +1,77 @@
 //! `export DIR` and `import DIR`: a git-friendly copy of a registry.
 //!
 //! ```text
-//! DIR/promptdesk-export.json                    {"format": "promptdesk.export/1"}
+//! DIR/promptdesk-export.json                    {"format": "promptdesk.export/2"}
 //! DIR/ledger.jsonl                              every ledger event, one JSON object per line
 //! DIR/prompts/support/refund-reply/_prompt.yaml name, kind, description, tags, samples,
 //!                                               labels and the full label history
 //! DIR/prompts/support/refund-reply/_v0001.prompt  one file per version (the prompt file
 //!                                               format, with `version:` and `includes:`)
+//! DIR/signing-keys.jsonl                        public signing keys (never a private one):
+//!                                               key_id, person, public_key, registered_at;
+//!                                               by registration time
+//! DIR/roles.jsonl                               person, role, granted_by, granted_at; by person
+//! DIR/policies.jsonl                            label, policy, updated_by, updated_at; by label
+//! DIR/reviews.jsonl                             review requests: number, id, prompt, version,
+//!                                               version_hash, label, description, requested_by,
+//!                                               requested_at; by number
+//! DIR/review-events.jsonl                       comments and decisions: id, review, kind, actor,
+//!                                               actor_role, at, body, anchor, reply_to, and for
+//!                                               decisions content_hash, key_id, signature; in
+//!                                               the order they were made
+//! DIR/releases.jsonl                            releases and rollbacks: id, prompt, label, kind,
+//!                                               from/to version and hash, changelog, review,
+//!                                               decision (with its counted approvals), actor,
+//!                                               actor_role, at, bundle, key_id, signature; in
+//!                                               the order they were made
 //! ```
 //! Prompt folders become directories. Files start with `_`, which no prompt name part can, so
 //! a prompt `a` and a prompt `a/b` never collide. Everything is written in a stable order, so
-//! exporting twice gives identical bytes and a new version shows up as one new file in a diff.
-//! Drafts are personal working copies and are not exported.
+//! exporting twice gives identical bytes, a new version shows up as one new file in a diff and
+//! a new approval as one new line. The `.jsonl` files hold one JSON object per line (see
+//! [`crate::release_records`]). Drafts are personal working copies and are not exported.
 //!
-//! Import reads and checks everything first (every version must still hash to its recorded
-//! hash), and only then writes, so a malformed export changes nothing.
+//! Import reads and checks everything first, and only then writes, in one transaction, so a
+//! malformed export changes nothing. Every version must still hash to its recorded hash. The
+//! review and release records are checked against the export's ledger, whose hash chain must
+//! hold: each record must agree with the event that made it, so a hand-edited body, role or
+//! signature is refused with the file and line; and once they are in, every signature must
+//! verify, as `verify` checks it. Importing what a registry already holds (the same prompts
+//! with the same history, records with the same ids and content) changes nothing, so an export
+//! can be imported again; the same name or id with different content is a conflict.
+//! `promptdesk.export/1` exports, from before review and release, import as they always did.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use promptdesk_content::{validate_prompt_name, PromptKind, VersionContent};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::format::{self, PromptFile, VersionMeta};
-use crate::model::{LabelMove, Samples, Version};
+use crate::model::{LabelMove, LedgerEntry, Prompt, Samples, Version};
 use crate::registry::{NewPrompt, Registry};
+use crate::release_records::{self, Record, WitnessKind};
 use crate::store::{ledger, prompts, versions};
 
-pub const EXPORT_FORMAT: &str = "promptdesk.export/1";
+/// The format this build writes. Version 2 added the review and release records: an older
+/// build, which would import such an export without them and so quietly drop every signed
+/// approval and release, refuses it instead.
+pub const EXPORT_FORMAT: &str = "promptdesk.export/2";
+/// The format before review and release, still read.
+const EXPORT_FORMAT_1: &str = "promptdesk.export/1";
 const MANIFEST: &str = "promptdesk-export.json";
 const PROMPT_FILE: &str = "_prompt.yaml";
+const LEDGER_FILE: &str = "ledger.jsonl";
+const KEYS_FILE: &str = "signing-keys.jsonl";
+const ROLES_FILE: &str = "roles.jsonl";
+const POLICIES_FILE: &str = "policies.jsonl";
+const REVIEWS_FILE: &str = "reviews.jsonl";
+const REVIEW_EVENTS_FILE: &str = "review-events.jsonl";
+const RELEASES_FILE: &str = "releases.jsonl";
 
 /// What an export or import touched.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -40,6 +79,21 @@ pub struct TransferSummary {
     pub prompts: usize,
     pub versions: usize,
     pub label_moves: usize,
+    #[serde(default)]
+    pub signing_keys: usize,
+    #[serde(default)]
+    pub roles: usize,
+    #[serde(default)]
+    pub policies: usize,
+    #[serde(default)]
+    pub reviews: usize,
+    #[serde(default)]
+    pub review_events: usize,
+    #[serde(default)]
+    pub releases: usize,
+    /// On import: prompts and records the registry already held, left as they were.
+    #[serde(default)]
+    pub unchanged: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +134,17 @@ fn write_file(path: &Path, contents: &str) -> Result<()> {
     fs::write(path, contents).map_err(io(format!("cannot write {}", path.display())))
 }
 
+/// One JSON object per line, so adding a record adds a line.
+fn write_jsonl<T: Serialize>(path: &Path, items: &[T]) -> Result<usize> {
+    let mut lines = String::new();
+    for item in items {
+        lines.push_str(&serde_json::to_string(item).expect("records serialise"));
+        lines.push('\n');
+    }
+    write_file(path, &lines)?;
+    Ok(items.len())
+}
+
 /// Writes the whole registry to `dir` (created if missing; a previous export there is replaced).
 pub fn export(reg: &Registry, dir: &Path) -> Result<TransferSummary> {
     if dir.exists() {
@@ -117,40 +182,13 @@ fn export_snapshot(reg: &Registry, dir: &Path) -> Result<TransferSummary> {
     )?;
     for p in prompts::list(conn, None)? {
         let folder = prompt_dir(dir, &p.name);
-        let all = versions::all_for_prompt(conn, p.id)?;
-        let number_of: BTreeMap<String, u32> =
-            all.iter().map(|v| (v.hash.clone(), v.number)).collect();
-        let record = PromptRecord {
-            name: p.name.clone(),
-            kind: p.kind,
-            description: p.description.clone(),
-            tags: p.tags.clone(),
-            samples: reg.samples(&p.name)?,
-            labels: reg
-                .labels(&p.name)?
-                .into_iter()
-                .map(|l| (l.name, l.number))
-                .collect(),
-            label_history: reg
-                .label_history(&p.name, None)?
-                .into_iter()
-                .map(|m| LabelRecord {
-                    label: m.label,
-                    from: m.from_hash.as_ref().and_then(|h| number_of.get(h).copied()),
-                    to: m.to_number,
-                    by: m.actor,
-                    at: m.at,
-                    reason: m.reason,
-                })
-                .collect(),
-        };
+        let (record, all) = prompt_snapshot(reg, &p)?;
         summary.label_moves += record.label_history.len();
         write_file(
             &folder.join(PROMPT_FILE),
             &serde_yaml_ng::to_string(&record).expect("prompt record serialises"),
         )?;
-        for stored in all {
-            let v = stored.parse(&p.name)?;
+        for v in all {
             let mut file = PromptFile::new(v.content.body.clone());
             file.variables = v.content.variables.clone();
             file.model = v.content.model.clone();
@@ -184,8 +222,55 @@ fn export_snapshot(reg: &Registry, dir: &Path) -> Result<TransferSummary> {
         }
         after = page.last().map_or(after, |e| e.seq);
     }
-    write_file(&dir.join("ledger.jsonl"), &lines)?;
+    write_file(&dir.join(LEDGER_FILE), &lines)?;
+
+    let records = release_records::read(conn)?;
+    summary.signing_keys = write_jsonl(&dir.join(KEYS_FILE), &records.keys)?;
+    summary.roles = write_jsonl(&dir.join(ROLES_FILE), &records.roles)?;
+    summary.policies = write_jsonl(&dir.join(POLICIES_FILE), &records.policies)?;
+    summary.reviews = write_jsonl(&dir.join(REVIEWS_FILE), &records.reviews)?;
+    summary.review_events = write_jsonl(&dir.join(REVIEW_EVENTS_FILE), &records.review_events)?;
+    summary.releases = write_jsonl(&dir.join(RELEASES_FILE), &records.releases)?;
     Ok(summary)
+}
+
+/// A prompt as an export holds it: its record (labels and their history included) and every
+/// version, oldest first.
+fn prompt_snapshot(reg: &Registry, p: &Prompt) -> Result<(PromptRecord, Vec<Version>)> {
+    let conn = reg.connection();
+    let all = versions::all_for_prompt(conn, p.id)?
+        .into_iter()
+        .map(|v| v.parse(&p.name))
+        .collect::<Result<Vec<_>>>()?;
+    let number_of: BTreeMap<&str, u32> = all.iter().map(|v| (v.hash.as_str(), v.number)).collect();
+    let record = PromptRecord {
+        name: p.name.clone(),
+        kind: p.kind,
+        description: p.description.clone(),
+        tags: p.tags.clone(),
+        samples: reg.samples(&p.name)?,
+        labels: reg
+            .labels(&p.name)?
+            .into_iter()
+            .map(|l| (l.name, l.number))
+            .collect(),
+        label_history: reg
+            .label_history(&p.name, None)?
+            .into_iter()
+            .map(|m| LabelRecord {
+                label: m.label,
+                from: m
+                    .from_hash
+                    .as_deref()
+                    .and_then(|h| number_of.get(h).copied()),
+                to: m.to_number,
+                by: m.actor,
+                at: m.at,
+                reason: m.reason,
+            })
+            .collect(),
+    };
+    Ok((record, all))
 }
 
 fn prompt_dir(root: &Path, name: &str) -> PathBuf {
@@ -205,6 +290,11 @@ struct PendingPrompt {
 
 /// Checks that `dir` holds an export this build can read, before anything is opened or created.
 pub fn check_export_dir(dir: &Path) -> Result<()> {
+    export_format(dir).map(|_| ())
+}
+
+/// The format version of the export in `dir` (1 or 2).
+fn export_format(dir: &Path) -> Result<u32> {
     let manifest_path = dir.join(MANIFEST);
     let manifest = fs::read_to_string(&manifest_path).map_err(|e| {
         Error::bad(format!(
@@ -215,30 +305,32 @@ pub fn check_export_dir(dir: &Path) -> Result<()> {
     let format_tag = serde_json::from_str::<Value>(&manifest)
         .ok()
         .and_then(|v| v.get("format").and_then(Value::as_str).map(str::to_string));
-    if format_tag.as_deref() != Some(EXPORT_FORMAT) {
-        return Err(Error::bad(format!(
-            "{}: unsupported export format {:?} (this build reads {EXPORT_FORMAT})",
+    match format_tag.as_deref() {
+        Some(EXPORT_FORMAT) => Ok(2),
+        Some(EXPORT_FORMAT_1) => Ok(1),
+        _ => Err(Error::bad(format!(
+            "{}: unsupported export format {:?} (this build reads {EXPORT_FORMAT} and {EXPORT_FORMAT_1})",
             manifest_path.display(),
             format_tag.unwrap_or_default()
-        )));
+        ))),
     }
-    Ok(())
 }
 
-/// Reads an export made by [`export`] into `reg`, which must not already hold any of its
-/// prompts. Everything is read and checked first, then written in one transaction.
+/// Reads an export made by [`export`] into `reg`. Prompts the registry already holds must be
+/// exactly as exported (they are then left alone), and so must records with the same ids.
+/// Everything is read and checked first, then written in one transaction.
 pub fn import(reg: &mut Registry, dir: &Path) -> Result<TransferSummary> {
-    check_export_dir(dir)?;
-    let mut records = Vec::new();
-    find_prompt_files(&dir.join("prompts"), &mut records)?;
-    records.sort();
+    let format_version = export_format(dir)?;
+    let mut record_paths = Vec::new();
+    find_prompt_files(&dir.join("prompts"), &mut record_paths)?;
+    record_paths.sort();
 
     // Phase 1: read and check everything.
     let mut pending = Vec::new();
-    for path in records {
+    for path in record_paths {
         pending.push(read_prompt(&path)?);
     }
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = BTreeSet::new();
     for p in &pending {
         if !seen.insert(p.record.name.as_str()) {
             return Err(Error::bad(format!(
@@ -248,23 +340,94 @@ pub fn import(reg: &mut Registry, dir: &Path) -> Result<TransferSummary> {
             )));
         }
     }
-    let clashes: Vec<&str> = pending
-        .iter()
-        .map(|p| p.record.name.as_str())
-        .filter(|n| prompts::find(reg.connection(), n).ok().flatten().is_some())
-        .collect();
+    let records = if format_version >= 2 {
+        read_records(dir)?
+    } else {
+        Vec::new()
+    };
+    let mut already_here = BTreeSet::new();
+    let mut clashes = Vec::new();
+    for p in &pending {
+        let Some(existing) = prompts::find(reg.connection(), &p.record.name)? else {
+            continue;
+        };
+        let (record, versions) = prompt_snapshot(reg, &existing)?;
+        match prompt_difference(&record, &versions, p) {
+            None => {
+                already_here.insert(p.record.name.as_str());
+            }
+            Some(diff) => clashes.push(format!("'{}' ({diff})", p.record.name)),
+        }
+    }
     if !clashes.is_empty() {
         return Err(Error::Conflict(format!(
-            "this registry already has {}; import into an empty registry (nothing was changed)",
+            "this registry already has {} with different content than the export; import into \
+             an empty registry (nothing was changed)",
             clashes.join(", ")
         )));
     }
 
     // Phase 2: write, all or nothing.
-    reg.batch(|reg| write_pending(reg, &pending))
+    reg.batch(|reg| {
+        let new: Vec<&PendingPrompt> = pending
+            .iter()
+            .filter(|p| !already_here.contains(p.record.name.as_str()))
+            .collect();
+        let mut summary = write_pending(reg, &new)?;
+        summary.unchanged += already_here.len();
+        let counts = reg.apply_records(&records)?;
+        summary.signing_keys = counts.keys;
+        summary.roles = counts.roles;
+        summary.policies = counts.policies;
+        summary.reviews = counts.reviews;
+        summary.review_events = counts.review_events;
+        summary.releases = counts.releases;
+        summary.unchanged += counts.already_present;
+        Ok(summary)
+    })
 }
 
-fn write_pending(reg: &mut Registry, pending: &[PendingPrompt]) -> Result<TransferSummary> {
+/// How a prompt in the registry differs from the same prompt in the export, if it does.
+fn prompt_difference(
+    record: &PromptRecord,
+    versions: &[Version],
+    incoming: &PendingPrompt,
+) -> Option<String> {
+    let theirs = &incoming.record;
+    if record.kind != theirs.kind {
+        return Some(format!(
+            "a {} prompt here, {} in the export",
+            record.kind, theirs.kind
+        ));
+    }
+    if versions.len() != incoming.versions.len() {
+        return Some(format!(
+            "{} versions here, {} in the export",
+            versions.len(),
+            incoming.versions.len()
+        ));
+    }
+    if let Some(v) = versions
+        .iter()
+        .zip(&incoming.versions)
+        .find(|(a, b)| a != b)
+        .map(|(a, _)| a)
+    {
+        return Some(format!("version {} differs", v.number));
+    }
+    if record.label_history != theirs.label_history || record.labels != theirs.labels {
+        return Some("its labels have moved differently".into());
+    }
+    if record.description != theirs.description || record.tags != theirs.tags {
+        return Some("its description or tags differ".into());
+    }
+    if record.samples != theirs.samples {
+        return Some("its sample inputs differ".into());
+    }
+    None
+}
+
+fn write_pending(reg: &mut Registry, pending: &[&PendingPrompt]) -> Result<TransferSummary> {
     let mut summary = TransferSummary::default();
     for p in pending {
         reg.create_prompt(
@@ -288,6 +451,156 @@ fn write_pending(reg: &mut Registry, pending: &[PendingPrompt]) -> Result<Transf
         summary.prompts += 1;
     }
     Ok(summary)
+}
+
+/// Reads the review and release records of a version 2 export, each with its `FILE:LINE`, in
+/// the order they can be applied; and checks each against the export's ledger.
+fn read_records(dir: &Path) -> Result<Vec<(String, Record)>> {
+    let witnesses = read_ledger(&dir.join(LEDGER_FILE))?;
+    let mut out = Vec::new();
+    read_jsonl(&dir.join(KEYS_FILE), Record::Key, &mut out)?;
+    read_jsonl(&dir.join(ROLES_FILE), Record::Role, &mut out)?;
+    read_jsonl(&dir.join(POLICIES_FILE), Record::Policy, &mut out)?;
+    read_jsonl(&dir.join(REVIEWS_FILE), Record::Review, &mut out)?;
+    read_jsonl(&dir.join(REVIEW_EVENTS_FILE), Record::ReviewEvent, &mut out)?;
+    read_jsonl(&dir.join(RELEASES_FILE), Record::Release, &mut out)?;
+    // Signatures cover only part of a record (not a comment, not a decision's body or the
+    // reviewer's role, which decides whether an approval counts). The ledger recorded each
+    // record when it was made, in a hash chain: a record edited by hand no longer agrees with
+    // it, and editing the ledger to match breaks the chain.
+    for (origin, record) in &out {
+        let what = record.describe();
+        match witnesses.get(&record.witness_key()) {
+            None => {
+                return Err(Error::bad(format!(
+                    "{origin}: {what}: the export's {LEDGER_FILE} has no event that made it \
+                     (was it added by hand?)"
+                )))
+            }
+            Some((line, entry)) => {
+                if let Some(diff) = release_records::witness_mismatch(record, entry) {
+                    return Err(Error::bad(format!(
+                        "{origin}: {what}: {diff} ({LEDGER_FILE}:{line}); was the file edited by hand?"
+                    )));
+                }
+            }
+        }
+    }
+    // And the other way round: a record the ledger says was made must be there. A deleted
+    // "request changes" would otherwise turn into an approved review.
+    let present: BTreeSet<(WitnessKind, String)> =
+        out.iter().map(|(_, r)| r.witness_key()).collect();
+    let mut missing: Vec<(&usize, &(WitnessKind, String), &LedgerEntry)> = witnesses
+        .iter()
+        .filter(|(key, _)| !present.contains(*key))
+        .map(|(key, (line, entry))| (line, key, entry))
+        .collect();
+    missing.sort_by_key(|(line, _, _)| **line);
+    if let Some((line, (kind, id), entry)) = missing.first() {
+        let file = match kind {
+            WitnessKind::Key => KEYS_FILE,
+            WitnessKind::Role => ROLES_FILE,
+            WitnessKind::Policy => POLICIES_FILE,
+            WitnessKind::Review => REVIEWS_FILE,
+            WitnessKind::ReviewEvent => REVIEW_EVENTS_FILE,
+            WitnessKind::Release => RELEASES_FILE,
+        };
+        return Err(Error::bad(format!(
+            "{}:{line}: the ledger records {} {id} (on {}), which is missing from {file} \
+             (was a line deleted?)",
+            dir.join(LEDGER_FILE).display(),
+            entry.kind,
+            entry.subject
+        )));
+    }
+    Ok(out)
+}
+
+type Witnesses = HashMap<(WitnessKind, String), (usize, LedgerEntry)>;
+
+/// Reads the export's ledger, checks its hash chain, and indexes the events that made review
+/// and release records (the latest one for a role or a policy, which change).
+fn read_ledger(path: &Path) -> Result<Witnesses> {
+    let shown = path.display().to_string();
+    let text = read_export_file(path)?;
+    let mut out = Witnesses::new();
+    let mut expected_prev = ledger::GENESIS.to_string();
+    let mut expected_seq = 1;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = format!("{shown}:{}", i + 1);
+        let e: LedgerEntry =
+            serde_json::from_str(line).map_err(|err| Error::bad(format!("{at}: {err}")))?;
+        if e.seq != expected_seq {
+            return Err(Error::bad(format!(
+                "{at}: ledger entry {expected_seq} is missing (found {} next)",
+                e.seq
+            )));
+        }
+        if e.prev_hash != expected_prev {
+            return Err(Error::bad(format!(
+                "{at}: ledger entry {} does not link to the entry before it",
+                e.seq
+            )));
+        }
+        let hash = ledger::entry_hash(
+            e.seq,
+            &e.id,
+            &e.at,
+            &e.actor,
+            &e.kind,
+            &e.subject,
+            &e.payload,
+            &e.prev_hash,
+        );
+        if hash != e.hash {
+            return Err(Error::bad(format!(
+                "{at}: ledger entry {} ({} on {}) was altered: its hash does not match its content",
+                e.seq, e.kind, e.subject
+            )));
+        }
+        expected_prev = e.hash.clone();
+        expected_seq += 1;
+        if let Some(key) = release_records::witness_key(&e) {
+            out.insert(key, (i + 1, e));
+        }
+    }
+    Ok(out)
+}
+
+/// A file every version 2 export has.
+fn read_export_file(path: &Path) -> Result<String> {
+    fs::read_to_string(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::bad(format!(
+                "{} is missing: every {EXPORT_FORMAT} export has it (was only part of the export copied?)",
+                path.display()
+            ))
+        } else {
+            Error::bad(format!("cannot read {}: {e}", path.display()))
+        }
+    })
+}
+
+fn read_jsonl<T: DeserializeOwned>(
+    path: &Path,
+    wrap: fn(T) -> Record,
+    out: &mut Vec<(String, Record)>,
+) -> Result<()> {
+    let shown = path.display().to_string();
+    let text = read_export_file(path)?;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let origin = format!("{shown}:{}", i + 1);
+        let record: T =
+            serde_json::from_str(line).map_err(|e| Error::bad(format!("{origin}: {e}")))?;
+        out.push((origin, wrap(record)));
+    }
+    Ok(())
 }
 
 fn find_prompt_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {

@@ -17,6 +17,7 @@ pub mod policy;
 pub mod refs;
 pub mod registry;
 pub mod release;
+pub mod release_records;
 pub mod signing;
 pub mod store;
 
