@@ -166,6 +166,31 @@ pub enum Command {
         #[arg(long, env = "PROMPTDESK_UI_DIR", value_name = "DIR")]
         ui_dir: Option<PathBuf>,
     },
+    /// Run the team's registry server: sync, runtime and Langfuse-compatible APIs
+    Serve {
+        /// sqlite://PATH (the default backend)
+        #[arg(
+            long,
+            env = "PROMPTDESK_DATABASE",
+            default_value = "sqlite://promptdesk-server.db"
+        )]
+        database: String,
+        /// Address to listen on
+        #[arg(long, default_value = "127.0.0.1:8600")]
+        addr: String,
+    },
+    /// Administer a registry server's database: tokens and the roles they carry
+    Server {
+        /// sqlite://PATH
+        #[arg(
+            long,
+            env = "PROMPTDESK_DATABASE",
+            default_value = "sqlite://promptdesk-server.db"
+        )]
+        database: String,
+        #[command(subcommand)]
+        command: ServerCommand,
+    },
     /// Review requests: ask for, discuss and decide on releasing a version to a label
     Review {
         #[command(subcommand)]
@@ -343,6 +368,33 @@ pub enum RoleCommand {
 fn parse_role(s: &str) -> Result<promptdesk_core::policy::Role, String> {
     promptdesk_core::policy::Role::parse(s)
         .ok_or_else(|| format!("'{s}' is not a role: viewer, editor, reviewer, releaser or admin"))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ServerCommand {
+    /// Server tokens: create (the secret is shown once), list, revoke
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Make a token for a person, giving them a role on the server
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long, value_parser = parse_role)]
+        role: promptdesk_core::policy::Role,
+        /// A Langfuse-style public/secret key pair (pk-lf-…/sk-lf-…) instead of a token
+        #[arg(long)]
+        langfuse: bool,
+    },
+    /// Every token (never its secret)
+    List,
+    /// Stop a token (by id, or a Langfuse public key) from working
+    Revoke { id: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -70,6 +70,8 @@ pub fn run(cli: Cli) -> Out {
         Command::Import { dir } => import_dir(&path, json, &dir),
         Command::Verify => verify(&path, json),
         Command::Ui { port, ui_dir } => crate::web::run(&path, json, port, ui_dir),
+        Command::Serve { database, addr } => crate::serve::serve(json, &database, &addr),
+        Command::Server { database, command } => crate::serve::admin(json, &database, command),
         Command::Review { command } => crate::release::review(&path, json, command),
         Command::Release {
             spec,

@@ -9,6 +9,7 @@ mod commands;
 mod context;
 mod output;
 mod release;
+mod serve;
 mod web;
 
 use std::process::ExitCode;

@@ -183,7 +183,7 @@ fn new_token() -> Result<String, Failure> {
 }
 
 /// Resolves when SIGINT or SIGTERM arrives. The handlers are installed by this call.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
+pub(crate) fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -20,6 +20,7 @@ pub mod release;
 pub mod release_records;
 pub mod signing;
 pub mod store;
+pub mod sync;
 
 pub use error::{Error, ErrorKind, Result};
 pub use model::*;

@@ -1134,7 +1134,7 @@ fn record_release(
 // ---- signatures ------------------------------------------------------------------------------
 
 /// What a reviewer signs when deciding: this decision, on this content, for this label.
-fn decision_statement(
+pub fn decision_statement(
     id: &str,
     review_id: &str,
     label: &str,
@@ -1150,20 +1150,20 @@ fn decision_statement(
 }
 
 /// The fields of a release that its signature covers.
-struct ReleaseStatement<'a> {
-    id: &'a str,
-    kind: &'a str,
-    label: &'a str,
-    from_hash: Option<&'a str>,
-    to_hash: &'a str,
-    changelog: &'a str,
-    review_id: Option<&'a str>,
-    actor: &'a str,
-    at: &'a str,
+pub struct ReleaseStatement<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub label: &'a str,
+    pub from_hash: Option<&'a str>,
+    pub to_hash: &'a str,
+    pub changelog: &'a str,
+    pub review_id: Option<&'a str>,
+    pub actor: &'a str,
+    pub at: &'a str,
 }
 
 /// What a releaser signs: this label moved from this content to that, and why.
-fn release_statement(r: &ReleaseStatement<'_>) -> Value {
+pub fn release_statement(r: &ReleaseStatement<'_>) -> Value {
     json!({
         "statement": "promptdesk.release/1", "id": r.id, "kind": r.kind, "label": r.label,
         "from_hash": r.from_hash, "to_hash": r.to_hash, "changelog": r.changelog,

@@ -1,0 +1,442 @@
+//! What a pushed event must satisfy before the server records it, and what recording it does.
+//! Written once over [`Tx`], so every backend and every route (sync push, the Langfuse API)
+//! runs the same checks, with the same release policy code as the desktop app.
+
+use promptdesk_core::policy::{self, Action, ApprovalFact, Policy, Role, Situation};
+use promptdesk_core::release::{decision_statement, release_statement, ReleaseStatement};
+use promptdesk_core::signing;
+use promptdesk_core::sync::{EventBody, MoveKind, SyncEvent};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::error::{Result, ServerError};
+use crate::store::{DecisionRow, LabelRow, Pick, PromptRow, ReviewRow, Tx, VersionRow};
+
+/// Who is calling: the user behind the token and their role on this server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Principal {
+    pub user: String,
+    pub role: Role,
+}
+
+/// What became of one pushed event.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub id: String,
+    pub seq: i64,
+    /// `stored`, or `duplicate` when the same event was pushed before (nothing changed).
+    pub status: &'static str,
+    pub assigned: Value,
+}
+
+/// Checks `event` and records it with everything it implies, or refuses it and changes nothing.
+pub fn apply(tx: &mut dyn Tx, who: &Principal, event: &SyncEvent, now: &str) -> Result<Applied> {
+    event.check().map_err(ServerError::BadInput)?;
+    if let Some(stored) = tx.event(&event.id)? {
+        if stored.hash == event.hash {
+            return Ok(Applied {
+                id: event.id.clone(),
+                seq: stored.seq,
+                status: "duplicate",
+                assigned: stored.assigned,
+            });
+        }
+        return Err(ServerError::Conflict(format!(
+            "event {} was pushed before with other content: stored hash {}, pushed hash {}",
+            event.id, stored.hash, event.hash
+        )));
+    }
+    // People push their own events; only an administrator may carry someone else's (moving a
+    // registry to the server). Either way the author's role on this server is what counts.
+    if event.author != who.user && who.role != Role::Admin {
+        return Err(ServerError::Forbidden(format!(
+            "{} may not push an event made by {}",
+            who.user, event.author
+        )));
+    }
+    let role = if event.author == who.user {
+        who.role
+    } else {
+        tx.role_of(&event.author)?.unwrap_or(Role::Viewer)
+    };
+    let author = &event.author;
+    let refuse = |m: String| ServerError::Forbidden(m);
+    let assigned = match &event.body {
+        EventBody::PromptCreate {
+            name,
+            kind,
+            description,
+            tags,
+        } => {
+            policy::check_action(author, role, Action::CommitVersion).map_err(refuse)?;
+            match tx.prompt(name)? {
+                // Two people created it offline: they converge on the first one.
+                Some(p) if p.kind == kind.as_str() => {}
+                Some(p) => {
+                    return Err(ServerError::Conflict(format!(
+                        "{name} already exists as a {} prompt, not {}",
+                        p.kind,
+                        kind.as_str()
+                    )))
+                }
+                None => tx.put_prompt(&PromptRow {
+                    name: name.clone(),
+                    kind: kind.as_str().into(),
+                    description: description.clone(),
+                    tags: tags.clone(),
+                    created_at: event.at.clone(),
+                    updated_at: event.at.clone(),
+                })?,
+            }
+            json!({})
+        }
+        EventBody::PromptUpdate {
+            name,
+            description,
+            tags,
+        } => {
+            policy::check_action(author, role, Action::CommitVersion).map_err(refuse)?;
+            let mut p = prompt_of(tx, name)?;
+            p.description = description.clone();
+            p.tags = tags.clone();
+            p.updated_at = event.at.clone();
+            tx.put_prompt(&p)?;
+            json!({})
+        }
+        EventBody::VersionCreate {
+            prompt,
+            hash,
+            content,
+            message,
+            ..
+        } => {
+            policy::check_action(author, role, Action::CommitVersion).map_err(refuse)?;
+            let p = prompt_of(tx, prompt)?;
+            if content.kind().as_str() != p.kind {
+                return Err(ServerError::BadInput(format!(
+                    "{prompt} is a {} prompt; this version is {}",
+                    p.kind,
+                    content.kind().as_str()
+                )));
+            }
+            let number = match tx.version(prompt, &Pick::Hash(hash.clone()))? {
+                // The same content saved twice (two people, offline): one version.
+                Some(v) => v.number,
+                None => {
+                    let number = tx.version_numbers(prompt)?.last().copied().unwrap_or(0) + 1;
+                    tx.insert_version(&VersionRow {
+                        prompt: prompt.clone(),
+                        number,
+                        hash: hash.clone(),
+                        content: serde_json::to_value(content)?,
+                        author: author.clone(),
+                        message: message.clone(),
+                        created_at: event.at.clone(),
+                    })?;
+                    number
+                }
+            };
+            json!({ "number": number })
+        }
+        EventBody::KeyRegister { key_id, public_key } => {
+            match tx.key(key_id)? {
+                Some((person, _)) if &person == author => {}
+                Some((person, _)) => {
+                    return Err(ServerError::Conflict(format!(
+                        "key {key_id} already belongs to {person}"
+                    )))
+                }
+                None => tx.insert_key(key_id, author, public_key)?,
+            }
+            json!({})
+        }
+        EventBody::ReviewRequest {
+            prompt,
+            version_hash,
+            label,
+            ..
+        } => {
+            policy::check_action(author, role, Action::RequestReview).map_err(refuse)?;
+            version_of(tx, prompt, version_hash)?;
+            tx.insert_review(&ReviewRow {
+                id: event.id.clone(),
+                prompt: prompt.clone(),
+                version_hash: version_hash.clone(),
+                label: label.clone(),
+                requested_by: author.clone(),
+            })?;
+            json!({})
+        }
+        EventBody::ReviewEvent {
+            review,
+            decision,
+            content_hash,
+            key_id,
+            signature,
+            ..
+        } => {
+            let r = tx.review(review)?.ok_or_else(|| {
+                ServerError::NotFound(format!(
+                    "review {review} is not on the server: push the review request first"
+                ))
+            })?;
+            if decision.is_decision() {
+                let action = if decision.as_str() == "approve" {
+                    Action::Approve
+                } else {
+                    Action::RequestChanges
+                };
+                policy::check_action(author, role, action).map_err(refuse)?;
+                let hash = content_hash.as_deref().unwrap_or_default();
+                if hash != r.version_hash {
+                    return Err(ServerError::BadInput(format!(
+                        "the decision is bound to content {hash}, but review {review} is of {}",
+                        r.version_hash
+                    )));
+                }
+                let v = version_of(tx, &r.prompt, hash)?;
+                if decision.as_str() == "approve" && &v.author == author {
+                    return Err(refuse(format!(
+                        "{author} wrote version {} of {} and may not approve it",
+                        v.number, r.prompt
+                    )));
+                }
+                let statement = decision_statement(
+                    &event.id,
+                    review,
+                    &r.label,
+                    hash,
+                    decision.as_str(),
+                    author,
+                    &event.at,
+                );
+                check_signature(tx, author, key_id, signature, &statement)?;
+                tx.insert_decision(&DecisionRow {
+                    id: event.id.clone(),
+                    review: review.clone(),
+                    prompt: r.prompt.clone(),
+                    label: r.label.clone(),
+                    content_hash: hash.to_string(),
+                    actor: author.clone(),
+                    actor_role: role,
+                    kind: decision.as_str().into(),
+                    at: event.at.clone(),
+                })?;
+            } else {
+                policy::check_action(author, role, Action::Comment).map_err(refuse)?;
+            }
+            json!({})
+        }
+        EventBody::LabelMove {
+            prompt,
+            label,
+            kind,
+            from_hash,
+            to_hash,
+            changelog,
+            review,
+            key_id,
+            signature,
+            ..
+        } => {
+            let target = version_of(tx, prompt, to_hash)?;
+            let current = tx.label(prompt, label)?;
+            check_expected(prompt, label, current.as_ref(), from_hash.as_deref())?;
+            let policy = policy_of(tx, label)?;
+            let decision = decide(
+                tx,
+                author,
+                role,
+                &target,
+                label,
+                changelog,
+                *kind == MoveKind::Rollback,
+                &event.at,
+            )?;
+            match kind {
+                MoveKind::Set if policy.is_protected() => {
+                    return Err(refuse(format!(
+                        "{label} is protected: it moves only by a signed release that meets its policy ({})",
+                        decision.refusal_or("release it with `promptdesk release`")
+                    )))
+                }
+                MoveKind::Set => {
+                    policy::check_action(author, role, Action::CommitVersion).map_err(refuse)?
+                }
+                MoveKind::Release | MoveKind::Rollback => {
+                    if !decision.allowed {
+                        return Err(refuse(format!(
+                            "cannot move {label} of {prompt} to version {}: {}",
+                            target.number,
+                            decision.refusal()
+                        )));
+                    }
+                    let statement = release_statement(&ReleaseStatement {
+                        id: &event.id,
+                        kind: kind.as_str(),
+                        label,
+                        from_hash: from_hash.as_deref(),
+                        to_hash,
+                        changelog,
+                        review_id: review.as_deref(),
+                        actor: author,
+                        at: &event.at,
+                    });
+                    check_signature(tx, author, key_id, signature, &statement)?;
+                }
+            }
+            tx.set_label(&LabelRow {
+                prompt: prompt.clone(),
+                label: label.clone(),
+                hash: to_hash.clone(),
+                number: target.number,
+                moved_at: event.at.clone(),
+                moved_by: author.clone(),
+            })?;
+            json!({ "number": target.number, "from_number": current.map(|c| c.number) })
+        }
+        EventBody::PolicySet { label, policy } => {
+            policy::check_action(author, role, Action::SetPolicy).map_err(refuse)?;
+            tx.set_policy(label, policy, author, &event.at)?;
+            json!({})
+        }
+    };
+    let value = serde_json::to_value(event)?;
+    let seq = tx.append_event(&value, &event.id, &event.hash, &assigned, &who.user, now)?;
+    Ok(Applied {
+        id: event.id.clone(),
+        seq,
+        status: "stored",
+        assigned,
+    })
+}
+
+/// A label move's compare-and-swap: the mover saw `expected`; refuse when it moved since.
+pub fn check_expected(
+    prompt: &str,
+    label: &str,
+    current: Option<&LabelRow>,
+    expected: Option<&str>,
+) -> Result<()> {
+    if current.map(|c| c.hash.as_str()) == expected {
+        return Ok(());
+    }
+    Err(ServerError::Conflict(match current {
+        Some(c) => format!(
+            "{label} of {prompt} moved to version {} (by {} at {}) before this move arrived; \
+             it now serves {}",
+            c.number, c.moved_by, c.moved_at, c.hash
+        ),
+        None => format!("{label} of {prompt} no longer points anywhere; move it again"),
+    }))
+}
+
+pub fn policy_of(tx: &mut dyn Tx, label: &str) -> Result<Policy> {
+    Ok(tx
+        .policy(label)?
+        .unwrap_or_else(|| Policy::default_for(label)))
+}
+
+/// The release policy's verdict on serving `target` from `label`, with the approvals on record.
+#[allow(clippy::too_many_arguments)] // the facts a decision weighs
+pub fn decide(
+    tx: &mut dyn Tx,
+    actor: &str,
+    actor_role: Role,
+    target: &VersionRow,
+    label: &str,
+    changelog: &str,
+    rollback: bool,
+    now: &str,
+) -> Result<policy::Decision> {
+    let policy = policy_of(tx, label)?;
+    let approvals: Vec<ApprovalFact> = tx
+        .decisions(&target.prompt, label)?
+        .into_iter()
+        .filter(|d| d.kind == "approve")
+        .map(|d| ApprovalFact {
+            reviewer: d.actor,
+            reviewer_role: d.actor_role,
+            version: if d.content_hash == target.hash {
+                target.number
+            } else {
+                0
+            },
+            content_hash: d.content_hash,
+        })
+        .collect();
+    Ok(policy::check_release(
+        &policy,
+        &Situation {
+            label,
+            actor,
+            actor_role,
+            version: target.number,
+            version_hash: &target.hash,
+            version_author: &target.author,
+            changelog,
+            approvals: &approvals,
+            suite_results: &[],
+            now,
+            rollback,
+        },
+    ))
+}
+
+trait RefusalOr {
+    fn refusal_or(&self, fallback: &str) -> String;
+}
+
+impl RefusalOr for policy::Decision {
+    fn refusal_or(&self, fallback: &str) -> String {
+        if self.allowed {
+            fallback.into()
+        } else {
+            self.refusal()
+        }
+    }
+}
+
+fn prompt_of(tx: &mut dyn Tx, name: &str) -> Result<PromptRow> {
+    tx.prompt(name)?
+        .ok_or_else(|| ServerError::NotFound(format!("no prompt named {name} on the server")))
+}
+
+fn version_of(tx: &mut dyn Tx, prompt: &str, hash: &str) -> Result<VersionRow> {
+    tx.version(prompt, &Pick::Hash(hash.into()))?
+        .ok_or_else(|| {
+            ServerError::NotFound(format!(
+                "{prompt} has no version with content {hash} on the server: push it first"
+            ))
+        })
+}
+
+fn check_signature(
+    tx: &mut dyn Tx,
+    author: &str,
+    key_id: &Option<String>,
+    signature: &Option<String>,
+    statement: &Value,
+) -> Result<()> {
+    let (Some(key_id), Some(signature)) = (key_id, signature) else {
+        return Err(ServerError::Forbidden(format!(
+            "approvals and releases are signed; this one by {author} carries no signature"
+        )));
+    };
+    let (person, public_key) = tx.key(key_id)?.ok_or_else(|| {
+        ServerError::BadInput(format!(
+            "signing key {key_id} is not registered on the server: push its key.register event first"
+        ))
+    })?;
+    if person != author {
+        return Err(ServerError::Forbidden(format!(
+            "signing key {key_id} belongs to {person}, not {author}"
+        )));
+    }
+    if !signing::verify(&public_key, &signing::statement_bytes(statement), signature) {
+        return Err(ServerError::Forbidden(format!(
+            "the signature by {author} does not match what it claims to sign"
+        )));
+    }
+    Ok(())
+}

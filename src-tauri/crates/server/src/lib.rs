@@ -1,0 +1,62 @@
+//! The team's registry server (`promptdesk serve`).
+//!
+//! - **Sync** (`/v1/sync/*`): clients push events (idempotent: a replay changes nothing; the same
+//!   id with other content is a 409 showing both hashes) and pull everything after a cursor. The
+//!   server assigns sequence numbers and version numbers, and checks every event with the same
+//!   policy code as the desktop app ([`apply`]).
+//! - **Runtime** (`GET /v1/prompts/{name}`): what an application fetches, with the content hash as
+//!   `ETag` (`If-None-Match` → 304) and a short `Cache-Control`; served from a per-replica cache
+//!   that is dropped whenever the event log grows (checked every [`CACHE_CHECK`]).
+//! - **Langfuse-compatible** (`/api/public/*`, see [`langfuse`]): existing SDKs fetch and create
+//!   prompts; every label change obeys the release policy (403 with the reason).
+//!
+//! Every route needs a token; failed authentication is rate limited per address (429 with
+//! `Retry-After`); bodies over [`BODY_LIMIT`] are refused with 413 before any handler runs;
+//! each request is logged as one JSON line without credentials.
+
+pub mod apply;
+pub mod auth;
+pub mod error;
+mod http;
+mod langfuse;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::{Result, ServerError};
+pub use http::{router, ServerState};
+pub use store::Store;
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// How often a replica checks whether the shared database changed under its cache.
+pub const CACHE_CHECK: Duration = Duration::from_millis(200);
+
+/// Now, as RFC 3339 UTC with milliseconds.
+pub fn now() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    let t = t
+        .replace_nanosecond(t.millisecond() as u32 * 1_000_000)
+        .unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Serves `store` on `listener` until `shutdown` resolves; requests in flight finish first.
+pub async fn serve(
+    store: Arc<Store>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let state = ServerState::new(store);
+    state.watch_for_changes();
+    let app = router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,210 @@
+//! The server's storage: one small set of verbs ([`Tx`]) that every backend implements, so the
+//! rules in `apply.rs` (policy, compare-and-swap, idempotent push) are written once.
+//!
+//! A backend is SQLite (the default: one file, WAL, writes in `BEGIN IMMEDIATE`) or, for teams
+//! that run several replicas, PostgreSQL. The verbs are synchronous; handlers call them on
+//! tokio's blocking pool.
+
+pub mod sqlite;
+
+use promptdesk_core::policy::{Policy, Role};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Result, ServerError};
+
+/// An event as the server keeps it: what was pushed, the sequence number it got, and what the
+/// server assigned (a version's number).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub event: Value,
+    pub hash: String,
+    pub assigned: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptRow {
+    pub name: String,
+    pub kind: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionRow {
+    pub prompt: String,
+    pub number: u32,
+    pub hash: String,
+    /// The version's content (`VersionContent` as JSON).
+    pub content: Value,
+    pub author: String,
+    pub message: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelRow {
+    pub prompt: String,
+    pub label: String,
+    pub hash: String,
+    pub number: u32,
+    pub moved_at: String,
+    pub moved_by: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewRow {
+    pub id: String,
+    pub prompt: String,
+    pub version_hash: String,
+    pub label: String,
+    pub requested_by: String,
+}
+
+/// An approval or a change request, as the release policy weighs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRow {
+    pub id: String,
+    pub review: String,
+    pub prompt: String,
+    pub label: String,
+    pub content_hash: String,
+    pub actor: String,
+    pub actor_role: Role,
+    pub kind: String,
+    pub at: String,
+}
+
+/// Which version of a prompt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pick {
+    Number(u32),
+    Hash(String),
+    Latest,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenRow {
+    pub id: String,
+    /// `token` (native API, Bearer) or `langfuse` (a public/secret key pair, HTTP Basic).
+    pub kind: String,
+    /// What a person sees to tell tokens apart: the first characters of the secret, or the
+    /// public key of a Langfuse pair. Never enough to use it.
+    pub display: String,
+    pub public_key: Option<String>,
+    pub user: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PromptFilter {
+    pub name: Option<String>,
+    pub label: Option<String>,
+    pub tag: Option<String>,
+    pub page: u32,
+    pub limit: u32,
+}
+
+/// Everything the server reads and writes, inside one transaction.
+pub trait Tx {
+    // events
+    fn event(&mut self, id: &str) -> Result<Option<StoredEvent>>;
+    fn append_event(
+        &mut self,
+        event: &Value,
+        id: &str,
+        hash: &str,
+        assigned: &Value,
+        pushed_by: &str,
+        now: &str,
+    ) -> Result<i64>;
+    fn events_after(&mut self, seq: i64, limit: u32) -> Result<Vec<StoredEvent>>;
+    /// The newest sequence number (0 when there are no events).
+    fn head(&mut self) -> Result<i64>;
+    /// A digest of the ids of every event up to `seq`, for finding gaps.
+    fn summary(&mut self, upto: i64) -> Result<(u64, String)>;
+
+    // prompts and versions
+    fn prompt(&mut self, name: &str) -> Result<Option<PromptRow>>;
+    fn put_prompt(&mut self, row: &PromptRow) -> Result<()>;
+    fn prompts(&mut self, filter: &PromptFilter) -> Result<(Vec<PromptRow>, u64)>;
+    fn version(&mut self, prompt: &str, pick: &Pick) -> Result<Option<VersionRow>>;
+    fn version_numbers(&mut self, prompt: &str) -> Result<Vec<u32>>;
+    fn insert_version(&mut self, row: &VersionRow) -> Result<()>;
+
+    // labels
+    fn label(&mut self, prompt: &str, label: &str) -> Result<Option<LabelRow>>;
+    fn labels(&mut self, prompt: &str) -> Result<Vec<LabelRow>>;
+    fn set_label(&mut self, row: &LabelRow) -> Result<()>;
+    fn remove_label(&mut self, prompt: &str, label: &str) -> Result<()>;
+
+    // review and release
+    fn key(&mut self, key_id: &str) -> Result<Option<(String, String)>>;
+    fn insert_key(&mut self, key_id: &str, person: &str, public_key: &str) -> Result<()>;
+    fn review(&mut self, id: &str) -> Result<Option<ReviewRow>>;
+    fn insert_review(&mut self, row: &ReviewRow) -> Result<()>;
+    fn insert_decision(&mut self, row: &DecisionRow) -> Result<()>;
+    /// Each reviewer's latest decision on each content hash, for a prompt and label.
+    fn decisions(&mut self, prompt: &str, label: &str) -> Result<Vec<DecisionRow>>;
+    fn policy(&mut self, label: &str) -> Result<Option<Policy>>;
+    fn set_policy(&mut self, label: &str, policy: &Policy, by: &str, at: &str) -> Result<()>;
+
+    // people and tokens
+    fn role_of(&mut self, user: &str) -> Result<Option<Role>>;
+    fn set_role(&mut self, user: &str, role: Role, at: &str) -> Result<()>;
+    fn insert_token(&mut self, row: &TokenRow, secret_hash: &str) -> Result<()>;
+    /// The live token whose secret hashes to `secret_hash` (and, for a Langfuse pair, whose
+    /// public key is `public_key`).
+    fn token_by_secret(
+        &mut self,
+        secret_hash: &str,
+        public_key: Option<&str>,
+    ) -> Result<Option<TokenRow>>;
+    fn tokens(&mut self) -> Result<Vec<TokenRow>>;
+    fn revoke_token(&mut self, id: &str, at: &str) -> Result<bool>;
+}
+
+/// A configured backend.
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+}
+
+impl Store {
+    /// Opens `sqlite://PATH` (or a bare path).
+    pub fn open(url: &str) -> Result<Store> {
+        if let Some(rest) = url
+            .strip_prefix("postgres://")
+            .or(url.strip_prefix("postgresql://"))
+        {
+            let _ = rest;
+            return Err(ServerError::BadInput(
+                "PostgreSQL is not supported by this build yet; use sqlite://PATH".into(),
+            ));
+        }
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        if path.is_empty() {
+            return Err(ServerError::BadInput(
+                "the database URL names no file: use sqlite://PATH".into(),
+            ));
+        }
+        Ok(Store::Sqlite(sqlite::SqliteStore::open(path.as_ref())?))
+    }
+
+    /// Runs `f` in a write transaction: committed when it returns Ok, rolled back otherwise.
+    pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        match self {
+            Store::Sqlite(s) => s.write(f),
+        }
+    }
+
+    /// Runs `f` on a consistent snapshot.
+    pub fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        match self {
+            Store::Sqlite(s) => s.read(f),
+        }
+    }
+}

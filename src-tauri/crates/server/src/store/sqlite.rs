@@ -1,0 +1,553 @@
+//! The SQLite backend: one file, WAL, `synchronous=FULL`; one writer connection (writes start
+//! with `BEGIN IMMEDIATE`, so a read-then-write never fails half way with `SQLITE_BUSY`) and a
+//! few reader connections.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use promptdesk_core::policy::{Policy, Role};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use serde_json::Value;
+
+use super::{
+    DecisionRow, LabelRow, Pick, PromptFilter, PromptRow, ReviewRow, StoredEvent, TokenRow, Tx,
+    VersionRow,
+};
+use crate::error::{Result, ServerError};
+
+const SCHEMA_VERSION: i64 = 1;
+const SCHEMA: &str = include_str!("sqlite_schema.sql");
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(|e| {
+        ServerError::BadInput(format!("cannot open the database {}: {e}", path.display()))
+    })?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+    )?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                ServerError::BadInput(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut writer = connect(path)?;
+        let version: i64 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(ServerError::BadInput(format!(
+                "{} was written by a newer Promptdesk server (schema {version}, this one knows {SCHEMA_VERSION})",
+                path.display()
+            )));
+        }
+        if version < SCHEMA_VERSION {
+            let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(SCHEMA)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+            tx.commit()?;
+        }
+        let readers = (0..READERS)
+            .map(|_| connect(path).map(Mutex::new))
+            .collect::<Result<_>>()?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: Default::default(),
+        })
+    }
+
+    pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&mut SqliteTx(&tx))?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        use std::sync::atomic::Ordering;
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        let mut conn = lock(&self.readers[i]);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        f(&mut SqliteTx(&tx))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic in another request left the connection as it was; the transaction was dropped,
+    // which rolled it back.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct SqliteTx<'a>(&'a Connection);
+
+fn json_col(r: &Row<'_>, i: usize) -> rusqlite::Result<Value> {
+    let text: String = r.get(i)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn role_col(r: &Row<'_>, i: usize) -> rusqlite::Result<Role> {
+    let text: String = r.get(i)?;
+    Role::parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unknown role {text}").into(),
+        )
+    })
+}
+
+fn prompt_row(r: &Row<'_>) -> rusqlite::Result<PromptRow> {
+    let tags: Value = json_col(r, 3)?;
+    Ok(PromptRow {
+        name: r.get(0)?,
+        kind: r.get(1)?,
+        description: r.get(2)?,
+        tags: serde_json::from_value(tags).unwrap_or_default(),
+        created_at: r.get(4)?,
+        updated_at: r.get(5)?,
+    })
+}
+
+fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionRow> {
+    Ok(VersionRow {
+        prompt: r.get(0)?,
+        number: r.get(1)?,
+        hash: r.get(2)?,
+        content: json_col(r, 3)?,
+        author: r.get(4)?,
+        message: r.get(5)?,
+        created_at: r.get(6)?,
+    })
+}
+
+fn label_row(r: &Row<'_>) -> rusqlite::Result<LabelRow> {
+    Ok(LabelRow {
+        prompt: r.get(0)?,
+        label: r.get(1)?,
+        hash: r.get(2)?,
+        number: r.get(3)?,
+        moved_at: r.get(4)?,
+        moved_by: r.get(5)?,
+    })
+}
+
+fn token_row(r: &Row<'_>) -> rusqlite::Result<TokenRow> {
+    Ok(TokenRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        display: r.get(2)?,
+        public_key: r.get(3)?,
+        user: r.get(4)?,
+        created_at: r.get(5)?,
+        revoked_at: r.get(6)?,
+    })
+}
+
+fn event_row(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        seq: r.get(0)?,
+        event: json_col(r, 1)?,
+        hash: r.get(2)?,
+        assigned: json_col(r, 3)?,
+    })
+}
+
+const VERSION_COLS: &str = "prompt, number, hash, content, author, message, created_at";
+const TOKEN_COLS: &str = "id, kind, display, public_key, user_name, created_at, revoked_at";
+
+impl Tx for SqliteTx<'_> {
+    fn event(&mut self, id: &str) -> Result<Option<StoredEvent>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT seq, event, hash, assigned FROM events WHERE id = ?1")?
+            .query_row([id], event_row)
+            .optional()?)
+    }
+
+    fn append_event(
+        &mut self,
+        event: &Value,
+        id: &str,
+        hash: &str,
+        assigned: &Value,
+        pushed_by: &str,
+        now: &str,
+    ) -> Result<i64> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO events (id, hash, event, assigned, pushed_by, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                id,
+                hash,
+                event.to_string(),
+                assigned.to_string(),
+                pushed_by,
+                now
+            ])?;
+        Ok(self.0.last_insert_rowid())
+    }
+
+    fn events_after(&mut self, seq: i64, limit: u32) -> Result<Vec<StoredEvent>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT seq, event, hash, assigned FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![seq, limit], event_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn head(&mut self) -> Result<i64> {
+        Ok(self
+            .0
+            .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))?)
+    }
+
+    fn summary(&mut self, upto: i64) -> Result<(u64, String)> {
+        use sha2::{Digest, Sha256};
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT id FROM events WHERE seq <= ?1 ORDER BY seq")?;
+        let mut rows = stmt.query([upto])?;
+        let mut hasher = Sha256::new();
+        let mut n = 0u64;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            hasher.update(id.as_bytes());
+            hasher.update(b"\n");
+            n += 1;
+        }
+        Ok((n, hex::encode(hasher.finalize())))
+    }
+
+    fn prompt(&mut self, name: &str) -> Result<Option<PromptRow>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT name, kind, description, tags, created_at, updated_at FROM prompts WHERE name = ?1",
+            )?
+            .query_row([name], prompt_row)
+            .optional()?)
+    }
+
+    fn put_prompt(&mut self, row: &PromptRow) -> Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO prompts (name, kind, description, tags, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (name) DO UPDATE SET description = excluded.description,
+                     tags = excluded.tags, updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                row.name,
+                row.kind,
+                row.description,
+                serde_json::to_string(&row.tags)?,
+                row.created_at,
+                row.updated_at
+            ])?;
+        Ok(())
+    }
+
+    fn prompts(&mut self, f: &PromptFilter) -> Result<(Vec<PromptRow>, u64)> {
+        let filter = "FROM prompts p WHERE (?1 IS NULL OR p.name = ?1)
+             AND (?2 IS NULL OR EXISTS (SELECT 1 FROM labels l WHERE l.prompt = p.name AND l.label = ?2))
+             AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(p.tags) t WHERE t.value = ?3))";
+        let total: i64 = self.0.query_row(
+            &format!("SELECT count(*) {filter}"),
+            params![f.name, f.label, f.tag],
+            |r| r.get(0),
+        )?;
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT p.name, p.kind, p.description, p.tags, p.created_at, p.updated_at {filter}
+             ORDER BY p.name LIMIT ?4 OFFSET ?5"
+        ))?;
+        let offset = i64::from(f.page.saturating_sub(1)) * i64::from(f.limit);
+        let rows = stmt.query_map(params![f.name, f.label, f.tag, f.limit, offset], prompt_row)?;
+        Ok((rows.collect::<rusqlite::Result<_>>()?, total.max(0) as u64))
+    }
+
+    fn version(&mut self, prompt: &str, pick: &Pick) -> Result<Option<VersionRow>> {
+        let row = match pick {
+            Pick::Number(n) => self
+                .0
+                .prepare_cached(&format!(
+                    "SELECT {VERSION_COLS} FROM versions WHERE prompt = ?1 AND number = ?2"
+                ))?
+                .query_row(params![prompt, n], version_row),
+            Pick::Hash(h) => self
+                .0
+                .prepare_cached(&format!(
+                    "SELECT {VERSION_COLS} FROM versions WHERE prompt = ?1 AND hash = ?2"
+                ))?
+                .query_row(params![prompt, h], version_row),
+            Pick::Latest => self
+                .0
+                .prepare_cached(&format!(
+                    "SELECT {VERSION_COLS} FROM versions WHERE prompt = ?1 ORDER BY number DESC LIMIT 1"
+                ))?
+                .query_row(params![prompt], version_row),
+        };
+        Ok(row.optional()?)
+    }
+
+    fn version_numbers(&mut self, prompt: &str) -> Result<Vec<u32>> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT number FROM versions WHERE prompt = ?1 ORDER BY number")?;
+        let rows = stmt.query_map([prompt], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn insert_version(&mut self, v: &VersionRow) -> Result<()> {
+        self.0
+            .prepare_cached(&format!(
+                "INSERT INTO versions ({VERSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ))?
+            .execute(params![
+                v.prompt,
+                v.number,
+                v.hash,
+                v.content.to_string(),
+                v.author,
+                v.message,
+                v.created_at
+            ])?;
+        Ok(())
+    }
+
+    fn label(&mut self, prompt: &str, label: &str) -> Result<Option<LabelRow>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT prompt, label, hash, number, moved_at, moved_by FROM labels
+                 WHERE prompt = ?1 AND label = ?2",
+            )?
+            .query_row(params![prompt, label], label_row)
+            .optional()?)
+    }
+
+    fn labels(&mut self, prompt: &str) -> Result<Vec<LabelRow>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT prompt, label, hash, number, moved_at, moved_by FROM labels
+             WHERE prompt = ?1 ORDER BY label",
+        )?;
+        let rows = stmt.query_map([prompt], label_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn set_label(&mut self, l: &LabelRow) -> Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO labels (prompt, label, hash, number, moved_at, moved_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (prompt, label) DO UPDATE SET hash = excluded.hash,
+                     number = excluded.number, moved_at = excluded.moved_at,
+                     moved_by = excluded.moved_by",
+            )?
+            .execute(params![
+                l.prompt, l.label, l.hash, l.number, l.moved_at, l.moved_by
+            ])?;
+        Ok(())
+    }
+
+    fn remove_label(&mut self, prompt: &str, label: &str) -> Result<()> {
+        self.0.execute(
+            "DELETE FROM labels WHERE prompt = ?1 AND label = ?2",
+            params![prompt, label],
+        )?;
+        Ok(())
+    }
+
+    fn key(&mut self, key_id: &str) -> Result<Option<(String, String)>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT person, public_key FROM signing_keys WHERE key_id = ?1")?
+            .query_row([key_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn insert_key(&mut self, key_id: &str, person: &str, public_key: &str) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO signing_keys (key_id, person, public_key) VALUES (?1, ?2, ?3)",
+            params![key_id, person, public_key],
+        )?;
+        Ok(())
+    }
+
+    fn review(&mut self, id: &str) -> Result<Option<ReviewRow>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT id, prompt, version_hash, label, requested_by FROM reviews WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(ReviewRow {
+                    id: r.get(0)?,
+                    prompt: r.get(1)?,
+                    version_hash: r.get(2)?,
+                    label: r.get(3)?,
+                    requested_by: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn insert_review(&mut self, row: &ReviewRow) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO reviews (id, prompt, version_hash, label, requested_by)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                row.id,
+                row.prompt,
+                row.version_hash,
+                row.label,
+                row.requested_by
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn insert_decision(&mut self, d: &DecisionRow) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO decisions (id, review, prompt, label, content_hash, actor, actor_role, kind, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                d.id,
+                d.review,
+                d.prompt,
+                d.label,
+                d.content_hash,
+                d.actor,
+                d.actor_role.as_str(),
+                d.kind,
+                d.at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn decisions(&mut self, prompt: &str, label: &str) -> Result<Vec<DecisionRow>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT id, review, prompt, label, content_hash, actor, actor_role, kind, at
+             FROM decisions d WHERE prompt = ?1 AND label = ?2
+               AND seq = (SELECT max(seq) FROM decisions d2 WHERE d2.prompt = d.prompt
+                          AND d2.label = d.label AND d2.actor = d.actor
+                          AND d2.content_hash = d.content_hash)
+             ORDER BY seq",
+        )?;
+        let rows = stmt.query_map(params![prompt, label], |r| {
+            Ok(DecisionRow {
+                id: r.get(0)?,
+                review: r.get(1)?,
+                prompt: r.get(2)?,
+                label: r.get(3)?,
+                content_hash: r.get(4)?,
+                actor: r.get(5)?,
+                actor_role: role_col(r, 6)?,
+                kind: r.get(7)?,
+                at: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn policy(&mut self, label: &str) -> Result<Option<Policy>> {
+        let text: Option<String> = self
+            .0
+            .prepare_cached("SELECT policy FROM policies WHERE label = ?1")?
+            .query_row([label], |r| r.get(0))
+            .optional()?;
+        Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
+    }
+
+    fn set_policy(&mut self, label: &str, policy: &Policy, by: &str, at: &str) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO policies (label, policy, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (label) DO UPDATE SET policy = excluded.policy,
+                 updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            params![label, serde_json::to_string(policy)?, by, at],
+        )?;
+        Ok(())
+    }
+
+    fn role_of(&mut self, user: &str) -> Result<Option<Role>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT role FROM users WHERE name = ?1")?
+            .query_row([user], |r| role_col(r, 0))
+            .optional()?)
+    }
+
+    fn set_role(&mut self, user: &str, role: Role, at: &str) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO users (name, role, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at",
+            params![user, role.as_str(), at],
+        )?;
+        Ok(())
+    }
+
+    fn insert_token(&mut self, t: &TokenRow, secret_hash: &str) -> Result<()> {
+        self.0.execute(
+            &format!(
+                "INSERT INTO tokens ({TOKEN_COLS}, secret_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ),
+            params![
+                t.id,
+                t.kind,
+                t.display,
+                t.public_key,
+                t.user,
+                t.created_at,
+                t.revoked_at,
+                secret_hash
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn token_by_secret(
+        &mut self,
+        secret_hash: &str,
+        public_key: Option<&str>,
+    ) -> Result<Option<TokenRow>> {
+        Ok(self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLS} FROM tokens WHERE secret_hash = ?1 AND revoked_at IS NULL
+                 AND (?2 IS NULL OR public_key = ?2)"
+            ))?
+            .query_row(params![secret_hash, public_key], token_row)
+            .optional()?)
+    }
+
+    fn tokens(&mut self) -> Result<Vec<TokenRow>> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {TOKEN_COLS} FROM tokens ORDER BY created_at, id"
+        ))?;
+        let rows = stmt.query_map([], token_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn revoke_token(&mut self, id: &str, at: &str) -> Result<bool> {
+        Ok(self.0.execute(
+            "UPDATE tokens SET revoked_at = ?2 WHERE (id = ?1 OR public_key = ?1) AND revoked_at IS NULL",
+            params![id, at],
+        )? > 0)
+    }
+}
