@@ -2,7 +2,7 @@
 # Installs what building and testing the Promptdesk desktop app needs on Debian 12:
 # the Tauri 2 build packages, the packages the desktop and browser end-to-end tests use
 # (WebKitWebDriver from webkit2gtk-driver, and tauri-driver from crates), ui/'s npm packages and
-# tests/e2e/'s npm packages.
+# tests/e2e/'s npm packages. (tests/langfuse/run.sh makes its own virtualenv from PyPI.)
 #
 # Idempotent: apt-get runs only when a package is missing, `cargo install tauri-driver` only when
 # tauri-driver is not on PATH (nor in cargo's bin directory), and `npm install` in ui/ or tests/e2e/
@@ -30,6 +30,7 @@ TEST_PACKAGES=(
   xvfb xauth dbus dbus-x11 imagemagick xdotool x11-utils chromium fonts-dejavu-core
   webkit2gtk-driver
   gnome-keyring libsecret-tools
+  python3-venv
 )
 
 command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script supports Debian (12) only"

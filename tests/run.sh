@@ -46,6 +46,14 @@ else
   failed=$((failed + 1)); failures+=("OS keyring test (see $LOGS/os-keyring.log)")
 fi
 
+step "Langfuse Python SDK against the registry server"
+if bash tests/langfuse/run.sh >"$LOGS/langfuse-sdk.log" 2>&1; then
+  passed=$((passed + 1))
+else
+  tail -30 "$LOGS/langfuse-sdk.log"
+  failed=$((failed + 1)); failures+=("Langfuse SDK (see $LOGS/langfuse-sdk.log)")
+fi
+
 step "ui: vitest"
 if (cd ui && npx vitest run 2>&1) | tee "$LOGS/vitest.log"; then
   n=$(grep -Eo 'Tests +[0-9]+ passed' "$LOGS/vitest.log" | grep -Eo '[0-9]+' | head -1)

@@ -74,8 +74,11 @@ async fn projects(
     headers: HeaderMap,
 ) -> Response {
     let _who = who!(state, headers, peer);
-    axum::Json(json!({ "data": [{ "id": "promptdesk", "name": "Promptdesk", "metadata": {} }] }))
-        .into_response()
+    axum::Json(json!({ "data": [{
+        "id": "promptdesk", "name": "Promptdesk", "metadata": {},
+        "organization": { "id": "promptdesk", "name": "Promptdesk" },
+    }] }))
+    .into_response()
 }
 
 /// The Langfuse prompt object for a version.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses part of this
 
+pub mod events;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
