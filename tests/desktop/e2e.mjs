@@ -12,12 +12,13 @@
 //   E2E_SCREENSHOT     where to write the screenshot (PNG)
 //   E2E_FIGURES        where to write the figures (JSON)
 //   E2E_TIMEOUT_MS     how long to wait for each condition (default 30000)
+//   XDG_CONFIG_HOME    the app's own config directory (its settings.json remembers the key store)
 //
 // Output: one line per check, "PASS|FAIL<TAB>check<TAB>detail", plus "FIGURE<TAB>name<TAB>value"
 // lines. Failed checks are reported, not thrown; the exit status is non-zero only when the script
 // itself broke.
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { WebDriver, alive, envOf, findProcess, sleep, treeMemory } from './webdriver.mjs';
 
 const env = (k, d) => {
@@ -79,6 +80,7 @@ const CHECKS = [
   'window opens',
   'registry from environment',
   'tree lists demo prompts',
+  'signing keys dialog',
   'search',
   'open prompt shows editor',
   'typing updates preview',
@@ -156,6 +158,41 @@ async function interact(t0) {
     return `${snap.prompts.join(', ')} (${ms} ms after requesting the session)`;
   });
   if (!ok) return notRun('the prompt tree did not load', 'screenshot');
+
+  // This session has no working keyring (no unlocked Secret Service): the start-up canary fails
+  // and the app asks, choosing nothing by itself. Choosing files makes signing work, and the
+  // desktop app remembers the choice in its settings file.
+  ok = await check('signing keys dialog', async () => {
+    const DIALOG = `
+      const d = document.querySelector('dialog[open]');
+      if (!d) return null;
+      return {
+        title: d.querySelector('h2')?.textContent ?? null,
+        reason: d.querySelector('[role="alert"]')?.textContent ?? null,
+        choices: [...d.querySelectorAll('[aria-label="Choices"] button')].map((b) => b.textContent.trim()),
+        status: d.querySelector('[role="status"]')?.textContent ?? null,
+      };`;
+    const shown = await wd.waitFor(() => wd.exec(DIALOG), 'the "Signing keys" dialog');
+    if (shown.title !== 'Signing keys') throw new Error(`a dialog "${shown.title}" opened, expected "Signing keys"`);
+    if (!shown.reason?.includes('keyring')) throw new Error(`the dialog gives no reason about the keyring: ${JSON.stringify(shown.reason)}`);
+    if (shown.choices.join(', ') !== 'Try again, Keep keys in files, Not now') {
+      throw new Error(`the dialog offers ${JSON.stringify(shown.choices)}`);
+    }
+    const settingsFile = join(env('XDG_CONFIG_HOME'), 'promptdesk', 'settings.json');
+    const remembered = () => (existsSync(settingsFile) ? JSON.parse(readFileSync(settingsFile, 'utf8')).key_store ?? null : null);
+    if (remembered()) throw new Error(`a key store was chosen before anyone chose: ${remembered()}`);
+    await wd.click(await wd.findXPath('//dialog[@open]//button[normalize-space(.)="Keep keys in files"]'));
+    const after = await wd.waitFor(async () => {
+      const x = await wd.exec(DIALOG);
+      return x?.status?.startsWith('Signing works') ? x : null;
+    }, 'the dialog to say that signing works');
+    const store = remembered();
+    if (!store?.startsWith('file:')) throw new Error(`settings.json remembers key_store ${JSON.stringify(store)}, expected file:DIR`);
+    await wd.click(await wd.findXPath('//dialog[@open]//button[normalize-space(.)="Done"]'));
+    await wd.waitFor(async () => (await wd.exec("return !document.querySelector('dialog[open]');")) || null, 'the dialog to close');
+    return `reason "${shown.reason.slice(0, 90)}…"; after "Keep keys in files": "${after.status}"; remembered as ${store}`;
+  });
+  if (!ok) return notRun('the signing keys dialog blocks the window', 'screenshot');
 
   // Search goes through its own command; clearing the box brings the tree back.
   await check('search', async () => {

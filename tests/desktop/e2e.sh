@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Desktop end-to-end test: builds the UI and the real Tauri binary, seeds a throwaway registry with
 # the demo, and drives the app through tauri-driver (WebKitWebDriver) under Xvfb with plain W3C
-# WebDriver calls (tests/desktop/e2e.mjs): the window opens, the tree lists the demo prompts,
-# search works, opening a prompt shows the template editor, typing updates the live preview and
-# the draft is saved; after the app closed, the CLI finds the typed text in the registry's draft.
+# WebDriver calls (tests/desktop/e2e.mjs): the window opens, the tree lists the demo prompts, the
+# "Signing keys" dialog appears (this session has no working keyring) and choosing files makes
+# signing work and is remembered, search works, opening a prompt shows the template editor,
+# typing updates the live preview and the draft is saved; after the app closed, the CLI finds the
+# typed text in the registry's draft.
 #
 #   tests/desktop/e2e.sh
 #

@@ -67,6 +67,14 @@ export class WebDriver {
     return id;
   }
 
+  /** The first element matching an XPath expression (to find a button by its text). */
+  async findXPath(xpath) {
+    const v = await this.request('POST', this.s('/element'), { using: 'xpath', value: xpath });
+    const id = v && v[ELEMENT];
+    if (!id) throw new WebDriverError(`find ${xpath}: unexpected answer ${JSON.stringify(v)}`);
+    return id;
+  }
+
   click(el) {
     return this.request('POST', this.s(`/element/${el}/click`), {});
   }

@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -34,12 +34,18 @@ function cli(...args) {
   return execFileSync(BIN, ['--registry', REGISTRY, ...args], { encoding: 'utf8', env: { ...process.env, PROMPTDESK_USER: 'e2e-writer' } });
 }
 
+/** Signing keys of every server that does not say otherwise: plain files in a throwaway folder,
+ * chosen explicitly (PROMPTDESK_KEYSTORE), so the "Signing keys" dialog stays away. */
+const KEYS = path.join(work, 'keys');
+
 /** Starts `promptdesk ui` and resolves with its URL once it printed it. By default on the shared
- * registry acting as `e2e-writer`; `user: null` leaves PROMPTDESK_USER unset (the identity set
- * in Settings acts), `env` adds variables. */
-function startServer(port = 0, { registry = REGISTRY, user = 'e2e-writer', env = {} } = {}) {
+ * registry acting as `e2e-writer`, with keys in KEYS; `user: null` leaves PROMPTDESK_USER unset
+ * (the identity set in Settings acts), `env` adds variables, `unset` removes some (the key store
+ * choice, the D-Bus session, ...). */
+function startServer(port = 0, { registry = REGISTRY, user = 'e2e-writer', env = {}, unset = [] } = {}) {
   return new Promise((resolve, reject) => {
-    const childEnv = { ...process.env, ...env };
+    const childEnv = { ...process.env, PROMPTDESK_KEYSTORE: `file:${KEYS}`, ...env };
+    for (const k of unset) delete childEnv[k];
     if (user === null) delete childEnv.PROMPTDESK_USER;
     else childEnv.PROMPTDESK_USER = user;
     const proc = spawn(BIN, ['--registry', registry, 'ui', '--port', String(port), '--ui-dir', UI_DIR], {
@@ -550,177 +556,269 @@ test('writer comfort: nothing moves while typing, shortcuts inside the editor, m
   await stopServer(server);
 });
 
-test('review and release: request, comment and approve as another person, release, roll back with a reason', async () => {
-  // A registry of its own, no PROMPTDESK_USER (people switch in Settings), and signing keys in
-  // plain files in a temporary folder, chosen explicitly for this test.
-  const keys = mkdtempSync(path.join(work, 'keys-'));
+/** The `promptdesk` command line on `registry`, acting as `user`, with keys in KEYS. */
+function cliAs(registry, user, ...args) {
+  return execFileSync(BIN, ['--registry', registry, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, PROMPTDESK_USER: user, PROMPTDESK_KEYSTORE: `file:${KEYS}` },
+  });
+}
+
+/** A fresh demo registry with the demo's people in their roles: cho keeps the policies (admin),
+ * ana and sam write (editors), ben reviews, rita releases. */
+function demoRegistry(file) {
+  const registry = path.join(work, file);
+  cliAs(registry, 'cho', 'demo');
+  for (const [person, role] of [['cho', 'admin'], ['ana', 'editor'], ['sam', 'editor'], ['ben', 'reviewer'], ['rita', 'releaser']]) {
+    cliAs(registry, 'cho', 'role', 'set', person, role);
+  }
+  return registry;
+}
+
+/** Helpers for one page of the UI, acting as the people of the demo. */
+function reviewHelpers(page) {
+  const tree = page.getByRole('tree', { name: 'Prompts' });
+  return {
+    tree,
+    /** The protected (production) badge of a prompt in the browser. */
+    prodBadge: (name) => tree.getByRole('button', { name }).locator('.badge--protected'),
+    actAs: async (who) => {
+      await page.getByRole('button', { name: 'Settings' }).click();
+      // Editable once the stored identity arrived (typing before it would be overwritten).
+      await page.getByLabel('Name', { exact: true }).fill(who);
+      await page.getByRole('button', { name: 'Save identity' }).click();
+      await page.getByText('Identity saved.').waitFor();
+      await page.waitForFunction((w) => document.querySelector('.topbar__registry')?.textContent?.endsWith(w), who);
+    },
+    openReview: async (number) => {
+      await page.getByRole('button', { name: /^Reviews/ }).click();
+      await page.getByRole('button', { name: 'All' }).click();
+      await page.getByRole('button', { name: new RegExp(`^Review #${number}:`) }).click();
+      await page.getByRole('heading', { name: new RegExp(`Review #${number}`) }).waitFor();
+    },
+    releaseButton: () => page.getByRole('button', { name: 'Release to production' }),
+    whyNoRelease: () => page.getByRole('list', { name: 'Why the release is disabled' }),
+  };
+}
+
+test('the demo\'s refund-reply story: ana asks for v4 in production, ben reviews, rita releases and rolls back', async () => {
+  // The seeded demo: support/refund-reply@3 serves production; @4 "Shorter, friendlier reply"
+  // drops the refund-policy include. No PROMPTDESK_USER: people switch in Settings.
+  const registry = demoRegistry('story.db');
+  const server = await startServer(0, { registry, user: null });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(server.url);
+  const name = 'support/refund-reply';
+  const { tree, prodBadge, actAs, openReview, releaseButton, whyNoRelease } = reviewHelpers(page);
+  await prodBadge(name).getByText('production v3').waitFor();
+
+  // ana (an editor) asks for a review of version 4 for production. Keys live where the
+  // environment said: no dialog, and Settings says so.
+  await actAs('ana');
+  const signingKey = page.getByRole('region', { name: 'Signing key' });
+  await signingKey.getByText(`plain files in ${KEYS}`, { exact: true }).waitFor();
+  await signingKey.getByText('the PROMPTDESK_KEYSTORE environment variable').waitFor();
+  assert.equal(await page.getByRole('dialog', { name: 'Signing keys' }).count(), 0);
+  await tree.getByRole('button', { name }).click();
+  const header = page.locator('.editor__meta');
+  await header.locator('.badge--protected').getByText('production v3').waitFor();
+  await header.getByText('staging v4').waitFor();
+  await page.getByRole('button', { name: 'Request review…' }).click();
+  const request = page.getByRole('dialog', { name: 'Request review' });
+  await request.getByRole('combobox', { name: 'Version' }).getByRole('option', { name: /v4 \(latest\) — Shorter, friendlier reply/ }).waitFor({ state: 'attached' });
+  assert.equal(await request.getByLabel('Version').inputValue(), '4');
+  assert.equal(await request.getByLabel('Label').inputValue(), 'production');
+  await request.getByLabel('Description').fill('Shorter, friendlier reply for production: customers found v3 stiff');
+  await request.getByRole('button', { name: 'Request review', exact: true }).click();
+  await request.waitFor({ state: 'detached' });
+  await page.getByRole('heading', { name: /Review #4/ }).waitFor();
+
+  // The diff is against what production serves: v3 → v4, the include and the policy gone.
+  await page.getByText(`${name}@3`, { exact: true }).waitFor();
+  await page.getByRole('table', { name: 'Template diff' }).getByText('too old for a refund', { exact: false }).first().waitFor();
+  await page.getByRole('region', { name: 'Include changes' }).getByText('policies/refunds').first().waitFor();
+  // ana may neither approve her own version nor release (an editor); the page says why.
+  assert.equal(await page.getByRole('button', { name: 'Approve', exact: true }).isDisabled(), true);
+  assert.match(await page.locator('#decide-blocker').textContent(), /You \(ana\) wrote version 4/);
+  assert.equal(await releaseButton().isDisabled(), true);
+  let why = await whyNoRelease().textContent();
+  assert.match(why, /ana is an editor; only a releaser or above may promote to production/);
+  assert.match(why, /1 approval of version 4 from reviewers other than its author ana: 0 so far/);
+  await shot(page, '23-release-disabled');
+  // The server refuses too, whatever the page shows.
+  await assert.rejects(api(server, 'decide_review', { number: 4, decision: 'approve', body: 'mine' }), /ana/);
+  await assert.rejects(
+    api(server, 'release_version', { name, reference: '4', label: 'production', changelog: 'too early', expect_from: '3' }),
+    /releaser/,
+  );
+
+  // ben (a reviewer) comments on a line of the template and approves.
+  await actAs('ben');
+  await page.getByRole('button', { name: /^Reviews/ }).click();
+  await page.getByRole('button', { name: /^Review #4:/ }).waitFor();
+  await shot(page, '21-review-queue');
+  await page.getByRole('button', { name: /^Review #4:/ }).click();
+  await page.getByRole('table', { name: 'Template diff' }).waitFor();
+  await page.getByRole('textbox', { name: 'Comment', exact: true }).fill('This line no longer states the refund policy.');
+  await page.getByRole('checkbox', { name: 'On a line' }).check();
+  await page.getByRole('spinbutton', { name: 'Line number' }).fill('1');
+  await page.getByRole('button', { name: 'Post comment' }).click();
+  const thread = page.getByRole('list', { name: 'Review thread' });
+  await thread.getByText('on template line 1').waitFor();
+  await thread.getByText('This line no longer states the refund policy.').waitFor();
+  await page.getByRole('textbox', { name: 'Note' }).fill('Friendlier, and support says the policy is on the page. Approved.');
+  await page.getByRole('button', { name: 'Approve', exact: true }).click();
+  await thread.getByText('approved version 4').waitFor();
+  await page.getByRole('list', { name: 'Policy checklist' }).getByText(/1 so far \(ben\)/).waitFor();
+  // Approving again would change nothing: the button says so.
+  const approve = page.getByRole('button', { name: 'Approve', exact: true });
+  assert.equal(await approve.isDisabled(), true);
+  assert.match(await page.locator('#decide-blocker').textContent(), /You \(ben\) approved version 4 already/);
+  assert.match(await whyNoRelease().textContent(), /ben is a reviewer; only a releaser or above may promote to production/);
+  await shot(page, '22-review-page');
+
+  // Back to ana: approved, yet she may not release; the one reason left is her role.
+  await actAs('ana');
+  await openReview(4);
+  await page.getByRole('list', { name: 'Policy checklist' }).getByText(/1 so far \(ben\)/).waitFor();
+  assert.equal(await releaseButton().isDisabled(), true);
+  assert.deepEqual(
+    (await whyNoRelease().getByRole('listitem').allTextContents()).map((t) => t.trim()),
+    ['ana is an editor; only a releaser or above may promote to production'],
+  );
+
+  // rita (a releaser) releases it; the production badge moves to v4 in the browser and editor.
+  await actAs('rita');
+  await openReview(4);
+  await page.waitForFunction(() => {
+    const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Release to production');
+    return b && !b.disabled;
+  });
+  await releaseButton().click();
+  const release = page.getByRole('dialog', { name: 'Release to production' });
+  await release.getByLabel('Changelog').fill('Shorter, friendlier refund reply');
+  await release.getByRole('button', { name: 'Release', exact: true }).click();
+  await release.waitFor({ state: 'detached' });
+  await page.locator('.review__head .review-status').getByText('released').waitFor();
+  await prodBadge(name).getByText('production v4').waitFor();
+  await tree.getByRole('button', { name }).click();
+  await header.locator('.badge--protected').getByText('production v4').waitFor();
+
+  // Customers complain: rita rolls production back with a reason, the checklist in view.
+  await page.getByRole('tab', { name: 'Releases' }).click();
+  await page.getByRole('list', { name: 'Labels' }).getByText('production v4').waitFor();
+  await page.getByRole('button', { name: 'Roll back production…' }).click();
+  const rollback = page.getByRole('dialog', { name: 'Roll back production' });
+  await rollback.getByText(/goes from v4 back to v3/).waitFor();
+  const checklist = rollback.getByRole('list', { name: 'Rollback checklist' });
+  await checklist.getByText('rita (releaser) may roll back production').waitFor();
+  await checklist.getByText('a reason is required to roll back production').waitFor();
+  const go = rollback.getByRole('button', { name: 'Roll back', exact: true });
+  assert.equal(await go.isDisabled(), true, 'a reason is required');
+  assert.match(await rollback.getByRole('list', { name: 'Why the rollback is disabled' }).textContent(), /A reason is required/);
+  const reason = 'Customers no longer see the refund policy: v4 dropped the include';
+  await rollback.getByLabel('Reason').fill(reason);
+  await checklist.getByText('a reason is given').waitFor();
+  await page.waitForFunction(() => {
+    const b = [...document.querySelectorAll('dialog[open] button')].find((x) => x.textContent === 'Roll back');
+    return b && !b.disabled;
+  });
+  await shot(page, '25-rollback-dialog');
+  await go.click();
+  await rollback.waitFor({ state: 'detached' });
+  await prodBadge(name).getByText('production v3').waitFor();
+  await page.getByRole('list', { name: 'Labels' }).getByText('production v3').waitFor();
+  const timeline = page.getByRole('list', { name: 'Release timeline' });
+  await timeline.getByText(reason).waitFor();
+  const entries = timeline.getByRole('listitem');
+  assert.equal(await entries.count(), 3);
+  const newest = await entries.first().textContent();
+  assert.match(newest, /rollback/);
+  assert.match(newest, /v4 → v3/);
+  assert.match(newest, /rita \(releaser\)/);
+  assert.match(await entries.nth(1).textContent(), /v3 → v4.*approved by ben/s);
+  await shot(page, '24-releases-after-rollback');
+
+  // The command line tells the same story, and every signature checks out.
+  const releases = JSON.parse(cliAs(registry, 'cho', '--json', 'releases', name));
+  assert.match(JSON.stringify(releases), new RegExp(reason));
+  cliAs(registry, 'cho', 'verify');
+
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+  await stopServer(server);
+});
+
+test('signing keys: without a keyring the app says so and asks; choosing files makes approving work', async () => {
+  // A server with no key store chosen (no PROMPTDESK_KEYSTORE) and no D-Bus session, so no
+  // Secret Service; its data directory (where key files go when chosen) is a throwaway one.
+  const registry = path.join(work, 'nokeys.db');
+  cliAs(registry, 'cho', 'demo');
+  cliAs(registry, 'ana', 'review', 'request', 'support/refund-reply@4', '--label', 'production', '-m', 'Shorter reply');
+  const data = mkdtempSync(path.join(work, 'data-'));
+  const runtime = mkdtempSync(path.join(work, 'run-'));
   const server = await startServer(0, {
-    registry: path.join(work, 'release.db'),
-    user: null,
-    env: { PROMPTDESK_KEYSTORE: `file:${keys}` },
+    registry,
+    user: 'ben',
+    env: { XDG_DATA_HOME: data, XDG_RUNTIME_DIR: runtime },
+    unset: ['PROMPTDESK_KEYSTORE', 'DBUS_SESSION_BUS_ADDRESS', 'DISPLAY', 'WAYLAND_DISPLAY'],
   });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(server.url);
-  const name = 'billing/refund-note';
-  const tree = page.getByRole('tree', { name: 'Prompts' });
-  const prodBadge = tree.getByRole('button', { name }).locator('.badge--production');
 
-  const actAs = async (who) => {
-    await page.getByRole('button', { name: 'Settings' }).click();
-    await page.getByLabel('Name', { exact: true }).fill(who);
-    await page.getByRole('button', { name: 'Save identity' }).click();
-    await page.getByText('Identity saved.').waitFor();
-    await page.waitForFunction((w) => document.querySelector('.topbar__registry')?.textContent?.endsWith(w), who);
-  };
-  const saveVersion = async (message) => {
-    await draftStatus(page).getByText('Draft saved').waitFor();
-    await page.getByRole('button', { name: 'Save version…' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Save a version' });
-    await dialog.getByLabel('Changelog message').fill(message);
-    await dialog.getByRole('button', { name: 'Save version', exact: true }).click();
-    await dialog.waitFor({ state: 'detached' });
-  };
-  const requestReview = async (description) => {
-    await page.getByRole('button', { name: 'Request review…' }).click();
-    const dialog = page.getByRole('dialog', { name: 'Request review' });
-    await dialog.getByLabel('Description').fill(description);
-    assert.equal(await dialog.getByLabel('Label').inputValue(), 'production');
-    await dialog.getByRole('button', { name: 'Request review', exact: true }).click();
-    await dialog.waitFor({ state: 'detached' });
-  };
-  const releaseButton = () => page.getByRole('button', { name: 'Release to production' });
-  const openReview = async (number) => {
-    await page.getByRole('button', { name: /^Reviews/ }).click();
-    await page.getByRole('button', { name: 'All' }).click();
-    await page.getByRole('button', { name: new RegExp(`^Review #${number}:`) }).click();
-    await page.getByRole('heading', { name: new RegExp(`Review #${number}`) }).waitFor();
-  };
-  const approve = async (number, note) => {
-    await openReview(number);
-    await page.getByRole('textbox', { name: 'Note' }).fill(note);
-    await page.getByRole('button', { name: 'Approve', exact: true }).click();
-    await page.getByRole('list', { name: 'Review thread' }).getByText(`approved version ${number}`).waitFor();
-  };
-  const release = async (number, changelog) => {
-    await openReview(number);
-    await page.waitForFunction(() => {
-      const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Release to production');
-      return b && !b.disabled;
-    });
-    await releaseButton().click();
-    const dialog = page.getByRole('dialog', { name: 'Release to production' });
-    await dialog.getByLabel('Changelog').fill(changelog);
-    await dialog.getByRole('button', { name: 'Release', exact: true }).click();
-    await dialog.waitFor({ state: 'detached' });
-    await page.locator('.review__head .review-status').getByText('released').waitFor();
-  };
-
-  // ana writes version 1 and asks for a review for production.
-  await actAs('ana');
-  await page.getByRole('button', { name: 'New prompt' }).click();
-  const create = page.getByRole('dialog', { name: 'New prompt' });
-  await create.getByLabel('Name').fill(name);
-  await create.getByRole('button', { name: 'Create' }).click();
-  await editor(page).click();
-  await page.keyboard.insertText('Refunds are possible within 30 days.\nThank you for your patience.');
-  await saveVersion('First refund note');
-  await page.getByText('Latest version 1').waitFor();
-  await requestReview('Please check the refund window');
-  await page.getByRole('heading', { name: /Review #1/ }).waitFor();
-  await page.getByRole('button', { name: 'Reviews, 1 open' }).waitFor();
-
-  // Not releasable yet, and the page says why; ana may not approve her own version.
-  assert.equal(await releaseButton().isDisabled(), true);
-  const why = page.getByRole('list', { name: 'Why the release is disabled' });
-  assert.match(await why.textContent(), /1 approval of version 1 from reviewers other than its author ana: 0 so far/);
-  assert.equal(await page.getByRole('button', { name: 'Approve', exact: true }).isDisabled(), true);
-  assert.match(await page.locator('#decide-blocker').textContent(), /You \(ana\) wrote version 1/);
-  await page.getByText('production serves nothing yet').waitFor();
-  await shot(page, '23-release-disabled');
-  // The server refuses too, whatever the page shows.
-  await assert.rejects(api(server, 'decide_review', { number: 1, decision: 'approve', body: 'mine' }), /ana/);
-  await assert.rejects(
-    api(server, 'release_version', { name, reference: '1', label: 'production', changelog: 'too early' }),
-    /approval/,
+  // The start-up canary fails: the dialog says so, why, and asks.
+  let dialog = page.getByRole('dialog', { name: 'Signing keys' });
+  await dialog.waitFor();
+  await dialog.getByText('The OS keyring is not available here.').waitFor();
+  assert.match(await dialog.getByRole('alert').textContent(), /Why: the OS keyring is not available \(/);
+  assert.deepEqual(
+    (await dialog.getByRole('list', { name: 'Choices' }).getByRole('button').allTextContents()).map((t) => t.trim()),
+    ['Try again', 'Keep keys in files', 'Not now'],
   );
+  const keysDir = path.join(data, 'promptdesk', 'keys');
+  await dialog.getByText(`plain files in ${keysDir}, readable only by your OS account`).waitFor();
+  await shot(page, '26-signing-keys-dialog');
+  // Nothing was chosen for the person.
+  assert.equal(existsSync(keysDir) ? readdirSync(keysDir).length : 0, 0);
 
-  // ben comments on line 1 and approves.
-  await actAs('ben');
+  // "Not now": reading works, approving is disabled and says why.
+  await dialog.getByRole('button', { name: 'Not now' }).click();
+  await dialog.waitFor({ state: 'detached' });
   await page.getByRole('button', { name: /^Reviews/ }).click();
-  await page.getByRole('button', { name: /^Review #1:/ }).waitFor();
-  await shot(page, '21-review-queue');
-  await page.getByRole('button', { name: /^Review #1:/ }).click();
-  const template = page.getByRole('table', { name: 'Template diff' });
-  await template.getByText('Refunds are possible within 30 days.').waitFor();
-  await page.getByRole('textbox', { name: 'Comment', exact: true }).fill('Is 30 days still the policy?');
-  await page.getByRole('checkbox', { name: 'On a line' }).check();
-  await page.getByRole('spinbutton', { name: 'Line number' }).fill('1');
-  await page.getByRole('button', { name: 'Post comment' }).click();
-  const thread = page.getByRole('list', { name: 'Review thread' });
-  await thread.getByText('on template line 1').waitFor();
-  await thread.getByText('Is 30 days still the policy?').waitFor();
-  await page.getByRole('textbox', { name: 'Note' }).fill('Yes, it is. Looks good.');
-  await page.getByRole('button', { name: 'Approve', exact: true }).click();
-  await thread.getByText('approved version 1').waitFor();
-  await page.getByRole('list', { name: 'Policy checklist' }).getByText(/1 so far \(ben\)/).waitFor();
-  await shot(page, '22-review-page');
+  await page.getByRole('button', { name: /^Review #4:/ }).click();
+  await page.getByRole('table', { name: 'Template diff' }).waitFor();
+  const approve = page.getByRole('button', { name: 'Approve', exact: true });
+  assert.equal(await approve.isDisabled(), true);
+  assert.match(await page.locator('#decide-blocker').textContent(), /Signing does not work here \(keys are kept in the OS keyring\)/);
 
-  // ana releases with a changelog; the badge in the tree shows v1.
-  await actAs('ana');
-  await release(1, 'Refund note for the help centre');
-  await prodBadge.getByText('production v1').waitFor();
+  // Choosing files, from the review page: the outcome shows the key and where it lives.
+  await page.getByRole('button', { name: 'Choose where keys live…' }).click();
+  dialog = page.getByRole('dialog', { name: 'Signing keys' });
+  await dialog.getByRole('button', { name: 'Keep keys in files' }).click();
+  const outcome = dialog.getByRole('status');
+  await outcome.getByText('Signing works.').waitFor();
+  assert.match(await outcome.textContent(), new RegExp(`Your key \\S+ is kept in plain files in ${keysDir}\\.`));
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.waitFor({ state: 'detached' });
 
-  // Version 2, reviewed by ben and released by ana: something to roll back from.
-  await tree.getByRole('button', { name }).click();
-  await editor(page).click();
-  await page.keyboard.press('Control+a');
-  await page.keyboard.insertText('Refunds are possible within 14 days.\nThank you for your patience.');
-  await saveVersion('Shorter refund window');
-  await page.getByText('Latest version 2').waitFor();
-  await requestReview('New refund window');
-  await page.getByRole('heading', { name: /Review #2/ }).waitFor();
-  assert.equal(await releaseButton().isDisabled(), true);
-  await actAs('ben');
-  await openReview(2);
-  // The diff is against what production serves now: v1 → v2.
-  await page.getByText(`${name}@1`, { exact: true }).waitFor();
-  const changed = await page.getByRole('table', { name: 'Template diff' }).locator('mark.word-ins').allTextContents();
-  assert.ok(changed.join(' ').includes('14'), `added words: ${changed}`);
-  // ben approved v1 before: he can also see what changed since then.
-  await page.getByRole('group', { name: 'Compare with' }).getByRole('button', { name: 'You approved v1' }).click();
-  await page.getByText('What changed since version 1, which you approved.').waitFor();
-  await approve(2, 'Fine');
-  await actAs('ana');
-  await release(2, 'Refund window is now 14 days');
-  await prodBadge.getByText('production v2').waitFor();
-
-  // Roll production back with a reason: the badge goes back to v1, the timeline shows why.
-  await tree.getByRole('button', { name }).click();
-  await page.getByRole('tab', { name: 'Releases' }).click();
-  await page.getByRole('list', { name: 'Labels' }).getByText('production v2').waitFor();
-  await page.getByRole('button', { name: 'Roll back production…' }).click();
-  const rollback = page.getByRole('dialog', { name: 'Roll back production' });
-  assert.match(await rollback.textContent(), /from v2 back to v1/);
-  const go = rollback.getByRole('button', { name: 'Roll back', exact: true });
-  assert.equal(await go.isDisabled(), true, 'a reason is required');
-  await rollback.getByLabel('Reason').fill('Customers quote the 30-day window from their emails');
-  await go.click();
-  await rollback.waitFor({ state: 'detached' });
-  await prodBadge.getByText('production v1').waitFor();
-  const timeline = page.getByRole('list', { name: 'Release timeline' });
-  await page.getByRole('list', { name: 'Labels' }).getByText('production v1').waitFor();
-  const entries = timeline.getByRole('listitem');
-  await timeline.getByText('Customers quote the 30-day window from their emails').waitFor();
-  assert.equal(await entries.count(), 3);
-  const newest = await entries.first().textContent();
-  assert.match(newest, /rollback/);
-  assert.match(newest, /v2 → v1/);
-  assert.match(newest, /ana \(admin\)/);
-  assert.match(await entries.nth(1).textContent(), /approved by ben/);
-  await shot(page, '24-releases-after-rollback');
+  // Approving works now, signed with a key in a file only ben's OS account can read.
+  await page.waitForFunction(() => {
+    const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Approve');
+    return b && !b.disabled;
+  });
+  await page.getByRole('textbox', { name: 'Note' }).fill('Fine by me');
+  await approve.click();
+  await page.getByRole('list', { name: 'Review thread' }).getByText('approved version 4').waitFor();
+  const keyFile = path.join(keysDir, `${Buffer.from('ben').toString('hex')}.key`);
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('region', { name: 'Signing key' }).getByText('a choice made in this window').waitFor();
 
   assert.deepEqual(pageErrors, []);
   await context.close();

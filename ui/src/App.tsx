@@ -2,7 +2,7 @@
 // settings on the right. Keyboard: Ctrl/⌘+S save a version, Ctrl/⌘+K search,
 // Ctrl/⌘+Shift+P show or hide the preview.
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent as ReactKeyboardEvent } from 'react';
-import type { AppInfo } from './api/generated';
+import type { AppInfo, KeyStatus, KeyStoreKind } from './api/generated';
 import { toApiError, type Call } from './api/client';
 import { ApiContext, errorText, type ApiContextValue } from './components/context';
 import { PromptBrowser } from './components/PromptBrowser';
@@ -12,6 +12,9 @@ import { Settings } from './components/Settings';
 import { ReviewQueue } from './components/Reviews';
 import { ReviewPage } from './components/ReviewPage';
 import { Releases, RequestReviewDialog } from './components/Releases';
+import { SigningContext, SigningKeysDialog, type SigningValue } from './components/signing';
+import { ProtectedLabelsContext } from './components/labels';
+import { DEFAULT_PROTECTED } from './lib/release';
 import { DraftJournal } from './lib/journal';
 import { nextTheme, applyTheme, loadTheme, type Theme } from './lib/theme';
 
@@ -71,6 +74,13 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
   const [openReviews, setOpenReviews] = useState<number | null>(null);
   const [requesting, setRequesting] = useState(false);
 
+  // The key store canary's latest answer, and whether the "Signing keys" dialog is open.
+  const [keyStatus, setKeyStatus] = useState<KeyStatus | null>(null);
+  const [keyError, setKeyError] = useState<string | null>(null);
+  const [keyDialog, setKeyDialog] = useState(false);
+  const keySeq = useRef(0);
+  const [protectedLabels, setProtectedLabels] = useState<ReadonlySet<string>>(DEFAULT_PROTECTED);
+
   const refresh = useCallback(() => setRefreshKey((k) => k + 1), []);
   const ctx = useMemo<ApiContextValue>(() => ({ call, transport, refresh }), [call, transport, refresh]);
 
@@ -97,6 +107,58 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
             : errorText(e),
         );
       });
+  }, [call, refreshKey]);
+
+  // The start-up canary: proves the key store works for the acting person, at start and again
+  // whenever the acting person (or the registry) changes. When it fails, the dialog asks.
+  const actor = info?.actor;
+  const registryPath = info?.registry_path;
+  useEffect(() => {
+    if (actor === undefined) return;
+    const seq = ++keySeq.current;
+    call('check_signing_key', {})
+      .then((k) => {
+        if (seq !== keySeq.current) return;
+        setKeyStatus(k);
+        setKeyError(null);
+        setKeyDialog(!k.ok);
+      })
+      .catch((e) => {
+        if (seq !== keySeq.current) return;
+        setKeyStatus(null);
+        setKeyError(errorText(e));
+      });
+  }, [call, actor, registryPath]);
+
+  const signing = useMemo<SigningValue>(() => {
+    const take = (k: KeyStatus) => {
+      keySeq.current++;
+      setKeyStatus(k);
+      setKeyError(null);
+      return k;
+    };
+    return {
+      status: keyStatus,
+      error: keyError,
+      recheck: () => call('check_signing_key', {}).then(take),
+      choose: (store: KeyStoreKind) => call('choose_key_store', { store }).then(take),
+      ask: () => setKeyDialog(true),
+    };
+  }, [call, keyStatus, keyError]);
+
+  // Which labels are protected, from the release policies (the production badge style).
+  useEffect(() => {
+    let live = true;
+    call('list_policies', {})
+      .then((ps) => {
+        if (!live) return;
+        const next = new Set(ps.filter((p) => p.protected).map((p) => p.label));
+        setProtectedLabels((prev) => (prev.size === next.size && [...next].every((l) => prev.has(l)) ? prev : next));
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
   }, [call, refreshKey]);
 
   useEffect(() => {
@@ -168,152 +230,165 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
   const mod = IS_MAC ? '⌘' : 'Ctrl+';
   return (
     <ApiContext.Provider value={ctx}>
-      <div className="app">
-        <header className="topbar">
-          <h1 className="topbar__title">Promptdesk</h1>
-          <span className="topbar__registry" title={info?.registry_path}>
-            {info ? (
-              <>
-                <span className="topbar__path">{info.registry_path}</span>
-                <span aria-hidden="true"> · </span>
-                <span className="sr-only">, acting as </span>
-                {info.actor}
-              </>
-            ) : (
-              'Connecting…'
-            )}
-          </span>
-          <span className="grow" />
-          <button
-            type="button"
-            className="btn btn--ghost"
-            aria-pressed={view.kind === 'reviews' || view.kind === 'review'}
-            aria-label={openReviews === null ? 'Reviews' : `Reviews, ${openReviews} open`}
-            onClick={() => setView({ kind: 'reviews', all: false })}
-          >
-            Reviews <span className="count" aria-hidden="true">{openReviews ?? '–'}</span>
-          </button>
-          <button
-            type="button"
-            className="btn btn--ghost"
-            onClick={() => setTheme(nextTheme(theme))}
-            aria-label={`Theme: ${theme}. Switch theme`}
-            title="Switch between light, dark and system theme"
-          >
-            <span aria-hidden="true">{theme === 'dark' ? '☾' : theme === 'light' ? '☀' : '◐'}</span> {theme}
-          </button>
-          <button
-            type="button"
-            className="btn btn--ghost"
-            aria-pressed={view.kind === 'settings'}
-            onClick={() => setView(view.kind === 'settings' ? { kind: 'home' } : { kind: 'settings' })}
-          >
-            Settings
-          </button>
-        </header>
-        <div className="layout">
-          <PromptBrowser
-            selected={selected}
-            onOpen={(name) => {
-              setJustCreated(null);
-              setView({ kind: 'prompt', name, tab: 'edit' });
-            }}
-            onCreated={(name) => {
-              setJustCreated(name);
-              setView({ kind: 'prompt', name, tab: 'edit' });
-            }}
-            refreshKey={refreshKey}
-            searchRef={searchRef}
-          />
-          <main className="workspace">
-            {view.kind === 'settings' ? (
-              <Settings onRegistryChanged={() => { setView({ kind: 'home' }); refresh(); }} onIdentityChanged={refresh} />
-            ) : view.kind === 'reviews' ? (
-              <ReviewQueue
-                all={view.all}
-                onAll={(all) => setView({ kind: 'reviews', all })}
-                onOpen={(number) => setView({ kind: 'review', number })}
+      <SigningContext.Provider value={signing}>
+        <ProtectedLabelsContext.Provider value={protectedLabels}>
+          <div className="app">
+            <header className="topbar">
+              <h1 className="topbar__title">Promptdesk</h1>
+              <span className="topbar__registry" title={info?.registry_path}>
+                {info ? (
+                  <>
+                    <span className="topbar__path">{info.registry_path}</span>
+                    <span aria-hidden="true"> · </span>
+                    <span className="sr-only">, acting as </span>
+                    {info.actor}
+                  </>
+                ) : (
+                  'Connecting…'
+                )}
+              </span>
+              <span className="grow" />
+              <button
+                type="button"
+                className="btn btn--ghost"
+                aria-pressed={view.kind === 'reviews' || view.kind === 'review'}
+                aria-label={openReviews === null ? 'Reviews' : `Reviews, ${openReviews} open`}
+                onClick={() => setView({ kind: 'reviews', all: false })}
+              >
+                Reviews <span className="count" aria-hidden="true">{openReviews ?? '–'}</span>
+              </button>
+              <button
+                type="button"
+                className="btn btn--ghost"
+                onClick={() => setTheme(nextTheme(theme))}
+                aria-label={`Theme: ${theme}. Switch theme`}
+                title="Switch between light, dark and system theme"
+              >
+                <span aria-hidden="true">{theme === 'dark' ? '☾' : theme === 'light' ? '☀' : '◐'}</span> {theme}
+              </button>
+              <button
+                type="button"
+                className="btn btn--ghost"
+                aria-pressed={view.kind === 'settings'}
+                onClick={() => setView(view.kind === 'settings' ? { kind: 'home' } : { kind: 'settings' })}
+              >
+                Settings
+              </button>
+            </header>
+            <div className="layout">
+              <PromptBrowser
+                selected={selected}
+                onOpen={(name) => {
+                  setJustCreated(null);
+                  setView({ kind: 'prompt', name, tab: 'edit' });
+                }}
+                onCreated={(name) => {
+                  setJustCreated(name);
+                  setView({ kind: 'prompt', name, tab: 'edit' });
+                }}
                 refreshKey={refreshKey}
+                searchRef={searchRef}
               />
-            ) : view.kind === 'review' && info ? (
-              <ReviewPage
-                key={view.number}
-                number={view.number}
-                info={info}
-                refreshKey={refreshKey}
-                onOpenPrompt={(name) => setView({ kind: 'prompt', name, tab: 'releases' })}
-              />
-            ) : view.kind === 'prompt' && info ? (
-              <>
-                <PromptTabs
-                  tab={view.tab}
-                  onTab={(tab) => setView({ ...view, tab })}
-                  extra={
-                    <>
-                      <button type="button" className="btn" onClick={() => setRequesting(true)}>
-                        Request review…
-                      </button>
-                      {view.tab === 'edit' ? (
-                        <button
-                          type="button"
-                          className="btn btn--ghost"
-                          aria-pressed={showPreview}
-                          onClick={() => setShowPreview(!showPreview)}
-                          title={`Show or hide the preview (${mod}Shift+P)`}
-                        >
-                          Preview
-                        </button>
-                      ) : null}
-                    </>
-                  }
-                />
-                {requesting ? (
-                  <RequestReviewDialog
-                    name={view.name}
-                    onClose={() => setRequesting(false)}
-                    onRequested={(number) => {
-                      setRequesting(false);
-                      setView({ kind: 'review', number });
-                    }}
+              <main className="workspace">
+                {view.kind === 'settings' ? (
+                  <Settings onRegistryChanged={() => { setView({ kind: 'home' }); refresh(); }} onIdentityChanged={refresh} />
+                ) : view.kind === 'reviews' ? (
+                  <ReviewQueue
+                    all={view.all}
+                    onAll={(all) => setView({ kind: 'reviews', all })}
+                    onOpen={(number) => setView({ kind: 'review', number })}
+                    refreshKey={refreshKey}
                   />
-                ) : null}
-                <div
-                  role="tabpanel"
-                  id="prompt-tabpanel"
-                  className="tabpanel"
-                  aria-label={view.tab === 'edit' ? 'Editor' : view.tab === 'history' ? 'History' : 'Releases'}
-                >
-                  {view.tab === 'edit' ? (
-                    <PromptEditor
-                      key={view.name}
-                      name={view.name}
-                      journal={journal}
-                      showPreview={showPreview}
-                      saveRequested={saveRequested}
-                      onSaveRequestHandled={saveRequestHandled}
-                      focusOnOpen={justCreated === view.name}
-                      onRenamed={(name) => setView({ kind: 'prompt', name, tab: 'edit' })}
-                      onCommitted={refresh}
+                ) : view.kind === 'review' && info ? (
+                  <ReviewPage
+                    key={view.number}
+                    number={view.number}
+                    info={info}
+                    refreshKey={refreshKey}
+                    onOpenPrompt={(name) => setView({ kind: 'prompt', name, tab: 'releases' })}
+                  />
+                ) : view.kind === 'prompt' && info ? (
+                  <>
+                    <PromptTabs
+                      tab={view.tab}
+                      onTab={(tab) => setView({ ...view, tab })}
+                      extra={
+                        <>
+                          <button type="button" className="btn" onClick={() => setRequesting(true)}>
+                            Request review…
+                          </button>
+                          {view.tab === 'edit' ? (
+                            <button
+                              type="button"
+                              className="btn btn--ghost"
+                              aria-pressed={showPreview}
+                              onClick={() => setShowPreview(!showPreview)}
+                              title={`Show or hide the preview (${mod}Shift+P)`}
+                            >
+                              Preview
+                            </button>
+                          ) : null}
+                        </>
+                      }
                     />
-                  ) : view.tab === 'history' ? (
-                    <History key={view.name} name={view.name} />
-                  ) : (
-                    <Releases key={view.name} name={view.name} refreshKey={refreshKey} />
-                  )}
-                </div>
-              </>
-            ) : (
-              <div className="empty pad">
-                <h2>Open a prompt</h2>
-                <p className="muted">
-                  Pick a prompt on the left, search with {mod}K, or create one with “New prompt”. Drafts are saved as you
-                  type; a version is saved only when you choose “Save version” ({mod}S).
-                </p>
-              </div>
-            )}
-          </main>
-        </div>
-      </div>
+                    {requesting ? (
+                      <RequestReviewDialog
+                        name={view.name}
+                        onClose={() => setRequesting(false)}
+                        onRequested={(number) => {
+                          setRequesting(false);
+                          setView({ kind: 'review', number });
+                        }}
+                      />
+                    ) : null}
+                    <div
+                      role="tabpanel"
+                      id="prompt-tabpanel"
+                      className="tabpanel"
+                      aria-label={view.tab === 'edit' ? 'Editor' : view.tab === 'history' ? 'History' : 'Releases'}
+                    >
+                      {view.tab === 'edit' ? (
+                        <PromptEditor
+                          key={view.name}
+                          name={view.name}
+                          journal={journal}
+                          showPreview={showPreview}
+                          saveRequested={saveRequested}
+                          onSaveRequestHandled={saveRequestHandled}
+                          focusOnOpen={justCreated === view.name}
+                          onRenamed={(name) => setView({ kind: 'prompt', name, tab: 'edit' })}
+                          onCommitted={refresh}
+                        />
+                      ) : view.tab === 'history' ? (
+                        <History key={view.name} name={view.name} />
+                      ) : (
+                        <Releases key={view.name} name={view.name} refreshKey={refreshKey} />
+                      )}
+                    </div>
+                  </>
+                ) : (
+                  <div className="empty pad">
+                    <h2>Open a prompt</h2>
+                    <p className="muted">
+                      Pick a prompt on the left, search with {mod}K, or create one with “New prompt”. Drafts are saved as you
+                      type; a version is saved only when you choose “Save version” ({mod}S).
+                    </p>
+                  </div>
+                )}
+              </main>
+            </div>
+          </div>
+          {keyDialog ? (
+            <SigningKeysDialog
+              status={keyStatus}
+              error={keyError}
+              onRecheck={signing.recheck}
+              onChoose={signing.choose}
+              onClose={() => setKeyDialog(false)}
+            />
+          ) : null}
+        </ProtectedLabelsContext.Provider>
+      </SigningContext.Provider>
     </ApiContext.Provider>
   );
 }

@@ -65,6 +65,7 @@ export function FormDialog({
   wide = false,
   children,
   after,
+  submitDescribedBy,
 }: {
   title: string;
   onClose: () => void;
@@ -75,6 +76,8 @@ export function FormDialog({
   children: ReactNode;
   /** Shown under the buttons (a hint about why the button is disabled, say). */
   after?: ReactNode;
+  /** The id of what explains the submit button (why it is disabled). */
+  submitDescribedBy?: string;
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -108,7 +111,7 @@ export function FormDialog({
           <button type="button" className="btn" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" className="btn btn--primary" disabled={busy || blocked}>
+          <button type="submit" className="btn btn--primary" disabled={busy || blocked} aria-describedby={submitDescribedBy}>
             {submitLabel}
           </button>
         </div>

@@ -6,6 +6,7 @@ import { errorText, useApi } from './context';
 import { relativeTime, shortHash } from '../lib/format';
 import { DiffView, type DiffLayout } from './DiffView';
 import { LayoutToggle } from './SaveVersionDialog';
+import { LabelBadge } from './labels';
 
 const PAGE = 100;
 
@@ -167,9 +168,7 @@ export function History({ name }: { name: string }) {
                     {v.labels.length ? (
                       <span className="badges">
                         {v.labels.map((l) => (
-                          <span key={l} className={`badge badge--${l}`}>
-                            {l}
-                          </span>
+                          <LabelBadge key={l} label={l} />
                         ))}
                       </span>
                     ) : null}

@@ -5,6 +5,7 @@ import type { PromptKind, PromptListing } from '../api/generated';
 import { useApi, errorText } from './context';
 import { baseName, buildTree, labelBadges, type FolderNode } from '../lib/tree';
 import { FormDialog } from './Dialog';
+import { LabelBadge, useProtectedLabels } from './labels';
 
 interface Props {
   selected: string | null;
@@ -16,12 +17,11 @@ interface Props {
 }
 
 export function Badges({ labels }: { labels: Record<string, number | undefined> }) {
+  const protectedLabels = useProtectedLabels();
   return (
     <span className="badges">
-      {labelBadges(labels).map((b) => (
-        <span key={b.label} className={`badge badge--${b.label}`} title={`${b.label} → version ${b.version}`}>
-          {b.label} v{b.version}
-        </span>
+      {labelBadges(labels, protectedLabels).map((b) => (
+        <LabelBadge key={b.label} label={b.label} version={b.version} />
       ))}
     </span>
   );

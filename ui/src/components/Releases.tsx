@@ -1,16 +1,28 @@
-// A prompt's releases: what each label serves now (production first and largest), every
-// release and rollback with who, why and whose approvals, and "Roll back…" with a reason.
-import { useEffect, useState } from 'react';
-import type { Label, Policy, Release, ReleaseTimeline, VersionSummary } from '../api/generated';
+// A prompt's releases: what each label serves now (protected labels first and largest), every
+// release and rollback with who, why and whose approvals, and "Roll back…" with a reason, checked
+// against the label's policy by the backend as the reason is typed.
+import { useEffect, useRef, useState } from 'react';
+import type { Label, Release, ReleaseTimeline, RollbackCheck, VersionSummary } from '../api/generated';
+import { toApiError } from '../api/client';
 import { errorText, useApi } from './context';
 import { relativeTime, shortHash } from '../lib/format';
-import { labelOrder, rollbackTarget } from '../lib/release';
+import { labelOrder, rollbackBlockers, signingBlocker } from '../lib/release';
 import { FormDialog } from './Dialog';
+import { Blockers, Checklist } from './Checklist';
+import { LabelBadge, useProtectedLabels } from './labels';
+import { useSigning } from './signing';
+
+/** The backend's "no earlier release" without its command-line hint (`--to`). */
+const noTargetText = (m: string) => m.replace(/; name a version with --to$/, '.');
+
+/** What a rollback of each label would do now (or why there is none), by label. */
+type RollbackPreviews = Record<string, { check: RollbackCheck } | { error: string }>;
 
 export function Releases({ name, refreshKey }: { name: string; refreshKey: number }) {
   const { call } = useApi();
+  const protectedLabels = useProtectedLabels();
   const [timeline, setTimeline] = useState<ReleaseTimeline | null>(null);
-  const [policies, setPolicies] = useState<Record<string, Policy>>({});
+  const [previews, setPreviews] = useState<RollbackPreviews>({});
   const [error, setError] = useState<string | null>(null);
   const [rollingBack, setRollingBack] = useState<Label | null>(null);
   const [reload, setReload] = useState(0);
@@ -22,14 +34,17 @@ export function Releases({ name, refreshKey }: { name: string; refreshKey: numbe
         if (!live) return;
         setTimeline(t);
         setError(null);
+        // Where a rollback of each label would go, as the backend decides it.
         const entries = await Promise.all(
-          t.serving.map((l) =>
-            call('policy_of_label', { label: l.name })
-              .then((p) => [l.name, p.policy] as const)
-              .catch(() => null),
-          ),
+          t.serving
+            .filter((l) => l.name !== 'latest')
+            .map((l) =>
+              call('check_rollback', { name, label: l.name, reason: '' })
+                .then((check) => [l.name, { check }] as const)
+                .catch((e) => [l.name, { error: noTargetText(errorText(e)) }] as const),
+            ),
         );
-        if (live) setPolicies(Object.fromEntries(entries.filter((e) => e !== null)));
+        if (live) setPreviews(Object.fromEntries(entries));
       })
       .catch((e) => live && setError(errorText(e)));
     return () => {
@@ -51,7 +66,9 @@ export function Releases({ name, refreshKey }: { name: string; refreshKey: numbe
       </p>
     );
   }
-  const serving = [...timeline.serving].filter((l) => l.name !== 'latest').sort((a, b) => labelOrder(a.name, b.name));
+  const serving = [...timeline.serving]
+    .filter((l) => l.name !== 'latest')
+    .sort((a, b) => labelOrder(a.name, b.name, protectedLabels));
   return (
     <div className="releases pad">
       <section aria-labelledby="serving-heading">
@@ -63,14 +80,13 @@ export function Releases({ name, refreshKey }: { name: string; refreshKey: numbe
         ) : (
           <ul className="serving" aria-label="Labels">
             {serving.map((l) => {
-              const target = rollbackTarget(timeline.releases, l.name, l.hash);
-              const policy = policies[l.name];
-              const isProtected = policy ? policy.required_approvals > 0 : l.name === 'production';
+              const preview = previews[l.name];
+              const none = preview && 'error' in preview ? preview.error : null;
+              const isProtected = protectedLabels.has(l.name);
+              const whyId = `rollback-why-${l.name}`;
               return (
-                <li key={l.name} className={`serving__card serving__card--${l.name === 'production' ? 'prod' : 'other'}`}>
-                  <span className={`badge badge--${l.name} badge--big`}>
-                    {l.name} v{l.number}
-                  </span>
+                <li key={l.name} className={`serving__card serving__card--${isProtected ? 'prod' : 'other'}`}>
+                  <LabelBadge label={l.name} version={l.number} big />
                   <span className="muted small">
                     {isProtected ? 'protected · ' : ''}moved by {l.moved_by}{' '}
                     <time dateTime={l.moved_at} title={l.moved_at}>
@@ -79,13 +95,16 @@ export function Releases({ name, refreshKey }: { name: string; refreshKey: numbe
                     · <code>{shortHash(l.hash)}</code>
                   </span>
                   <span className="grow" />
+                  <span className="small muted serving__rollback" id={whyId}>
+                    {none ?? (preview && 'check' in preview ? `back to v${preview.check.to}` : '')}
+                  </span>
                   <button
                     type="button"
                     className="btn"
                     onClick={() => setRollingBack(l)}
-                    disabled={target === null}
+                    disabled={none !== null}
                     aria-label={`Roll back ${l.name}…`}
-                    title={target === null ? `${l.name} has no earlier release to go back to` : `Back to version ${target}`}
+                    aria-describedby={whyId}
                   >
                     Roll back…
                   </button>
@@ -108,8 +127,8 @@ export function Releases({ name, refreshKey }: { name: string; refreshKey: numbe
         <RollbackDialog
           name={name}
           label={rollingBack}
-          target={rollbackTarget(timeline.releases, rollingBack.name, rollingBack.hash)}
           onClose={() => setRollingBack(null)}
+          onMoved={() => setReload((k) => k + 1)}
           onDone={() => {
             setRollingBack(null);
             setReload((k) => k + 1);
@@ -124,8 +143,7 @@ function TimelineEntry({ r }: { r: Release }) {
   return (
     <li className={`timeline__entry timeline__entry--${r.kind}`}>
       <p className="timeline__what">
-        <span className={`kindtag kindtag--${r.kind}`}>{r.kind}</span>{' '}
-        <span className={`badge badge--${r.label}`}>{r.label}</span>{' '}
+        <span className={`kindtag kindtag--${r.kind}`}>{r.kind}</span> <LabelBadge label={r.label} />{' '}
         <span className="mono">
           {r.from_version !== null ? `v${r.from_version}` : 'nothing'} → v{r.to_version}
         </span>
@@ -149,30 +167,98 @@ function TimelineEntry({ r }: { r: Release }) {
   );
 }
 
-function RollbackDialog({
+/** How long typing must pause before the policy is checked again for the reason. */
+export const ROLLBACK_CHECK_DELAY_MS = 300;
+
+export function RollbackDialog({
   name,
   label,
-  target,
   onClose,
+  onMoved,
   onDone,
 }: {
   name: string;
+  /** The label as the person saw it: what it served is what the rollback expects to move from. */
   label: Label;
-  target: number | null;
   onClose: () => void;
+  /** The label moved under the person's feet: the timeline should be read again. */
+  onMoved: () => void;
   onDone: () => void;
 }) {
   const { call, refresh } = useApi();
+  const signing = useSigning();
   const [reason, setReason] = useState('');
+  // The version the person saw serving: a compare-and-swap makes sure it still does.
+  const [seen, setSeen] = useState(label.number);
+  const [check, setCheck] = useState<RollbackCheck | null>(null);
+  const [checkedReason, setCheckedReason] = useState<string | null>(null);
+  const [checkError, setCheckError] = useState<string | null>(null);
+  const [recheck, setRecheck] = useState(0);
+  const seq = useRef(0);
+  const first = useRef(true);
+
+  // The backend's answer for the reason as typed (debounced): where it goes and the checklist.
+  useEffect(() => {
+    const n = ++seq.current;
+    const delay = first.current ? 0 : ROLLBACK_CHECK_DELAY_MS;
+    first.current = false;
+    const timer = setTimeout(() => {
+      call('check_rollback', { name, label: label.name, reason })
+        .then((c) => {
+          if (n !== seq.current) return;
+          setCheck(c);
+          setCheckedReason(reason);
+          setCheckError(null);
+        })
+        .catch((e) => {
+          if (n !== seq.current) return;
+          setCheck(null);
+          setCheckedReason(null);
+          setCheckError(noTargetText(errorText(e)));
+        });
+    }, delay);
+    return () => clearTimeout(timer);
+  }, [call, name, label.name, reason, recheck]);
+
+  const keyProblem = signingBlocker(signing?.status ?? null, signing?.error ?? null);
+  const blockers = [
+    ...(checkError ? [checkError] : []),
+    ...(keyProblem ? [keyProblem] : []),
+    ...rollbackBlockers(reason, check, checkedReason, seen, label.name),
+  ];
+  if (!check && !checkError && reason.trim()) blockers.push('Checking the policy…');
 
   const submit = async () => {
-    await call('rollback_label', {
-      name,
-      label: label.name,
-      reason: reason.trim(),
-      // The version this dialog promised; the server checks it is an earlier release.
-      ...(target !== null ? { to: String(target) } : {}),
-    });
+    if (!check) return;
+    try {
+      await call('rollback_label', {
+        name,
+        label: label.name,
+        reason: reason.trim(),
+        // Exactly what this dialog showed: from the version seen, to the version checked.
+        to: String(check.to),
+        expect_from: String(seen),
+      });
+    } catch (e) {
+      if (toApiError(e).kind !== 'conflict') throw e;
+      // Someone moved the label meanwhile (or it changed otherwise): say what it serves now,
+      // read the timeline again, and check the rollback afresh from there.
+      const now = await call('list_releases', { name, label: label.name })
+        .then((t) => t.serving.find((l) => l.name === label.name) ?? null)
+        .catch(() => null);
+      onMoved();
+      refresh();
+      setRecheck((k) => k + 1);
+      if (now && now.number !== seen) {
+        setSeen(now.number);
+        throw new Error(
+          `Nothing was rolled back: ${label.name} moved meanwhile. It now serves version ${now.number} ` +
+            `(moved by ${now.moved_by} ${relativeTime(now.moved_at)}), not version ${seen} as shown here. ` +
+            'The timeline is up to date; roll back again only if that is still what you want.',
+        );
+      }
+      throw new Error(`Nothing was rolled back: ${errorText(e)}`);
+    }
     refresh();
     onDone();
   };
@@ -183,12 +269,30 @@ function RollbackDialog({
       onClose={onClose}
       onSubmit={submit}
       submitLabel="Roll back"
-      blocked={!reason.trim()}
+      blocked={blockers.length > 0 || !check}
+      submitDescribedBy="rollback-blockers"
+      after={
+        <Blockers
+          id="rollback-blockers"
+          blockers={blockers}
+          intro="Cannot roll back yet:"
+          listLabel="Why the rollback is disabled"
+          ready="Every condition is met."
+        />
+      }
     >
-      <p>
-        <code>{name}</code>: {label.name} goes from <strong>v{label.number}</strong> back to{' '}
-        <strong>{target !== null ? `v${target}` : 'its previous release'}</strong>
-        {target !== null ? ', the version it served before.' : '.'} Applications get it on their next fetch.
+      <p className="rollback__what">
+        <code>{name}</code>:{' '}
+        {check ? (
+          <>
+            {label.name} goes from <strong>v{check.from}</strong> back to <strong>v{check.to}</strong>, the version it
+            served before. Applications get it on their next fetch.
+          </>
+        ) : checkError ? (
+          <>{label.name} serves v{seen}; there is no version to go back to.</>
+        ) : (
+          <>checking where {label.name} goes back to…</>
+        )}
       </p>
       <label>
         Reason
@@ -204,6 +308,16 @@ function RollbackDialog({
       <p id="rollback-hint" className="hint">
         Required; recorded in the release ledger with your name.
       </p>
+      <section aria-label={`Rollback policy for ${label.name}`} className="rollback__policy">
+        <p className="small">Policy for rolling back {label.name}, checked now:</p>
+        {check ? (
+          <Checklist conditions={check.decision.conditions} label="Rollback checklist" />
+        ) : (
+          <p className="small muted" aria-busy={!checkError}>
+            {checkError ? 'Not checked: see below.' : 'Checking…'}
+          </p>
+        )}
+      </section>
     </FormDialog>
   );
 }

@@ -5,11 +5,14 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AppInfo, DiffResult, JsonValue, ReviewDecision, ReviewDetail, Version } from '../api/generated';
 import { errorText, useApi } from './context';
 import { relativeTime, shortHash } from '../lib/format';
-import { anchorTargets, decideBlocker, diffFromNothing, releaseBlockers } from '../lib/release';
+import { anchorTargets, decideBlocker, releaseBlockers, repeatBlockers, signingBlocker } from '../lib/release';
 import { DiffView, type DiffLayout } from './DiffView';
 import { LayoutToggle } from './SaveVersionDialog';
 import { ReviewStatusBadge } from './Reviews';
 import { FormDialog } from './Dialog';
+import { Blockers, Checklist } from './Checklist';
+import { LabelBadge } from './labels';
+import { useSigning } from './signing';
 
 type Samples = Record<string, { [key in string]: JsonValue }>;
 
@@ -41,22 +44,13 @@ export function ReviewPage({
   const [diffError, setDiffError] = useState<string | null>(null);
   const [layout, setLayout] = useState<DiffLayout>('split');
   const [releasing, setReleasing] = useState(false);
-  const [keyProblem, setKeyProblem] = useState<string | null>(null);
+  // Approvals and releases are signed: the App's key store canary says whether that works.
+  const signing = useSigning();
+  const keyProblem = signingBlocker(signing?.status ?? null, signing?.error ?? null);
   // What to diff against: what the label serves (the default), or the version this reviewer
   // approved before (to see what changed since).
   const [base, setBase] = useState<'serving' | 'approved'>('serving');
   const diffSeq = useRef(0);
-
-  // Approvals and releases are signed: say up front when signing cannot work here, and why.
-  useEffect(() => {
-    let live = true;
-    call('check_signing_key', {})
-      .then((k) => live && setKeyProblem(k.ok ? null : k.message))
-      .catch((e) => live && setKeyProblem(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [call, info.actor]);
 
   const load = useCallback(() => {
     return call('review_detail', { number })
@@ -95,7 +89,8 @@ export function ReviewPage({
     };
   }, [call, prompt, reviewVersion]);
 
-  // The diff against what the label serves now; from nothing when it serves no version yet.
+  // The diff against what the label serves now; from nothing (the backend's diff without an
+  // old side) when it serves no version yet.
   const approvedBefore = detail?.previously_approved ?? null;
   const serving = base === 'approved' && approvedBefore !== null ? approvedBefore : (detail?.serving ?? null);
   const servesNothing = detail !== null && detail.serving === null;
@@ -108,29 +103,15 @@ export function ReviewPage({
     const seq = ++diffSeq.current;
     const inputs = sample ? samples[sample] : undefined;
     setDiffError(null);
-    const done = (d: DiffResult) => seq === diffSeq.current && setDiff(d);
-    const fail = (e: unknown) => seq === diffSeq.current && setDiffError(errorText(e));
-    if (serving !== null) {
-      call('diff_versions', { name: prompt, old: String(serving), new: String(reviewVersion), ...(inputs ? { inputs } : {}) })
-        .then(done)
-        .catch(fail);
-    } else if (version && version.number === reviewVersion) {
-      const content = { body: version.content.body, variables: version.content.variables, model: version.content.model };
-      const render = inputs
-        ? call('preview_draft', { name: prompt, content, inputs }).then((p) => p)
-        : Promise.resolve(null);
-      render
-        .then((p) =>
-          done({
-            old_label: '(nothing)',
-            new_label: `${prompt}@${reviewVersion}`,
-            diff: diffFromNothing(version.content, p?.rendered ?? null),
-            render_error: p?.error ?? null,
-          }),
-        )
-        .catch(fail);
-    }
-  }, [call, prompt, reviewVersion, serving, sample, samples, version]);
+    call('diff_versions', {
+      name: prompt,
+      ...(serving !== null ? { old: String(serving) } : {}),
+      new: String(reviewVersion),
+      ...(inputs ? { inputs } : {}),
+    })
+      .then((d) => seq === diffSeq.current && setDiff(d))
+      .catch((e) => seq === diffSeq.current && setDiffError(errorText(e)));
+  }, [call, prompt, reviewVersion, serving, sample, samples]);
 
   if (error && !detail) {
     return (
@@ -147,8 +128,9 @@ export function ReviewPage({
     );
   }
   const r = detail.review;
-  const blockDecide = decideBlocker({ actor: info.actor, role: info.role }, r);
-  const blockRelease = releaseBlockers(r, detail.decision, detail.serving);
+  const blockDecide = decideBlocker({ actor: info.actor, role: info.role }, r) ?? keyProblem;
+  const repeated = repeatBlockers(info.actor, r, detail.events);
+  const blockRelease = [...(keyProblem && r.status !== 'released' && r.status !== 'closed' ? [keyProblem] : []), ...releaseBlockers(r, detail.decision, detail.serving)];
 
   return (
     <div className="review pad">
@@ -159,7 +141,7 @@ export function ReviewPage({
             <button type="button" className="linklike mono" onClick={() => onOpenPrompt(r.prompt)} title="Open the prompt">
               {r.prompt}@{r.version}
             </button>{' '}
-            → <span className={`badge badge--${r.label}`}>{r.label}</span>
+            → <LabelBadge label={r.label} />
           </span>{' '}
           <ReviewStatusBadge review={r} />
         </h2>
@@ -241,24 +223,27 @@ export function ReviewPage({
         </div>
         <aside className="review__side" aria-label="Decision and release">
           {keyProblem ? (
-            <p className="warning" role="alert">
-              Signing does not work here, so approvals and releases will be refused: {keyProblem}
-            </p>
+            <div className="warning" role="alert">
+              <p>{keyProblem}</p>
+              <p>Approvals and releases are signed: they are refused until a key store works.</p>
+              <button type="button" className="btn" onClick={() => signing?.ask()}>
+                Choose where keys live…
+              </button>
+            </div>
           ) : null}
-          <DecisionPanel number={r.number} blocked={blockDecide} onDecided={() => { void load(); refresh(); }} />
+          <DecisionPanel
+            number={r.number}
+            blocked={blockDecide}
+            approveBlocked={repeated.approve}
+            changesBlocked={repeated.requestChanges}
+            onDecided={() => {
+              void load();
+              refresh();
+            }}
+          />
           <section className="panel" aria-labelledby="checklist-heading">
             <h3 id="checklist-heading">Release policy for {r.label}</h3>
-            <ul className="checklist" aria-label="Policy checklist">
-              {detail.decision.conditions.map((c) => (
-                <li key={c.code} className={c.met ? 'is-met' : 'is-unmet'}>
-                  <span className="checklist__mark" aria-hidden="true">
-                    {c.met ? '✓' : '✗'}
-                  </span>
-                  <span className="sr-only">{c.met ? 'met: ' : 'not met: '}</span>
-                  {c.message}
-                </li>
-              ))}
-            </ul>
+            <Checklist conditions={detail.decision.conditions} />
             <button
               type="button"
               className="btn btn--primary"
@@ -268,20 +253,13 @@ export function ReviewPage({
             >
               Release to {r.label}
             </button>
-            <div id="release-blockers" className="blockers">
-              {blockRelease.length ? (
-                <>
-                  <p className="small">Cannot release yet:</p>
-                  <ul className="small" aria-label="Why the release is disabled">
-                    {blockRelease.map((m) => (
-                      <li key={m}>{m}</li>
-                    ))}
-                  </ul>
-                </>
-              ) : (
-                <p className="small muted">Every condition is met; a changelog is asked for next.</p>
-              )}
-            </div>
+            <Blockers
+              id="release-blockers"
+              blockers={blockRelease}
+              intro="Cannot release yet:"
+              listLabel="Why the release is disabled"
+              ready="Every condition is met; a changelog is asked for next."
+            />
           </section>
         </aside>
       </div>
@@ -429,7 +407,21 @@ function CommentBox({ number, targets, onPosted }: { number: number; targets: st
   );
 }
 
-function DecisionPanel({ number, blocked, onDecided }: { number: number; blocked: string | null; onDecided: () => void }) {
+function DecisionPanel({
+  number,
+  blocked,
+  approveBlocked,
+  changesBlocked,
+  onDecided,
+}: {
+  number: number;
+  /** Why this person cannot decide at all (status, author, role, signing). */
+  blocked: string | null;
+  /** Why they cannot approve again / ask for changes again: they did already. */
+  approveBlocked: string | null;
+  changesBlocked: string | null;
+  onDecided: () => void;
+}) {
   const { call } = useApi();
   const [note, setNote] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -466,7 +458,7 @@ function DecisionPanel({ number, blocked, onDecided }: { number: number; blocked
         <button
           type="button"
           className="btn btn--primary"
-          disabled={busy || blocked !== null}
+          disabled={busy || blocked !== null || approveBlocked !== null}
           aria-describedby="decide-blocker"
           onClick={() => void decide('approve')}
         >
@@ -475,16 +467,16 @@ function DecisionPanel({ number, blocked, onDecided }: { number: number; blocked
         <button
           type="button"
           className="btn"
-          disabled={busy || blocked !== null || !note.trim()}
+          disabled={busy || blocked !== null || changesBlocked !== null || !note.trim()}
           aria-describedby="decide-blocker"
-          title={blocked ?? (note.trim() ? undefined : 'Say what to change in the note first')}
+          title={blocked ?? changesBlocked ?? (note.trim() ? undefined : 'Say what to change in the note first')}
           onClick={() => void decide('request_changes')}
         >
           Request changes
         </button>
       </div>
       <p id="decide-blocker" className="small muted">
-        {blocked ?? 'An approval is signed and bound to this exact version’s content.'}
+        {blocked ?? approveBlocked ?? changesBlocked ?? 'An approval is signed and bound to this exact version’s content.'}
       </p>
       {error ? (
         <p role="alert" className="error">

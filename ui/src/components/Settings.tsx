@@ -1,7 +1,9 @@
-// Settings: who you are (recorded on every version and event) and which registry file is open.
+// Settings: who you are (recorded on every version and event), where your signing key lives,
+// and which registry file is open.
 import { useEffect, useState } from 'react';
 import type { Settings as SettingsData } from '../api/generated';
 import { errorText, useApi } from './context';
+import { SigningKeySettings } from './signing';
 
 export function Settings({
   onRegistryChanged,
@@ -55,21 +57,24 @@ export function Settings({
       >
         <h3 id="identity-heading">Identity</h3>
         <p className="muted small">Recorded as the author of your versions and on every event in the ledger.</p>
+        {/* Editable once the stored identity is in: typing before it arrived would be overwritten
+            by it (and an empty name then saved). */}
         <label>
           Name
-          <input value={name} onChange={(e) => setName(e.target.value)} />
+          <input value={name} disabled={!data} onChange={(e) => setName(e.target.value)} />
         </label>
         <label>
           Email
-          <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} />
+          <input type="email" value={email} disabled={!data} onChange={(e) => setEmail(e.target.value)} />
         </label>
-        {data ? <p className="small muted">Acting as: {data.actor}</p> : null}
+        <p className="small muted">Acting as: {data ? data.actor : '…'}</p>
         <div className="actions">
-          <button type="submit" className="btn btn--primary">
+          <button type="submit" className="btn btn--primary" disabled={!data}>
             Save identity
           </button>
         </div>
       </form>
+      <SigningKeySettings />
       <form
         className="panel form"
         aria-labelledby="registry-heading"
@@ -93,7 +98,7 @@ export function Settings({
         </p>
         <label>
           Registry file
-          <input className="mono" value={path} onChange={(e) => setPath(e.target.value)} spellCheck={false} />
+          <input className="mono" value={path} disabled={!data} onChange={(e) => setPath(e.target.value)} spellCheck={false} />
         </label>
         <div className="actions">
           <button type="submit" className="btn" disabled={!data || path === data.registry_path}>

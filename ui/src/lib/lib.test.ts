@@ -36,6 +36,13 @@ describe('labelBadges', () => {
       { label: 'canary', version: 2 },
     ]);
   });
+  it('puts the labels a policy protects first', () => {
+    expect(labelBadges({ staging: 4, production: 3, canary: 2 }, new Set(['canary', 'production'])).map((b) => b.label)).toEqual([
+      'canary',
+      'production',
+      'staging',
+    ]);
+  });
 });
 
 describe('LatestOnly', () => {

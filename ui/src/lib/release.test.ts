@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { Decision, Release, Review } from '../api/generated';
-import { allInserted, anchorTargets, decideBlocker, diffFromNothing, releaseBlockers, roleAtLeast, rollbackTarget, unmetConditions } from './release';
+import type { Decision, KeyStatus, Review, ReviewEvent, RollbackCheck } from '../api/generated';
+import {
+  anchorTargets,
+  decideBlocker,
+  labelOrder,
+  lastDecisionOf,
+  releaseBlockers,
+  repeatBlockers,
+  roleAtLeast,
+  rollbackBlockers,
+  signingBlocker,
+  unmetConditions,
+} from './release';
 import { viewFromHash } from '../App';
 
 const review: Review = {
@@ -61,71 +72,97 @@ describe('why release is disabled', () => {
   });
 });
 
-const rel = (id: string, label: string, from: number | null, to: number, kind = 'release'): Release => ({
-  id,
-  prompt: 'p',
-  label,
+const event = (actor: string, kind: string, hash: string | null, version: number | null = 5): ReviewEvent => ({
+  id: `${actor}-${kind}-${Math.random()}`,
   kind,
-  from_version: from,
-  from_hash: from === null ? null : `h${from}`,
-  to_version: to,
-  to_hash: `h${to}`,
-  changelog: '',
-  review: null,
-  approvals: [],
-  actor: 'ana',
-  actor_role: 'admin',
+  actor,
+  actor_role: 'reviewer',
   at: '2026-01-01T00:00:00Z',
-  bundle: null,
+  body: '',
+  anchor: null,
+  reply_to: null,
+  content_hash: hash,
+  version,
 });
 
-describe('rollback target', () => {
-  it('is the version the label served before its current one', () => {
-    const releases = [rel('3', 'production', 1, 2), rel('2', 'staging', 1, 2), rel('1', 'production', null, 1)];
-    expect(rollbackTarget(releases, 'production', 'h2')).toBe(1);
+describe('a decision made already', () => {
+  it('is the latest approve or request-changes of this person on exactly this content', () => {
+    expect(lastDecisionOf('ben', review, [])).toBeNull();
+    expect(lastDecisionOf('ben', review, [event('ben', 'comment', null, null)])).toBeNull();
+    expect(lastDecisionOf('ben', review, [event('ben', 'approve', 'h5')])).toBe('approve');
+    expect(lastDecisionOf('ben', review, [event('ben', 'approve', 'h5'), event('ben', 'request_changes', 'h5')])).toBe('request_changes');
+    // Someone else's approval, or ben's approval of other content, is not ben's decision on this.
+    expect(lastDecisionOf('ben', review, [event('cho', 'approve', 'h5'), event('ben', 'approve', 'h4', 4)])).toBeNull();
   });
-  it('after a rollback 3 → 2, going back again gives what came before 2, not 3', () => {
-    const releases = [rel('4', 'production', 3, 2, 'rollback'), rel('3', 'production', 2, 3), rel('2', 'production', 1, 2), rel('1', 'production', null, 1)];
-    // The release that put v2 there replaced v1; the backend skips rollbacks the same way.
-    expect(rollbackTarget(releases, 'production', 'h2')).toBe(1);
-  });
-  it('is null when there is nothing earlier', () => {
-    expect(rollbackTarget([rel('1', 'production', null, 1)], 'production', 'h1')).toBeNull();
-    expect(rollbackTarget([], 'production', 'h1')).toBeNull();
+  it('disables the same decision again, with the reason', () => {
+    const after = repeatBlockers('ben', review, [event('ben', 'approve', 'h5')]);
+    expect(after.approve).toMatch(/You \(ben\) approved version 5 already/);
+    expect(after.requestChanges).toBeNull();
+    const changes = repeatBlockers('ben', review, [event('ben', 'approve', 'h5'), event('ben', 'request_changes', 'h5')]);
+    expect(changes.approve).toBeNull();
+    expect(changes.requestChanges).toMatch(/asked for changes on version 5 already/);
   });
 });
 
-describe('diff from nothing', () => {
-  it('inserts every line with its number and ending', () => {
-    const d = allInserted('a\r\nb\nc');
-    expect(d.added).toBe(3);
-    expect(d.hunks[0]!.lines.map((l) => [l.new_line, l.spans[0]!.text, l.ending])).toEqual([
-      [1, 'a', 'crlf'],
-      [2, 'b', 'lf'],
-      [3, 'c', 'missing'],
-    ]);
-    expect(allInserted('x\n').hunks[0]!.lines).toHaveLength(1);
-    expect(allInserted('').hunks).toEqual([]);
-  });
-  it('shows a whole chat version and its rendered conversation as added', () => {
-    const d = diffFromNothing(
-      {
-        body: { kind: 'chat', messages: [{ role: 'system', template: 'Be kind.' }, { role: 'user', template: '{{ q }}' }] },
-        variables: [{ name: 'q', type: 'string', required: true, default: null, description: null }],
-        model: { provider: 'openai', model: '', parameters: {} },
-        includes: {},
-      },
-      { kind: 'chat', messages: [{ role: 'system', content: 'Be kind.' }] },
+const keyStatus = (over: Partial<KeyStatus>): KeyStatus => ({
+  ok: true,
+  message: 'the OS keyring works',
+  key_id: 'k1',
+  store: 'the OS keyring',
+  store_kind: 'os',
+  decided_by: 'default',
+  files_dir: '/home/u/.local/share/promptdesk/keys',
+  choice_remembered: false,
+  ...over,
+});
+
+describe('signing', () => {
+  it('blocks with the store and the reason when the key store does not work', () => {
+    expect(signingBlocker(keyStatus({}))).toBeNull();
+    expect(signingBlocker(null)).toBeNull();
+    expect(signingBlocker(keyStatus({ ok: false, message: 'no Secret Service' }))).toBe(
+      'Signing does not work here (keys are kept in the OS keyring): no Secret Service',
     );
-    expect(d.template).toBeNull();
-    expect(d.messages.map((m) => [m.status, m.new_role, m.diff.added])).toEqual([
-      ['added', 'system', 1],
-      ['added', 'user', 1],
-    ]);
-    expect(d.variables[0]!.status).toBe('added');
-    expect(d.model).toEqual([{ key: 'provider', status: 'added', new: 'openai' }]);
-    expect(d.rendered!.messages).toHaveLength(1);
+    expect(signingBlocker(null, 'bad PROMPTDESK_KEYSTORE')).toMatch(/could not be checked: bad PROMPTDESK_KEYSTORE/);
   });
+});
+
+const rollbackCheck = (met: Record<string, boolean>, from = 4): RollbackCheck => ({ from, to: 3, to_hash: 'h3', decision: decision(met) });
+
+describe('why a rollback is disabled', () => {
+  it('asks for a reason first, without repeating the policy\'s own reason condition', () => {
+    expect(rollbackBlockers('', null, null, 4, 'production')).toEqual([
+      'A reason is required: it is recorded in the release ledger with your name.',
+    ]);
+    expect(rollbackBlockers('', rollbackCheck({ role: true, changelog: false }), '', 4, 'production')).toHaveLength(1);
+  });
+  it('lists every unmet condition of the check made for this reason', () => {
+    expect(rollbackBlockers('wrong tone', rollbackCheck({ role: false, changelog: true }), 'wrong tone', 4, 'production')).toEqual(['role missing']);
+    expect(rollbackBlockers('wrong tone', rollbackCheck({ role: true, changelog: true }), 'wrong tone', 4, 'production')).toEqual([]);
+  });
+  it('waits for the check of the reason typed, and notices a label that moved', () => {
+    expect(rollbackBlockers('wrong', rollbackCheck({ role: true, changelog: false }), '', 4, 'production')).toEqual([
+      'Checking the policy for this reason…',
+    ]);
+    expect(rollbackBlockers('x', rollbackCheck({ role: true, changelog: true }, 5), 'x', 4, 'production')).toEqual([
+      'production serves version 5 now, not version 4 as shown when this dialog opened.',
+    ]);
+  });
+});
+
+describe('label order', () => {
+  it('puts protected labels first, then staging, then the rest', () => {
+    expect(['beta', 'staging', 'production'].sort((a, b) => labelOrder(a, b))).toEqual(['production', 'staging', 'beta']);
+    expect(['beta', 'staging', 'production', 'eu'].sort((a, b) => labelOrder(a, b, new Set(['eu', 'production'])))).toEqual([
+      'eu',
+      'production',
+      'staging',
+      'beta',
+    ]);
+  });
+});
+
+describe('comment anchors', () => {
   it('offers the template or each message as a comment anchor', () => {
     expect(anchorTargets(null)).toEqual(['template']);
     expect(

@@ -1,18 +1,7 @@
-// Pure logic behind the review and release views: who may act, why a button is disabled, what
-// a rollback goes back to, and a "nothing yet" diff for a label that serves no version.
-import type {
-  Decision,
-  MessageChange,
-  Release,
-  Rendered,
-  RenderedDiff,
-  Review,
-  ReviewStatus,
-  Role,
-  TextDiff,
-  VersionContent,
-  VersionDiff,
-} from '../api/generated';
+// Pure logic behind the review and release views: who may act and why a button is disabled.
+// The backend decides in the end (and says what a rollback goes back to, and diffs from nothing);
+// this only keeps the buttons honest.
+import type { Decision, KeyStatus, Review, ReviewEvent, ReviewStatus, Role, RollbackCheck, VersionContent } from '../api/generated';
 
 const RANK: Record<Role, number> = { viewer: 0, editor: 1, reviewer: 2, releaser: 3, admin: 4 };
 
@@ -61,85 +50,74 @@ export function releaseBlockers(review: Review, decision: Decision, serving: num
   return unmetConditions(decision);
 }
 
-/** The version a rollback of `label` goes back to by default, by the backend's rule: what the
- * newest *release* onto the current version replaced. Rollbacks are skipped, so rolling back twice
- * goes further back, never forward to the version just left. */
-export function rollbackTarget(releases: readonly Release[], label: string, currentHash: string): number | null {
-  const move = releases.find((r) => r.label === label && r.to_hash === currentHash && r.kind === 'release');
-  return move?.from_version ?? null;
-}
+/** The labels protected when nobody configured a policy: the backend protects `production`. */
+export const DEFAULT_PROTECTED: ReadonlySet<string> = new Set(['production']);
 
-/** Labels in display order: production first, then staging, then the rest by name. */
-export function labelOrder(a: string, b: string): number {
-  const rank = (l: string) => (l === 'production' ? 0 : l === 'staging' ? 1 : 2);
+/** Labels in display order: protected labels first, then staging, then the rest by name. */
+export function labelOrder(a: string, b: string, protectedLabels: ReadonlySet<string> = DEFAULT_PROTECTED): number {
+  const rank = (l: string) => (protectedLabels.has(l) ? 0 : l === 'staging' ? 1 : 2);
   return rank(a) - rank(b) || a.localeCompare(b);
 }
 
-/** A text as a diff from nothing: every line inserted. */
-export function allInserted(text: string): TextDiff {
-  if (text === '') return { hunks: [], added: 0, removed: 0, coarse: false };
-  const parts = text.split('\n');
-  const trailing = parts[parts.length - 1] === '';
-  if (trailing) parts.pop();
-  const lines = parts.map((p, i) => {
-    const crlf = p.endsWith('\r');
-    const last = i === parts.length - 1;
-    return {
-      tag: 'insert' as const,
-      old_line: null,
-      new_line: i + 1,
-      spans: [{ text: crlf ? p.slice(0, -1) : p, changed: false }],
-      ending: last && !trailing ? ('missing' as const) : crlf ? ('crlf' as const) : ('lf' as const),
-    };
-  });
-  return {
-    hunks: [{ old_start: 0, old_len: 0, new_start: 1, new_len: lines.length, lines }],
-    added: lines.length,
-    removed: 0,
-    coarse: false,
-  };
+/** Why nothing can be signed here (approvals, releases, rollbacks), or null when signing works
+ * or has not been checked yet. */
+export function signingBlocker(status: KeyStatus | null, checkError: string | null = null): string | null {
+  if (status && !status.ok) return `Signing does not work here (keys are kept in ${status.store}): ${status.message}`;
+  if (!status && checkError) return `Signing could not be checked: ${checkError}`;
+  return null;
 }
 
-function addedMessage(i: number, role: string, text: string): MessageChange {
-  return { status: 'added', old_index: null, new_index: i, old_role: null, new_role: role, diff: allInserted(text) };
-}
-
-/** What a version adds when the label serves nothing yet: its whole content as new. */
-export function diffFromNothing(content: VersionContent, rendered: Rendered | null): VersionDiff {
-  const body = content.body;
-  let renderedDiff: RenderedDiff | null = null;
-  if (rendered) {
-    renderedDiff =
-      rendered.kind === 'text'
-        ? { kind: null, text: allInserted(rendered.text), messages: [], coarse: false }
-        : { kind: null, text: null, messages: rendered.messages.map((m, i) => addedMessage(i, m.role, m.content)), coarse: false };
+/** The acting person's latest decision (approve or request changes) on exactly this content,
+ * in a review's thread; null when they made none. */
+export function lastDecisionOf(actor: string, review: Review, events: readonly ReviewEvent[]): 'approve' | 'request_changes' | null {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.actor !== actor || e.content_hash !== review.version_hash) continue;
+    if (e.kind === 'approve' || e.kind === 'request_changes') return e.kind;
   }
+  return null;
+}
+
+/** Why "Approve" and "Request changes" are disabled for a decision the person made already
+ * (the backend refuses a second identical one); nulls when they may press them. */
+export function repeatBlockers(actor: string, review: Review, events: readonly ReviewEvent[]): { approve: string | null; requestChanges: string | null } {
+  const last = lastDecisionOf(actor, review, events);
   return {
-    kind: null,
-    template: body.kind === 'text' ? allInserted(body.template) : null,
-    messages: body.kind === 'chat' ? body.messages.map((m, i) => addedMessage(i, m.role, m.template)) : [],
-    variables: content.variables.map((v) => ({
-      name: v.name,
-      status: 'added' as const,
-      fields: [
-        { field: 'type' as const, new: v.type },
-        { field: 'required' as const, new: v.required },
-        ...(v.default !== null ? [{ field: 'default' as const, new: v.default }] : []),
-      ],
-    })),
-    model: [
-      ...(content.model.provider ? [{ key: 'provider', status: 'added' as const, new: content.model.provider }] : []),
-      ...(content.model.model ? [{ key: 'model', status: 'added' as const, new: content.model.model }] : []),
-    ],
-    includes: Object.entries(content.includes).map(([include, hash]) => ({
-      include,
-      status: 'added' as const,
-      old_hash: null,
-      new_hash: hash,
-    })),
-    rendered: renderedDiff,
-    coarse: false,
+    approve:
+      last === 'approve'
+        ? `You (${actor}) approved version ${review.version} already; a second approval would change nothing. Request changes if you changed your mind.`
+        : null,
+    requestChanges:
+      last === 'request_changes'
+        ? `You (${actor}) asked for changes on version ${review.version} already; comment to add more, or approve once it is right.`
+        : null,
   };
+}
+
+/** Why the rollback dialog's "Roll back" is disabled; empty when it may be pressed. `check` is
+ * the backend's answer for `checkedReason` (null while none came yet). */
+export function rollbackBlockers(
+  reason: string,
+  check: RollbackCheck | null,
+  checkedReason: string | null,
+  seen: number,
+  label: string,
+): string[] {
+  const out: string[] = [];
+  const typed = reason.trim();
+  if (!typed) out.push('A reason is required: it is recorded in the release ledger with your name.');
+  if (!check) return out;
+  if (check.from !== seen) {
+    out.push(`${label} serves version ${check.from} now, not version ${seen} as shown when this dialog opened.`);
+  }
+  if (checkedReason !== null && checkedReason.trim() !== typed) {
+    out.push('Checking the policy for this reason…');
+    return out;
+  }
+  for (const c of check.decision.conditions) {
+    if (!c.met && !(c.code === 'changelog' && !typed)) out.push(c.message);
+  }
+  return out;
 }
 
 /** The anchors a comment may point at for a version's body: `template`, or `message N`. */

@@ -1,5 +1,6 @@
 // Builds the folder tree of the prompt browser from the flat, sorted listing.
 import type { PromptListing } from '../api/generated';
+import { DEFAULT_PROTECTED, labelOrder } from './release';
 
 export interface FolderNode {
   /** Full folder path without a trailing slash ('' for the root). */
@@ -40,11 +41,13 @@ export function baseName(name: string): string {
   return name.slice(name.lastIndexOf('/') + 1);
 }
 
-/** Label badges in a stable order: production first, then staging, then the rest by name. */
-export function labelBadges(labels: Record<string, number | undefined>): { label: string; version: number }[] {
-  const rank = (l: string) => (l === 'production' ? 0 : l === 'staging' ? 1 : 2);
+/** Label badges in a stable order: protected labels first, then staging, then the rest by name. */
+export function labelBadges(
+  labels: Record<string, number | undefined>,
+  protectedLabels: ReadonlySet<string> = DEFAULT_PROTECTED,
+): { label: string; version: number }[] {
   return Object.entries(labels)
     .filter((e): e is [string, number] => typeof e[1] === 'number' && e[0] !== 'latest')
     .map(([label, version]) => ({ label, version }))
-    .sort((a, b) => rank(a.label) - rank(b.label) || a.label.localeCompare(b.label));
+    .sort((a, b) => labelOrder(a.label, b.label, protectedLabels));
 }
