@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and prints the figures they write to target/figures/*.json:
 # render through the worker (template), word-refined diffs (diff), and the registry at
-# 10,000 prompts / 200,000 versions (core). Figures are measurements, never pass/fail.
+# 10,000 prompts / 200,000 versions (core), and the server's runtime API under 64 connections
+# (server). Figures are measurements, never pass/fail.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -9,6 +10,7 @@ FIGURES=${CARGO_TARGET_DIR:-$ROOT/target}/figures
 cargo bench -p promptdesk-template --bench render
 cargo bench -p promptdesk-diff --bench diff
 cargo bench -p promptdesk-core --bench registry
+cargo bench -p promptdesk-server --bench runtime_load
 for f in "$FIGURES"/*.json; do
   printf '\n%s\n' "$f"
   cat "$f"
