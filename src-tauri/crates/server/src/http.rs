@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use crate::apply::{self, Principal};
 use crate::auth::{self, Credentials, FailureLimiter};
 use crate::error::{Result, ServerError};
-use crate::store::{Pick, Store};
+use crate::store::{Pick, PromptRow, Store, VersionRow};
 
 /// How long a verified token is trusted without asking the database again: a revoked token
 /// stops working within this time.
@@ -453,12 +453,24 @@ async fn runtime_fetch(
     Query(q): Query<PickQuery>,
 ) -> Response {
     let _who = principal_or_refuse!(state, headers, peer);
-    let (label, version) = match q.resolve() {
-        Ok(x) => x,
-        Err(e) => return error_response(&e),
-    };
+    fetch_cached(&state, &headers, "v1", name, &q, runtime_body)
+        .await
+        .unwrap_or_else(|e| error_response(&e))
+}
+
+/// Answers a fetch of one version from the per-replica cache, or reads it (with `render` making
+/// the body) and caches it; then 200 or 304 against `If-None-Match`.
+pub(crate) async fn fetch_cached(
+    state: &Arc<ServerState>,
+    headers: &HeaderMap,
+    api: &'static str,
+    name: String,
+    q: &PickQuery,
+    render: fn(&mut dyn crate::store::Tx, &PromptRow, &VersionRow) -> Result<Value>,
+) -> Result<Response> {
+    let (label, version) = q.resolve()?;
     let key = format!(
-        "v1\u{0}{name}\u{0}{}\u{0}{}",
+        "{api}\u{0}{name}\u{0}{}\u{0}{}",
         label.as_deref().unwrap_or(""),
         version.map(|v| v.to_string()).unwrap_or_default()
     );
@@ -466,20 +478,53 @@ async fn runtime_fetch(
         Some(c) => c,
         None => {
             let store = state.store.clone();
-            let n = name.clone();
-            let found =
-                blocking(move || store.read(|tx| runtime_body(tx, &n, label, version))).await;
-            match found {
-                Ok(c) => {
-                    let c = Arc::new(c);
-                    state.remember(key, c.clone());
-                    c
-                }
-                Err(e) => return error_response(&e),
-            }
+            let c = blocking(move || {
+                store.read(|tx| {
+                    let (p, v) = pick_version(tx, &name, label.as_deref(), version)?;
+                    let body = render(tx, &p, &v)?;
+                    Ok(Cached {
+                        etag: HeaderValue::from_str(&format!("\"{}\"", v.hash))
+                            .map_err(|e| ServerError::Internal(e.to_string()))?,
+                        body: Bytes::from(body.to_string()),
+                    })
+                })
+            })
+            .await?;
+            let c = Arc::new(c);
+            state.remember(key, c.clone());
+            c
         }
     };
-    conditional(&headers, &cached, "application/json")
+    Ok(conditional(headers, &cached, "application/json"))
+}
+
+/// The prompt and the version a label serves (`latest`: the newest), or a numbered version.
+fn pick_version(
+    tx: &mut dyn crate::store::Tx,
+    name: &str,
+    label: Option<&str>,
+    version: Option<u32>,
+) -> Result<(PromptRow, VersionRow)> {
+    let prompt = tx
+        .prompt(name)?
+        .ok_or_else(|| ServerError::NotFound(format!("no prompt named '{name}'")))?;
+    let found = match (label, version) {
+        (_, Some(n)) => tx.version(name, &Pick::Number(n))?,
+        (Some("latest"), None) => tx.version(name, &Pick::Latest)?,
+        (Some(l), None) => match tx.label(name, l)? {
+            Some(at) => tx.version(name, &Pick::Hash(at.hash))?,
+            None => None,
+        },
+        (None, None) => None,
+    };
+    let v = found.ok_or_else(|| {
+        ServerError::NotFound(match (label, version) {
+            (_, Some(n)) => format!("'{name}' has no version {n}"),
+            (Some(l), _) => format!("the label '{l}' of '{name}' points nowhere"),
+            _ => format!("no version of '{name}' asked for"),
+        })
+    })?;
+    Ok((prompt, v))
 }
 
 /// 304 when the client already holds this content, else the body; both with the ETag.
@@ -509,39 +554,16 @@ pub(crate) fn conditional(headers: &HeaderMap, c: &Cached, content_type: &'stati
     res
 }
 
-fn runtime_body(
-    tx: &mut dyn crate::store::Tx,
-    name: &str,
-    label: Option<String>,
-    version: Option<u32>,
-) -> Result<Cached> {
-    let not_found = || ServerError::NotFound(format!("no prompt named {name}"));
-    let prompt = tx.prompt(name)?.ok_or_else(not_found)?;
-    let v = match (&label, version) {
-        (_, Some(n)) => tx
-            .version(name, &Pick::Number(n))?
-            .ok_or_else(|| ServerError::NotFound(format!("{name} has no version {n}")))?,
-        (Some(l), None) if l == "latest" => tx
-            .version(name, &Pick::Latest)?
-            .ok_or_else(|| ServerError::NotFound(format!("{name} has no versions yet")))?,
-        (Some(l), None) => {
-            let at = tx.label(name, l)?.ok_or_else(|| {
-                ServerError::NotFound(format!("the label {l} of {name} points nowhere"))
-            })?;
-            tx.version(name, &Pick::Hash(at.hash))?
-                .ok_or_else(not_found)?
-        }
-        (None, None) => return Err(not_found()),
-    };
+fn runtime_body(tx: &mut dyn crate::store::Tx, p: &PromptRow, v: &VersionRow) -> Result<Value> {
     let labels: Vec<String> = tx
-        .labels(name)?
+        .labels(&p.name)?
         .into_iter()
         .filter(|l| l.hash == v.hash)
         .map(|l| l.label)
         .collect();
-    let body = json!({
-        "name": name,
-        "kind": prompt.kind,
+    Ok(json!({
+        "name": p.name,
+        "kind": p.kind,
         "version": v.number,
         "hash": v.hash,
         "labels": labels,
@@ -552,12 +574,7 @@ fn runtime_body(
         "author": v.author,
         "message": v.message,
         "created_at": v.created_at,
-    });
-    Ok(Cached {
-        etag: HeaderValue::from_str(&format!("\"{}\"", v.hash))
-            .map_err(|e| ServerError::Internal(e.to_string()))?,
-        body: Bytes::from(body.to_string()),
-    })
+    }))
 }
 
 /// A role check for routes that change things outside the event rules.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
 use axum::Router;
@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 
 use crate::apply::{self, Principal};
 use crate::error::{Result, ServerError};
-use crate::http::{blocking, conditional, refusal_response, Cached, PickQuery, ServerState};
+use crate::http::{blocking, fetch_cached, refusal_response, PickQuery, ServerState};
 use crate::store::{Pick, PromptFilter, PromptRow, Tx, VersionRow};
 
 pub fn routes() -> Router<Arc<ServerState>> {
@@ -161,59 +161,9 @@ async fn fetch(
     Query(q): Query<PickQuery>,
 ) -> Response {
     let _who = who!(state, headers, peer);
-    let (label, version) = match q.resolve() {
-        Ok(x) => x,
-        Err(e) => return lf_error(&e),
-    };
-    let key = format!(
-        "lf\u{0}{name}\u{0}{}\u{0}{}",
-        label.as_deref().unwrap_or(""),
-        version.map(|v| v.to_string()).unwrap_or_default()
-    );
-    if let Some(c) = state.cached(&key) {
-        return conditional(&headers, &c, "application/json");
-    }
-    let store = state.store.clone();
-    let found = blocking(move || {
-        store.read(|tx| {
-            let not_found = || {
-                ServerError::NotFound(format!(
-                    "Prompt not found: '{name}' with {}",
-                    match (&label, version) {
-                        (_, Some(v)) => format!("version {v}"),
-                        (Some(l), _) => format!("label '{l}'"),
-                        _ => String::new(),
-                    }
-                ))
-            };
-            let p = tx.prompt(&name)?.ok_or_else(not_found)?;
-            let v = match (&label, version) {
-                (_, Some(n)) => tx.version(&name, &Pick::Number(n))?,
-                (Some(l), None) if l == "latest" => tx.version(&name, &Pick::Latest)?,
-                (Some(l), None) => match tx.label(&name, l)? {
-                    Some(at) => tx.version(&name, &Pick::Hash(at.hash))?,
-                    None => None,
-                },
-                (None, None) => None,
-            }
-            .ok_or_else(not_found)?;
-            let body = prompt_object(tx, &p, &v)?;
-            Ok(Cached {
-                etag: HeaderValue::from_str(&format!("\"{}\"", v.hash))
-                    .map_err(|e| ServerError::Internal(e.to_string()))?,
-                body: Bytes::from(body.to_string()),
-            })
-        })
-    })
-    .await;
-    match found {
-        Ok(c) => {
-            let c = Arc::new(c);
-            state.remember(key, c.clone());
-            conditional(&headers, &c, "application/json")
-        }
-        Err(e) => lf_error(&e),
-    }
+    fetch_cached(&state, &headers, "lf", name, &q, prompt_object)
+        .await
+        .unwrap_or_else(|e| lf_error(&e))
 }
 
 #[derive(Deserialize)]
