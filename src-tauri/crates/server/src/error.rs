@@ -18,6 +18,9 @@ pub enum ServerError {
     /// Someone else got there first (a label moved), or an event id was reused for other content.
     #[error("{0}")]
     Conflict(String),
+    /// Too many failed sign-ins from one address.
+    #[error("{0}")]
+    RateLimited(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -30,6 +33,7 @@ impl ServerError {
             ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
             ServerError::NotFound(_) => StatusCode::NOT_FOUND,
             ServerError::Conflict(_) => StatusCode::CONFLICT,
+            ServerError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ServerError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -42,6 +46,7 @@ impl ServerError {
             ServerError::Forbidden(_) => "policy_refused",
             ServerError::NotFound(_) => "not_found",
             ServerError::Conflict(_) => "conflict",
+            ServerError::RateLimited(_) => "rate_limited",
             ServerError::Internal(_) => "internal",
         }
     }

@@ -13,7 +13,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use promptdesk_core::policy::Role;
 use promptdesk_core::sync::SyncEvent;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -251,33 +250,35 @@ pub(crate) fn error_response(e: &ServerError) -> Response {
         .into_response()
 }
 
-pub(crate) fn refusal_response(r: Refusal) -> Response {
+/// The answer to a request turned away before its handler ran; `error` writes the body in the
+/// dialect of the route (native or Langfuse).
+pub(crate) fn refusal_response(r: Refusal, error: fn(&ServerError) -> Response) -> Response {
     match r {
         Refusal::TooMany(wait) => {
-            let mut res = (
-                StatusCode::TOO_MANY_REQUESTS,
-                axum::Json(json!({
-                    "kind": "rate_limited",
-                    "message": format!("too many failed sign-ins from this address; try again in {wait} s"),
-                })),
-            )
-                .into_response();
+            let mut res = error(&ServerError::RateLimited(format!(
+                "too many failed sign-ins from this address; try again in {wait} s"
+            )));
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(wait));
             res
         }
-        Refusal::Error(e) => error_response(&e),
+        Refusal::Error(e) => error(&e),
     }
 }
 
+/// The caller, or an early return with the refusal written by `$error`.
 macro_rules! principal_or_refuse {
     ($state:expr, $headers:expr, $peer:expr) => {
+        principal_or_refuse!($state, $headers, $peer, error_response)
+    };
+    ($state:expr, $headers:expr, $peer:expr, $error:expr) => {
         match $state.principal(&$headers, $peer).await {
             Ok(p) => p,
-            Err(r) => return refusal_response(r),
+            Err(r) => return crate::http::refusal_response(r, $error),
         }
     };
 }
+pub(crate) use principal_or_refuse;
 
 async fn health() -> Response {
     axum::Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })).into_response()
@@ -575,19 +576,4 @@ fn runtime_body(tx: &mut dyn crate::store::Tx, p: &PromptRow, v: &VersionRow) ->
         "message": v.message,
         "created_at": v.created_at,
     }))
-}
-
-/// A role check for routes that change things outside the event rules.
-#[allow(dead_code)]
-pub(crate) fn at_least(p: &Principal, role: Role) -> Result<()> {
-    if p.role >= role {
-        Ok(())
-    } else {
-        Err(ServerError::Forbidden(format!(
-            "{} is {}; this needs {} or above",
-            p.user,
-            p.role.with_article(),
-            role.with_article()
-        )))
-    }
 }

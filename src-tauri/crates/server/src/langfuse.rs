@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 
 use crate::apply::{self, Principal};
 use crate::error::{Result, ServerError};
-use crate::http::{blocking, fetch_cached, refusal_response, PickQuery, ServerState};
+use crate::http::{blocking, fetch_cached, principal_or_refuse, PickQuery, ServerState};
 use crate::store::{Pick, PromptFilter, PromptRow, Tx, VersionRow};
 
 pub fn routes() -> Router<Arc<ServerState>> {
@@ -45,6 +45,7 @@ fn lf_error(e: &ServerError) -> Response {
         ServerError::Forbidden(_) => "AccessDeniedError",
         ServerError::NotFound(_) => "LangfuseNotFoundError",
         ServerError::Conflict(_) => "ConflictError",
+        ServerError::RateLimited(_) => "RateLimitError",
         ServerError::Internal(_) => "InternalServerError",
     };
     (
@@ -52,16 +53,6 @@ fn lf_error(e: &ServerError) -> Response {
         axum::Json(json!({ "message": e.to_string(), "error": name })),
     )
         .into_response()
-}
-
-macro_rules! who {
-    ($state:expr, $headers:expr, $peer:expr) => {
-        match $state.principal(&$headers, $peer).await {
-            Ok(p) => p,
-            Err(crate::http::Refusal::Error(e)) => return lf_error(&e),
-            Err(r) => return refusal_response(r),
-        }
-    };
 }
 
 async fn health() -> Response {
@@ -73,7 +64,7 @@ async fn projects(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    let _who = who!(state, headers, peer);
+    let _who = principal_or_refuse!(state, headers, peer, lf_error);
     axum::Json(json!({ "data": [{
         "id": "promptdesk", "name": "Promptdesk", "metadata": {},
         "organization": { "id": "promptdesk", "name": "Promptdesk" },
@@ -160,7 +151,7 @@ async fn fetch(
     Path(name): Path<String>,
     Query(q): Query<PickQuery>,
 ) -> Response {
-    let _who = who!(state, headers, peer);
+    let _who = principal_or_refuse!(state, headers, peer, lf_error);
     fetch_cached(&state, &headers, "lf", name, &q, prompt_object)
         .await
         .unwrap_or_else(|e| lf_error(&e))
@@ -181,7 +172,7 @@ async fn list(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let _who = who!(state, headers, peer);
+    let _who = principal_or_refuse!(state, headers, peer, lf_error);
     let filter = PromptFilter {
         name: q.name,
         label: q.label,
@@ -254,7 +245,7 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let who = who!(state, headers, peer);
+    let who = principal_or_refuse!(state, headers, peer, lf_error);
     let req: CreateBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => return lf_error(&ServerError::BadInput(format!("invalid prompt: {e}"))),
@@ -438,7 +429,7 @@ async fn update_labels(
     Path((name, version)): Path<(String, u32)>,
     body: Bytes,
 ) -> Response {
-    let who = who!(state, headers, peer);
+    let who = principal_or_refuse!(state, headers, peer, lf_error);
     let req: LabelsBody = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {
@@ -477,7 +468,7 @@ async fn delete(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Response {
-    let _who = who!(state, headers, peer);
+    let _who = principal_or_refuse!(state, headers, peer, lf_error);
     lf_error(&ServerError::Forbidden(format!(
         "Promptdesk keeps every version of {name}: versions cannot be deleted (move or roll back a label instead)"
     )))

@@ -380,6 +380,7 @@ fn requests_are_authenticated_limited_and_refused_clearly() {
     }
     let r = server.request("GET", "/v1/me", Auth::Bearer("pdt_wrong"), None);
     assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(r.json()["kind"], "rate_limited");
     let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait));
     // Even a right token waits out the window from that address.
