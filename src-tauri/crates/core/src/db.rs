@@ -18,6 +18,7 @@ const APPLICATION_ID: i64 = 0x5044_534B;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_registry.sql"),
     include_str!("../migrations/0002_review_release.sql"),
+    include_str!("../migrations/0003_sync.sql"),
 ];
 
 /// The schema version this build writes.

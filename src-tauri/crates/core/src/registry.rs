@@ -352,6 +352,18 @@ impl Registry {
                 includers.join(", ")
             )));
         }
+        let synced: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sync_events WHERE subject = ?1 AND status != 'refused'
+                            AND kind IN ('prompt.create', 'version.create'))",
+            [name],
+            |r| r.get(0),
+        )?;
+        if synced {
+            return Err(Error::Conflict(format!(
+                "'{name}' is on the team's server under this name, and renaming a synced prompt \
+                 is not supported yet: make a new prompt instead"
+            )));
+        }
         self.write(|tx, ctx| {
             let p = prompts::get(tx, name)?;
             prompts::rename(tx, p.id, new_name)?;
@@ -1101,7 +1113,7 @@ pub(crate) fn template_location(name: &str, body: &Body, place: &str) -> String 
 }
 
 /// The searchable text of a body.
-fn body_text(body: &Body) -> String {
+pub(crate) fn body_text(body: &Body) -> String {
     match body {
         Body::Text { template } => template.clone(),
         Body::Chat { messages } => messages

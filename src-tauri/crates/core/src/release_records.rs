@@ -1031,7 +1031,8 @@ pub fn witness_mismatch(record: &Record, e: &LedgerEntry) -> Option<String> {
             &r.requested_at,
             vec![
                 ("review", json!(r.number)),
-                ("version", json!(r.version)),
+                // Not the version's number: a synced registry renumbers versions made offline
+                // to the server's numbers; the hash is what the review is about.
                 ("hash", json!(r.version_hash)),
                 ("label", json!(r.label)),
                 ("description", json!(r.description)),
@@ -1065,17 +1066,15 @@ pub fn witness_mismatch(record: &Record, e: &LedgerEntry) -> Option<String> {
                     e.kind.trim_end_matches(".recorded")
                 ));
             }
-            let from = r
-                .from_version
-                .map(|n| json!({"number": n, "hash": r.from_hash}));
             (
                 &r.actor,
                 &r.at,
                 vec![
                     ("label", json!(r.label)),
                     ("kind", json!(r.kind)),
-                    ("from", json!(from)),
-                    ("to", json!({"number": r.to_version, "hash": r.to_hash})),
+                    // Hashes, not numbers (which follow the server after a sync).
+                    ("from", json!(r.from_hash)),
+                    ("to", json!(r.to_hash)),
                     ("changelog", json!(r.changelog)),
                     ("review", json!(r.review)),
                     (
@@ -1104,10 +1103,11 @@ pub fn witness_mismatch(record: &Record, e: &LedgerEntry) -> Option<String> {
     let mut expected = serde_json::Map::new();
     let mut found = serde_json::Map::new();
     for (name, value) in fields {
-        found.insert(
-            name.to_string(),
-            e.payload.get(name).cloned().unwrap_or(Value::Null),
-        );
+        let mut recorded = e.payload.get(name).cloned().unwrap_or(Value::Null);
+        if matches!(record, Record::Release(_)) && matches!(name, "from" | "to") {
+            recorded = recorded.get("hash").cloned().unwrap_or(Value::Null);
+        }
+        found.insert(name.to_string(), recorded);
         expected.insert(name.to_string(), value);
     }
     compare_objects(&Value::Object(expected), &Value::Object(found))

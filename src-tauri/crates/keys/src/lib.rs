@@ -202,6 +202,95 @@ impl KeyStore {
     }
 }
 
+/// Where the token for a registry server is kept: beside the signing keys, under its own
+/// service name, one entry per server URL. Never in the registry file.
+const TOKEN_SERVICE: &str = "dev.promptdesk.server-token";
+
+impl KeyStore {
+    /// The token kept for the server at `url`, if any.
+    pub fn server_token(&self, url: &str) -> Result<Option<String>, KeyError> {
+        match self {
+            KeyStore::Os => {
+                let entry = keyring::Entry::new(TOKEN_SERVICE, url)
+                    .map_err(|e| KeyError::Unavailable(e.to_string()))?;
+                match entry.get_password() {
+                    Ok(t) => Ok(Some(t)),
+                    Err(keyring::Error::NoEntry) => Ok(None),
+                    Err(e) => Err(KeyError::Unavailable(e.to_string())),
+                }
+            }
+            KeyStore::Files(dir) => {
+                let path = token_file(dir, url);
+                match std::fs::read_to_string(&path) {
+                    Ok(t) => Ok(Some(t.trim().to_string())),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(KeyError::File {
+                        path: path.display().to_string(),
+                        detail: e.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Keeps `token` for the server at `url`, replacing any earlier one, and reads it back.
+    pub fn set_server_token(&self, url: &str, token: &str) -> Result<(), KeyError> {
+        self.canary()?;
+        match self {
+            KeyStore::Os => keyring::Entry::new(TOKEN_SERVICE, url)
+                .and_then(|e| e.set_password(token))
+                .map_err(|e| KeyError::Unavailable(e.to_string()))?,
+            KeyStore::Files(dir) => {
+                let path = token_file(dir, url);
+                let fail = |e: std::io::Error| KeyError::File {
+                    path: path.display().to_string(),
+                    detail: e.to_string(),
+                };
+                std::fs::create_dir_all(dir).map_err(fail)?;
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(e)),
+                    _ => {}
+                }
+                write_private(&path, token).map_err(fail)?;
+            }
+        }
+        match self.server_token(url)? {
+            Some(t) if t == token => Ok(()),
+            _ => Err(KeyError::Unavailable(
+                "the token could not be read back after storing it".into(),
+            )),
+        }
+    }
+
+    /// Forgets the token for the server at `url` (nothing to do when there is none).
+    pub fn forget_server_token(&self, url: &str) -> Result<(), KeyError> {
+        match self {
+            KeyStore::Os => {
+                let entry = keyring::Entry::new(TOKEN_SERVICE, url)
+                    .map_err(|e| KeyError::Unavailable(e.to_string()))?;
+                match entry.delete_credential() {
+                    Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                    Err(e) => Err(KeyError::Unavailable(e.to_string())),
+                }
+            }
+            KeyStore::Files(dir) => {
+                let path = token_file(dir, url);
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(KeyError::File {
+                        path: path.display().to_string(),
+                        detail: e.to_string(),
+                    }),
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+fn token_file(dir: &std::path::Path, url: &str) -> PathBuf {
+    dir.join(format!("{}.token", hex::encode(url.as_bytes())))
+}
+
 /// One file per person; the name is hex so any person's name is a safe file name.
 fn key_file(dir: &std::path::Path, person: &str) -> PathBuf {
     dir.join(format!("{}.key", hex::encode(person.as_bytes())))
@@ -248,6 +337,20 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    #[test]
+    fn a_server_token_is_kept_per_url_replaced_and_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KeyStore::Files(dir.path().join("keys"));
+        let url = "http://127.0.0.1:8600";
+        assert_eq!(store.server_token(url).unwrap(), None);
+        store.set_server_token(url, "pdt_one").unwrap();
+        store.set_server_token(url, "pdt_two").unwrap();
+        assert_eq!(store.server_token(url).unwrap().as_deref(), Some("pdt_two"));
+        assert_eq!(store.server_token("http://elsewhere").unwrap(), None);
+        store.forget_server_token(url).unwrap();
+        assert_eq!(store.server_token(url).unwrap(), None);
     }
 
     #[test]

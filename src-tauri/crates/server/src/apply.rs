@@ -225,7 +225,8 @@ pub fn apply(tx: &mut dyn Tx, who: &Principal, event: &SyncEvent, now: &str) -> 
             } else {
                 policy::check_action(author, role, Action::Comment).map_err(refuse)?;
             }
-            json!({})
+            // The role the server weighed, so every registry records the decision alike.
+            json!({ "actor_role": role })
         }
         EventBody::LabelMove {
             prompt,
@@ -293,7 +294,14 @@ pub fn apply(tx: &mut dyn Tx, who: &Principal, event: &SyncEvent, now: &str) -> 
                 moved_at: event.at.clone(),
                 moved_by: author.clone(),
             })?;
-            json!({ "number": target.number, "from_number": current.map(|c| c.number) })
+            // What the server decided travels with the event: registries that pull it record
+            // this release as the server allowed it, not as they would judge it today.
+            json!({
+                "number": target.number,
+                "from_number": current.map(|c| c.number),
+                "actor_role": role,
+                "decision": decision,
+            })
         }
         EventBody::PolicySet { label, policy } => {
             policy::check_action(author, role, Action::SetPolicy).map_err(refuse)?;

@@ -16,6 +16,9 @@ use serde_json::{json, Value};
 
 use crate::policy::Policy;
 
+pub mod inbox;
+pub mod outbox;
+
 /// One change, as pushed to and pulled from the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncEvent {

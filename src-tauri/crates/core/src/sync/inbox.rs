@@ -1,0 +1,910 @@
+//! What the server tells this registry: the fate of each pushed event (stored, with the number
+//! the server gave a version; or refused, with why), and everyone's events, pulled in the
+//! server's order and applied here as the server recorded them.
+//!
+//! Pulled records are applied verbatim (see `release_records`): the server already ran the
+//! release policy on them, and this registry records its verdict (`assigned.decision`) rather
+//! than re-deciding with local roles. Each applied event gets a ledger entry of the same kind
+//! the operation would have written here, with `sync: {event, seq}` in its payload, so
+//! timelines read alike wherever a change was made.
+//!
+//! Version numbers follow the server: a version made here offline whose number the server gave
+//! to someone else's version moves to the number it was given (or, until it is pushed, to the
+//! first free number). Every move is in the ledger as `version.renumbered`.
+
+use promptdesk_content::{sha256_hex, VersionContent};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::outbox::Pending;
+use super::{EventBody, MoveKind, SyncEvent};
+use crate::error::{Error, Result};
+use crate::model::DraftContent;
+use crate::policy::Role;
+use crate::registry::{body_text, Registry, WriteContext};
+use crate::release_records::{self, Record, ReleaseRecord, ReviewEventRecord, ReviewRecord};
+use crate::store::{drafts, labels, ledger, prompts, search, settings, versions};
+
+/// An event as a pull returns it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pulled {
+    pub seq: i64,
+    pub event: SyncEvent,
+    pub hash: String,
+    #[serde(default)]
+    pub assigned: Value,
+}
+
+/// The server's answer about one pushed event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Acknowledged {
+    pub id: String,
+    pub seq: i64,
+    /// `stored`, or `duplicate` for a replay.
+    pub status: String,
+    #[serde(default)]
+    pub assigned: Value,
+}
+
+/// A change of this registry's that the server refused, as the conflict view shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct RefusedChange {
+    pub event_id: String,
+    pub kind: String,
+    pub subject: String,
+    pub message: String,
+    pub at: String,
+}
+
+/// Where this registry stands with its server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct SyncState {
+    /// The server's URL, when one is set.
+    pub remote: Option<String>,
+    /// Changes made here that the server has not seen.
+    pub pending: u64,
+    /// The last server sequence number pulled.
+    pub cursor: i64,
+    pub refused: Vec<RefusedChange>,
+    /// When the last sync finished without error, and the last error since.
+    pub last_synced_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// What a page of pulled events did here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PullReport {
+    pub applied: u64,
+    /// Events that were this registry's own (or already applied).
+    pub known: u64,
+    pub renumbered: u64,
+}
+
+const CURSOR: &str = "sync.cursor";
+const REMOTE: &str = "sync.remote";
+const LAST_OK: &str = "sync.last_ok";
+const LAST_ERROR: &str = "sync.last_error";
+
+fn subject_of(event: &SyncEvent) -> String {
+    match &event.body {
+        EventBody::KeyRegister { .. } => event.author.clone(),
+        EventBody::PolicySet { label, .. } => label.clone(),
+        body => body.prompt().unwrap_or_default().to_string(),
+    }
+}
+
+fn record_exchange(
+    tx: &Connection,
+    event: &SyncEvent,
+    ledger_id: Option<&str>,
+    seq: Option<i64>,
+    status: &str,
+    message: &str,
+    now: &str,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO sync_events (event_id, ledger_id, kind, subject, seq, hash, status, message, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (event_id) DO UPDATE SET seq = coalesce(excluded.seq, seq),
+             status = excluded.status, message = excluded.message, at = excluded.at,
+             ledger_id = coalesce(ledger_id, excluded.ledger_id)",
+        params![
+            event.id,
+            ledger_id,
+            event.body.kind(),
+            subject_of(event),
+            seq,
+            event.hash,
+            status,
+            message,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+impl Registry {
+    /// The server's URL for this registry (the token that goes with it lives in the OS keyring,
+    /// never here).
+    pub fn sync_remote(&self) -> Result<Option<String>> {
+        settings::get(self.connection(), REMOTE)
+    }
+
+    pub fn set_sync_remote(&mut self, url: &str) -> Result<()> {
+        let url = url.trim().trim_end_matches('/').to_string();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Error::bad(format!(
+                "'{url}' is not a server URL: it must start with http:// or https://"
+            )));
+        }
+        let old = self.sync_remote()?;
+        self.write(|tx, ctx| {
+            settings::set(tx, REMOTE, &url)?;
+            ctx.event(
+                tx,
+                "remote.set",
+                "registry",
+                json!({ "from": old, "to": url }),
+            )
+        })
+    }
+
+    /// Changes waiting to be pushed, oldest first.
+    pub fn sync_pending(&self, limit: usize) -> Result<Vec<Pending>> {
+        super::outbox::pending(self.connection(), limit)
+    }
+
+    pub fn sync_state(&self) -> Result<SyncState> {
+        let conn = self.connection();
+        let mut stmt = conn.prepare_cached(
+            "SELECT event_id, kind, subject, message, at FROM sync_events
+             WHERE status = 'refused' ORDER BY at, event_id",
+        )?;
+        let refused = stmt
+            .query_map([], |r| {
+                Ok(RefusedChange {
+                    event_id: r.get(0)?,
+                    kind: r.get(1)?,
+                    subject: r.get(2)?,
+                    message: r.get(3)?,
+                    at: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(SyncState {
+            remote: settings::get(conn, REMOTE)?,
+            pending: super::outbox::count(conn)?,
+            cursor: self.sync_cursor()?,
+            refused,
+            last_synced_at: settings::get(conn, LAST_OK)?,
+            last_error: settings::get(conn, LAST_ERROR)?.filter(|e| !e.is_empty()),
+        })
+    }
+
+    /// Records how the last sync ended (not in the ledger: it is weather, not history).
+    pub fn set_sync_outcome(&mut self, error: Option<&str>) -> Result<()> {
+        let now = self.now();
+        self.write(|tx, _| {
+            match error {
+                None => {
+                    settings::set(tx, LAST_OK, &now)?;
+                    settings::set(tx, LAST_ERROR, "")?;
+                }
+                Some(e) => settings::set(tx, LAST_ERROR, e)?,
+            }
+            Ok(())
+        })
+    }
+
+    pub fn sync_cursor(&self) -> Result<i64> {
+        Ok(settings::get(self.connection(), CURSOR)?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Starts the next pull from the beginning (after a gap was found); applying is idempotent.
+    pub fn reset_sync_cursor(&mut self) -> Result<()> {
+        self.write(|tx, _| settings::set(tx, CURSOR, "0"))
+    }
+
+    /// How many events up to `upto` this registry has exchanged, and the digest the server
+    /// computes the same way (SHA-256 of their ids in sequence order, one per line).
+    pub fn sync_summary(&self, upto: i64) -> Result<(u64, String)> {
+        let mut stmt = self.connection().prepare_cached(
+            "SELECT event_id FROM sync_events WHERE seq IS NOT NULL AND seq <= ?1 ORDER BY seq",
+        )?;
+        let mut bytes = Vec::new();
+        let mut n = 0u64;
+        for id in stmt.query_map([upto], |r| r.get::<_, String>(0))? {
+            bytes.extend_from_slice(id?.as_bytes());
+            bytes.push(b'\n');
+            n += 1;
+        }
+        Ok((n, sha256_hex(&bytes)))
+    }
+
+    /// Records the server's answers to pushed events; versions take the numbers it gave them.
+    pub fn sync_acknowledge(&mut self, acks: &[(Pending, Acknowledged)]) -> Result<u64> {
+        self.write(|tx, ctx| {
+            let mut renumbered = 0;
+            for (pending, ack) in acks {
+                if ack.id != pending.event.id {
+                    return Err(Error::Integrity(format!(
+                        "the server answered about event {} when {} was pushed",
+                        ack.id, pending.event.id
+                    )));
+                }
+                record_exchange(
+                    tx,
+                    &pending.event,
+                    Some(&pending.ledger_id),
+                    Some(ack.seq),
+                    "pushed",
+                    "",
+                    &ctx.at,
+                )?;
+                renumbered += follow_number(tx, ctx, &pending.event, &ack.assigned)?;
+            }
+            Ok(renumbered)
+        })
+    }
+
+    /// Records that the server refused a pushed event, and why. It stays refused (shown in the
+    /// conflict view) and is not pushed again.
+    pub fn sync_refused(&mut self, pending: &Pending, message: &str) -> Result<()> {
+        self.write(|tx, ctx| {
+            record_exchange(
+                tx,
+                &pending.event,
+                Some(&pending.ledger_id),
+                None,
+                "refused",
+                message,
+                &ctx.at,
+            )?;
+            ctx.event(
+                tx,
+                "sync.refused",
+                &subject_of(&pending.event),
+                json!({ "event": pending.event.id, "kind": pending.event.body.kind(),
+                        "message": message }),
+            )
+        })
+    }
+
+    /// Applies a page of pulled events in one transaction and moves the cursor past them.
+    pub fn sync_apply_pulled(&mut self, events: &[Pulled]) -> Result<PullReport> {
+        let start = self.sync_cursor()?;
+        self.write(|tx, ctx| {
+            let mut report = PullReport::default();
+            let mut cursor = start;
+            for p in events {
+                apply_pulled(tx, ctx, p, &mut report).map_err(|e| {
+                    let at = format!(
+                        "pulled event {} (#{}, {} by {})",
+                        p.event.id,
+                        p.seq,
+                        p.event.body.kind(),
+                        p.event.author
+                    );
+                    match e {
+                        Error::Conflict(m) => Error::Conflict(format!("{at}: {m}")),
+                        Error::BadInput(m) => Error::BadInput(format!("{at}: {m}")),
+                        Error::Integrity(m) => Error::Integrity(format!("{at}: {m}")),
+                        other => other,
+                    }
+                })?;
+                cursor = cursor.max(p.seq);
+            }
+            settings::set(tx, CURSOR, &cursor.to_string())?;
+            Ok(report)
+        })
+    }
+
+    /// Puts `label` of `prompt` back where the server has it (after the server refused a move
+    /// made here). `server_hash` is what the server serves, `None` when the label is not set
+    /// there. Returns whether anything changed.
+    pub fn sync_restore_label(
+        &mut self,
+        prompt: &str,
+        label: &str,
+        server_hash: Option<&str>,
+        why: &str,
+    ) -> Result<bool> {
+        self.write(|tx, ctx| {
+            let Some(p) = prompts::find(tx, prompt)? else {
+                return Ok(false);
+            };
+            let here = labels::get(tx, p.id, label)?;
+            if here.as_ref().map(|l| l.hash.as_str()) == server_hash {
+                return Ok(false);
+            }
+            match server_hash {
+                Some(hash) => {
+                    if versions::by_hash(tx, p.id, hash)?.is_none() {
+                        return Err(Error::NotFound(format!(
+                            "{label} of {prompt} serves #{} on the server, which is not here yet: pull first",
+                            &hash[..12.min(hash.len())]
+                        )));
+                    }
+                    labels::set(
+                        tx,
+                        p.id,
+                        label,
+                        here.as_ref().map(|l| l.hash.as_str()),
+                        hash,
+                        ctx.actor,
+                        &ctx.at,
+                        why,
+                    )?;
+                }
+                None => {
+                    tx.execute(
+                        "DELETE FROM labels WHERE prompt_id = ?1 AND name = ?2",
+                        params![p.id, label],
+                    )?;
+                }
+            }
+            ctx.event(
+                tx,
+                "label.restored",
+                prompt,
+                json!({ "label": label, "from": here.map(|l| l.hash), "to": server_hash,
+                        "reason": why }),
+            )?;
+            Ok(true)
+        })
+    }
+}
+
+/// Gives a pushed (or pulled) version the number the server assigned. Returns how many versions
+/// moved.
+fn follow_number(
+    tx: &Connection,
+    ctx: &mut WriteContext<'_>,
+    event: &SyncEvent,
+    assigned: &Value,
+) -> Result<u64> {
+    let EventBody::VersionCreate { prompt, hash, .. } = &event.body else {
+        return Ok(0);
+    };
+    let Some(number) = assigned.get("number").and_then(Value::as_u64) else {
+        return Ok(0);
+    };
+    let Some(p) = prompts::find(tx, prompt)? else {
+        return Ok(0);
+    };
+    let moved = place_version(tx, ctx, p.id, prompt, hash, number as u32)?;
+    if moved > 0 {
+        refresh_latest(tx, ctx, p.id, prompt)?;
+    }
+    Ok(moved)
+}
+
+/// Moves the version `hash` to `number`, moving whatever holds that number out of the way
+/// first (to the first free number). Returns how many versions moved.
+fn place_version(
+    tx: &Connection,
+    ctx: &mut WriteContext<'_>,
+    prompt_id: i64,
+    prompt: &str,
+    hash: &str,
+    number: u32,
+) -> Result<u64> {
+    let current = versions::by_hash(tx, prompt_id, hash)?.map(|v| v.number);
+    if current == Some(number) {
+        return Ok(0);
+    }
+    let mut moved = 0;
+    if let Some(occupant) = versions::by_number(tx, prompt_id, number)? {
+        let free = versions::latest_number(tx, prompt_id)?.unwrap_or(0) + 1;
+        renumber(tx, ctx, prompt_id, prompt, &occupant.hash, number, free)?;
+        moved += 1;
+    }
+    if let Some(from) = current {
+        renumber(tx, ctx, prompt_id, prompt, hash, from, number)?;
+        moved += 1;
+    }
+    Ok(moved)
+}
+
+fn renumber(
+    tx: &Connection,
+    ctx: &mut WriteContext<'_>,
+    prompt_id: i64,
+    prompt: &str,
+    hash: &str,
+    from: u32,
+    to: u32,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE versions SET number = ?3 WHERE prompt_id = ?1 AND hash = ?2",
+        params![prompt_id, hash, to],
+    )?;
+    ctx.event(
+        tx,
+        "version.renumbered",
+        prompt,
+        json!({ "hash": hash, "from": from, "to": to }),
+    )
+}
+
+/// After versions arrived or moved: `latest` points at the highest number, and a draft nobody
+/// has touched since the old latest follows it (a draft with changes is left alone).
+fn refresh_latest(
+    tx: &Connection,
+    ctx: &mut WriteContext<'_>,
+    prompt_id: i64,
+    prompt: &str,
+) -> Result<()> {
+    let Some(newest) = versions::latest(tx, prompt_id)? else {
+        return Ok(());
+    };
+    let old = labels::get(tx, prompt_id, "latest")?;
+    if old.as_ref().is_some_and(|l| l.hash == newest.hash) {
+        return Ok(());
+    }
+    let old_hash = old.map(|l| l.hash);
+    labels::set(
+        tx,
+        prompt_id,
+        "latest",
+        old_hash.as_deref(),
+        &newest.hash,
+        ctx.actor,
+        &ctx.at,
+        "synced",
+    )?;
+    let content: VersionContent = serde_json::from_str(&newest.content)
+        .map_err(|e| Error::Integrity(format!("{prompt}@{}: {e}", newest.number)))?;
+    let changed = drafts::is_changed(tx, prompt_id)?;
+    if let Some(draft) = drafts::get(tx, prompt_id)? {
+        if !changed && draft.base_hash == old_hash {
+            let fresh = DraftContent {
+                body: content.body.clone(),
+                variables: content.variables.clone(),
+                model: content.model.clone(),
+            };
+            drafts::put(
+                tx,
+                prompt_id,
+                &fresh,
+                Some(&newest.hash),
+                false,
+                &ctx.at,
+                ctx.actor,
+            )?;
+        }
+    }
+    let p = prompts::get_by_id(tx, prompt_id)?;
+    let text = drafts::get(tx, prompt_id)?
+        .filter(|_| changed)
+        .map(|d| body_text(&d.content.body))
+        .unwrap_or_else(|| body_text(&content.body));
+    search::index(tx, prompt_id, prompt, &p.description, &text)
+}
+
+/// Appends the ledger entry of an applied event and notes it as exchanged.
+fn witness(
+    tx: &Connection,
+    ctx: &mut WriteContext<'_>,
+    p: &Pulled,
+    kind: &str,
+    subject: &str,
+    mut payload: Value,
+) -> Result<()> {
+    let id = ctx.new_id();
+    if let Some(o) = payload.as_object_mut() {
+        o.insert("sync".into(), json!({ "event": p.event.id, "seq": p.seq }));
+    }
+    ledger::append(
+        tx,
+        &id,
+        &p.event.at,
+        &p.event.author,
+        kind,
+        subject,
+        payload,
+    )?;
+    record_exchange(tx, &p.event, Some(&id), Some(p.seq), "pulled", "", &ctx.at)
+}
+
+fn prompt_id(tx: &Connection, name: &str) -> Result<i64> {
+    prompts::find(tx, name)?.map(|p| p.id).ok_or_else(|| {
+        Error::bad(format!(
+            "the prompt {name} is not in this registry (its creation was not pulled)"
+        ))
+    })
+}
+
+fn version_number(tx: &Connection, prompt_id: i64, name: &str, hash: &str) -> Result<u32> {
+    versions::by_hash(tx, prompt_id, hash)?
+        .map(|v| v.number)
+        .ok_or_else(|| {
+            Error::bad(format!(
+                "{name} has no version #{} here",
+                &hash[..12.min(hash.len())]
+            ))
+        })
+}
+
+fn review_number(tx: &Connection, id: &str) -> Result<u32> {
+    tx.query_row("SELECT number FROM reviews WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| Error::bad(format!("review {id} is not in this registry")))
+}
+
+fn role_in(assigned: &Value) -> Role {
+    assigned
+        .get("actor_role")
+        .and_then(Value::as_str)
+        .and_then(Role::parse)
+        .unwrap_or(Role::Viewer)
+}
+
+fn apply_pulled(
+    tx: &Connection,
+    ctx: &mut WriteContext<'_>,
+    p: &Pulled,
+    report: &mut PullReport,
+) -> Result<()> {
+    let e = &p.event;
+    if e.hash != p.hash {
+        return Err(Error::Integrity(format!(
+            "the server lists hash {} but the event hashes to {}",
+            p.hash, e.hash
+        )));
+    }
+    e.check().map_err(Error::Integrity)?;
+    let known: Option<String> = tx
+        .query_row(
+            "SELECT status FROM sync_events WHERE event_id = ?1",
+            [&e.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if known.is_some() {
+        // Ours (pushed from here) or applied before: note where the server put it.
+        tx.execute(
+            "UPDATE sync_events SET seq = ?2, status = CASE status WHEN 'refused' THEN 'pushed' ELSE status END
+             WHERE event_id = ?1",
+            params![e.id, p.seq],
+        )?;
+        report.renumbered += follow_number(tx, ctx, e, &p.assigned)?;
+        report.known += 1;
+        return Ok(());
+    }
+    match &e.body {
+        EventBody::PromptCreate {
+            name,
+            kind,
+            description,
+            tags,
+        } => match prompts::find(tx, name)? {
+            // Made here too, offline: the server converged them into one prompt.
+            Some(_) => record_exchange(tx, e, None, Some(p.seq), "pulled", "", &ctx.at)?,
+            None => {
+                let created =
+                    prompts::insert(tx, name, *kind, description, tags, &e.at, &e.author)?;
+                drafts::put(
+                    tx,
+                    created.id,
+                    &DraftContent::empty(*kind),
+                    None,
+                    false,
+                    &e.at,
+                    &e.author,
+                )?;
+                search::index(tx, created.id, name, description, "")?;
+                witness(
+                    tx,
+                    ctx,
+                    p,
+                    "prompt.created",
+                    name,
+                    json!({ "kind": kind, "description": description, "tags": tags }),
+                )?;
+            }
+        },
+        EventBody::PromptUpdate {
+            name,
+            description,
+            tags,
+        } => {
+            let id = prompt_id(tx, name)?;
+            prompts::update_meta(tx, id, description, tags)?;
+            witness(
+                tx,
+                ctx,
+                p,
+                "prompt.updated",
+                name,
+                json!({ "description": description, "tags": tags }),
+            )?;
+        }
+        EventBody::VersionCreate {
+            prompt,
+            hash,
+            parent_hash,
+            content,
+            message,
+        } => {
+            let id = prompt_id(tx, prompt)?;
+            let number = p
+                .assigned
+                .get("number")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| Error::Integrity("the server assigned it no number".into()))?
+                as u32;
+            if versions::by_hash(tx, id, hash)?.is_some() {
+                // The same content was saved here too: one version, the server's number.
+                report.renumbered += place_version(tx, ctx, id, prompt, hash, number)?;
+                record_exchange(tx, e, None, Some(p.seq), "pulled", "", &ctx.at)?;
+            } else {
+                if let Some(occupant) = versions::by_number(tx, id, number)? {
+                    let free = versions::latest_number(tx, id)?.unwrap_or(0) + 1;
+                    renumber(tx, ctx, id, prompt, &occupant.hash, number, free)?;
+                    report.renumbered += 1;
+                }
+                let bytes = content.canonical_bytes();
+                versions::insert(
+                    tx,
+                    &versions::StoredVersion {
+                        prompt_id: id,
+                        number,
+                        hash: hash.clone(),
+                        parent_hash: parent_hash.clone(),
+                        content: String::from_utf8(bytes).expect("canonical JSON is UTF-8"),
+                        author: e.author.clone(),
+                        message: message.clone(),
+                        created_at: e.at.clone(),
+                    },
+                )?;
+                witness(
+                    tx,
+                    ctx,
+                    p,
+                    "version.created",
+                    prompt,
+                    json!({ "number": number, "hash": hash, "parent": parent_hash,
+                            "message": message, "includes": content.includes }),
+                )?;
+            }
+            refresh_latest(tx, ctx, id, prompt)?;
+        }
+        EventBody::KeyRegister { key_id, public_key } => {
+            let record = Record::Key(release_records::KeyRecord {
+                key_id: key_id.clone(),
+                person: e.author.clone(),
+                public_key: public_key.clone(),
+                registered_at: e.at.clone(),
+            });
+            match release_records::apply(tx, &record)? {
+                release_records::Applied::Inserted => witness(
+                    tx,
+                    ctx,
+                    p,
+                    "key.registered",
+                    &e.author,
+                    json!({ "key_id": key_id, "public_key": public_key }),
+                )?,
+                release_records::Applied::AlreadyPresent => {
+                    record_exchange(tx, e, None, Some(p.seq), "pulled", "", &ctx.at)?
+                }
+            }
+        }
+        EventBody::PolicySet { label, policy } => {
+            let old = crate::release::policy_of(tx, label)?;
+            tx.execute(
+                "INSERT INTO policies (label, policy, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (label) DO UPDATE SET policy = excluded.policy,
+                     updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                params![
+                    label,
+                    serde_json::to_string(policy).expect("policies serialise"),
+                    e.author,
+                    e.at
+                ],
+            )?;
+            witness(
+                tx,
+                ctx,
+                p,
+                "policy.set",
+                label,
+                json!({ "from": old, "to": policy }),
+            )?;
+        }
+        EventBody::ReviewRequest {
+            prompt,
+            version_hash,
+            label,
+            description,
+        } => {
+            let id = prompt_id(tx, prompt)?;
+            let version = version_number(tx, id, prompt, version_hash)?;
+            let number: u32 = tx.query_row(
+                "SELECT coalesce(max(number), 0) + 1 FROM reviews",
+                [],
+                |r| r.get(0),
+            )?;
+            release_records::apply(
+                tx,
+                &Record::Review(ReviewRecord {
+                    number,
+                    id: e.id.clone(),
+                    prompt: prompt.clone(),
+                    version,
+                    version_hash: version_hash.clone(),
+                    label: label.clone(),
+                    description: description.clone(),
+                    requested_by: e.author.clone(),
+                    requested_at: e.at.clone(),
+                }),
+            )?;
+            witness(
+                tx,
+                ctx,
+                p,
+                "review.requested",
+                prompt,
+                json!({ "review": number, "id": e.id, "version": version, "hash": version_hash,
+                        "label": label, "description": description }),
+            )?;
+        }
+        EventBody::ReviewEvent {
+            review,
+            decision,
+            body,
+            anchor,
+            reply_to,
+            content_hash,
+            key_id,
+            signature,
+        } => {
+            let number = review_number(tx, review)?;
+            let prompt: String = tx.query_row(
+                "SELECT p.name FROM reviews r JOIN prompts p ON p.id = r.prompt_id WHERE r.number = ?1",
+                [number],
+                |r| r.get(0),
+            )?;
+            let role = role_in(&p.assigned);
+            let anchor = anchor
+                .as_ref()
+                .map(|a| serde_json::from_value(a.clone()))
+                .transpose()
+                .map_err(|err| Error::bad(format!("its anchor: {err}")))?;
+            release_records::apply(
+                tx,
+                &Record::ReviewEvent(ReviewEventRecord {
+                    id: e.id.clone(),
+                    review: number,
+                    kind: decision.as_str().into(),
+                    actor: e.author.clone(),
+                    actor_role: role,
+                    at: e.at.clone(),
+                    body: body.clone(),
+                    anchor: anchor.clone(),
+                    reply_to: reply_to.clone(),
+                    content_hash: content_hash.clone(),
+                    key_id: key_id.clone(),
+                    signature: signature.clone(),
+                }),
+            )?;
+            witness(
+                tx,
+                ctx,
+                p,
+                &format!("review.{}", decision.as_str()),
+                &prompt,
+                json!({ "review": number, "id": e.id, "body": body, "anchor": anchor,
+                        "hash": content_hash, "role": role }),
+            )?;
+        }
+        EventBody::LabelMove {
+            prompt,
+            label,
+            kind,
+            from_hash,
+            to_hash,
+            changelog,
+            review,
+            bundle,
+            key_id,
+            signature,
+        } => {
+            let id = prompt_id(tx, prompt)?;
+            let to = version_number(tx, id, prompt, to_hash)?;
+            let from = from_hash
+                .as_deref()
+                .map(|h| version_number(tx, id, prompt, h))
+                .transpose()?;
+            let here = labels::get(tx, id, label)?.map(|l| l.hash);
+            let from_json = from.map(|n| json!({ "number": n, "hash": from_hash }));
+            match kind {
+                MoveKind::Set => {
+                    witness(
+                        tx,
+                        ctx,
+                        p,
+                        "label.moved",
+                        prompt,
+                        json!({ "label": label, "from": from_json,
+                                "to": { "number": to, "hash": to_hash }, "reason": changelog }),
+                    )?;
+                }
+                MoveKind::Release | MoveKind::Rollback => {
+                    let review_no = review
+                        .as_deref()
+                        .map(|r| review_number(tx, r))
+                        .transpose()?;
+                    let decision = p
+                        .assigned
+                        .get("decision")
+                        .cloned()
+                        .filter(Value::is_object)
+                        .unwrap_or_else(|| json!({}));
+                    let role = role_in(&p.assigned);
+                    let (Some(key_id), Some(signature)) = (key_id, signature) else {
+                        return Err(Error::Integrity("the release carries no signature".into()));
+                    };
+                    release_records::apply(
+                        tx,
+                        &Record::Release(ReleaseRecord {
+                            id: e.id.clone(),
+                            prompt: prompt.clone(),
+                            label: label.clone(),
+                            kind: kind.as_str().into(),
+                            from_version: from,
+                            from_hash: from_hash.clone(),
+                            to_version: to,
+                            to_hash: to_hash.clone(),
+                            changelog: changelog.clone(),
+                            review: review_no,
+                            decision: decision.clone(),
+                            actor: e.author.clone(),
+                            actor_role: role,
+                            at: e.at.clone(),
+                            bundle: bundle.clone(),
+                            key_id: key_id.clone(),
+                            signature: signature.clone(),
+                        }),
+                    )?;
+                    witness(
+                        tx,
+                        ctx,
+                        p,
+                        &format!("{}.recorded", kind.as_str()),
+                        prompt,
+                        json!({
+                            "id": e.id, "label": label, "kind": kind.as_str(),
+                            "from": from_json,
+                            "to": { "number": to, "hash": to_hash },
+                            "changelog": changelog, "review": review_no,
+                            "approvals": decision.get("counted_approvals").cloned().unwrap_or(Value::Null),
+                            "role": role, "key_id": key_id, "signature": signature,
+                        }),
+                    )?;
+                }
+            }
+            // The server's state wins: the label serves what the server says it serves.
+            if here.as_deref() != Some(to_hash.as_str()) {
+                labels::set(
+                    tx,
+                    id,
+                    label,
+                    here.as_deref(),
+                    to_hash,
+                    &e.author,
+                    &e.at,
+                    changelog,
+                )?;
+            }
+        }
+    }
+    report.applied += 1;
+    Ok(())
+}

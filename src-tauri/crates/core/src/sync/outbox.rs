@@ -1,0 +1,398 @@
+//! What this registry has to tell its server: the ledger entries of syncable kinds that have not
+//! been pushed (nor came from the server), each turned into the event the server understands.
+//!
+//! Events are built from the records themselves (the version's content, the release's
+//! signature), found through the ledger entry that made them, so the ledger's order is the push
+//! order: a prompt before its versions, a version before its review, an approval before the
+//! release it allows.
+//!
+//! Ids: reviews, review events and releases travel under their own ids, because other events
+//! refer to them by id and their signatures cover them; everything else travels under the id of
+//! the ledger entry that recorded it.
+
+use std::collections::BTreeMap;
+
+use promptdesk_content::{PromptKind, VersionContent};
+use rusqlite::{Connection, OptionalExtension};
+use serde_json::Value;
+
+use super::{EventBody, MoveKind, ReviewEventKind, SyncEvent};
+use crate::error::{Error, Result};
+use crate::model::LedgerEntry;
+use crate::store::ledger;
+
+/// One change waiting to be pushed.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub ledger_id: String,
+    pub event: SyncEvent,
+}
+
+/// The ledger kinds that become events. Others stay local: identity, samples, roles (the server
+/// has its own, from tokens), renames (refused once a prompt has synced), and imports of label
+/// moves from old exports.
+pub const SYNCED_KINDS: &[&str] = &[
+    "prompt.created",
+    "prompt.updated",
+    "version.created",
+    "version.imported",
+    "label.moved",
+    "key.registered",
+    "key.imported",
+    "policy.set",
+    "policy.imported",
+    "review.requested",
+    "review.imported",
+    "review.comment",
+    "review.approve",
+    "review.request_changes",
+    "review.close",
+    "review.reopen",
+    "review_event.imported",
+    "release.recorded",
+    "rollback.recorded",
+    "release.imported",
+];
+
+fn kinds_sql() -> String {
+    SYNCED_KINDS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How many changes wait to be pushed.
+pub fn count(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn.query_row(
+        &format!(
+            "SELECT count(*) FROM ledger l WHERE l.kind IN ({})
+             AND NOT EXISTS (SELECT 1 FROM sync_events s WHERE s.ledger_id = l.id)",
+            kinds_sql()
+        ),
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
+
+/// Up to `limit` pending changes, oldest first.
+pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Pending>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT l.seq FROM ledger l WHERE l.kind IN ({})
+         AND NOT EXISTS (SELECT 1 FROM sync_events s WHERE s.ledger_id = l.id)
+         ORDER BY l.seq LIMIT ?1",
+        kinds_sql()
+    ))?;
+    let seqs: Vec<i64> = stmt
+        .query_map([limit as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let renames = Renames::load(conn)?;
+    let mut out = Vec::with_capacity(seqs.len());
+    for seq in seqs {
+        let entry = ledger::list(conn, None, seq - 1, 1)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Integrity(format!("ledger entry {seq} vanished")))?;
+        let event = event_for(conn, &entry, &renames.current_name(&entry))?;
+        out.push(Pending {
+            ledger_id: entry.id,
+            event,
+        });
+    }
+    Ok(out)
+}
+
+/// Prompt names as they are now: an entry made before a rename names the prompt as it was
+/// called then, but the server knows it by the name it has when it is first pushed.
+struct Renames(Vec<(i64, String, String)>);
+
+impl Renames {
+    fn load(conn: &Connection) -> Result<Renames> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, payload FROM ledger WHERE kind = 'prompt.renamed' ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, payload) = row?;
+            let v: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+            if let (Some(from), Some(to)) = (v["from"].as_str(), v["to"].as_str()) {
+                out.push((seq, from.to_string(), to.to_string()));
+            }
+        }
+        Ok(Renames(out))
+    }
+
+    fn current_name(&self, entry: &LedgerEntry) -> String {
+        let mut name = entry.subject.clone();
+        for (seq, from, to) in &self.0 {
+            if *seq > entry.seq && *from == name {
+                name = to.clone();
+            }
+        }
+        name
+    }
+}
+
+fn text(v: &Value, field: &str, entry: &LedgerEntry) -> Result<String> {
+    v.get(field)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Error::Integrity(format!(
+                "ledger entry {} ({}) has no '{field}'",
+                entry.seq, entry.kind
+            ))
+        })
+}
+
+fn missing(entry: &LedgerEntry, what: &str) -> Error {
+    Error::Integrity(format!(
+        "ledger entry {} ({}) names {what}, which is not in this registry",
+        entry.seq, entry.kind
+    ))
+}
+
+/// The event a ledger entry stands for.
+fn event_for(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncEvent> {
+    let p = &entry.payload;
+    let own = |body: EventBody| SyncEvent::with_id(&entry.id, &entry.actor, &entry.at, body);
+    Ok(match entry.kind.as_str() {
+        "prompt.created" => {
+            let kind: PromptKind = serde_json::from_value(p["kind"].clone())
+                .map_err(|e| Error::Integrity(format!("ledger entry {}: {e}", entry.seq)))?;
+            own(EventBody::PromptCreate {
+                name: name.to_string(),
+                kind,
+                description: p["description"].as_str().unwrap_or_default().to_string(),
+                tags: serde_json::from_value(p["tags"].clone()).unwrap_or_default(),
+            })
+        }
+        "prompt.updated" => own(EventBody::PromptUpdate {
+            name: name.to_string(),
+            description: p["description"].as_str().unwrap_or_default().to_string(),
+            tags: serde_json::from_value(p["tags"].clone()).unwrap_or_default(),
+        }),
+        "version.created" | "version.imported" => {
+            let hash = text(p, "hash", entry)?;
+            let row: Option<(Option<String>, String, String, String)> = conn
+                .query_row(
+                    "SELECT v.parent_hash, v.content, v.author, v.message FROM versions v
+                     JOIN prompts p ON p.id = v.prompt_id WHERE p.name = ?1 AND v.hash = ?2",
+                    [name, hash.as_str()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            let (parent_hash, content, author, message) =
+                row.ok_or_else(|| missing(entry, &format!("{name} #{hash}")))?;
+            let content: VersionContent = serde_json::from_str(&content).map_err(|e| {
+                Error::Integrity(format!("the stored content of {name} #{hash}: {e}"))
+            })?;
+            // An imported version keeps its author: only an administrator may push it.
+            SyncEvent::with_id(
+                &entry.id,
+                &author,
+                &entry.at,
+                EventBody::VersionCreate {
+                    prompt: name.to_string(),
+                    hash,
+                    parent_hash,
+                    content,
+                    message,
+                },
+            )
+        }
+        "label.moved" => own(EventBody::LabelMove {
+            prompt: name.to_string(),
+            label: text(p, "label", entry)?,
+            kind: MoveKind::Set,
+            from_hash: p["from"]["hash"].as_str().map(str::to_string),
+            to_hash: p["to"]["hash"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| missing(entry, "no target"))?,
+            changelog: p["reason"].as_str().unwrap_or_default().to_string(),
+            review: None,
+            bundle: None,
+            key_id: None,
+            signature: None,
+        }),
+        "key.registered" | "key.imported" => {
+            let person = p["person"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| entry.subject.clone());
+            SyncEvent::with_id(
+                &entry.id,
+                &person,
+                &entry.at,
+                EventBody::KeyRegister {
+                    key_id: text(p, "key_id", entry)?,
+                    public_key: text(p, "public_key", entry)?,
+                },
+            )
+        }
+        "policy.set" | "policy.imported" => {
+            let (label, policy) = if entry.kind == "policy.set" {
+                (entry.subject.clone(), p["to"].clone())
+            } else {
+                (text(p, "label", entry)?, p["policy"].clone())
+            };
+            let policy = serde_json::from_value(policy)
+                .map_err(|e| Error::Integrity(format!("ledger entry {}: {e}", entry.seq)))?;
+            own(EventBody::PolicySet { label, policy })
+        }
+        "review.requested" | "review.imported" => review_request(conn, entry, name)?,
+        "release.recorded" | "rollback.recorded" | "release.imported" => {
+            release(conn, entry, name)?
+        }
+        kind if kind.starts_with("review") => review_event(conn, entry)?,
+        other => {
+            return Err(Error::Integrity(format!(
+                "ledger entry {} has kind {other}, which does not sync",
+                entry.seq
+            )))
+        }
+    })
+}
+
+fn review_request(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncEvent> {
+    let id = text(&entry.payload, "id", entry)?;
+    let (hash, label, description, by, at): (String, String, String, String, String) = conn
+        .query_row(
+            "SELECT version_hash, label, description, requested_by, requested_at
+             FROM reviews WHERE id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?
+        .ok_or_else(|| missing(entry, &format!("review {id}")))?;
+    Ok(SyncEvent::with_id(
+        &id,
+        &by,
+        &at,
+        EventBody::ReviewRequest {
+            prompt: name.to_string(),
+            version_hash: hash,
+            label,
+            description,
+        },
+    ))
+}
+
+type EventRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn review_event(conn: &Connection, entry: &LedgerEntry) -> Result<SyncEvent> {
+    let id = text(&entry.payload, "id", entry)?;
+    let row: EventRow = conn
+        .query_row(
+            "SELECT r.id, e.kind, e.actor, e.at, e.body, e.anchor, e.reply_to, e.content_hash,
+                    e.key_id, e.signature
+             FROM review_events e JOIN reviews r ON r.number = e.review WHERE e.id = ?1",
+            [&id],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                ))
+            },
+        )
+        .optional()?
+        .ok_or_else(|| missing(entry, &format!("review event {id}")))?;
+    let (review, kind, actor, at, body, anchor, reply_to, content_hash, key_id, signature) = row;
+    let decision: ReviewEventKind = serde_json::from_value(Value::String(kind.clone()))
+        .map_err(|_| Error::Integrity(format!("review event {id} has unknown kind {kind}")))?;
+    Ok(SyncEvent::with_id(
+        &id,
+        &actor,
+        &at,
+        EventBody::ReviewEvent {
+            review,
+            decision,
+            body,
+            anchor: anchor.and_then(|a| serde_json::from_str(&a).ok()),
+            reply_to,
+            content_hash,
+            key_id,
+            signature,
+        },
+    ))
+}
+
+fn release(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncEvent> {
+    let id = text(&entry.payload, "id", entry)?;
+    let row = conn
+        .query_row(
+            "SELECT s.label, s.kind, s.from_hash, s.to_hash, s.changelog, r.id, s.actor, s.at,
+                    s.bundle, s.key_id, s.signature
+             FROM releases s LEFT JOIN reviews r ON r.number = s.review WHERE s.id = ?1",
+            [&id],
+            |r| {
+                let mut m = BTreeMap::new();
+                for (i, k) in [
+                    "label",
+                    "kind",
+                    "from_hash",
+                    "to_hash",
+                    "changelog",
+                    "review",
+                    "actor",
+                    "at",
+                    "bundle",
+                    "key_id",
+                    "signature",
+                ]
+                .iter()
+                .enumerate()
+                {
+                    m.insert(*k, r.get::<_, Option<String>>(i)?);
+                }
+                Ok(m)
+            },
+        )
+        .optional()?
+        .ok_or_else(|| missing(entry, &format!("release {id}")))?;
+    let get = |k: &str| row.get(k).cloned().flatten();
+    let need = |k: &str| get(k).ok_or_else(|| missing(entry, &format!("release {id}'s {k}")));
+    let kind = match need("kind")?.as_str() {
+        "rollback" => MoveKind::Rollback,
+        _ => MoveKind::Release,
+    };
+    Ok(SyncEvent::with_id(
+        &id,
+        &need("actor")?,
+        &need("at")?,
+        EventBody::LabelMove {
+            prompt: name.to_string(),
+            label: need("label")?,
+            kind,
+            from_hash: get("from_hash"),
+            to_hash: need("to_hash")?,
+            changelog: get("changelog").unwrap_or_default(),
+            review: get("review"),
+            bundle: get("bundle"),
+            key_id: get("key_id"),
+            signature: get("signature"),
+        },
+    ))
+}

@@ -1,0 +1,202 @@
+//! A real registry server on 127.0.0.1 over a real SQLite file, and registries (each its own
+//! file) acting as team members' desktop apps.
+
+#![allow(dead_code)] // each test file uses part of this
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use promptdesk_content::PromptKind;
+use promptdesk_core::policy::Role;
+use promptdesk_core::signing::MemorySigner;
+use promptdesk_core::{DraftContent, NewPrompt, Registry};
+use promptdesk_server::Store;
+use promptdesk_sync::{Remote, Report};
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub store: Arc<Store>,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Server::start_in(dir)
+    }
+
+    /// Starts (or restarts) a server over the database in `dir`.
+    pub fn start_in(dir: tempfile::TempDir) -> Server {
+        std::env::set_var("PROMPTDESK_SERVER_QUIET", "1");
+        let url = format!("sqlite://{}", dir.path().join("server.db").display());
+        let store = Arc::new(Store::open(&url).unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let s = store.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                promptdesk_server::serve(s, listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+            });
+        });
+        let addr = rx.recv().unwrap();
+        Server {
+            addr,
+            store,
+            dir,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn token(&self, user: &str, role: Role) -> String {
+        promptdesk_server::auth::create_token(
+            &self.store,
+            user,
+            role,
+            false,
+            &promptdesk_server::now(),
+        )
+        .unwrap()
+        .secret
+    }
+
+    pub fn stop(mut self) -> tempfile::TempDir {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One person's desktop registry, synced with the server under their token.
+pub struct Member {
+    pub name: String,
+    pub reg: Registry,
+    pub remote: Remote,
+    _dir: tempfile::TempDir,
+}
+
+impl Member {
+    pub fn join(server: &Server, name: &str, role: Role) -> Member {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut reg, _) = Registry::init(&dir.path().join("registry.db")).unwrap();
+        reg.set_actor(name);
+        reg.set_signer(Box::new(signer(name)));
+        reg.set_sync_remote(&server.url()).unwrap();
+        let remote = Remote::new(&server.url(), &server.token(name, role));
+        Member {
+            name: name.into(),
+            reg,
+            remote,
+            _dir: dir,
+        }
+    }
+
+    pub fn sync(&mut self) -> Report {
+        promptdesk_sync::sync(&mut self.reg, &self.remote, &mut |_| {})
+            .unwrap_or_else(|e| panic!("{} could not sync: {e}", self.name))
+    }
+
+    pub fn new_text(&mut self, name: &str, template: &str) {
+        self.reg
+            .create_prompt(
+                name,
+                PromptKind::Text,
+                NewPrompt {
+                    draft: Some(text(template)),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        self.reg.commit(name, "First version").unwrap();
+    }
+
+    pub fn edit(&mut self, name: &str, template: &str, message: &str) -> u32 {
+        self.reg.save_draft(name, text(template)).unwrap();
+        self.reg.commit(name, message).unwrap().number
+    }
+}
+
+pub fn text(template: &str) -> DraftContent {
+    serde_json::from_value(serde_json::json!({
+        "body": { "kind": "text", "template": template },
+    }))
+    .unwrap()
+}
+
+/// A signing key derived from the name (tests only).
+pub fn signer(who: &str) -> MemorySigner {
+    let mut seed = [0u8; 32];
+    for (i, b) in who.bytes().enumerate() {
+        seed[i % 32] ^= b;
+    }
+    seed[31] ^= 0x33;
+    MemorySigner::from_seed(seed)
+}
+
+/// Everything that must agree between registries after they sync: every version by number and
+/// hash, every label, review, review event and accepted release.
+pub fn shared_state(reg: &Registry) -> serde_json::Value {
+    let conn = reg.connection();
+    let rows = |sql: &str| -> Vec<Vec<String>> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    r.get::<_, rusqlite::types::Value>(i).map(|v| match v {
+                        rusqlite::types::Value::Null => "null".to_string(),
+                        rusqlite::types::Value::Integer(i) => i.to_string(),
+                        rusqlite::types::Value::Text(t) => t,
+                        other => format!("{other:?}"),
+                    })
+                })
+                .collect()
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    serde_json::json!({
+        "prompts": rows("SELECT name, kind FROM prompts ORDER BY name"),
+        "versions": rows("SELECT p.name, v.number, v.hash, v.author FROM versions v JOIN prompts p ON p.id = v.prompt_id ORDER BY p.name, v.number"),
+        "labels": rows("SELECT p.name, l.name, l.hash FROM labels l JOIN prompts p ON p.id = l.prompt_id ORDER BY p.name, l.name"),
+        "reviews": rows("SELECT id, version_hash, label, requested_by FROM reviews ORDER BY id"),
+        "review_events": rows("SELECT id, kind, actor, content_hash, signature FROM review_events ORDER BY id"),
+        "releases": rows("SELECT s.id, s.kind, s.label, s.from_hash, s.to_hash, s.actor, s.signature FROM releases s
+                          WHERE s.id NOT IN (SELECT event_id FROM sync_events WHERE status = 'refused') ORDER BY s.id"),
+        "keys": rows("SELECT key_id, person FROM signing_keys ORDER BY key_id"),
+    })
+}
