@@ -191,6 +191,17 @@ pub enum Command {
         #[command(subcommand)]
         command: ServerCommand,
     },
+    /// The team's registry server this registry syncs with (the token goes to the OS keyring)
+    Remote {
+        #[command(subcommand)]
+        command: RemoteCommand,
+    },
+    /// Push this registry's changes to the team's server, then pull everyone else's
+    Sync {
+        /// Only show where this registry stands (pending changes, refusals, last sync)
+        #[arg(long)]
+        status: bool,
+    },
     /// Review requests: ask for, discuss and decide on releasing a version to a label
     Review {
         #[command(subcommand)]
@@ -395,6 +406,22 @@ pub enum TokenCommand {
     List,
     /// Stop a token (by id, or a Langfuse public key) from working
     Revoke { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RemoteCommand {
+    /// Sync with the server at URL; asks for your token (or reads it from stdin) and keeps it
+    /// in the OS keyring, never in the registry
+    Set {
+        url: String,
+        /// Read the token from standard input instead of asking for it
+        #[arg(long)]
+        token_stdin: bool,
+    },
+    /// The server this registry syncs with, and who the kept token signs in as
+    Show,
+    /// Forget the kept token (the registry keeps the URL)
+    Forget,
 }
 
 #[derive(Subcommand, Debug)]

@@ -72,6 +72,8 @@ pub fn run(cli: Cli) -> Out {
         Command::Ui { port, ui_dir } => crate::web::run(&path, json, port, ui_dir),
         Command::Serve { database, addr } => crate::serve::serve(json, &database, &addr),
         Command::Server { database, command } => crate::serve::admin(json, &database, command),
+        Command::Remote { command } => crate::sync::remote(&path, json, command),
+        Command::Sync { status } => crate::sync::sync(&path, json, status),
         Command::Review { command } => crate::release::review(&path, json, command),
         Command::Release {
             spec,

@@ -10,6 +10,7 @@ mod context;
 mod output;
 mod release;
 mod serve;
+mod sync;
 mod web;
 
 use std::process::ExitCode;

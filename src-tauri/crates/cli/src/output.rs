@@ -45,7 +45,10 @@ impl Failure {
 
     pub fn exit_code(&self) -> u8 {
         match self.kind {
-            "conflict" | "policy_refused" | "verify_failed" => Self::REFUSED,
+            // Refused, or could not finish now (the server is unreachable or turned the token
+            // away): nothing local is wrong with the input.
+            "conflict" | "policy_refused" | "verify_failed" | "sync_refused" | "offline"
+            | "unauthorized" => Self::REFUSED,
             "internal" => Self::INTERNAL,
             _ => Self::BAD_INPUT,
         }
