@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing the Promptdesk desktop app needs on Debian 12:
 # the Tauri 2 build packages, the packages the desktop and browser end-to-end tests use
-# (WebKitWebDriver from webkit2gtk-driver, and tauri-driver from crates), ui/'s npm packages and
+# (WebKitWebDriver from webkit2gtk-driver, and tauri-driver from crates), PostgreSQL (the registry
+# server's tests start their own instance from it), ui/'s npm packages and
 # tests/e2e/'s npm packages. (tests/langfuse/run.sh makes its own virtualenv from PyPI.)
 #
 # Idempotent: apt-get runs only when a package is missing, `cargo install tauri-driver` only when
@@ -25,12 +26,14 @@ BUILD_PACKAGES=(
   libdbus-1-dev
 )
 # Running the app headless and checking it: tests/desktop/e2e.sh (WebKitWebDriver, driven through
-# tauri-driver) and the browser suite in tests/e2e/ (Debian's chromium).
+# tauri-driver) and the browser suite in tests/e2e/ (Debian's chromium); the server's tests run
+# every case on PostgreSQL too (initdb/pg_ctl from postgresql; no cluster of its own is used).
 TEST_PACKAGES=(
   xvfb xauth dbus dbus-x11 imagemagick xdotool x11-utils chromium fonts-dejavu-core
   webkit2gtk-driver
   gnome-keyring libsecret-tools
   python3-venv
+  postgresql
 )
 
 command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script supports Debian (12) only"

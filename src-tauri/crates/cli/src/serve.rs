@@ -33,10 +33,12 @@ pub fn serve(json: bool, database: &str, addr: &str) -> Out {
             .map_err(|e| Failure::internal(format!("cannot read the listening address: {e}")))?;
         let shutdown = crate::web::shutdown_signal()?;
         let url = format!("http://{local}");
+        // A PostgreSQL URL may carry a password; the line goes to terminals and logs.
+        let shown = promptdesk_server::store::display_url(database);
         let line = if json {
-            json!({ "url": url, "database": database }).to_string()
+            json!({ "url": url, "database": shown }).to_string()
         } else {
-            format!("Promptdesk server listening on {url} (database {database})")
+            format!("Promptdesk server listening on {url} (database {shown})")
         };
         println!("{line}");
         promptdesk_server::serve(store, listener, shutdown)

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,11 @@ pub struct ServerState {
     /// Runtime answers by request key; dropped whenever the event log grows.
     runtime_cache: RwLock<HashMap<String, Arc<Cached>>>,
     cache_head: AtomicI64,
+    /// Bumped (under the cache's write lock) each time the cache is dropped. A fetch remembers
+    /// its answer only if no drop happened since it began reading: otherwise an answer read
+    /// before another replica's commit could land in the cache just after the drop that commit
+    /// caused, and be served until the next change.
+    cache_generation: AtomicU64,
 }
 
 pub(crate) struct Cached {
@@ -48,6 +53,7 @@ impl ServerState {
             auth_cache: RwLock::new(HashMap::new()),
             runtime_cache: RwLock::new(HashMap::new()),
             cache_head: AtomicI64::new(-1),
+            cache_generation: AtomicU64::new(0),
         })
     }
 
@@ -71,19 +77,27 @@ impl ServerState {
 
     fn saw_head(&self, head: i64) {
         if self.cache_head.swap(head, Ordering::SeqCst) != head {
-            self.runtime_cache
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .clear();
+            self.drop_cache();
         }
     }
 
     pub(crate) fn changed(&self) {
         self.cache_head.store(-1, Ordering::SeqCst);
-        self.runtime_cache
+        self.drop_cache();
+    }
+
+    fn drop_cache(&self) {
+        let mut cache = self
+            .runtime_cache
             .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+            .unwrap_or_else(|p| p.into_inner());
+        self.cache_generation.fetch_add(1, Ordering::SeqCst);
+        cache.clear();
+    }
+
+    /// Taken before reading what [`ServerState::remember`] will keep.
+    pub(crate) fn cache_generation(&self) -> u64 {
+        self.cache_generation.load(Ordering::SeqCst)
     }
 
     pub(crate) fn cached(&self, key: &str) -> Option<Arc<Cached>> {
@@ -94,11 +108,16 @@ impl ServerState {
             .cloned()
     }
 
-    pub(crate) fn remember(&self, key: String, value: Arc<Cached>) {
+    /// Keeps `value` unless the cache was dropped since `generation` was taken (the value may
+    /// predate the change that dropped it).
+    pub(crate) fn remember(&self, key: String, value: Arc<Cached>, generation: u64) {
         let mut cache = self
             .runtime_cache
             .write()
             .unwrap_or_else(|p| p.into_inner());
+        if self.cache_generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
         // A bound on memory whatever names clients ask for.
         if cache.len() >= 50_000 {
             cache.clear();
@@ -478,6 +497,7 @@ pub(crate) async fn fetch_cached(
     let cached = match state.cached(&key) {
         Some(c) => c,
         None => {
+            let generation = state.cache_generation();
             let store = state.store.clone();
             let c = blocking(move || {
                 store.read(|tx| {
@@ -492,7 +512,7 @@ pub(crate) async fn fetch_cached(
             })
             .await?;
             let c = Arc::new(c);
-            state.remember(key, c.clone());
+            state.remember(key, c.clone(), generation);
             c
         }
     };

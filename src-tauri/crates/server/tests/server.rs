@@ -5,14 +5,41 @@
 mod common;
 
 use common::events::*;
-use common::{Auth, Server};
+use common::{Auth, Backend, Server};
 use promptdesk_core::policy::Role;
 use promptdesk_core::sync::{EventBody, MoveKind, SyncEvent};
 use serde_json::{json, Value};
 
-#[test]
-fn a_version_reaches_production_only_through_review_and_the_policy() {
-    let server = Server::start();
+/// Each test below runs once per storage backend: `sqlite::NAME` and `postgres::NAME`. The
+/// PostgreSQL ones share one server per test binary, with a fresh database each.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Backend::Sqlite)
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                super::$name(super::Backend::Postgres)
+            })*
+        }
+    };
+}
+
+on_every_backend!(
+    a_version_reaches_production_only_through_review_and_the_policy,
+    an_editor_cannot_move_production_through_any_route,
+    roles_decide_what_each_token_may_push,
+    requests_are_authenticated_limited_and_refused_clearly,
+    a_revoked_token_stops_working_and_secrets_are_stored_hashed,
+    names_and_labels_are_listed_in_byte_order,
+);
+
+fn a_version_reaches_production_only_through_review_and_the_policy(backend: Backend) {
+    let server = Server::start_on(backend);
     let ana = server.token("ana", Role::Editor);
     let ben = server.token("ben", Role::Reviewer);
     let rita = server.token("rita", Role::Releaser);
@@ -171,9 +198,8 @@ fn a_version_reaches_production_only_through_review_and_the_policy() {
     assert_eq!(summary.json()["count"], events.len());
 }
 
-#[test]
-fn an_editor_cannot_move_production_through_any_route() {
-    let server = Server::start();
+fn an_editor_cannot_move_production_through_any_route(backend: Backend) {
+    let server = Server::start_on(backend);
     let ana = server.token("ana", Role::Editor);
     let ben = server.token("ben", Role::Reviewer);
     let (pk, sk) = server.langfuse_keys("ana", Role::Editor);
@@ -279,9 +305,8 @@ fn an_editor_cannot_move_production_through_any_route() {
 }
 
 /// Who may do what on the server, route by route.
-#[test]
-fn roles_decide_what_each_token_may_push() {
-    let server = Server::start();
+fn roles_decide_what_each_token_may_push(backend: Backend) {
+    let server = Server::start_on(backend);
     let tokens: Vec<(Role, String)> = [
         Role::Viewer,
         Role::Editor,
@@ -328,9 +353,8 @@ fn roles_decide_what_each_token_may_push() {
     }
 }
 
-#[test]
-fn requests_are_authenticated_limited_and_refused_clearly() {
-    let server = Server::start();
+fn requests_are_authenticated_limited_and_refused_clearly(backend: Backend) {
+    let server = Server::start_on(backend);
     let ana = server.token("ana", Role::Editor);
 
     let r = server.request("GET", "/v1/prompts/x", Auth::None, None);
@@ -388,9 +412,8 @@ fn requests_are_authenticated_limited_and_refused_clearly() {
     assert_eq!(r.status, 429);
 }
 
-#[test]
-fn a_revoked_token_stops_working_and_secrets_are_stored_hashed() {
-    let server = Server::start();
+fn a_revoked_token_stops_working_and_secrets_are_stored_hashed(backend: Backend) {
+    let server = Server::start_on(backend);
     let t = promptdesk_server::auth::create_token(
         &server.store,
         "ana",
@@ -409,4 +432,42 @@ fn a_revoked_token_stops_working_and_secrets_are_stored_hashed() {
     // Checked again after the short auth cache expires at the latest; a fresh server has none.
     let r = server.request("GET", "/v1/me", Auth::Bearer(&t.secret), None);
     assert_eq!(r.status, 401);
+}
+
+/// Listings sort by bytes, as SQLite does, whatever the database's collation (the PostgreSQL
+/// test databases use an ICU collation, which would put `a_b` before `a-b` and `a1`).
+fn names_and_labels_are_listed_in_byte_order(backend: Backend) {
+    let server = Server::start_on(backend);
+    let ana = server.token("ana", Role::Editor);
+    let names = ["a_b", "a1", "a.b", "a-b"];
+    for name in names {
+        let (v, _) = version_event("ana", name, "Hello");
+        let r = push(&server, &ana, &[&prompt_create("ana", name), &v]);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = server.request("GET", "/api/public/v2/prompts", Auth::Bearer(&ana), None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let listed: Vec<String> = r.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(listed, ["a-b", "a.b", "a1", "a_b"]);
+
+    let r = server.request(
+        "PATCH",
+        "/api/public/v2/prompts/a1/versions/1",
+        Auth::Bearer(&ana),
+        Some(&json!({"newLabels": ["s_b", "s1", "s-b", "s.b"]})),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let labels: Vec<String> = server
+        .store
+        .read(|tx| tx.labels("a1"))
+        .unwrap()
+        .into_iter()
+        .map(|l| l.label)
+        .collect();
+    assert_eq!(labels, ["s-b", "s.b", "s1", "s_b"]);
 }

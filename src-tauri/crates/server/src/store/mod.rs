@@ -2,9 +2,10 @@
 //! rules in `apply.rs` (policy, compare-and-swap, idempotent push) are written once.
 //!
 //! A backend is SQLite (the default: one file, WAL, writes in `BEGIN IMMEDIATE`) or, for teams
-//! that run several replicas, PostgreSQL. The verbs are synchronous; handlers call them on
-//! tokio's blocking pool.
+//! that run several replicas, PostgreSQL (writes serialised across replicas by an advisory lock;
+//! see [`postgres`]). The verbs are synchronous; handlers call them on tokio's blocking pool.
 
+pub mod postgres;
 pub mod sqlite;
 
 use promptdesk_core::policy::{Policy, Role};
@@ -171,19 +172,58 @@ pub trait Tx {
 /// A configured backend.
 pub enum Store {
     Sqlite(sqlite::SqliteStore),
+    /// Boxed: its config and pool are larger than the SQLite handles.
+    Postgres(Box<postgres::PostgresStore>),
+}
+
+/// Whether `url` names a PostgreSQL database.
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `url` fit to print: a PostgreSQL URL's password (in the user part or a `password=` parameter)
+/// is replaced by `***`. Anything else is returned as it is.
+pub fn display_url(url: &str) -> String {
+    if !is_postgres(url) {
+        return url.to_string();
+    }
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (main, query) = match rest.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (rest, None),
+    };
+    // The last `@` ends the user part even when an unencoded password holds `@` or `/`; at
+    // worst this hides more than the password, never less.
+    let main = match main.rfind('@') {
+        Some(at) => match main[..at].split_once(':') {
+            Some((user, _password)) => format!("{user}:***{}", &main[at..]),
+            None => main.to_string(),
+        },
+        None => main.to_string(),
+    };
+    let query = query.map(|q| {
+        q.split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    match query {
+        Some(q) => format!("{scheme}://{main}?{q}"),
+        None => format!("{scheme}://{main}"),
+    }
 }
 
 impl Store {
-    /// Opens `sqlite://PATH` (or a bare path).
+    /// Opens `sqlite://PATH` (or a bare path), or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`
+    /// (also `postgresql://`, with libpq's URL parameters). Errors never repeat the password.
     pub fn open(url: &str) -> Result<Store> {
-        if let Some(rest) = url
-            .strip_prefix("postgres://")
-            .or(url.strip_prefix("postgresql://"))
-        {
-            let _ = rest;
-            return Err(ServerError::BadInput(
-                "PostgreSQL is not supported by this build yet; use sqlite://PATH".into(),
-            ));
+        if is_postgres(url) {
+            return Ok(Store::Postgres(Box::new(postgres::PostgresStore::open(
+                url,
+            )?)));
         }
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
         if path.is_empty() {
@@ -198,6 +238,7 @@ impl Store {
     pub fn write<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
         match self {
             Store::Sqlite(s) => s.write(f),
+            Store::Postgres(s) => s.write(f),
         }
     }
 
@@ -205,6 +246,33 @@ impl Store {
     pub fn read<T>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
         match self {
             Store::Sqlite(s) => s.read(f),
+            Store::Postgres(s) => s.read(f),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_url;
+
+    #[test]
+    fn printed_urls_hide_passwords() {
+        assert_eq!(
+            display_url("postgres://ana:s3cr%40t@db.internal:5432/registry?sslmode=disable"),
+            "postgres://ana:***@db.internal:5432/registry?sslmode=disable"
+        );
+        assert_eq!(
+            display_url("postgresql://ana@db/registry?password=s3cret&application_name=x"),
+            "postgresql://ana@db/registry?password=***&application_name=x"
+        );
+        assert_eq!(
+            display_url("postgres://ana:p@ss@h1,h2:5433"),
+            "postgres://ana:***@h1,h2:5433"
+        );
+        assert_eq!(
+            display_url("postgres://ana:a/b@host/db"),
+            "postgres://ana:***@host/db"
+        );
+        assert_eq!(display_url("sqlite://team.db"), "sqlite://team.db");
     }
 }

@@ -1,9 +1,11 @@
-//! A real server on 127.0.0.1:0 over a real SQLite file, and a plain HTTP/1.1 client (one
-//! request per connection), so the tests see exactly the bytes a client would.
+//! A real server on 127.0.0.1:0 over a real database (a SQLite file, or a fresh database on a
+//! real PostgreSQL started by [`pg`]), and a plain HTTP/1.1 client (one request per connection),
+//! so the tests see exactly the bytes a client would.
 
 #![allow(dead_code)] // each test file uses part of this
 
 pub mod events;
+pub mod pg;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -13,20 +15,69 @@ use promptdesk_core::policy::Role;
 use promptdesk_server::Store;
 use serde_json::Value;
 
+/// Which storage backend a server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A test's database, removed when the last server over it is dropped.
+pub enum Database {
+    Sqlite(tempfile::TempDir),
+    Postgres(pg::TestDb),
+}
+
+impl Database {
+    pub fn create(backend: Backend) -> Database {
+        match backend {
+            Backend::Sqlite => Database::Sqlite(tempfile::tempdir().unwrap()),
+            Backend::Postgres => Database::Postgres(pg::TestDb::create()),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            Database::Sqlite(dir) => format!("sqlite://{}", dir.path().join("server.db").display()),
+            Database::Postgres(db) => db.url.clone(),
+        }
+    }
+}
+
 pub struct Server {
     pub addr: SocketAddr,
     pub store: Arc<Store>,
-    _dir: tempfile::TempDir,
+    pub backend: Backend,
+    database: Arc<Database>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
+    /// A server over a new SQLite file.
     pub fn start() -> Server {
+        Server::start_on(Backend::Sqlite)
+    }
+
+    /// A server over a new database of `backend`.
+    pub fn start_on(backend: Backend) -> Server {
+        Server::serve(backend, Arc::new(Database::create(backend)))
+    }
+
+    /// Another replica over this server's database: its own store (connections, caches) and
+    /// its own listener, as a second `promptdesk serve` would be.
+    pub fn replica(&self) -> Server {
+        Server::serve(self.backend, self.database.clone())
+    }
+
+    /// The URL this server's store was opened with.
+    pub fn database_url(&self) -> String {
+        self.database.url()
+    }
+
+    fn serve(backend: Backend, database: Arc<Database>) -> Server {
         std::env::set_var("PROMPTDESK_SERVER_QUIET", "1");
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("server.db").display());
-        let store = Arc::new(Store::open(&url).unwrap());
+        let store = Arc::new(Store::open(&database.url()).unwrap());
         let (tx, rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let s = store.clone();
@@ -50,7 +101,8 @@ impl Server {
         Server {
             addr,
             store,
-            _dir: dir,
+            backend,
+            database,
             stop: Some(stop),
             thread: Some(thread),
         }
