@@ -168,7 +168,8 @@ pub enum Command {
     },
     /// Run the team's registry server: sync, runtime and Langfuse-compatible APIs
     Serve {
-        /// sqlite://PATH (the default backend)
+        /// sqlite://PATH (the default backend) or postgres://USER@HOST:PORT/DB (several
+        /// replicas over one database)
         #[arg(
             long,
             env = "PROMPTDESK_DATABASE",
@@ -181,7 +182,7 @@ pub enum Command {
     },
     /// Administer a registry server's database: tokens and the roles they carry
     Server {
-        /// sqlite://PATH
+        /// sqlite://PATH or postgres://USER@HOST:PORT/DB
         #[arg(
             long,
             env = "PROMPTDESK_DATABASE",
