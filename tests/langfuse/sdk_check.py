@@ -1,7 +1,8 @@
 """The real Langfuse Python SDK against a Promptdesk server.
 
 Run by src-tauri/crates/server/tests/langfuse_sdk.rs (through tests/langfuse/run.sh), which
-starts the server and releases versions between the phases. Prints one JSON object: what the
+starts the server and releases versions between the phases, and by the browser suite's team test
+(phase "production"). Prints one JSON object: what the
 SDK saw, for the Rust side to check.
 """
 import json
@@ -33,6 +34,10 @@ if phase == "before":
 elif phase == "after":
     text = lf.get_prompt("support/refund-reply", cache_ttl_seconds=0)  # production by default
     seen["text"] = {"version": text.version, "prompt": text.prompt}
+elif phase == "production":
+    # What an application sees of one prompt (argv[5]) by its production label.
+    got = lf.get_prompt(sys.argv[5], label="production", cache_ttl_seconds=0)
+    seen["production"] = {"version": got.version, "prompt": got.prompt, "labels": got.labels}
 else:
     sys.exit(f"unknown phase {phase}")
 

@@ -344,11 +344,8 @@ fn bad_input_gets_one_line_naming_the_thing_exit_2_and_changes_nothing() {
     );
     // `draft` of a malformed file must not have replaced anything either.
     assert_eq!(env.state().1, before.1, "the registry is unchanged");
-    assert_eq!(
-        env.fails(1, &["commit", "support/refund-reply", "-m", "same"])
-            .contains("nothing to commit"),
-        true
-    );
+    let same = env.fails(1, &["commit", "support/refund-reply", "-m", "same"]);
+    assert!(same.contains("nothing to commit"), "{same}");
     let json_err: Value =
         serde_json::from_slice(&env.run(&["--json", "show", "nope"]).stdout).unwrap();
     assert_eq!(json_err["error"]["kind"], "not_found");
