@@ -42,6 +42,10 @@ const COMMANDS: &[&str] = &[
     "list_policies",
     "check_signing_key",
     "choose_key_store",
+    "sync_status",
+    "set_remote",
+    "forget_remote",
+    "sync_now",
 ];
 
 fn main() {

@@ -134,6 +134,10 @@ api_commands! {
     list_policies,
     check_signing_key,
     choose_key_store,
+    sync_status,
+    set_remote,
+    forget_remote,
+    sync_now,
 }
 
 /// Whether two lists of names are equal, usable in a constant.

@@ -17,12 +17,14 @@ import { ProtectedLabelsContext } from './components/labels';
 import { DEFAULT_PROTECTED } from './lib/release';
 import { DraftJournal } from './lib/journal';
 import { nextTheme, applyTheme, loadTheme, type Theme } from './lib/theme';
+import { ConflictsDialog, SyncContext, SyncStatusPill, useSyncController } from './components/sync';
+import { SYNCED_COMMANDS } from './lib/sync';
 
 type Tab = 'edit' | 'history' | 'releases';
 type View =
   | { kind: 'home' }
   | { kind: 'prompt'; name: string; tab: Tab }
-  | { kind: 'settings' }
+  | { kind: 'settings'; section?: 'team' }
   | { kind: 'reviews'; all: boolean }
   | { kind: 'review'; number: number };
 
@@ -30,6 +32,7 @@ export function viewFromHash(hash: string): View {
   const m = /^#\/(edit|history|releases)\/(.+)$/.exec(hash);
   if (m) return { kind: 'prompt', tab: m[1] as Tab, name: decodeURIComponent(m[2]!) };
   if (hash === '#/settings') return { kind: 'settings' };
+  if (hash === '#/settings/team') return { kind: 'settings', section: 'team' };
   if (hash === '#/reviews' || hash === '#/reviews/all') return { kind: 'reviews', all: hash.endsWith('/all') };
   const r = /^#\/review\/(\d+)$/.exec(hash);
   if (r) return { kind: 'review', number: Number(r[1]) };
@@ -51,13 +54,13 @@ export function shortcutKey(e: Pick<KeyboardEvent, 'key' | 'code' | 'ctrlKey' | 
 
 function hashOf(v: View): string {
   if (v.kind === 'prompt') return `#/${v.tab}/${encodeURIComponent(v.name)}`;
-  if (v.kind === 'settings') return '#/settings';
+  if (v.kind === 'settings') return v.section ? `#/settings/${v.section}` : '#/settings';
   if (v.kind === 'reviews') return v.all ? '#/reviews/all' : '#/reviews';
   if (v.kind === 'review') return `#/review/${v.number}`;
   return '#/';
 }
 
-export function App({ call, transport }: { call: Call; transport: 'desktop' | 'web' }) {
+export function App({ call: backendCall, transport }: { call: Call; transport: 'desktop' | 'web' }) {
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [fatal, setFatal] = useState<string | null>(null);
   const [view, setViewState] = useState<View>(() => viewFromHash(window.location.hash));
@@ -82,7 +85,31 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
   const [protectedLabels, setProtectedLabels] = useState<ReadonlySet<string>>(DEFAULT_PROTECTED);
 
   const refresh = useCallback(() => setRefreshKey((k) => k + 1), []);
+
+  // Every change the views make that the team's server should hear about starts a sync round
+  // shortly after (see SYNCED_COMMANDS): the views call through this wrapper.
+  const changedRef = useRef<() => void>(() => undefined);
+  const call = useMemo<Call>(
+    () =>
+      (async (command: Parameters<Call>[0], req: Parameters<Call>[1]) => {
+        const res = await backendCall(command, req as never);
+        if (SYNCED_COMMANDS.has(command)) changedRef.current();
+        return res;
+      }) as Call,
+    [backendCall],
+  );
   const ctx = useMemo<ApiContextValue>(() => ({ call, transport, refresh }), [call, transport, refresh]);
+  const [conflictsOpen, setConflictsOpen] = useState(false);
+  const openConflicts = useCallback(() => setConflictsOpen(true), []);
+  const sync = useSyncController({
+    call: backendCall,
+    registry: info?.registry_path ?? null,
+    onPulled: refresh,
+    openConflicts,
+  });
+  useEffect(() => {
+    changedRef.current = sync.changed;
+  }, [sync.changed]);
 
   const setView = useCallback((v: View) => {
     setViewState(v);
@@ -230,6 +257,7 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
   const mod = IS_MAC ? '⌘' : 'Ctrl+';
   return (
     <ApiContext.Provider value={ctx}>
+      <SyncContext.Provider value={sync}>
       <SigningContext.Provider value={signing}>
         <ProtectedLabelsContext.Provider value={protectedLabels}>
           <div className="app">
@@ -248,6 +276,7 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
                 )}
               </span>
               <span className="grow" />
+              <SyncStatusPill onOpenSettings={() => setView({ kind: 'settings', section: 'team' })} />
               <button
                 type="button"
                 className="btn btn--ghost"
@@ -291,7 +320,12 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
               />
               <main className="workspace">
                 {view.kind === 'settings' ? (
-                  <Settings onRegistryChanged={() => { setView({ kind: 'home' }); refresh(); }} onIdentityChanged={refresh} />
+                  <Settings
+                    key={view.section ?? 'all'}
+                    section={view.section}
+                    onRegistryChanged={() => { setView({ kind: 'home' }); refresh(); }}
+                    onIdentityChanged={refresh}
+                  />
                 ) : view.kind === 'reviews' ? (
                   <ReviewQueue
                     all={view.all}
@@ -360,7 +394,7 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
                           onCommitted={refresh}
                         />
                       ) : view.tab === 'history' ? (
-                        <History key={view.name} name={view.name} />
+                        <History key={view.name} name={view.name} refreshKey={refreshKey} />
                       ) : (
                         <Releases key={view.name} name={view.name} refreshKey={refreshKey} />
                       )}
@@ -378,6 +412,18 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
               </main>
             </div>
           </div>
+          {conflictsOpen && sync.status ? (
+            <ConflictsDialog
+              refused={sync.status.refused}
+              seen={sync.seen}
+              onSeen={sync.markSeen}
+              onClose={() => setConflictsOpen(false)}
+              onOpenPrompt={(name) => {
+                setConflictsOpen(false);
+                setView({ kind: 'prompt', name, tab: 'releases' });
+              }}
+            />
+          ) : null}
           {keyDialog ? (
             <SigningKeysDialog
               status={keyStatus}
@@ -389,6 +435,7 @@ export function App({ call, transport }: { call: Call; transport: 'desktop' | 'w
           ) : null}
         </ProtectedLabelsContext.Provider>
       </SigningContext.Provider>
+      </SyncContext.Provider>
     </ApiContext.Provider>
   );
 }

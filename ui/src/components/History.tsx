@@ -26,7 +26,7 @@ export function initialPicks(versions: readonly VersionSummary[]): Pick[] {
   return [];
 }
 
-export function History({ name }: { name: string }) {
+export function History({ name, refreshKey = 0 }: { name: string; refreshKey?: number }) {
   const { call } = useApi();
   const [versions, setVersions] = useState<VersionSummary[]>([]);
   const [total, setTotal] = useState<number | null>(null);
@@ -72,6 +72,26 @@ export function History({ name }: { name: string }) {
       live = false;
     };
   }, [call, name]);
+
+  // Listings are read again (a sync pulled versions from the team, the window got the focus):
+  // the newest page is read again in place, keeping what is picked and the older pages loaded.
+  const shownRefresh = useRef(refreshKey);
+  useEffect(() => {
+    if (refreshKey === shownRefresh.current) return;
+    shownRefresh.current = refreshKey;
+    let live = true;
+    call('history', { name, limit: PAGE })
+      .then((page) => {
+        if (!live) return;
+        const oldest = page.versions[page.versions.length - 1]?.number ?? 0;
+        setVersions((old) => [...page.versions, ...old.filter((v) => v.number < oldest)]);
+        setTotal(page.total);
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [call, name, refreshKey]);
 
   const more = useCallback(() => {
     const last = versions[versions.length - 1];

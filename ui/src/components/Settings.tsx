@@ -1,14 +1,18 @@
 // Settings: who you are (recorded on every version and event), where your signing key lives,
-// and which registry file is open.
+// the team's server, and which registry file is open.
 import { useEffect, useState } from 'react';
 import type { Settings as SettingsData } from '../api/generated';
 import { errorText, useApi } from './context';
 import { SigningKeySettings } from './signing';
+import { TeamServerSettings } from './sync';
 
 export function Settings({
   onRegistryChanged,
   onIdentityChanged,
+  section,
 }: {
+  /** A section to show and focus first (the sync pill opens "Team server"). */
+  section?: 'team' | undefined;
   onRegistryChanged: () => void;
   /** The acting person changed: everything that depends on who acts is read again. */
   onIdentityChanged?: () => void;
@@ -75,6 +79,7 @@ export function Settings({
         </div>
       </form>
       <SigningKeySettings />
+      <TeamServerSettings focus={section === 'team'} />
       <form
         className="panel form"
         aria-labelledby="registry-heading"

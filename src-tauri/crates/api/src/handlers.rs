@@ -17,6 +17,8 @@ use promptdesk_template::{RenderRequest, TemplateError};
 use crate::types::*;
 use crate::{lock, Api, ApiError};
 
+pub use crate::team_sync::{forget_remote, set_remote, sync_now, sync_status};
+
 type R<T> = Result<T, ApiError>;
 
 /// History pages are capped so one call stays fast on a long history.

@@ -10,6 +10,7 @@
 
 mod error;
 mod handlers;
+mod team_sync;
 pub mod types;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -40,6 +41,8 @@ pub struct Api {
     key_store_choice: Mutex<Option<promptdesk_keys::KeyStore>>,
     /// Where keys go when a person chooses plain files.
     key_files_dir: Option<PathBuf>,
+    /// Held for the length of a sync round: rounds run one at a time.
+    sync_round: Mutex<()>,
 }
 
 /// Where the key store in use was decided.
@@ -67,6 +70,7 @@ impl Api {
             settings_file: None,
             key_store_choice: Mutex::new(None),
             key_files_dir: promptdesk_keys::KeyStore::default_files_dir(),
+            sync_round: Mutex::new(()),
         }
     }
 
@@ -346,6 +350,14 @@ commands! {
     check_signing_key(NoArgs) -> KeyStatus;
     /// Chooses where signing keys are kept (the desktop app remembers it), then checks it.
     choose_key_store(ChooseKeyStore) -> KeyStatus;
+    /// Where this registry stands with the team's server (whether a token is kept, never it).
+    sync_status(NoArgs) -> SyncStatus;
+    /// Checks the token with the server, then keeps it in the key store and the URL here.
+    set_remote(SetRemote) -> RemoteSet;
+    /// Forgets the token kept for the team's server.
+    forget_remote(NoArgs) -> SyncStatus;
+    /// One sync round (push, pull, check); being offline is an outcome, not an error.
+    sync_now(NoArgs) -> SyncOutcome;
 }
 
 mod ts {

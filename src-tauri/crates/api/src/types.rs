@@ -397,3 +397,108 @@ pub enum KeyStoreKind {
 pub struct ChooseKeyStore {
     pub store: KeyStoreKind,
 }
+
+// ---- team sync ------------------------------------------------------------------------------
+
+/// Where this registry stands with the team's server: the header's sync pill, Settings → Team
+/// server and the conflict view read it. The server token itself never appears here: only
+/// whether one is kept.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SyncStatus {
+    /// The server's URL, when one is set.
+    pub remote: Option<String>,
+    /// Whether a token for `remote` is kept in the key store (false when no server is set).
+    pub token_kept: bool,
+    /// Whether `PROMPTDESK_TOKEN` gives the token instead (it wins over a kept one).
+    pub token_from_env: bool,
+    /// Where tokens are kept, in words ("the OS keyring", "plain files in DIR").
+    pub token_store: String,
+    /// Why the key store could not say whether a token is kept, when it could not.
+    pub token_problem: Option<String>,
+    /// Changes made here that the server has not seen.
+    pub pending: u64,
+    /// The last server sequence number pulled.
+    pub cursor: i64,
+    /// Changes made here that the server refused, oldest first, with what each one tried.
+    pub refused: Vec<RefusedDetail>,
+    /// When the last sync finished without error.
+    pub last_synced_at: Option<String>,
+    /// Why the last sync since then failed.
+    pub last_error: Option<String>,
+}
+
+/// A refused change with what it tried, for the conflict view: for a label move, which label,
+/// how (`release`, `rollback`, or `set` for a plain move) and to which version.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct RefusedDetail {
+    #[serde(flatten)]
+    pub change: promptdesk_core::sync::inbox::RefusedChange,
+    pub label: Option<String>,
+    pub move_kind: Option<String>,
+    /// The version (as numbered here) the label was to point at, and the one it pointed at.
+    pub to_version: Option<u32>,
+    pub from_version: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SetRemote {
+    /// The server, `http://` or `https://`.
+    pub url: String,
+    /// The person's token for it (`pdt_…`). Checked with the server first; kept in the key
+    /// store, never in the registry.
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct RemoteSet {
+    /// Who the token signs in as on the server, and their role there.
+    pub user: String,
+    pub role: String,
+    /// Set when the token's user is not the person this registry acts as: the server accepts
+    /// only the token user's own changes.
+    pub warning: Option<String>,
+    pub status: SyncStatus,
+}
+
+/// One sync round's outcome. Being offline (or refused by the server) is an outcome, not an
+/// error: `ok` is false and `kind` says which (`offline`, `unauthorized`, `not_configured`,
+/// `protocol`, `registry`, `keys`).
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SyncOutcome {
+    pub ok: bool,
+    pub kind: Option<String>,
+    pub message: Option<String>,
+    pub report: Option<SyncReport>,
+    pub state: SyncStatus,
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SyncReport {
+    pub pushed: u64,
+    /// Pushed events the server already had (a replay after an interrupted push).
+    pub duplicates: u64,
+    /// Changes the server refused in this round.
+    pub refused: Vec<promptdesk_core::sync::inbox::RefusedChange>,
+    pub pulled: u64,
+    pub renumbered: u64,
+    /// Labels put back where the server has them (`prompt label`).
+    pub restored: Vec<String>,
+    pub gap_filled: bool,
+    pub cursor: i64,
+}
+
+impl From<promptdesk_sync::Report> for SyncReport {
+    fn from(r: promptdesk_sync::Report) -> Self {
+        SyncReport {
+            pushed: r.pushed,
+            duplicates: r.duplicates,
+            refused: r.refused,
+            pulled: r.pulled,
+            renumbered: r.renumbered,
+            restored: r.restored,
+            gap_filled: r.gap_filled,
+            cursor: r.cursor,
+        }
+    }
+}
