@@ -830,6 +830,169 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+/** `promptdesk serve` on a fresh SQLite file; resolves once it listens. */
+function startTeamServer(db) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(BIN, ['serve', '--database', `sqlite://${db}`, '--addr', '127.0.0.1:0'], {
+      env: { ...process.env, PROMPTDESK_SERVER_QUIET: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    servers.add(proc);
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`promptdesk serve printed no URL:\n${out}`)), 20_000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, url: m[1] });
+      }
+    });
+    proc.on('exit', () => servers.delete(proc));
+  });
+}
+
+test('one team server, two apps: ana edits and asks, ben approves in his app, ana releases, the Langfuse SDK sees it', async () => {
+  const db = path.join(work, 'team-server.db');
+  const team = await startTeamServer(db);
+  const admin = (...args) => JSON.parse(execFileSync(BIN, ['--json', 'server', '--database', `sqlite://${db}`, ...args], { encoding: 'utf8' }));
+  const anaToken = admin('token', 'create', '--user', 'ana', '--role', 'releaser').secret;
+  const benToken = admin('token', 'create', '--user', 'ben', '--role', 'reviewer').secret;
+  const sdkKeys = admin('token', 'create', '--user', 'app', '--role', 'viewer', '--langfuse');
+
+  // ana's registry starts with one prompt, pushed from the command line.
+  const anaReg = path.join(work, 'team-ana.db');
+  const benReg = path.join(work, 'team-ben.db');
+  const name = 'support/greeting';
+  const file = path.join(work, 'greeting.prompt');
+  writeFileSync(file, 'Hello {{ name }}.\n');
+  cliAs(anaReg, 'ana', 'init');
+  cliAs(anaReg, 'ana', 'new', name, '--file', file);
+  cliAs(anaReg, 'ana', 'commit', name, '-m', 'First greeting');
+  execFileSync(BIN, ['--registry', anaReg, 'remote', 'set', team.url, '--token-stdin'], {
+    input: `${anaToken}\n`,
+    env: { ...process.env, PROMPTDESK_USER: 'ana', PROMPTDESK_KEYSTORE: `file:${KEYS}` },
+  });
+  cliAs(anaReg, 'ana', 'sync');
+
+  const anaApp = await startServer(0, { registry: anaReg, user: 'ana' });
+  cliAs(benReg, 'ben', 'init');
+  const benApp = await startServer(0, { registry: benReg, user: 'ben' });
+  const open = async (app) => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(app.url);
+    return { context, page, errors };
+  };
+  const ana = await open(anaApp);
+  const ben = await open(benApp);
+  const pill = (page) => page.getByRole('button', { name: /^Team sync:/ });
+  const synced = async (page) => {
+    try {
+      await page.getByRole('button', { name: 'Team sync: Synced' }).waitFor({ timeout: 20_000 });
+    } catch (e) {
+      await shot(page, 'debug-synced');
+      throw new Error(`${e.message}\npill: ${await pill(page).getAttribute('aria-label')} (${await pill(page).getAttribute('title')})`);
+    }
+  };
+  const syncNow = async (page) => {
+    const button = page.getByRole('button', { name: 'Sync now' });
+    // The pill opens Settings → Team server.
+    if (!(await button.isVisible())) await pill(page).click();
+    await button.click();
+    await synced(page);
+  };
+
+  // ben connects his app in Settings → Team server; the token is checked, then kept out of view.
+  await pill(ben.page).getByText('Not synced').waitFor();
+  await ben.page.getByRole('button', { name: 'Settings' }).click();
+  const teamSection = ben.page.getByRole('region', { name: 'Team server' });
+  await teamSection.getByLabel('Server address').fill(team.url);
+  await teamSection.getByLabel('Token').fill(benToken);
+  await teamSection.getByRole('button', { name: 'Save server' }).click();
+  await teamSection.getByText(/ben \(reviewer\)/).first().waitFor();
+  assert.equal(await teamSection.getByLabel('Token').inputValue(), '', 'the token is not shown back');
+  await syncNow(ben.page);
+  const benTree = ben.page.getByRole('tree', { name: 'Prompts' });
+  await benTree.getByRole('button', { name }).waitFor();
+
+  // ana writes a warmer greeting in her app and asks for it in production; her app syncs on its own.
+  const { tree: anaTree } = reviewHelpers(ana.page);
+  await synced(ana.page);
+  await anaTree.getByRole('button', { name }).click();
+  await editor(ana.page).click();
+  await ana.page.keyboard.press('Control+a');
+  await ana.page.keyboard.insertText('Hello {{ name }}, welcome aboard.');
+  await draftStatus(ana.page).getByText('Draft saved').waitFor();
+  await ana.page.getByRole('button', { name: 'Save version…' }).click();
+  const save = ana.page.getByRole('dialog', { name: 'Save a version' });
+  await save.getByLabel('Changelog message').fill('Warmer greeting');
+  await save.getByRole('button', { name: 'Save version', exact: true }).click();
+  await save.waitFor({ state: 'detached' });
+  await ana.page.getByRole('button', { name: 'Request review…' }).click();
+  const request = ana.page.getByRole('dialog', { name: 'Request review' });
+  assert.equal(await request.getByLabel('Version').inputValue(), '2');
+  await request.getByLabel('Description').fill('Warmer greeting for production');
+  await request.getByRole('button', { name: 'Request review', exact: true }).click();
+  await request.waitFor({ state: 'detached' });
+  await ana.page.getByRole('heading', { name: /Review #1/ }).waitFor();
+  await synced(ana.page); // pushed in the background, without a click
+
+  // ben pulls it in his app, reads the diff and approves; his approval is signed with his key.
+  await syncNow(ben.page);
+  const benHelpers = reviewHelpers(ben.page);
+  await benHelpers.openReview(1);
+  await ben.page.getByRole('table', { name: 'Template diff' }).getByText('welcome aboard', { exact: false }).first().waitFor();
+  await ben.page.getByRole('textbox', { name: 'Note' }).fill('Warmer, same meaning. Approved.');
+  await ben.page.getByRole('button', { name: 'Approve', exact: true }).click();
+  await ben.page.getByRole('list', { name: 'Review thread' }).getByText('approved version 2').waitFor();
+  await synced(ben.page);
+
+  // ana pulls the approval and releases to production from her app.
+  await syncNow(ana.page);
+  const anaHelpers = reviewHelpers(ana.page);
+  await anaHelpers.openReview(1);
+  await ana.page.getByRole('list', { name: 'Policy checklist' }).getByText(/1 so far \(ben\)/).waitFor();
+  await ana.page.waitForFunction(() => {
+    const b = [...document.querySelectorAll('button')].find((x) => x.textContent === 'Release to production');
+    return b && !b.disabled;
+  });
+  await anaHelpers.releaseButton().click();
+  const release = ana.page.getByRole('dialog', { name: 'Release to production' });
+  await release.getByLabel('Changelog').fill('Warmer greeting');
+  await release.getByRole('button', { name: 'Release', exact: true }).click();
+  await release.waitFor({ state: 'detached' });
+  await synced(ana.page);
+  await shot(ana.page, '30-team-released');
+
+  // ben's app shows the release after its next sync.
+  await syncNow(ben.page);
+  await benHelpers.prodBadge(name).getByText('production v2').waitFor();
+
+  // An application using the Langfuse SDK fetches production and gets the released text.
+  const python = process.env.PROMPTDESK_LANGFUSE_PYTHON ?? path.join(ROOT, 'tests', '.venv', 'bin', 'python');
+  assert.ok(existsSync(python), `no Python with the Langfuse SDK at ${python}: run tests/langfuse/run.sh first`);
+  const seen = JSON.parse(
+    execFileSync(python, [path.join(ROOT, 'tests', 'langfuse', 'sdk_check.py'), team.url, sdkKeys.public_key, sdkKeys.secret, 'production', name], {
+      encoding: 'utf8',
+      env: { ...process.env, OTEL_SDK_DISABLED: 'true' },
+    }),
+  );
+  assert.equal(seen.production.version, 2);
+  assert.equal(seen.production.prompt, 'Hello {{ name }}, welcome aboard.');
+  assert.ok(seen.production.labels.includes('production'));
+
+  assert.deepEqual(ana.errors, []);
+  assert.deepEqual(ben.errors, []);
+  await ana.context.close();
+  await ben.context.close();
+  await stopServer(anaApp);
+  await stopServer(benApp);
+  team.proc.kill('SIGTERM');
+});
+
 test('figures: keystroke to preview, start to interactive, a 2,000-version history', async () => {
   const server = await startServer();
   const figures = {};

@@ -29,18 +29,18 @@ const LEDGER_PAGE: usize = 500;
 pub fn sync_status(api: &Api, _: NoArgs) -> R<SyncStatus> {
     let store = api.key_store().map(|(s, _)| s);
     // The registry part under its lock; the key store (a keyring over D-Bus, maybe) after.
-    let (state, refused) = api.with(|reg| {
+    let (state, refused, actor) = api.with(|reg| {
         let state = reg.sync_state()?;
         let refused = state
             .refused
             .iter()
             .map(|c| refused_detail(reg, c.clone()))
             .collect::<Vec<_>>();
-        Ok((state, refused))
+        Ok((state, refused, reg.actor().to_string()))
     })?;
     let (token_kept, token_problem) = match (&state.remote, &store) {
         (None, _) => (false, None),
-        (Some(url), Ok(store)) => match store.server_token(url) {
+        (Some(url), Ok(store)) => match store.server_token(url, &actor) {
             Ok(t) => (t.is_some(), None),
             Err(e) => (false, Some(e.to_string())),
         },
@@ -134,7 +134,8 @@ pub fn set_remote(api: &Api, req: SetRemote) -> R<RemoteSet> {
     // Check the token before keeping anything: a typo must not replace a working setting.
     let (user, role) =
         promptdesk_sync::whoami(&Remote::new(&url, token)).map_err(|e| refusal(&url, e))?;
-    store.set_server_token(&url, token).map_err(|e| {
+    let acting = api.with(|reg| Ok(reg.actor().to_string()))?;
+    store.set_server_token(&url, &acting, token).map_err(|e| {
         ApiError::new(
             crate::ApiErrorKind::PolicyRefused,
             format!(
@@ -189,7 +190,8 @@ pub fn forget_remote(api: &Api, _: NoArgs) -> R<SyncStatus> {
         .with(|reg| Ok(reg.sync_remote()?))?
         .ok_or_else(|| ApiError::bad_input("No team server is set for this registry."))?;
     let (store, _) = api.key_store()?;
-    store.forget_server_token(&url).map_err(|e| {
+    let acting = api.with(|reg| Ok(reg.actor().to_string()))?;
+    store.forget_server_token(&url, &acting).map_err(|e| {
         ApiError::new(
             crate::ApiErrorKind::PolicyRefused,
             format!(
@@ -249,7 +251,7 @@ fn round(api: &Api, path: &Path, actor: &str, url: &str) -> Done {
         Ok((s, _)) => s,
         Err(e) => return record(api, Done::failed("keys", e.message)),
     };
-    let remote = match remote(&store, url) {
+    let remote = match remote(&store, url, actor) {
         Ok(r) => r,
         Err(e) => return record(api, Done::failed(e.kind(), words(&e))),
     };
@@ -269,8 +271,8 @@ fn round(api: &Api, path: &Path, actor: &str, url: &str) -> Done {
     }
 }
 
-fn remote(store: &KeyStore, url: &str) -> Result<Remote, SyncError> {
-    let token = promptdesk_sync::token_for(store, url)?;
+fn remote(store: &KeyStore, url: &str, person: &str) -> Result<Remote, SyncError> {
+    let token = promptdesk_sync::token_for(store, url, person)?;
     Ok(Remote::new(url, &token))
 }
 

@@ -82,8 +82,12 @@ fn a_wrong_token_or_an_unreachable_server_is_refused_and_nothing_is_saved() {
     let status = desk.ok("sync_status", json!({}));
     assert_eq!(status["remote"], json!(null), "{status}");
     assert_eq!(status["token_kept"], false);
-    assert_eq!(store.server_token(&server.url()).unwrap(), None);
-    assert_eq!(store.server_token(&format!("http://{gone}")).unwrap(), None);
+    let me = desk.actor();
+    assert_eq!(store.server_token(&server.url(), &me).unwrap(), None);
+    assert_eq!(
+        store.server_token(&format!("http://{gone}"), &me).unwrap(),
+        None
+    );
 
     // With no server, a round is an outcome that says so, not an error.
     let round = desk.ok("sync_now", json!({}));
@@ -116,7 +120,7 @@ fn a_round_pushes_what_is_pending_pulls_it_elsewhere_and_the_token_stays_in_the_
     assert_eq!(set["status"]["token_kept"], true);
     assert_eq!(
         KeyStore::Files(ana.key_dir())
-            .server_token(&server.url())
+            .server_token(&server.url(), &ana.actor())
             .unwrap()
             .as_deref(),
         Some(token.as_str())

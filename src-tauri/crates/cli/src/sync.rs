@@ -42,7 +42,7 @@ pub fn remote(path: &Path, json: bool, command: RemoteCommand) -> Out {
             let (user, role) =
                 promptdesk_sync::whoami(&Remote::new(&url, &token)).map_err(failure)?;
             store
-                .set_server_token(&url, &token)
+                .set_server_token(&url, reg.actor(), &token)
                 .map_err(|e| Failure::bad_input(e.to_string()))?;
             reg.set_sync_remote(&url)?;
             let acting = reg.actor().to_string();
@@ -71,14 +71,15 @@ pub fn remote(path: &Path, json: bool, command: RemoteCommand) -> Out {
             let url = reg.sync_remote()?;
             let kept = match &url {
                 Some(u) => store
-                    .server_token(u)
+                    .server_token(u, reg.actor())
                     .map_err(|e| Failure::bad_input(e.to_string()))?
                     .is_some(),
                 None => false,
             };
             let who = match (&url, kept) {
                 (Some(u), true) => {
-                    let token = promptdesk_sync::token_for(&store, u).map_err(failure)?;
+                    let token =
+                        promptdesk_sync::token_for(&store, u, reg.actor()).map_err(failure)?;
                     promptdesk_sync::whoami(&Remote::new(u, &token)).ok()
                 }
                 _ => None,
@@ -112,7 +113,7 @@ pub fn remote(path: &Path, json: bool, command: RemoteCommand) -> Out {
                 .sync_remote()?
                 .ok_or_else(|| Failure::bad_input("no server is set for this registry"))?;
             store
-                .forget_server_token(&url)
+                .forget_server_token(&url, reg.actor())
                 .map_err(|e| Failure::bad_input(e.to_string()))?;
             emit(json, &json!({ "remote": url, "token_kept": false }), || {
                 println!("Forgot the token for {url}.")

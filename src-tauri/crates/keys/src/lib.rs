@@ -203,12 +203,15 @@ impl KeyStore {
 }
 
 /// Where the token for a registry server is kept: beside the signing keys, under its own
-/// service name, one entry per server URL. Never in the registry file.
+/// service name, one entry per person and server URL (two people may share one machine's
+/// keyring, each with their own registry). Never in the registry file.
 const TOKEN_SERVICE: &str = "dev.promptdesk.server-token";
 
 impl KeyStore {
-    /// The token kept for the server at `url`, if any.
-    pub fn server_token(&self, url: &str) -> Result<Option<String>, KeyError> {
+    /// The token `person` keeps for the server at `url`, if any.
+    pub fn server_token(&self, url: &str, person: &str) -> Result<Option<String>, KeyError> {
+        let account = token_account(url, person);
+        let url = account.as_str();
         match self {
             KeyStore::Os => {
                 let entry = keyring::Entry::new(TOKEN_SERVICE, url)
@@ -233,9 +236,12 @@ impl KeyStore {
         }
     }
 
-    /// Keeps `token` for the server at `url`, replacing any earlier one, and reads it back.
-    pub fn set_server_token(&self, url: &str, token: &str) -> Result<(), KeyError> {
+    /// Keeps `person`'s `token` for the server at `url`, replacing any earlier one, and reads it
+    /// back.
+    pub fn set_server_token(&self, url: &str, person: &str, token: &str) -> Result<(), KeyError> {
         self.canary()?;
+        let account = token_account(url, person);
+        let (url, original_url) = (account.as_str(), url);
         match self {
             KeyStore::Os => keyring::Entry::new(TOKEN_SERVICE, url)
                 .and_then(|e| e.set_password(token))
@@ -254,7 +260,7 @@ impl KeyStore {
                 write_private(&path, token).map_err(fail)?;
             }
         }
-        match self.server_token(url)? {
+        match self.server_token(original_url, person)? {
             Some(t) if t == token => Ok(()),
             _ => Err(KeyError::Unavailable(
                 "the token could not be read back after storing it".into(),
@@ -262,8 +268,10 @@ impl KeyStore {
         }
     }
 
-    /// Forgets the token for the server at `url` (nothing to do when there is none).
-    pub fn forget_server_token(&self, url: &str) -> Result<(), KeyError> {
+    /// Forgets `person`'s token for the server at `url` (nothing to do when there is none).
+    pub fn forget_server_token(&self, url: &str, person: &str) -> Result<(), KeyError> {
+        let account = token_account(url, person);
+        let url = account.as_str();
         match self {
             KeyStore::Os => {
                 let entry = keyring::Entry::new(TOKEN_SERVICE, url)
@@ -285,6 +293,10 @@ impl KeyStore {
             }
         }
     }
+}
+
+fn token_account(url: &str, person: &str) -> String {
+    format!("{person} at {url}")
 }
 
 fn token_file(dir: &std::path::Path, url: &str) -> PathBuf {
@@ -340,17 +352,30 @@ mod tests {
     }
 
     #[test]
-    fn a_server_token_is_kept_per_url_replaced_and_forgotten() {
+    fn a_server_token_is_kept_per_person_and_url_replaced_and_forgotten() {
         let dir = tempfile::tempdir().unwrap();
         let store = KeyStore::Files(dir.path().join("keys"));
         let url = "http://127.0.0.1:8600";
-        assert_eq!(store.server_token(url).unwrap(), None);
-        store.set_server_token(url, "pdt_one").unwrap();
-        store.set_server_token(url, "pdt_two").unwrap();
-        assert_eq!(store.server_token(url).unwrap().as_deref(), Some("pdt_two"));
-        assert_eq!(store.server_token("http://elsewhere").unwrap(), None);
-        store.forget_server_token(url).unwrap();
-        assert_eq!(store.server_token(url).unwrap(), None);
+        assert_eq!(store.server_token(url, "ana").unwrap(), None);
+        store.set_server_token(url, "ana", "pdt_one").unwrap();
+        store.set_server_token(url, "ana", "pdt_two").unwrap();
+        // Two people on one machine: ben's token does not replace ana's.
+        store.set_server_token(url, "ben", "pdt_ben").unwrap();
+        assert_eq!(
+            store.server_token(url, "ana").unwrap().as_deref(),
+            Some("pdt_two")
+        );
+        assert_eq!(
+            store.server_token(url, "ben").unwrap().as_deref(),
+            Some("pdt_ben")
+        );
+        assert_eq!(store.server_token("http://elsewhere", "ana").unwrap(), None);
+        store.forget_server_token(url, "ana").unwrap();
+        assert_eq!(store.server_token(url, "ana").unwrap(), None);
+        assert_eq!(
+            store.server_token(url, "ben").unwrap().as_deref(),
+            Some("pdt_ben")
+        );
     }
 
     #[test]

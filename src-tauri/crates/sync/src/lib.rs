@@ -330,24 +330,28 @@ pub fn whoami(remote: &Remote) -> Result<(String, String), SyncError> {
     Ok((user, role))
 }
 
-/// The token for `url`: `PROMPTDESK_TOKEN` when set (CI, scripts; never stored), else the one
-/// kept in the key store.
-pub fn token_for(store: &promptdesk_keys::KeyStore, url: &str) -> Result<String, SyncError> {
+/// `person`'s token for `url`: `PROMPTDESK_TOKEN` when set (CI, scripts; never stored), else
+/// the one kept in the key store.
+pub fn token_for(
+    store: &promptdesk_keys::KeyStore,
+    url: &str,
+    person: &str,
+) -> Result<String, SyncError> {
     if let Ok(t) = std::env::var("PROMPTDESK_TOKEN") {
         if !t.trim().is_empty() {
             return Ok(t.trim().to_string());
         }
     }
     store
-        .server_token(url)
+        .server_token(url, person)
         .map_err(|e| SyncError::Keys(e.to_string()))?
         .ok_or_else(|| SyncError::NoToken { url: url.into() })
 }
 
-/// The remote of `reg`, with its token, ready to sync.
+/// The remote of `reg`, with the acting person's token, ready to sync.
 pub fn remote_of(reg: &Registry, store: &promptdesk_keys::KeyStore) -> Result<Remote, SyncError> {
     let url = reg.sync_remote()?.ok_or(SyncError::NoRemote)?;
-    let token = token_for(store, &url)?;
+    let token = token_for(store, &url, reg.actor())?;
     Ok(Remote::new(&url, &token))
 }
 
