@@ -85,6 +85,7 @@ const CHECKS = [
   'open prompt shows editor',
   'typing updates preview',
   'draft saved',
+  'team sync',
   'screenshot',
   'app closes',
 ];
@@ -257,6 +258,48 @@ async function interact(t0) {
       throw new Error(`${e.message}; it reads ${JSON.stringify(x?.draftStatus ?? null)}`);
     }
     return `draft status "${snap.draftStatus}" ${Math.round(performance.now() - typedAt)} ms after typing began`;
+  });
+
+  // Settings → Team server: the address and a token, checked by the server, then one round.
+  await check('team sync', async () => {
+    const url = env('E2E_TEAM_URL');
+    const token = env('E2E_TEAM_TOKEN');
+    const PILL = `return document.querySelector('button[aria-label^="Team sync:"]')?.getAttribute('aria-label') ?? null;`;
+    // A click on the button with this text (inside `scope`), from the page itself.
+    const press = (text, scope = 'body') =>
+      wd.waitFor(
+        () => wd.exec(
+          `const b = [...document.querySelectorAll(arguments[1] + ' button')].find((x) => x.textContent.trim() === arguments[0] && !x.disabled);
+           if (b) b.click();
+           return !!b;`,
+          [text, scope],
+        ),
+        `an enabled "${text}" button`,
+      );
+    if (!(await wd.exec(`return !!document.querySelector('#team-server');`))) await press('Settings', '.topbar');
+    const address = await wd.waitFor(() => wd.find('#team-server input[type="url"]'), 'the Team server section');
+    await wd.click(address);
+    await wd.sendKeys(address, url);
+    const secret = await wd.find('#team-server input[type="password"]');
+    await wd.click(secret);
+    await wd.sendKeys(secret, token);
+    await press('Save server', '#team-server');
+    const confirmed = await wd.waitFor(
+      () => wd.exec(`const s = document.querySelector('#team-server [role="status"], #team-server [role="alert"]'); return s ? s.textContent : null;`),
+      'the server to confirm the token',
+    );
+    if (!confirmed.includes('desk')) throw new Error(`saving the server said: ${confirmed}`);
+    if (await wd.exec(`return document.querySelector('#team-server input[type="password"]').value;`)) {
+      throw new Error('the token is shown back after saving');
+    }
+    await press('Sync now', '#team-server');
+    let pill;
+    try {
+      pill = await wd.waitFor(async () => ((await wd.exec(PILL)) === 'Team sync: Synced' ? 'Team sync: Synced' : null), 'the sync pill to read Synced');
+    } catch (e) {
+      throw new Error(`${e.message}; it reads ${JSON.stringify(await wd.exec(PILL))}`);
+    }
+    return `"${confirmed.trim().slice(0, 80)}", then "${pill}"`;
   });
 }
 

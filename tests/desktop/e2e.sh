@@ -4,8 +4,9 @@
 # WebDriver calls (tests/desktop/e2e.mjs): the window opens, the tree lists the demo prompts, the
 # "Signing keys" dialog appears (this session has no working keyring) and choosing files makes
 # signing work and is remembered, search works, opening a prompt shows the template editor,
-# typing updates the live preview and the draft is saved; after the app closed, the CLI finds the
-# typed text in the registry's draft.
+# typing updates the live preview and the draft is saved, Settings → Team server connects to a
+# local `promptdesk serve` and a sync round pushes the registry; after the app closed, the CLI
+# finds the typed text in the registry's draft and the server serves the demo's production.
 #
 #   tests/desktop/e2e.sh
 #
@@ -69,7 +70,7 @@ not_run() { # REASON CHECK...
   local reason=$1; shift
   for c in "$@"; do fail "$c" "not run: $reason"; done
 }
-APP_CHECKS=("desktop session" "draft persisted")
+APP_CHECKS=("desktop session" "draft persisted" "team server has the registry")
 
 for tool in npm node cargo xvfb-run dbus-run-session tauri-driver WebKitWebDriver pgrep; do
   if ! command -v "$tool" >/dev/null 2>&1; then
@@ -124,8 +125,10 @@ fi
 WORK=$(mktemp -d)
 REGISTRY="$WORK/registry.db"
 XVFB_PID=""
+TEAM_PID=""
 cleanup() {
   [ -n "$XVFB_PID" ] && stop_tree "$XVFB_PID"
+  [ -n "$TEAM_PID" ] && kill "$TEAM_PID" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -138,6 +141,22 @@ else
   not_run "no registry" "${APP_CHECKS[@]}"
   finish
 fi
+
+# A team registry server for the app to sync with: the desktop app connects in Settings → Team
+# server and pushes the demo (its acting person, desk, holds an admin token, since the demo's
+# records were made by several people; an admin may carry others' changes, each still judged by
+# its author's role).
+TEAM_DB="$WORK/team.db"
+TEAM_PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+TEAM_TOKEN=$("$CLI" --json server --database "sqlite://$TEAM_DB" token create --user desk --role admin \
+  | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>process.stdout.write(JSON.parse(s).secret ?? ""))')
+# The demo's people have roles on the server (a token each), as they would on a real team.
+for person_role in cho:admin ana:editor sam:editor ben:reviewer rita:releaser; do
+  "$CLI" server --database "sqlite://$TEAM_DB" token create --user "${person_role%%:*}" --role "${person_role#*:}" >/dev/null
+done
+PROMPTDESK_SERVER_QUIET=1 "$CLI" serve --database "sqlite://$TEAM_DB" --addr "127.0.0.1:$TEAM_PORT" >"$WORK/team-server.log" 2>&1 &
+TEAM_PID=$!
+export PROMPTDESK_USER=desk E2E_TEAM_URL="http://127.0.0.1:$TEAM_PORT" E2E_TEAM_TOKEN="$TEAM_TOKEN"
 
 # The application tauri-driver launches: a wrapper that sends the app's output to its own log and
 # execs the binary (so the app keeps the wrapper's pid and WebKitWebDriver's arguments).
@@ -193,4 +212,15 @@ else
   fail "draft persisted" "promptdesk show failed: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"
 fi
 
+# What the app pushed is on the server: the runtime API serves the demo's production version.
+served=$(E2E_TEAM_TOKEN="$TEAM_TOKEN" node -e '
+  fetch(process.env.E2E_TEAM_URL + "/v1/prompts/support%2Frefund-reply?label=production",
+        { headers: { authorization: "Bearer " + process.env.E2E_TEAM_TOKEN } })
+    .then(async (r) => { if (!r.ok) throw new Error("HTTP " + r.status); process.stdout.write(String((await r.json()).version)); })
+    .catch((e) => { process.stdout.write(e.message); process.exit(1); });' 2>&1)
+if [ $? -eq 0 ]; then
+  pass "team server has the registry" "GET /v1/prompts/support%2Frefund-reply?label=production → version $served"
+else
+  fail "team server has the registry" "the server does not serve support/refund-reply@production ($served)"
+fi
 finish
