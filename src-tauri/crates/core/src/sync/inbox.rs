@@ -246,6 +246,7 @@ impl Registry {
                 )?;
                 renumbered += follow_number(tx, ctx, &pending.event, &ack.assigned)?;
             }
+            super::outbox::advance(tx)?;
             Ok(renumbered)
         })
     }
@@ -269,7 +270,8 @@ impl Registry {
                 &subject_of(&pending.event),
                 json!({ "event": pending.event.id, "kind": pending.event.body.kind(),
                         "message": message }),
-            )
+            )?;
+            super::outbox::advance(tx)
         })
     }
 
@@ -298,6 +300,7 @@ impl Registry {
                 cursor = cursor.max(p.seq);
             }
             settings::set(tx, CURSOR, &cursor.to_string())?;
+            super::outbox::advance(tx)?;
             Ok(report)
         })
     }

@@ -167,7 +167,8 @@ pub fn signer(who: &str) -> MemorySigner {
 }
 
 /// Everything that must agree between registries after they sync: every version by number and
-/// hash, every label, review, review event and accepted release.
+/// hash, every label, and every review, review event and release the server accepted (a refused
+/// one stays in the registry where it was made, which is append-only, listed as refused).
 pub fn shared_state(reg: &Registry) -> serde_json::Value {
     let conn = reg.connection();
     let rows = |sql: &str| -> Vec<Vec<String>> {
@@ -193,8 +194,10 @@ pub fn shared_state(reg: &Registry) -> serde_json::Value {
         "prompts": rows("SELECT name, kind FROM prompts ORDER BY name"),
         "versions": rows("SELECT p.name, v.number, v.hash, v.author FROM versions v JOIN prompts p ON p.id = v.prompt_id ORDER BY p.name, v.number"),
         "labels": rows("SELECT p.name, l.name, l.hash FROM labels l JOIN prompts p ON p.id = l.prompt_id ORDER BY p.name, l.name"),
-        "reviews": rows("SELECT id, version_hash, label, requested_by FROM reviews ORDER BY id"),
-        "review_events": rows("SELECT id, kind, actor, content_hash, signature FROM review_events ORDER BY id"),
+        "reviews": rows("SELECT id, version_hash, label, requested_by FROM reviews
+                         WHERE id NOT IN (SELECT event_id FROM sync_events WHERE status = 'refused') ORDER BY id"),
+        "review_events": rows("SELECT id, kind, actor, content_hash, signature FROM review_events
+                               WHERE id NOT IN (SELECT event_id FROM sync_events WHERE status = 'refused') ORDER BY id"),
         "releases": rows("SELECT s.id, s.kind, s.label, s.from_hash, s.to_hash, s.actor, s.signature FROM releases s
                           WHERE s.id NOT IN (SELECT event_id FROM sync_events WHERE status = 'refused') ORDER BY s.id"),
         "keys": rows("SELECT key_id, person FROM signing_keys ORDER BY key_id"),
