@@ -982,7 +982,25 @@ fn rollback_target(
         ))
     })?;
     let target = match to {
-        Some(r) => resolve_version(conn, name, Some(r))?,
+        Some(r) => {
+            let v = resolve_version(conn, name, Some(r))?;
+            // A rollback skips fresh approvals because it returns to something this label
+            // already served; going anywhere else is a release and needs its review.
+            let served: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM label_history WHERE prompt_id = ?1 AND label = ?2
+                                AND to_hash = ?3)",
+                params![p.id, label, v.hash],
+                |r| r.get(0),
+            )?;
+            if !served {
+                return Err(Error::Refused(format!(
+                    "{label} of {name} never served version {}: a rollback only returns to a \
+                     version it served before; release version {} through review instead",
+                    v.number, v.number
+                )));
+            }
+            v
+        }
         None => {
             let released_from: Option<Option<String>> = conn
                 .query_row(

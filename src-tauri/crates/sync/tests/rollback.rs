@@ -159,23 +159,29 @@ fn a_rollback_made_offline_reaches_the_server_and_everyone() {
 }
 
 #[test]
-#[ignore = "gap in the release policy, not in sync: a rollback `to` a version production never \
-            served needs no approval, in the desktop registry (core release.rs, \
-            rollback_target) and on the server (server apply.rs, LabelMove Rollback); remove \
-            this ignore once one of them is fixed"]
+// The desktop registry refuses such a rollback (core release.rs, rollback_target), so nothing
+// reaches the server. The server itself still accepts a hand-made signed rollback event to a
+// never-served version from a releaser (server apply.rs); see the closing note of issue 5.
 fn a_rollback_to_a_version_production_never_served_is_refused() {
     let server = Server::start();
     let (mut ana, mut ben, mut rita) = team(&server);
     review_and_release(&mut ana, &mut ben, &mut rita, 1);
     // Version 3 was never reviewed nor released.
-    let _ = rita.reg.rollback(
-        NAME,
-        "production",
-        RollbackRequest {
-            reason: "oops",
-            to: Some(&Ref::Number(3)),
-            expect_from: None,
-        },
+    let refused = rita
+        .reg
+        .rollback(
+            NAME,
+            "production",
+            RollbackRequest {
+                reason: "oops",
+                to: Some(&Ref::Number(3)),
+                expect_from: None,
+            },
+        )
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("never served version 3"),
+        "{refused}"
     );
     rita.sync();
     assert_eq!(
