@@ -44,6 +44,71 @@ pub fn now() -> String {
         .unwrap_or_default()
 }
 
+/// A server on its own thread and async runtime, listening on 127.0.0.1 at a free port (the
+/// test suites of the server, the sync client and the API run real servers this way). Dropping
+/// it, or `stop`, shuts it down gracefully and waits for it.
+pub struct Background {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    pub fn start(store: Arc<Store>) -> std::io::Result<Background> {
+        let (ready, listening) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let started = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build();
+            let rt = match started {
+                Ok(rt) => rt,
+                Err(e) => return drop(ready.send(Err(e))),
+            };
+            rt.block_on(async move {
+                let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                    Ok(l) => l,
+                    Err(e) => return drop(ready.send(Err(e))),
+                };
+                let _ = ready.send(listener.local_addr());
+                let _ = serve(store, listener, async {
+                    let _ = stopped.await;
+                })
+                .await;
+            });
+        });
+        let addr = listening
+            .recv()
+            .map_err(|_| std::io::Error::other("the server thread ended before listening"))??;
+        Ok(Background {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server and waits until it no longer answers.
+    pub fn stop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Serves `store` on `listener` until `shutdown` resolves; requests in flight finish first.
 pub async fn serve(
     store: Arc<Store>,

@@ -45,12 +45,12 @@ impl Database {
 }
 
 pub struct Server {
+    /// Declared first: fields drop in order, so the server stops before its database goes.
+    running: promptdesk_server::Background,
     pub addr: SocketAddr,
     pub store: Arc<Store>,
     pub backend: Backend,
     database: Arc<Database>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -78,33 +78,14 @@ impl Server {
     fn serve(backend: Backend, database: Arc<Database>) -> Server {
         std::env::set_var("PROMPTDESK_SERVER_QUIET", "1");
         let store = Arc::new(Store::open(&database.url()).unwrap());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let s = store.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                promptdesk_server::serve(s, listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = rx.recv().unwrap();
+        let running = promptdesk_server::Background::start(store.clone()).unwrap();
+        let addr = running.addr;
         Server {
             addr,
             store,
             backend,
             database,
-            stop: Some(stop),
-            thread: Some(thread),
+            running,
         }
     }
 
@@ -180,17 +161,6 @@ impl Server {
         let mut raw = Vec::new();
         let _ = s.read_to_end(&mut raw);
         Reply::parse(&raw)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

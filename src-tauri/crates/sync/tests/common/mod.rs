@@ -14,11 +14,11 @@ use promptdesk_server::Store;
 use promptdesk_sync::{Remote, Report};
 
 pub struct Server {
+    /// Declared first: fields drop in order, so the server stops before its database goes.
+    running: promptdesk_server::Background,
     pub addr: SocketAddr,
     pub store: Arc<Store>,
     pub dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -32,32 +32,13 @@ impl Server {
         std::env::set_var("PROMPTDESK_SERVER_QUIET", "1");
         let url = format!("sqlite://{}", dir.path().join("server.db").display());
         let store = Arc::new(Store::open(&url).unwrap());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let s = store.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                promptdesk_server::serve(s, listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
-            });
-        });
-        let addr = rx.recv().unwrap();
+        let running = promptdesk_server::Background::start(store.clone()).unwrap();
+        let addr = running.addr;
         Server {
             addr,
             store,
             dir,
-            stop: Some(stop),
-            thread: Some(thread),
+            running,
         }
     }
 
@@ -78,25 +59,9 @@ impl Server {
     }
 
     pub fn stop(mut self) -> tempfile::TempDir {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.running.stop();
         let dir = tempfile::tempdir().unwrap();
         std::mem::replace(&mut self.dir, dir)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
