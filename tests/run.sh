@@ -18,6 +18,14 @@ step() { printf '\n==> %s\n' "$*"; }
 
 bash .ci/install-deps.sh || { echo "promptdesk tests: 0 passed, 1 failed"; exit 1; }
 
+# A clean run builds every crate once; incremental caches would only add gigabytes nobody reuses.
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+# Disk is the resource a run most often runs out of (builds, browsers, databases): say how much
+# there is before and after, so a failure for lack of space is obvious in the log.
+disk_free() { df -h "${CARGO_TARGET_DIR:-$ROOT/target}" 2>/dev/null | awk 'NR == 2 {print $4 " free on " $6}' || true; }
+mkdir -p "${CARGO_TARGET_DIR:-$ROOT/target}"
+echo "disk before the run: $(disk_free)"
+
 step "cargo fmt --check"
 if cargo fmt --all -- --check >"$LOGS/fmt.log" 2>&1; then
   passed=$((passed + 1))
@@ -81,6 +89,7 @@ step "desktop e2e (Tauri binary under Xvfb through tauri-driver)"
 e2e "desktop e2e" tests/desktop/e2e.sh desktop-e2e-run.log
 
 echo
+echo "disk after the run: $(disk_free)"
 for x in "${failures[@]}"; do echo "FAILED: $x"; done
 echo "promptdesk tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
