@@ -345,11 +345,16 @@ pub enum PolicyCommand {
         approvals: Option<u32>,
         #[arg(long)]
         changelog_required: Option<bool>,
-        /// A test suite that must pass (evals arrive in a later release); "" removes it
+        /// A test suite (by name, in each prompt) whose latest run on the version must pass;
+        /// "" removes the requirement
         #[arg(long)]
         suite: Option<String>,
+        /// The share of the suite's cases that must pass, 0 to 1
         #[arg(long, default_value_t = 1.0)]
         min_pass_rate: f64,
+        /// Also refuse when a case that passes on what the label serves now fails
+        #[arg(long)]
+        no_regressions: bool,
         #[arg(long, value_parser = parse_role)]
         promote_role: Option<promptdesk_core::policy::Role>,
         #[arg(long, value_parser = parse_role)]

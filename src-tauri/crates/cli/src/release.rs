@@ -300,9 +300,14 @@ fn print_policy(label: &str, p: &Policy) {
         p.required_suite
             .as_ref()
             .map_or("not configured".into(), |s| format!(
-                "{} at {:.0}%",
+                "{} at {:.0}%{}",
                 s.suite,
-                s.min_pass_rate * 100.0
+                s.min_pass_rate * 100.0,
+                if s.no_regressions {
+                    ", no regressions"
+                } else {
+                    ""
+                }
             ))
     );
     println!("  who may promote:        {} and above", p.promote_role);
@@ -351,6 +356,7 @@ pub fn policy(path: &Path, json: bool, command: PolicyCommand) -> Out {
             changelog_required,
             suite,
             min_pass_rate,
+            no_regressions,
             promote_role,
             rollback_role,
             rollback_needs_approvals,
@@ -368,6 +374,7 @@ pub fn policy(path: &Path, json: bool, command: PolicyCommand) -> Out {
                 p.required_suite = (!s.trim().is_empty()).then(|| SuiteRequirement {
                     suite: s.trim().to_string(),
                     min_pass_rate,
+                    no_regressions,
                 });
             }
             if let Some(r) = promote_role {

@@ -290,7 +290,62 @@ fn seed_stories(reg: &mut Registry) -> Result<()> {
         "First release of the triage prompt",
     )?;
 
+    seed_suite(reg)?;
     reg.set_actor(me);
+    Ok(())
+}
+
+/// The refund reply's regression suite: what every reply must say. Version 3 (production)
+/// passes it; version 4, the "shorter, friendlier" reply that dropped the policy, fails it.
+fn seed_suite(reg: &mut Registry) -> Result<()> {
+    use crate::eval::assertions::parse_short;
+    use crate::eval::CaseInput;
+    reg.set_actor("ana");
+    let case =
+        |description: &str, vars: Value, asserts: &[&str], expected: Option<&str>| CaseInput {
+            description: description.into(),
+            vars: vars.as_object().cloned().unwrap_or_default(),
+            expected: expected.map(String::from),
+            assertions: asserts
+                .iter()
+                .map(|a| parse_short(a).expect("demo assertions parse"))
+                .collect(),
+            tags: vec!["refunds".into()],
+        };
+    let cases = vec![
+        case(
+            "within the window: states the policy and starts the refund",
+            json!({"customer_name": "Ada", "order_id": "A-1001", "days_since_purchase": 12, "product": "headphones"}),
+            &[
+                "icontains: within 30 days",
+                "contains: original payment method",
+                "contains: Ada",
+            ],
+            None,
+        ),
+        case(
+            "outside the window: says why and offers store credit",
+            json!({"customer_name": "Grace", "order_id": "B-2203", "days_since_purchase": 45, "product": "a kettle"}),
+            &[
+                "contains: outside the refund window",
+                "icontains: store credit",
+                "icontains: within 30 days",
+            ],
+            None,
+        ),
+        case(
+            "greets the customer by name",
+            json!({"customer_name": "Lin", "order_id": "C-3300", "days_since_purchase": 3, "product": "a lamp"}),
+            &["contains: Lin", "not-icontains: as an ai"],
+            None,
+        ),
+    ];
+    reg.create_suite(
+        "support/refund-reply",
+        "regression",
+        "What every refund reply must say, whatever its tone",
+    )?;
+    reg.add_cases("support/refund-reply", "regression", cases, "", false)?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod eval;
 pub mod export;
 pub mod format;
 pub mod includes;

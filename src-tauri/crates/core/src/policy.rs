@@ -116,12 +116,15 @@ pub fn check_action(actor: &str, role: Role, action: Action) -> Result<(), Strin
     }
 }
 
-/// A required test suite and the pass rate it must reach (filled in by the evals issue).
+/// A required test suite: the pass rate its latest complete run on the candidate must reach
+/// and, with `no_regressions`, no case that passes on what the label serves now may fail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SuiteRequirement {
     pub suite: String,
     /// Between 0 and 1.
     pub min_pass_rate: f64,
+    #[serde(default)]
+    pub no_regressions: bool,
 }
 
 /// A period in which a label may not be promoted (rollbacks stay allowed: an incident must
@@ -232,12 +235,34 @@ pub struct ApprovalFact {
     pub version: u32,
 }
 
-/// The outcome of a suite run, once the evals issue produces them.
+/// What the gate knows of a suite on the candidate version: the run it counts (frozen into the
+/// release record as evidence), its pass rate and failing cases, the cases that regressed
+/// against the label's current version, or why no run counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SuiteResult {
     pub suite: String,
     pub content_hash: String,
     pub pass_rate: f64,
+    #[serde(default)]
+    pub run_id: Option<String>,
+    #[serde(default)]
+    pub passed: u32,
+    #[serde(default)]
+    pub total: u32,
+    /// The failing cases, by label.
+    #[serde(default)]
+    pub failing: Vec<String>,
+    /// Cases that pass on the label's current version and fail on the candidate.
+    #[serde(default)]
+    pub regressions: Vec<String>,
+    /// The run of the label's current version the regressions were found against.
+    #[serde(default)]
+    pub baseline_run: Option<String>,
+    #[serde(default)]
+    pub baseline_version: Option<u32>,
+    /// Why no run counts (never ran, still running, the suite changed since, …).
+    #[serde(default)]
+    pub problem: Option<String>,
 }
 
 /// A promotion or rollback, and everything the policy looks at.
@@ -269,12 +294,15 @@ pub struct Condition {
 }
 
 /// Every condition, in a stable order; allowed when all are met.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Decision {
     pub allowed: bool,
     pub conditions: Vec<Condition>,
     /// The reviewers whose approvals count towards this release.
     pub counted_approvals: Vec<String>,
+    /// The eval evidence the suite condition weighed (its run id is what a release records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<SuiteResult>,
 }
 
 impl Decision {
@@ -300,6 +328,7 @@ fn condition(code: &str, met: bool, message: String) -> Condition {
 /// Decides whether `s` may happen under `policy`, listing every condition.
 pub fn check_release(policy: &Policy, s: &Situation<'_>) -> Decision {
     let mut conditions = Vec::new();
+    let mut evidence = None;
     let what = if s.rollback {
         "roll back"
     } else {
@@ -418,30 +447,9 @@ pub fn check_release(policy: &Policy, s: &Situation<'_>) -> Decision {
             let result = s
                 .suite_results
                 .iter()
-                .filter(|r| r.suite == req.suite && r.content_hash == s.version_hash)
-                .map(|r| r.pass_rate)
-                .fold(None, |best: Option<f64>, r| {
-                    Some(best.map_or(r, |b| b.max(r)))
-                });
-            let (met, message) = match result {
-                None => (
-                    false,
-                    format!(
-                        "test suite {} has not run on version {}",
-                        req.suite, s.version
-                    ),
-                ),
-                Some(rate) => (
-                    rate >= req.min_pass_rate,
-                    format!(
-                        "test suite {} passed {:.0}% on version {} (needs {:.0}%)",
-                        req.suite,
-                        rate * 100.0,
-                        s.version,
-                        req.min_pass_rate * 100.0
-                    ),
-                ),
-            };
+                .find(|r| r.suite == req.suite && r.content_hash == s.version_hash);
+            let (met, message) = suite_condition(req, result, s.version);
+            evidence = result.cloned();
             conditions.push(condition("suite", met, message));
         }
     }
@@ -475,7 +483,60 @@ pub fn check_release(policy: &Policy, s: &Situation<'_>) -> Decision {
         // A rollback that needs no approvals is not allowed by any: recording the approvals of
         // the version it returns to would read as if someone had signed off the rollback.
         counted_approvals: if approvals_apply { counted } else { Vec::new() },
+        evidence,
     }
+}
+
+/// The suite condition: the run's pass rate against the requirement, the failing cases named,
+/// and regressions against the label's current version when the policy forbids them.
+fn suite_condition(
+    req: &SuiteRequirement,
+    result: Option<&SuiteResult>,
+    version: u32,
+) -> (bool, String) {
+    let Some(r) = result else {
+        return (
+            false,
+            format!("test suite {} has not run on version {version}", req.suite),
+        );
+    };
+    if let Some(problem) = &r.problem {
+        return (false, problem.clone());
+    }
+    let list = |labels: &[String]| {
+        let mut s = labels
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ");
+        if labels.len() > 10 {
+            s.push_str(&format!("; and {} more", labels.len() - 10));
+        }
+        s
+    };
+    let rate_met = r.pass_rate + 1e-9 >= req.min_pass_rate;
+    let mut message = format!(
+        "test suite {} passed {}/{} ({:.0}%) on version {version} (needs {:.0}%)",
+        req.suite,
+        r.passed,
+        r.total,
+        r.pass_rate * 100.0,
+        req.min_pass_rate * 100.0
+    );
+    if !rate_met && !r.failing.is_empty() {
+        message.push_str(&format!("; failing: {}", list(&r.failing)));
+    }
+    let regressed = req.no_regressions && !r.regressions.is_empty();
+    if regressed {
+        message.push_str(&format!(
+            "; {} case(s) that pass on version {} fail here: {}",
+            r.regressions.len(),
+            r.baseline_version.unwrap_or(0),
+            list(&r.regressions)
+        ));
+    }
+    (rate_met && !regressed, message)
 }
 
 #[cfg(test)]

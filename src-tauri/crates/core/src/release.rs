@@ -931,6 +931,10 @@ fn decide(
         .filter(|d| d.kind == "approve")
         .map(|d| d.fact)
         .collect();
+    let suite_results = match &policy.required_suite {
+        Some(req) if !rollback => vec![crate::eval::gate_evidence(conn, version, label, req)?],
+        _ => Vec::new(),
+    };
     let situation = Situation {
         label,
         actor,
@@ -940,8 +944,7 @@ fn decide(
         version_author: &version.author,
         changelog,
         approvals: &approvals,
-        // The evals issue records suite results; until then none exist.
-        suite_results: &[],
+        suite_results: &suite_results,
         now: at,
         rollback,
     };

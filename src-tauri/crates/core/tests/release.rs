@@ -411,6 +411,7 @@ fn roles_and_policies_are_administered_by_admins_only() {
         required_suite: Some(promptdesk_core::policy::SuiteRequirement {
             suite: "s".into(),
             min_pass_rate: 2.0,
+            no_regressions: false,
         }),
         ..strict
     };

@@ -33,6 +33,7 @@ fn with_suite(rate: f64) -> Policy {
         required_suite: Some(SuiteRequirement {
             suite: "refunds".into(),
             min_pass_rate: rate,
+            no_regressions: false,
         }),
         ..production()
     }
@@ -101,6 +102,16 @@ impl Row {
             suite: "refunds".into(),
             content_hash: hash.into(),
             pass_rate: rate,
+            run_id: Some("run-1".into()),
+            passed: (rate * 20.0).round() as u32,
+            total: 20,
+            failing: (0..20 - (rate * 20.0).round() as u32)
+                .map(|i| format!("#{i} case"))
+                .collect(),
+            regressions: Vec::new(),
+            baseline_run: None,
+            baseline_version: None,
+            problem: None,
         }];
         self
     }
@@ -150,7 +161,7 @@ fn table() -> Vec<Row> {
         row("a required suite that never ran", with_suite(0.9), Releaser).refused("test suite refunds has not run on version 3"),
         row("a suite that passed enough", with_suite(0.9), Releaser).suite(0.95, V3),
         row("a suite exactly at the threshold", with_suite(0.9), Releaser).suite(0.9, V3),
-        row("a suite below the threshold", with_suite(0.9), Releaser).suite(0.8, V3).refused("passed 80% on version 3 (needs 90%)"),
+        row("a suite below the threshold", with_suite(0.9), Releaser).suite(0.8, V3).refused("passed 16/20 (80%) on version 3 (needs 90%); failing: #0 case; #1 case; #2 case; #3 case"),
         row("a suite result for another version does not count", with_suite(0.9), Releaser).suite(1.0, V2)
             .refused("has not run on version 3"),
         // --- freeze windows -------------------------------------------------------------------
@@ -180,7 +191,7 @@ fn table() -> Vec<Row> {
         row("staging rollback still needs a reason", Policy::default_for("staging"), Editor).rollback().approvals(none()).changelog("")
             .refused("a reason is required"),
         // --- everything wrong at once -----------------------------------------------------
-        row("a viewer, no approval, no changelog, suite missing, frozen", Policy { required_suite: Some(SuiteRequirement { suite: "refunds".into(), min_pass_rate: 0.5 }), ..frozen() }, Viewer)
+        row("a viewer, no approval, no changelog, suite missing, frozen", Policy { required_suite: Some(SuiteRequirement { suite: "refunds".into(), min_pass_rate: 0.5, no_regressions: false }), ..frozen() }, Viewer)
             .approvals(none()).changelog("")
             .refused("only a releaser or above may promote to production; 1 approval of version 3 from reviewers other than its author ana: 0 so far; a changelog is required to promote to production; test suite refunds has not run on version 3; production is frozen until"),
     ]

@@ -1,0 +1,923 @@
+//! Eval runs: starting one, recording each case's outcome as it arrives, finishing, reading
+//! runs and results back, the reply cache, ratings, comparisons, and the evidence the release
+//! gate weighs.
+
+use std::collections::BTreeMap;
+
+use promptdesk_content::{sha256_hex, write_canonical, ModelSettings, Rendered};
+use promptdesk_diff::{diff_text, DiffOptions};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{json, Value};
+
+use super::assertions::{case_score, check_all, Observation};
+use super::suites::{cases, require_suite, suite_hash, suite_row};
+use super::{
+    case_label, CaseInput, CaseResult, Comparison, ComparisonCell, ComparisonColumn, ComparisonRow,
+    EvalRun, Outcome, PreparedRun, Rating, ReplyFacts, RunStatus, VersionEvals,
+};
+use crate::error::{Error, Result};
+use crate::model::Version;
+use crate::policy::{SuiteRequirement, SuiteResult};
+use crate::refs::Ref;
+use crate::registry::{resolve_version, Registry};
+use crate::store::{labels, prompts, versions};
+
+/// Hash of model settings (canonical JSON): runs with equal settings compare.
+pub fn settings_hash(model: &ModelSettings) -> String {
+    let mut bytes = Vec::new();
+    write_canonical(
+        &serde_json::to_value(model).expect("model settings serialise"),
+        &mut bytes,
+    );
+    sha256_hex(&bytes)
+}
+
+/// The version's model settings with an override applied: a non-empty provider or model
+/// replaces the version's, parameters are merged (the override's win).
+pub fn effective_model(own: &ModelSettings, over: Option<&ModelSettings>) -> ModelSettings {
+    let mut m = own.clone();
+    if let Some(o) = over {
+        if !o.provider.is_empty() {
+            m.provider = o.provider.clone();
+        }
+        if !o.model.is_empty() {
+            m.model = o.model.clone();
+        }
+        for (k, v) in &o.parameters {
+            m.parameters.insert(k.clone(), v.clone());
+        }
+    }
+    m
+}
+
+/// The cache key of one call: the version hash, the model settings and the rendered input.
+pub fn cache_key(version_hash: &str, model: &ModelSettings, input: &Rendered) -> String {
+    let mut bytes = Vec::new();
+    write_canonical(
+        &json!({"version": version_hash, "model": model, "input": input}),
+        &mut bytes,
+    );
+    sha256_hex(&bytes)
+}
+
+const RUN_COLUMNS: &str = "r.id, p.name, v.number, r.version_hash, s.name, r.suite_hash, r.model,
+    r.settings_hash, r.status, r.total, r.done, r.passed, r.errored, r.cached, r.score_sum,
+    r.tokens_in, r.tokens_out, r.cost, r.latency_ms, r.started_by, r.started_at, r.finished_at,
+    r.error, r.suite_id, v.content";
+
+const RUN_FROM: &str = "FROM eval_runs r JOIN prompts p ON p.id = r.prompt_id
+    JOIN suites s ON s.id = r.suite_id
+    JOIN versions v ON v.prompt_id = r.prompt_id AND v.hash = r.version_hash";
+
+fn run_from_row(r: &Row<'_>) -> rusqlite::Result<(EvalRun, String)> {
+    let model: String = r.get(6)?;
+    let model: ModelSettings = serde_json::from_str(&model).unwrap_or_default();
+    let total: u32 = r.get(9)?;
+    let done: u32 = r.get(10)?;
+    let passed: u32 = r.get(11)?;
+    let errored: u32 = r.get(12)?;
+    let score_sum: f64 = r.get(14)?;
+    let latency: u64 = get_u64(r, 18)?;
+    let settings_hash: String = r.get(7)?;
+    let content: String = r.get(24)?;
+    let own_settings = serde_json::from_str::<Value>(&content)
+        .ok()
+        .and_then(|c| c.get("model").cloned())
+        .and_then(|m| serde_json::from_value::<ModelSettings>(m).ok())
+        .is_some_and(|m| super::settings_hash(&m) == settings_hash);
+    Ok((
+        EvalRun {
+            id: r.get(0)?,
+            prompt: r.get(1)?,
+            version: r.get(2)?,
+            version_hash: r.get(3)?,
+            suite: r.get(4)?,
+            suite_hash: r.get(5)?,
+            suite_changed: false,
+            model,
+            settings_hash,
+            own_settings,
+            status: RunStatus::parse(&r.get::<_, String>(8)?),
+            total,
+            done,
+            passed,
+            failed: done.saturating_sub(passed).saturating_sub(errored),
+            errored,
+            cached: r.get(13)?,
+            pass_rate: if total == 0 {
+                0.0
+            } else {
+                f64::from(passed) / f64::from(total)
+            },
+            score: if done == 0 {
+                0.0
+            } else {
+                score_sum / f64::from(done)
+            },
+            tokens_in: get_u64(r, 15)?,
+            tokens_out: get_u64(r, 16)?,
+            cost: r.get(17)?,
+            mean_latency_ms: if done == 0 {
+                0
+            } else {
+                latency / u64::from(done)
+            },
+            started_by: r.get(19)?,
+            started_at: r.get(20)?,
+            finished_at: r.get(21)?,
+            error: r.get(22)?,
+        },
+        r.get(23)?,
+    ))
+}
+
+/// Marks runs whose suite changed since they began.
+fn with_current_hash(conn: &Connection, mut run: EvalRun, suite_id: &str) -> Result<EvalRun> {
+    run.suite_changed = suite_hash(&cases(conn, suite_id)?) != run.suite_hash;
+    Ok(run)
+}
+
+fn query_runs(
+    conn: &Connection,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<EvalRun>> {
+    let sql = format!(
+        "SELECT {RUN_COLUMNS} {RUN_FROM} WHERE {filter} ORDER BY r.started_at DESC, r.rowid DESC"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(args, run_from_row)?;
+    let mut hashes: BTreeMap<String, String> = BTreeMap::new();
+    let mut out = Vec::new();
+    for row in rows {
+        let (mut run, suite_id) = row?;
+        let current = match hashes.get(&suite_id) {
+            Some(h) => h.clone(),
+            None => {
+                let h = suite_hash(&cases(conn, &suite_id)?);
+                hashes.insert(suite_id.clone(), h.clone());
+                h
+            }
+        };
+        run.suite_changed = current != run.suite_hash;
+        out.push(run);
+    }
+    Ok(out)
+}
+
+pub(crate) fn get_run(conn: &Connection, id: &str) -> Result<EvalRun> {
+    let sql = format!("SELECT {RUN_COLUMNS} {RUN_FROM} WHERE r.id = ?1");
+    let found = conn.query_row(&sql, [id], run_from_row).optional()?;
+    let (run, suite_id) =
+        found.ok_or_else(|| Error::NotFound(format!("there is no eval run {id}")))?;
+    with_current_hash(conn, run, &suite_id)
+}
+
+fn result_from_row(r: &Row<'_>) -> rusqlite::Result<CaseResult> {
+    let case: String = r.get(2)?;
+    let case: CaseInput = serde_json::from_str(&case).unwrap_or_default();
+    let input: Option<String> = r.get(3)?;
+    let checks: String = r.get(8)?;
+    let position: u32 = r.get(1)?;
+    Ok(CaseResult {
+        case_id: r.get(0)?,
+        position,
+        label: case_label(position, &case.description, &case.vars),
+        case,
+        input: input.and_then(|i| serde_json::from_str(&i).ok()),
+        output: r.get(4)?,
+        error: r.get(5)?,
+        passed: r.get(6)?,
+        score: r.get(7)?,
+        checks: serde_json::from_str(&checks).unwrap_or_default(),
+        latency_ms: get_u64(r, 9)?,
+        tokens_in: get_u64(r, 10)?,
+        tokens_out: get_u64(r, 11)?,
+        cost: r.get(12)?,
+        cached: r.get(13)?,
+        attempts: r.get(14)?,
+        at: r.get(15)?,
+    })
+}
+
+const RESULT_COLUMNS: &str = "case_id, position, test_case, input, output, error, passed, score,
+    checks, latency_ms, tokens_in, tokens_out, cost, cached, attempts, at";
+
+fn results_of(conn: &Connection, run_id: &str) -> Result<Vec<CaseResult>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RESULT_COLUMNS} FROM eval_results WHERE run_id = ?1 ORDER BY position, case_id"
+    ))?;
+    let rows = stmt.query_map([run_id], result_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// SQLite integers are signed; counts and durations are never negative.
+fn get_u64(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    Ok(r.get::<_, i64>(i)?.max(0) as u64)
+}
+
+fn output_hash(output: &str) -> String {
+    sha256_hex(output.as_bytes())
+}
+
+impl Registry {
+    /// Records a new run of `suite` on a version and returns it with its cases. The model is
+    /// the version's own unless overridden; a run needs a provider and a model.
+    pub fn start_run(
+        &mut self,
+        prompt: &str,
+        reference: Option<&Ref>,
+        suite: &str,
+        model_override: Option<&ModelSettings>,
+    ) -> Result<PreparedRun> {
+        self.write(|tx, ctx| {
+            let version = resolve_version(tx, prompt, reference)?;
+            let row = require_suite(tx, prompt, suite)?;
+            let cases = cases(tx, &row.id)?;
+            if cases.is_empty() {
+                return Err(Error::bad(format!(
+                    "test suite {suite} of '{prompt}' has no cases yet; add some first"
+                )));
+            }
+            let model = effective_model(&version.content.model, model_override);
+            if model.provider.is_empty() || model.model.is_empty() {
+                return Err(Error::bad(format!(
+                    "{prompt}@{} has no model set (provider {:?}, model {:?}); set one in the \
+                     version's model settings or choose one for this run (--model provider/model)",
+                    version.number, model.provider, model.model
+                )));
+            }
+            let id = ctx.new_id();
+            let hash = suite_hash(&cases);
+            tx.execute(
+                "INSERT INTO eval_runs (id, prompt_id, version_hash, suite_id, suite_hash, model,
+                     settings_hash, status, total, started_by, started_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'running', ?8, ?9, ?10)",
+                params![
+                    id,
+                    row.prompt_id,
+                    version.hash,
+                    row.id,
+                    hash,
+                    serde_json::to_string(&model).expect("model serialises"),
+                    settings_hash(&model),
+                    cases.len() as i64,
+                    ctx.actor,
+                    ctx.at,
+                ],
+            )?;
+            let run = get_run(tx, &id)?;
+            Ok(PreparedRun {
+                run,
+                version,
+                cases,
+            })
+        })
+    }
+
+    /// A reply stored under this cache key by an earlier run.
+    pub fn cached_reply(&self, key: &str) -> Result<Option<ReplyFacts>> {
+        Ok(self
+            .connection()
+            .query_row(
+                "SELECT output, tokens_in, tokens_out, latency_ms, cost, finish_reason
+                 FROM eval_cache WHERE key = ?1",
+                [key],
+                |r| {
+                    Ok(ReplyFacts {
+                        output: r.get(0)?,
+                        tokens_in: get_u64(r, 1)?,
+                        tokens_out: get_u64(r, 2)?,
+                        latency_ms: get_u64(r, 3)?,
+                        cost: r.get(4)?,
+                        finish_reason: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Checks one case's outcome against its assertions and stores it (and a fresh reply in
+    /// the cache), in one transaction. Recording a case twice keeps the first.
+    pub fn record_result(&mut self, run_id: &str, outcome: Outcome) -> Result<CaseResult> {
+        let case = &outcome.case;
+        let (output, error, checks, passed, score) = match &outcome.reply {
+            Ok(reply) => {
+                let expected = case.expected.as_deref();
+                let obs = Observation {
+                    output: &reply.output,
+                    expected,
+                    latency_ms: reply.latency_ms,
+                    cost: reply.cost,
+                    rubric_verdicts: &outcome.rubric_verdicts,
+                };
+                let checks = check_all(&case.assertions, &obs);
+                let (passed, score) = case_score(&case.assertions, &checks);
+                (Some(reply.output.clone()), None, checks, passed, score)
+            }
+            Err(e) => (None, Some(e.clone()), Vec::new(), false, 0.0),
+        };
+        let facts = outcome.reply.as_ref().ok();
+        let snapshot = CaseInput {
+            description: case.description.clone(),
+            vars: case.vars.clone(),
+            expected: case.expected.clone(),
+            assertions: case.assertions.clone(),
+            tags: case.tags.clone(),
+        };
+        self.write(|tx, ctx| {
+            let status: Option<String> = tx
+                .query_row("SELECT status FROM eval_runs WHERE id = ?1", [run_id], |r| r.get(0))
+                .optional()?;
+            match status.as_deref() {
+                None => return Err(Error::NotFound(format!("there is no eval run {run_id}"))),
+                Some("running") => {}
+                Some(s) => {
+                    return Err(Error::Conflict(format!(
+                        "eval run {run_id} is {s}; it takes no more results"
+                    )))
+                }
+            }
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO eval_results (run_id, case_id, position, test_case, input,
+                     output, error, passed, score, checks, latency_ms, tokens_in, tokens_out, cost,
+                     cached, attempts, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                params![
+                    run_id,
+                    case.id,
+                    case.position,
+                    serde_json::to_string(&snapshot).expect("case serialises"),
+                    outcome
+                        .input
+                        .as_ref()
+                        .map(|i| serde_json::to_string(i).expect("input serialises")),
+                    output,
+                    error,
+                    passed,
+                    score,
+                    serde_json::to_string(&checks).expect("checks serialise"),
+                    facts.map_or(0, |f| f.latency_ms) as i64,
+                    facts.map_or(0, |f| f.tokens_in) as i64,
+                    facts.map_or(0, |f| f.tokens_out) as i64,
+                    facts.and_then(|f| f.cost),
+                    outcome.cached,
+                    outcome.attempts,
+                    ctx.at,
+                ],
+            )?;
+            if inserted == 1 {
+                tx.execute(
+                    "UPDATE eval_runs SET done = done + 1, passed = passed + ?2,
+                         errored = errored + ?3, cached = cached + ?4, score_sum = score_sum + ?5,
+                         tokens_in = tokens_in + ?6, tokens_out = tokens_out + ?7,
+                         cost = CASE WHEN ?8 IS NULL THEN cost ELSE coalesce(cost, 0) + ?8 END,
+                         latency_ms = latency_ms + ?9
+                     WHERE id = ?1",
+                    params![
+                        run_id,
+                        passed as i64,
+                        facts.is_none() as i64,
+                        outcome.cached as i64,
+                        score,
+                        facts.map_or(0, |f| f.tokens_in) as i64,
+                        facts.map_or(0, |f| f.tokens_out) as i64,
+                        facts.and_then(|f| f.cost),
+                        facts.map_or(0, |f| f.latency_ms) as i64,
+                    ],
+                )?;
+                if let (Some(f), Some(key), false) = (facts, &outcome.cache_key, outcome.cached) {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO eval_cache (key, output, tokens_in, tokens_out,
+                             latency_ms, cost, finish_reason, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![
+                            key,
+                            f.output,
+                            f.tokens_in as i64,
+                            f.tokens_out as i64,
+                            f.latency_ms as i64,
+                            f.cost,
+                            f.finish_reason,
+                            ctx.at
+                        ],
+                    )?;
+                }
+            }
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {RESULT_COLUMNS} FROM eval_results WHERE run_id = ?1 AND case_id = ?2"
+            ))?;
+            Ok(stmt.query_row(params![run_id, case.id], result_from_row)?)
+        })
+    }
+
+    /// Ends a run (completed, cancelled or failed) and writes its summary to the ledger.
+    pub fn finish_run(
+        &mut self,
+        run_id: &str,
+        status: RunStatus,
+        error: Option<&str>,
+    ) -> Result<EvalRun> {
+        if status == RunStatus::Running {
+            return Err(Error::bad(
+                "a run finishes as completed, cancelled or failed",
+            ));
+        }
+        self.write(|tx, ctx| {
+            let run = get_run(tx, run_id)?;
+            if run.status != RunStatus::Running {
+                return Ok(run);
+            }
+            // A run that did not get through every case is not complete, whatever the caller
+            // thought: the gate must never count a partial run.
+            let status = if status == RunStatus::Completed && run.done < run.total {
+                RunStatus::Failed
+            } else {
+                status
+            };
+            tx.execute(
+                "UPDATE eval_runs SET status = ?2, finished_at = ?3, error = ?4 WHERE id = ?1",
+                params![run_id, status.as_str(), ctx.at, error],
+            )?;
+            let run = get_run(tx, run_id)?;
+            ctx.event(
+                tx,
+                "eval.finished",
+                &run.prompt,
+                json!({"run": run.id, "suite": run.suite, "version": run.version,
+                       "version_hash": run.version_hash, "suite_hash": run.suite_hash,
+                       "model": run.model, "status": run.status, "total": run.total,
+                       "passed": run.passed, "failed": run.failed, "errored": run.errored,
+                       "cached": run.cached, "pass_rate": run.pass_rate, "score": run.score,
+                       "tokens_in": run.tokens_in, "tokens_out": run.tokens_out,
+                       "cost": run.cost, "error": error}),
+            )?;
+            Ok(run)
+        })
+    }
+
+    pub fn eval_run(&self, id: &str) -> Result<EvalRun> {
+        get_run(self.connection(), id)
+    }
+
+    /// Runs of a prompt, newest first; of one suite and one version when given.
+    pub fn eval_runs(
+        &self,
+        prompt: &str,
+        suite: Option<&str>,
+        version: Option<&Ref>,
+        limit: usize,
+    ) -> Result<Vec<EvalRun>> {
+        let conn = self.connection();
+        let p = prompts::get(conn, prompt)?;
+        let hash = match version {
+            Some(r) => Some(resolve_version(conn, prompt, Some(r))?.hash),
+            None => None,
+        };
+        let mut runs = query_runs(
+            conn,
+            "r.prompt_id = ?1 AND (?2 IS NULL OR s.name = ?2) AND (?3 IS NULL OR r.version_hash = ?3)",
+            &[&p.id, &suite, &hash],
+        )?;
+        runs.truncate(limit);
+        Ok(runs)
+    }
+
+    /// A run's case results in case order; only the failed ones (and errors) when asked.
+    pub fn run_results(&self, run_id: &str, only_failures: bool) -> Result<Vec<CaseResult>> {
+        let conn = self.connection();
+        get_run(conn, run_id)?;
+        let mut results = results_of(conn, run_id)?;
+        if only_failures {
+            results.retain(|r| !r.passed);
+        }
+        Ok(results)
+    }
+
+    /// Rates a version's output for a case (from its latest run that has the case).
+    pub fn rate_output(
+        &mut self,
+        prompt: &str,
+        version: &Ref,
+        case_id: &str,
+        rating: &str,
+        comment: &str,
+    ) -> Result<Rating> {
+        if rating != "good" && rating != "bad" {
+            return Err(Error::bad(format!(
+                "a rating is good or bad (got {rating:?})"
+            )));
+        }
+        if rating == "bad" && comment.trim().is_empty() {
+            return Err(Error::bad(
+                "say what is wrong with the output: a bad rating needs a comment",
+            ));
+        }
+        self.write(|tx, ctx| {
+            let v = resolve_version(tx, prompt, Some(version))?;
+            let p = prompts::get(tx, prompt)?;
+            let found: Option<(String, Option<String>, String, u32)> = tx
+                .query_row(
+                    "SELECT e.run_id, e.output, e.test_case, e.position FROM eval_results e
+                     JOIN eval_runs r ON r.id = e.run_id
+                     WHERE r.prompt_id = ?1 AND r.version_hash = ?2 AND e.case_id = ?3
+                     ORDER BY r.started_at DESC, r.rowid DESC LIMIT 1",
+                    params![p.id, v.hash, case_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            let (run_id, output, case_json, position) = found.ok_or_else(|| {
+                Error::NotFound(format!(
+                    "{prompt}@{} has no output for case {case_id} to rate: run the suite on it first",
+                    v.number
+                ))
+            })?;
+            let output = output.ok_or_else(|| {
+                Error::bad(format!(
+                    "{prompt}@{} produced no output for case {case_id} (the call failed); \
+                     there is nothing to rate",
+                    v.number
+                ))
+            })?;
+            let case: CaseInput = serde_json::from_str(&case_json).unwrap_or_default();
+            let id = ctx.new_id();
+            let hash = output_hash(&output);
+            tx.execute(
+                "INSERT INTO ratings (id, prompt_id, version_hash, case_id, run_id, output_hash,
+                     rating, comment, rated_by, rated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    id,
+                    p.id,
+                    v.hash,
+                    case_id,
+                    run_id,
+                    hash,
+                    rating,
+                    comment.trim(),
+                    ctx.actor,
+                    ctx.at
+                ],
+            )?;
+            ctx.event(
+                tx,
+                "output.rated",
+                prompt,
+                json!({"id": id, "version": v.number, "version_hash": v.hash, "case": case_id,
+                       "run": run_id, "output_hash": hash, "rating": rating,
+                       "comment": comment.trim()}),
+            )?;
+            Ok(Rating {
+                id,
+                version: v.number,
+                version_hash: v.hash,
+                case_id: case_id.to_string(),
+                case_label: case_label(position, &case.description, &case.vars),
+                run_id: Some(run_id),
+                output_hash: hash,
+                rating: rating.to_string(),
+                comment: comment.trim().to_string(),
+                rated_by: ctx.actor.to_string(),
+                rated_at: ctx.at.clone(),
+            })
+        })
+    }
+
+    /// Each person's latest rating of each case's output of one version.
+    pub fn ratings(&self, prompt: &str, version: &Ref) -> Result<Vec<Rating>> {
+        let conn = self.connection();
+        let v = resolve_version(conn, prompt, Some(version))?;
+        let p = prompts::get(conn, prompt)?;
+        ratings_of(conn, p.id, &v)
+    }
+
+    /// What a review shows of a version's evals: the latest run of each suite on it and the
+    /// ratings of its outputs.
+    pub fn version_evals(&self, prompt: &str, version: &Ref) -> Result<VersionEvals> {
+        let conn = self.connection();
+        let v = resolve_version(conn, prompt, Some(version))?;
+        let p = prompts::get(conn, prompt)?;
+        let all = query_runs(
+            conn,
+            "r.prompt_id = ?1 AND r.version_hash = ?2",
+            &[&p.id, &v.hash],
+        )?;
+        let mut seen = std::collections::BTreeSet::new();
+        let runs: Vec<EvalRun> = all
+            .into_iter()
+            .filter(|r| seen.insert((r.suite.clone(), r.settings_hash.clone())))
+            .collect();
+        let ratings = ratings_of(conn, p.id, &v)?;
+        Ok(VersionEvals {
+            good: ratings.iter().filter(|r| r.rating == "good").count() as u32,
+            bad: ratings.iter().filter(|r| r.rating == "bad").count() as u32,
+            runs,
+            ratings,
+        })
+    }
+
+    /// Versions × cases of a suite, each version shown by its latest run of the suite (running
+    /// ones included, so a comparison fills in as results arrive). Diffs are against the
+    /// first version given.
+    pub fn compare(&self, prompt: &str, refs: &[Ref], suite: &str) -> Result<Comparison> {
+        let conn = self.connection();
+        if refs.is_empty() {
+            return Err(Error::bad("name at least one version to compare"));
+        }
+        let p = prompts::get(conn, prompt)?;
+        let row = require_suite(conn, prompt, suite)?;
+        let current = cases(conn, &row.id)?;
+        let all_labels = labels::list(conn, p.id)?;
+        let mut columns = Vec::new();
+        let mut results: Vec<BTreeMap<String, CaseResult>> = Vec::new();
+        let mut ratings: Vec<Vec<Rating>> = Vec::new();
+        for r in refs {
+            let v = resolve_version(conn, prompt, Some(r))?;
+            if columns
+                .iter()
+                .any(|c: &ComparisonColumn| c.version_hash == v.hash)
+            {
+                continue;
+            }
+            let run = query_runs(
+                conn,
+                "r.prompt_id = ?1 AND r.version_hash = ?2 AND r.suite_id = ?3",
+                &[&p.id, &v.hash, &row.id],
+            )?
+            .into_iter()
+            .next();
+            let by_case = match &run {
+                Some(run) => results_of(conn, &run.id)?
+                    .into_iter()
+                    .map(|r| (r.case_id.clone(), r))
+                    .collect(),
+                None => BTreeMap::new(),
+            };
+            results.push(by_case);
+            ratings.push(ratings_of(conn, p.id, &v)?);
+            columns.push(ComparisonColumn {
+                version: v.number,
+                version_hash: v.hash.clone(),
+                labels: all_labels
+                    .iter()
+                    .filter(|l| l.hash == v.hash)
+                    .map(|l| l.name.clone())
+                    .collect(),
+                run,
+            });
+        }
+        let opts = DiffOptions::default();
+        let mut rows = Vec::with_capacity(current.len());
+        for case in &current {
+            let base = results[0].get(&case.id).and_then(|r| r.output.clone());
+            let mut cells = Vec::with_capacity(columns.len());
+            for (i, by_case) in results.iter().enumerate() {
+                cells.push(by_case.get(&case.id).map(|r| {
+                    ComparisonCell {
+                        output: r.output.clone(),
+                        error: r.error.clone(),
+                        passed: r.passed,
+                        score: r.score,
+                        checks: r.checks.clone(),
+                        latency_ms: r.latency_ms,
+                        cached: r.cached,
+                        diff: match (i, &base, &r.output) {
+                            (0, _, _) => None,
+                            (_, Some(b), Some(o)) => Some(diff_text(b, o, &opts)),
+                            _ => None,
+                        },
+                        ratings: ratings[i]
+                            .iter()
+                            .filter(|x| x.case_id == case.id)
+                            .cloned()
+                            .collect(),
+                    }
+                }));
+            }
+            let outputs: Vec<Option<&String>> = cells
+                .iter()
+                .map(|c| c.as_ref().and_then(|c| c.output.as_ref()))
+                .collect();
+            let differs = outputs.windows(2).any(|w| w[0] != w[1]);
+            let has_failure = cells.iter().any(|c| c.as_ref().is_some_and(|c| !c.passed));
+            rows.push(ComparisonRow {
+                case_id: case.id.clone(),
+                label: case.label(),
+                vars: case.vars.clone(),
+                expected: case.expected.clone(),
+                cells,
+                differs,
+                has_failure,
+            });
+        }
+        Ok(Comparison {
+            prompt: prompt.to_string(),
+            suite: suite.to_string(),
+            columns,
+            rows,
+        })
+    }
+}
+
+fn ratings_of(conn: &Connection, prompt_id: i64, v: &Version) -> Result<Vec<Rating>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.id, r.case_id, r.run_id, r.output_hash, r.rating, r.comment, r.rated_by,
+                r.rated_at, c.description, c.vars, c.position
+         FROM ratings r LEFT JOIN suite_cases c ON c.id = r.case_id
+         WHERE r.prompt_id = ?1 AND r.version_hash = ?2
+           AND r.rowid = (SELECT max(r2.rowid) FROM ratings r2 WHERE r2.prompt_id = r.prompt_id
+                          AND r2.version_hash = r.version_hash AND r2.case_id = r.case_id
+                          AND r2.rated_by = r.rated_by)
+         ORDER BY c.position, r.rated_at",
+    )?;
+    let rows = stmt.query_map(params![prompt_id, v.hash], |r| {
+        let description: Option<String> = r.get(8)?;
+        let vars: Option<String> = r.get(9)?;
+        let position: Option<u32> = r.get(10)?;
+        let vars = vars
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default();
+        Ok(Rating {
+            id: r.get(0)?,
+            version: v.number,
+            version_hash: v.hash.clone(),
+            case_id: r.get(1)?,
+            case_label: match position {
+                Some(p) => case_label(p, description.as_deref().unwrap_or(""), &vars),
+                None => "(a case since removed)".into(),
+            },
+            run_id: r.get(2)?,
+            output_hash: r.get(3)?,
+            rating: r.get(4)?,
+            comment: r.get(5)?,
+            rated_by: r.get(6)?,
+            rated_at: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// At most this many case names in a gate message.
+const LISTED: usize = 10;
+
+fn list_cases(labels: &[String]) -> String {
+    let mut s = labels
+        .iter()
+        .take(LISTED)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if labels.len() > LISTED {
+        s.push_str(&format!("; and {} more", labels.len() - LISTED));
+    }
+    s
+}
+
+/// The latest complete run of the suite on this exact content with the version's own model
+/// settings, of the suite as it is now.
+fn gate_run(
+    conn: &Connection,
+    prompt_id: i64,
+    suite_id: &str,
+    version: &Version,
+) -> Result<Option<EvalRun>> {
+    let settings = settings_hash(&version.content.model);
+    let runs = query_runs(
+        conn,
+        "r.prompt_id = ?1 AND r.suite_id = ?2 AND r.version_hash = ?3 AND r.settings_hash = ?4
+         AND r.status = 'completed'",
+        &[&prompt_id, &suite_id, &version.hash, &settings],
+    )?;
+    Ok(runs.into_iter().next())
+}
+
+fn failing_labels(conn: &Connection, run_id: &str) -> Result<Vec<(String, String)>> {
+    Ok(results_of(conn, run_id)?
+        .into_iter()
+        .filter(|r| !r.passed)
+        .map(|r| (r.case_id.clone(), r.label))
+        .collect())
+}
+
+/// What the release gate weighs for `version` going to `label` under `req`: the pass rate of
+/// its latest complete run of the current suite, the failing cases, and (when the policy asks
+/// for no regressions) the cases that pass on what the label serves now and fail here.
+pub(crate) fn gate_evidence(
+    conn: &Connection,
+    version: &Version,
+    label: &str,
+    req: &SuiteRequirement,
+) -> Result<SuiteResult> {
+    let p = prompts::get(conn, &version.prompt)?;
+    let mut result = SuiteResult {
+        suite: req.suite.clone(),
+        content_hash: version.hash.clone(),
+        pass_rate: 0.0,
+        run_id: None,
+        passed: 0,
+        total: 0,
+        failing: Vec::new(),
+        regressions: Vec::new(),
+        baseline_run: None,
+        baseline_version: None,
+        problem: None,
+    };
+    let name = &version.prompt;
+    let Some(row) = suite_row(conn, p.id, &req.suite)? else {
+        result.problem = Some(format!(
+            "{name} has no test suite named {}; add it (with its cases) before releasing to {label}",
+            req.suite
+        ));
+        return Ok(result);
+    };
+    let Some(run) = gate_run(conn, p.id, &row.id, version)? else {
+        let any = query_runs(
+            conn,
+            "r.prompt_id = ?1 AND r.suite_id = ?2 AND r.version_hash = ?3",
+            &[&p.id, &row.id, &version.hash],
+        )?;
+        let own = settings_hash(&version.content.model);
+        result.problem = Some(match any.first() {
+            None => format!(
+                "test suite {} has not run on version {} (`promptdesk eval {name}@{} --suite {}`)",
+                req.suite, version.number, version.number, req.suite
+            ),
+            Some(r) if r.status == RunStatus::Running => format!(
+                "test suite {} is still running on version {}",
+                req.suite, version.number
+            ),
+            Some(r) if r.settings_hash != own && any.iter().all(|r| r.settings_hash != own) => {
+                format!(
+                    "test suite {} ran on version {} only with other model settings ({}/{}); \
+                     the gate counts a run with the version's own settings",
+                    req.suite, version.number, r.model.provider, r.model.model
+                )
+            }
+            Some(r) => format!(
+                "test suite {} has no complete run on version {} (the last one was {})",
+                req.suite,
+                version.number,
+                r.status.as_str()
+            ),
+        });
+        return Ok(result);
+    };
+    if run.suite_changed {
+        result.problem = Some(format!(
+            "test suite {} changed since it last ran on version {} (run {}); run it again",
+            req.suite,
+            version.number,
+            short(&run.id)
+        ));
+        result.run_id = Some(run.id);
+        return Ok(result);
+    }
+    let failing = failing_labels(conn, &run.id)?;
+    result.pass_rate = run.pass_rate;
+    result.passed = run.passed;
+    result.total = run.total;
+    result.failing = failing.iter().map(|(_, l)| l.clone()).collect();
+    result.run_id = Some(run.id.clone());
+    if req.no_regressions {
+        if let Some(serving) = labels::get(conn, p.id, label)? {
+            if serving.hash != version.hash {
+                let base = versions::by_hash(conn, p.id, &serving.hash)?
+                    .ok_or_else(|| {
+                        Error::Integrity(format!("{label} points at a missing version"))
+                    })?
+                    .parse(name)?;
+                match gate_run(conn, p.id, &row.id, &base)? {
+                    Some(b) if !b.suite_changed => {
+                        let failing_ids: std::collections::BTreeSet<&str> =
+                            failing.iter().map(|(id, _)| id.as_str()).collect();
+                        result.regressions = results_of(conn, &b.id)?
+                            .into_iter()
+                            .filter(|r| r.passed && failing_ids.contains(r.case_id.as_str()))
+                            .map(|r| r.label)
+                            .collect();
+                        result.baseline_run = Some(b.id);
+                        result.baseline_version = Some(base.number);
+                    }
+                    _ => {
+                        result.problem = Some(format!(
+                            "no regressions is required, and test suite {} has no complete run \
+                             of its current cases on version {} ({label} now) to compare with \
+                             (`promptdesk eval {name}@{} --suite {}`)",
+                            req.suite, base.number, base.number, req.suite
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(result)
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(8)]
+}
+
+/// The failing cases as a gate message lists them (the first ten, then how many more).
+pub fn listed_cases(labels: &[String]) -> String {
+    list_cases(labels)
+}
