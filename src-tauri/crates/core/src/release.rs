@@ -1096,6 +1096,7 @@ fn record_release(
         review_id: review_id.as_deref(),
         actor: ctx.actor,
         at: &ctx.at,
+        eval_run: decision.evidence.as_ref().and_then(|e| e.run_id.as_deref()),
     });
     let (key_id, signature) = sign_statement(tx, ctx, signer, &statement)?;
     tx.execute(
@@ -1181,15 +1182,28 @@ pub struct ReleaseStatement<'a> {
     pub review_id: Option<&'a str>,
     pub actor: &'a str,
     pub at: &'a str,
+    /// The eval run the release gate counted, when the policy required a suite.
+    pub eval_run: Option<&'a str>,
 }
 
-/// What a releaser signs: this label moved from this content to that, and why.
+/// What a releaser signs: this label moved from this content to that, and why (and on the
+/// evidence of which eval run, when a suite gated it; releases without one sign exactly what
+/// they signed before evals existed).
 pub fn release_statement(r: &ReleaseStatement<'_>) -> Value {
-    json!({
+    let mut v = json!({
         "statement": "promptdesk.release/1", "id": r.id, "kind": r.kind, "label": r.label,
         "from_hash": r.from_hash, "to_hash": r.to_hash, "changelog": r.changelog,
         "review": r.review_id, "actor": r.actor, "at": r.at,
-    })
+    });
+    if let Some(run) = r.eval_run {
+        v["eval_run"] = json!(run);
+    }
+    v
+}
+
+/// The eval run a stored decision (JSON) counted, if any.
+pub fn decision_eval_run(decision: &Value) -> Option<&str> {
+    decision["evidence"]["run_id"].as_str()
 }
 
 /// Signs `statement` as the acting person, registering their public key on first use.
@@ -1296,7 +1310,7 @@ pub(crate) fn verify_signatures(conn: &Connection) -> Result<Vec<String>> {
     }
     let mut stmt = conn.prepare(
         "SELECT s.id, s.kind, s.label, s.from_hash, s.to_hash, s.changelog, r.id, s.actor, s.at,
-                s.key_id, s.signature, p.name
+                s.key_id, s.signature, p.name, s.decision
          FROM releases s JOIN prompts p ON p.id = s.prompt_id
          LEFT JOIN reviews r ON r.number = s.review ORDER BY s.seq",
     )?;
@@ -1310,6 +1324,7 @@ pub(crate) fn verify_signatures(conn: &Connection) -> Result<Vec<String>> {
         let (key_id, signature, prompt): (Option<String>, Option<String>, String) =
             (r.get(9)?, r.get(10)?, r.get(11)?);
         let what = format!("{kind} of {prompt} to {label} by {actor} ({id})");
+        let decision: Value = serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or(Value::Null);
         let statement = release_statement(&ReleaseStatement {
             id: &id,
             kind: &kind,
@@ -1320,6 +1335,7 @@ pub(crate) fn verify_signatures(conn: &Connection) -> Result<Vec<String>> {
             review_id: review_id.as_deref(),
             actor: &actor,
             at: &at,
+            eval_run: decision_eval_run(&decision),
         });
         let key = key_of(conn, key_id.as_deref())?;
         problems.extend(signature_problem(

@@ -206,15 +206,74 @@ impl KeyStore {
 /// service name, one entry per person and server URL (two people may share one machine's
 /// keyring, each with their own registry). Never in the registry file.
 const TOKEN_SERVICE: &str = "dev.promptdesk.server-token";
+/// Where model providers' API keys are kept: one entry per person, provider and base URL, so a
+/// key is only ever sent to the endpoint it was given for (changing a provider's URL asks for
+/// its key again).
+const PROVIDER_KEY_SERVICE: &str = "dev.promptdesk.provider-key";
 
 impl KeyStore {
     /// The token `person` keeps for the server at `url`, if any.
     pub fn server_token(&self, url: &str, person: &str) -> Result<Option<String>, KeyError> {
-        let account = token_account(url, person);
-        let url = account.as_str();
+        self.secret(TOKEN_SERVICE, &token_account(url, person))
+    }
+
+    /// Keeps `person`'s `token` for the server at `url`, replacing any earlier one, and reads it
+    /// back.
+    pub fn set_server_token(&self, url: &str, person: &str, token: &str) -> Result<(), KeyError> {
+        self.set_secret(TOKEN_SERVICE, &token_account(url, person), token, "token")
+    }
+
+    /// Forgets `person`'s token for the server at `url` (nothing to do when there is none).
+    pub fn forget_server_token(&self, url: &str, person: &str) -> Result<(), KeyError> {
+        self.forget_secret(TOKEN_SERVICE, &token_account(url, person))
+    }
+
+    /// The API key `person` keeps for `provider` at `base_url`, if any.
+    pub fn provider_key(
+        &self,
+        provider: &str,
+        base_url: &str,
+        person: &str,
+    ) -> Result<Option<String>, KeyError> {
+        self.secret(
+            PROVIDER_KEY_SERVICE,
+            &provider_account(provider, base_url, person),
+        )
+    }
+
+    /// Keeps `person`'s API key for `provider` at `base_url` and reads it back.
+    pub fn set_provider_key(
+        &self,
+        provider: &str,
+        base_url: &str,
+        person: &str,
+        key: &str,
+    ) -> Result<(), KeyError> {
+        self.set_secret(
+            PROVIDER_KEY_SERVICE,
+            &provider_account(provider, base_url, person),
+            key,
+            "API key",
+        )
+    }
+
+    /// Forgets `person`'s API key for `provider` at `base_url`.
+    pub fn forget_provider_key(
+        &self,
+        provider: &str,
+        base_url: &str,
+        person: &str,
+    ) -> Result<(), KeyError> {
+        self.forget_secret(
+            PROVIDER_KEY_SERVICE,
+            &provider_account(provider, base_url, person),
+        )
+    }
+
+    fn secret(&self, service: &str, account: &str) -> Result<Option<String>, KeyError> {
         match self {
             KeyStore::Os => {
-                let entry = keyring::Entry::new(TOKEN_SERVICE, url)
+                let entry = keyring::Entry::new(service, account)
                     .map_err(|e| KeyError::Unavailable(e.to_string()))?;
                 match entry.get_password() {
                     Ok(t) => Ok(Some(t)),
@@ -223,7 +282,7 @@ impl KeyStore {
                 }
             }
             KeyStore::Files(dir) => {
-                let path = token_file(dir, url);
+                let path = secret_file(dir, service, account);
                 match std::fs::read_to_string(&path) {
                     Ok(t) => Ok(Some(t.trim().to_string())),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -236,18 +295,20 @@ impl KeyStore {
         }
     }
 
-    /// Keeps `person`'s `token` for the server at `url`, replacing any earlier one, and reads it
-    /// back.
-    pub fn set_server_token(&self, url: &str, person: &str, token: &str) -> Result<(), KeyError> {
+    fn set_secret(
+        &self,
+        service: &str,
+        account: &str,
+        secret: &str,
+        what: &str,
+    ) -> Result<(), KeyError> {
         self.canary()?;
-        let account = token_account(url, person);
-        let (url, original_url) = (account.as_str(), url);
         match self {
-            KeyStore::Os => keyring::Entry::new(TOKEN_SERVICE, url)
-                .and_then(|e| e.set_password(token))
+            KeyStore::Os => keyring::Entry::new(service, account)
+                .and_then(|e| e.set_password(secret))
                 .map_err(|e| KeyError::Unavailable(e.to_string()))?,
             KeyStore::Files(dir) => {
-                let path = token_file(dir, url);
+                let path = secret_file(dir, service, account);
                 let fail = |e: std::io::Error| KeyError::File {
                     path: path.display().to_string(),
                     detail: e.to_string(),
@@ -257,24 +318,21 @@ impl KeyStore {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fail(e)),
                     _ => {}
                 }
-                write_private(&path, token).map_err(fail)?;
+                write_private(&path, secret).map_err(fail)?;
             }
         }
-        match self.server_token(original_url, person)? {
-            Some(t) if t == token => Ok(()),
-            _ => Err(KeyError::Unavailable(
-                "the token could not be read back after storing it".into(),
-            )),
+        match self.secret(service, account)? {
+            Some(t) if t == secret => Ok(()),
+            _ => Err(KeyError::Unavailable(format!(
+                "the {what} could not be read back after storing it"
+            ))),
         }
     }
 
-    /// Forgets `person`'s token for the server at `url` (nothing to do when there is none).
-    pub fn forget_server_token(&self, url: &str, person: &str) -> Result<(), KeyError> {
-        let account = token_account(url, person);
-        let url = account.as_str();
+    fn forget_secret(&self, service: &str, account: &str) -> Result<(), KeyError> {
         match self {
             KeyStore::Os => {
-                let entry = keyring::Entry::new(TOKEN_SERVICE, url)
+                let entry = keyring::Entry::new(service, account)
                     .map_err(|e| KeyError::Unavailable(e.to_string()))?;
                 match entry.delete_credential() {
                     Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
@@ -282,7 +340,7 @@ impl KeyStore {
                 }
             }
             KeyStore::Files(dir) => {
-                let path = token_file(dir, url);
+                let path = secret_file(dir, service, account);
                 match std::fs::remove_file(&path) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(KeyError::File {
                         path: path.display().to_string(),
@@ -299,8 +357,22 @@ fn token_account(url: &str, person: &str) -> String {
     format!("{person} at {url}")
 }
 
-fn token_file(dir: &std::path::Path, url: &str) -> PathBuf {
-    dir.join(format!("{}.token", hex::encode(url.as_bytes())))
+fn provider_account(provider: &str, base_url: &str, person: &str) -> String {
+    format!("{person} for {provider} at {base_url}")
+}
+
+/// Server tokens keep the file names they always had (`<hex of account>.token`); other
+/// secrets are named by service too, so a provider key never collides with a token.
+fn secret_file(dir: &std::path::Path, service: &str, account: &str) -> PathBuf {
+    if service == TOKEN_SERVICE {
+        dir.join(format!("{}.token", hex::encode(account.as_bytes())))
+    } else {
+        dir.join(format!(
+            "{}.{}.secret",
+            service.rsplit('.').next().unwrap_or(service),
+            hex::encode(account.as_bytes())
+        ))
+    }
 }
 
 /// One file per person; the name is hex so any person's name is a safe file name.
@@ -326,6 +398,33 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use promptdesk_core::signing::Sign;
+
+    #[test]
+    fn a_provider_key_is_bound_to_its_provider_url_and_person() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KeyStore::Files(dir.path().join("keys"));
+        let url = "http://127.0.0.1:9/v1";
+        store
+            .set_provider_key("openai", url, "ana", "sk-1")
+            .unwrap();
+        assert_eq!(
+            store.provider_key("openai", url, "ana").unwrap().as_deref(),
+            Some("sk-1")
+        );
+        // Another URL, person or provider does not get it.
+        assert_eq!(
+            store
+                .provider_key("openai", "http://evil.example/v1", "ana")
+                .unwrap(),
+            None
+        );
+        assert_eq!(store.provider_key("openai", url, "ben").unwrap(), None);
+        assert_eq!(store.provider_key("anthropic", url, "ana").unwrap(), None);
+        // It is not a server token either.
+        assert_eq!(store.server_token(url, "ana").unwrap(), None);
+        store.forget_provider_key("openai", url, "ana").unwrap();
+        assert_eq!(store.provider_key("openai", url, "ana").unwrap(), None);
+    }
 
     #[test]
     fn a_file_store_keeps_one_key_per_person() {

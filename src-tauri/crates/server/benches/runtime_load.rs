@@ -79,6 +79,7 @@ fn seed(store: &Store) -> String {
             bundle: None,
             key_id: None,
             signature: None,
+            evidence: None,
         },
     ];
     for body in events {

@@ -238,6 +238,7 @@ pub fn apply(tx: &mut dyn Tx, who: &Principal, event: &SyncEvent, now: &str) -> 
             review,
             key_id,
             signature,
+            evidence,
             ..
         } => {
             let target = version_of(tx, prompt, to_hash)?;
@@ -253,6 +254,7 @@ pub fn apply(tx: &mut dyn Tx, who: &Principal, event: &SyncEvent, now: &str) -> 
                 changelog,
                 *kind == MoveKind::Rollback,
                 &event.at,
+                evidence.as_ref(),
             )?;
             match kind {
                 MoveKind::Set if policy.is_protected() => {
@@ -282,6 +284,7 @@ pub fn apply(tx: &mut dyn Tx, who: &Principal, event: &SyncEvent, now: &str) -> 
                         review_id: review.as_deref(),
                         actor: author,
                         at: &event.at,
+                        eval_run: evidence.as_ref().and_then(|e| e.run_id.as_deref()),
                     });
                     check_signature(tx, author, key_id, signature, &statement)?;
                 }
@@ -356,8 +359,12 @@ pub fn decide(
     changelog: &str,
     rollback: bool,
     now: &str,
+    evidence: Option<&policy::SuiteResult>,
 ) -> Result<policy::Decision> {
     let policy = policy_of(tx, label)?;
+    // The server runs no evals: a suite-gated release carries the evidence its releaser's
+    // registry weighed, signed with the release (the run id is in the statement).
+    let suite_results: Vec<policy::SuiteResult> = evidence.cloned().into_iter().collect();
     let approvals: Vec<ApprovalFact> = tx
         .decisions(&target.prompt, label)?
         .into_iter()
@@ -384,7 +391,7 @@ pub fn decide(
             version_author: &target.author,
             changelog,
             approvals: &approvals,
-            suite_results: &[],
+            suite_results: &suite_results,
             now,
             rollback,
         },

@@ -410,6 +410,7 @@ fn move_labels(
                 bundle: None,
                 key_id: None,
                 signature: None,
+                evidence: None,
             },
         )?;
     }

@@ -247,6 +247,7 @@ fn an_editor_cannot_move_production_through_any_route(backend: Backend) {
             bundle: None,
             key_id: None,
             signature: None,
+            evidence: None,
         },
     );
     let r = push(&server, &ana, &[&plain]);

@@ -525,11 +525,13 @@ pub fn parse_short(text: &str) -> Result<Assertion, String> {
             rubric: need("the rubric text")?,
             grader: String::new(),
         },
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "unknown assertion type {other:?}; known: equals, contains, icontains, contains-any, \
                  contains-all, regex, starts-with, is-json, json-schema, length, similar, latency, \
                  cost, rubric (each may start with not-)"
-        )),
+        ))
+        }
     };
     let a = Assertion {
         kind,

@@ -6,6 +6,7 @@
 
 pub mod assertions;
 pub mod import;
+pub mod providers;
 mod runs;
 pub mod schema;
 mod suites;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use assertions::{Assertion, AssertionKind, Check, RubricVerdict};
+pub use providers::{builtin_providers, ModelPrice, ProviderSettings};
 pub(crate) use runs::gate_evidence;
 pub use runs::{cache_key, effective_model, listed_cases, settings_hash};
 

@@ -818,6 +818,7 @@ fn apply_pulled(
             bundle,
             key_id,
             signature,
+            evidence: _,
         } => {
             let id = prompt_id(tx, prompt)?;
             let to = version_number(tx, id, prompt, to_hash)?;

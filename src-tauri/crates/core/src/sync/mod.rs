@@ -83,6 +83,10 @@ pub enum EventBody {
         key_id: Option<String>,
         #[serde(default)]
         signature: Option<String>,
+        /// For a release gated by a test suite: the eval evidence its releaser's registry
+        /// weighed (the server cannot run evals; the run id is covered by the signature).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        evidence: Option<crate::policy::SuiteResult>,
     },
     #[serde(rename = "review.request")]
     ReviewRequest {
@@ -362,6 +366,7 @@ mod tests {
                 bundle: None,
                 key_id: None,
                 signature: None,
+                evidence: None,
             },
         );
         let err = e.check().unwrap_err();

@@ -264,6 +264,7 @@ fn event_for(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncE
             bundle: None,
             key_id: None,
             signature: None,
+            evidence: None,
         }),
         "key.registered" | "key.imported" => {
             let person = p["person"]
@@ -391,7 +392,7 @@ fn release(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncEve
     let row = conn
         .query_row(
             "SELECT s.label, s.kind, s.from_hash, s.to_hash, s.changelog, r.id, s.actor, s.at,
-                    s.bundle, s.key_id, s.signature
+                    s.bundle, s.key_id, s.signature, s.decision
              FROM releases s LEFT JOIN reviews r ON r.number = s.review WHERE s.id = ?1",
             [&id],
             |r| {
@@ -408,6 +409,7 @@ fn release(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncEve
                     "bundle",
                     "key_id",
                     "signature",
+                    "decision",
                 ]
                 .iter()
                 .enumerate()
@@ -440,6 +442,9 @@ fn release(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncEve
             bundle: get("bundle"),
             key_id: get("key_id"),
             signature: get("signature"),
+            evidence: get("decision")
+                .and_then(|d| serde_json::from_str::<Value>(&d).ok())
+                .and_then(|d| serde_json::from_value(d["evidence"].clone()).ok()),
         },
     ))
 }

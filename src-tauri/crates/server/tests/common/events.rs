@@ -96,6 +96,7 @@ pub fn release(
         review_id: review,
         actor: who,
         at: AT,
+        eval_run: None,
     });
     let s = signer(key_of);
     SyncEvent::with_id(
@@ -113,6 +114,7 @@ pub fn release(
             bundle: None,
             key_id: Some(signing::key_id(&s.public_key())),
             signature: Some(s.sign(&signing::statement_bytes(&statement)).unwrap()),
+            evidence: None,
         },
     )
 }
