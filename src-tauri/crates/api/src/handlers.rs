@@ -17,6 +17,11 @@ use promptdesk_template::{RenderRequest, TemplateError};
 use crate::types::*;
 use crate::{lock, Api, ApiError};
 
+pub use crate::evals::{
+    add_cases, cancel_eval, compare_versions, create_suite, eval_status, get_suite, import_cases,
+    list_providers, list_runs, list_suites, parse_assertion, rate_output, remove_case,
+    remove_provider, run_results, set_provider, start_eval, update_case, version_evals,
+};
 pub use crate::team_sync::{forget_remote, set_remote, sync_now, sync_status};
 
 type R<T> = Result<T, ApiError>;

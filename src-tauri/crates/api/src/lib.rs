@@ -9,6 +9,8 @@
 //! test) and the TypeScript map `Commands` that types the UI's `call()`.
 
 mod error;
+pub mod eval_run;
+mod evals;
 mod handlers;
 mod team_sync;
 pub mod types;
@@ -43,6 +45,8 @@ pub struct Api {
     key_files_dir: Option<PathBuf>,
     /// Held for the length of a sync round: rounds run one at a time.
     sync_round: Mutex<()>,
+    /// Eval runs going on in this backend (each on a thread of its own).
+    evals: std::sync::Arc<evals::LiveRuns>,
 }
 
 /// Where the key store in use was decided.
@@ -71,6 +75,7 @@ impl Api {
             key_store_choice: Mutex::new(None),
             key_files_dir: promptdesk_keys::KeyStore::default_files_dir(),
             sync_round: Mutex::new(()),
+            evals: Default::default(),
         }
     }
 
@@ -170,6 +175,10 @@ impl Api {
             return Err(e.clone());
         }
         Ok(guard)
+    }
+
+    pub(crate) fn evals_handle(&self) -> std::sync::Arc<evals::LiveRuns> {
+        self.evals.clone()
     }
 
     /// Runs `f` on the open registry.
@@ -358,6 +367,37 @@ commands! {
     forget_remote(NoArgs) -> SyncStatus;
     /// One sync round (push, pull, check); being offline is an outcome, not an error.
     sync_now(NoArgs) -> SyncOutcome;
+    /// The test suites of a prompt.
+    list_suites(PromptName) -> Vec<promptdesk_core::eval::Suite>;
+    get_suite(SuiteRef) -> promptdesk_core::eval::SuiteDetail;
+    create_suite(CreateSuite) -> promptdesk_core::eval::SuiteDetail;
+    /// Adds cases at the end of a suite (all or nothing).
+    add_cases(AddCases) -> promptdesk_core::eval::SuiteDetail;
+    /// Adds the cases of a CSV or JSONL file (the ledger records where they came from).
+    import_cases(ImportCases) -> promptdesk_core::eval::SuiteDetail;
+    update_case(UpdateCase) -> promptdesk_core::eval::Case;
+    remove_case(CaseRef) -> promptdesk_core::eval::SuiteDetail;
+    /// Reads an assertion's short form (`contains: refund`), or says what is wrong with it.
+    parse_assertion(ParseAssertion) -> promptdesk_core::eval::Assertion;
+    /// Model providers, and whether an API key is kept for each (never the key).
+    list_providers(NoArgs) -> Vec<ProviderInfo>;
+    /// Adds or changes a provider; an API key given goes to the key store.
+    set_provider(SetProvider) -> Vec<ProviderInfo>;
+    remove_provider(PromptName) -> Vec<ProviderInfo>;
+    /// Starts a suite run on a version in the background; answers with the run at once.
+    start_eval(StartEval) -> promptdesk_core::eval::EvalRun;
+    /// A run's counters as they stand, and what is in flight.
+    eval_status(RunId) -> EvalProgress;
+    /// Stops a run; what finished stays recorded.
+    cancel_eval(RunId) -> EvalProgress;
+    list_runs(ListRuns) -> Vec<promptdesk_core::eval::EvalRun>;
+    run_results(RunResults) -> Vec<promptdesk_core::eval::CaseResult>;
+    /// Versions × cases of a suite from each version's latest run, with word diffs.
+    compare_versions(CompareVersions) -> promptdesk_core::eval::Comparison;
+    /// Rates a version's output for a case (good, or bad with a comment).
+    rate_output(RateOutput) -> promptdesk_core::eval::Rating;
+    /// A version's latest runs and everyone's ratings: what its review shows.
+    version_evals(GetVersion) -> promptdesk_core::eval::VersionEvals;
 }
 
 mod ts {

@@ -502,3 +502,166 @@ impl From<promptdesk_sync::Report> for SyncReport {
         }
     }
 }
+
+// ---- test suites, eval runs, comparisons, ratings ----------------------------------------------
+
+/// One suite of one prompt.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SuiteRef {
+    pub name: String,
+    pub suite: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CreateSuite {
+    pub name: String,
+    pub suite: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct AddCases {
+    pub name: String,
+    pub suite: String,
+    pub cases: Vec<promptdesk_core::eval::CaseInput>,
+    /// Create the suite when it does not exist.
+    #[serde(default)]
+    #[ts(optional)]
+    pub create: Option<bool>,
+}
+
+/// Cases from a file the person picked: its name (for the format and the ledger) and text.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ImportCases {
+    pub name: String,
+    pub suite: String,
+    pub file_name: String,
+    pub text: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub create: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct UpdateCase {
+    pub name: String,
+    pub suite: String,
+    pub case_id: String,
+    pub case: promptdesk_core::eval::CaseInput,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CaseRef {
+    pub name: String,
+    pub suite: String,
+    pub case_id: String,
+}
+
+/// An assertion in its short form (`contains: refund`, `not-regex: ^Sorry`).
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ParseAssertion {
+    pub text: String,
+}
+
+/// A provider as the Settings page shows it: whether an API key is kept, never the key.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ProviderInfo {
+    pub settings: promptdesk_core::eval::ProviderSettings,
+    pub key_kept: bool,
+    /// The key comes from the environment (`PROMPTDESK_<NAME>_API_KEY`, or `OPENAI_API_KEY` /
+    /// `ANTHROPIC_API_KEY` for the built-in providers).
+    pub key_from_env: bool,
+    /// Why the key store could not be asked.
+    pub key_problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SetProvider {
+    pub provider: promptdesk_core::eval::ProviderSettings,
+    /// A new API key to keep (in the key store, bound to this provider's URL).
+    #[serde(default)]
+    #[ts(optional)]
+    pub api_key: Option<String>,
+    /// Forget the key kept for this provider.
+    #[serde(default)]
+    #[ts(optional)]
+    pub forget_key: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct StartEval {
+    pub name: String,
+    /// A version number, a label or a hash prefix.
+    pub version: String,
+    pub suite: String,
+    /// Replaces the version's provider/model and merges parameters, for this run only (such
+    /// runs do not count for the release gate).
+    #[serde(default)]
+    #[ts(optional)]
+    pub model: Option<promptdesk_content::ModelSettings>,
+    /// Requests in flight at once (8 when unset).
+    #[serde(default)]
+    #[ts(optional)]
+    pub concurrency: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct RunId {
+    pub run_id: String,
+}
+
+/// A run as it stands, with what only the process running it knows.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct EvalProgress {
+    pub run: promptdesk_core::eval::EvalRun,
+    /// The run is going on in this backend now (a `running` run that is not live was cut off,
+    /// for example by the app being closed).
+    pub live: bool,
+    pub in_flight: u32,
+    pub retries: u32,
+    pub cancelling: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ListRuns {
+    pub name: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub suite: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub version: Option<String>,
+    #[serde(default)]
+    #[ts(optional)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct RunResults {
+    pub run_id: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub only_failures: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct CompareVersions {
+    pub name: String,
+    /// Versions (numbers, labels, hash prefixes); diffs are against the first.
+    pub versions: Vec<String>,
+    pub suite: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct RateOutput {
+    pub name: String,
+    pub version: String,
+    pub case_id: String,
+    /// `good` or `bad` (a bad rating needs a comment).
+    pub rating: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub comment: Option<String>,
+}
