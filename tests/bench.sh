@@ -14,6 +14,7 @@ cargo bench -p promptdesk-diff --bench diff
 cargo bench -p promptdesk-core --bench registry
 cargo bench -p promptdesk-server --bench runtime_load
 cargo bench -p promptdesk-sync --bench sync
+cargo bench -p promptdesk-eval --bench eval
 for f in "$FIGURES"/*.json; do
   printf '\n%s\n' "$f"
   cat "$f"

@@ -14,7 +14,11 @@
 //! - The [`Sink`] runs on one dedicated blocking thread fed by a bounded channel, so the async
 //!   side never blocks on it and a SQLite sink writes in order on one connection. A job whose
 //!   `cache_key` the sink knows ([`Sink::cached`]) is not sent to the provider.
-//! - Every finished job reaches [`Sink::record`] as soon as it finishes, in completion order;
+//! - Every finished job reaches the sink as soon as the sink is free, in completion order:
+//!   [`Sink::record`] when it is the only one waiting, [`Sink::record_many`] for those that
+//!   finished while the sink was busy (so a database commits once per batch under load, once
+//!   per job otherwise). Cache lookups are answered before waiting records are written, so a
+//!   slow write never delays the start of a job by more than the write in progress.
 //!   [`Sink::finish`] is called exactly once, last.
 //! - Cancelling stops new jobs and aborts those in flight (their HTTP requests are dropped, so
 //!   the connections close); jobs that had finished are still recorded; the summary says
@@ -190,6 +194,17 @@ pub trait Sink: Send + 'static {
     /// stops the run (no new jobs, in-flight ones aborted, `finish` with [`RunEnd::Failed`]).
     /// A reply that is not `cached` is what later runs should find under its `cache_key`.
     fn record(&mut self, outcome: JobOutcome) -> Result<(), SinkError>;
+
+    /// Several finished jobs, in completion order, that finished while the sink was busy
+    /// (never more than 64). The default records them one by one; a database should write them
+    /// in one transaction, so that a sink slower than the provider commits (and fsyncs) once per
+    /// batch instead of once per job. An error stops the run, as from `record`.
+    fn record_many(&mut self, outcomes: Vec<JobOutcome>) -> Result<(), SinkError> {
+        for outcome in outcomes {
+            self.record(outcome)?;
+        }
+        Ok(())
+    }
 
     /// The run is over; nothing more will be recorded.
     fn finish(&mut self, end: RunEnd) -> Result<(), SinkError>;
@@ -498,47 +513,105 @@ enum ToSink {
     Finish(RunEnd),
 }
 
-/// The sink's thread: serves lookups and records in arrival order until the runner hangs up.
-/// After a failed record it only answers lookups with None, and reports the failure in
-/// `finish`. Returns the sink's first error.
+/// The most finished jobs handed to [`Sink::record_many`] at once.
+const MAX_BATCH: usize = 64;
+
+/// The sink's thread, until the runner hangs up. Whatever is queued is taken at once: lookups
+/// are answered first (a job waiting to start never waits behind a write), then the results
+/// gathered so far are recorded together, in completion order; `finish` comes after the last
+/// of them. After a failed record it answers lookups with None, records nothing more and
+/// reports the failure in `finish`. Returns the sink's first error.
 fn sink_loop<S: Sink>(
-    mut sink: S,
+    sink: S,
     mut inbox: mpsc::Receiver<ToSink>,
     failed: CancellationToken,
 ) -> Option<String> {
-    let mut error: Option<String> = None;
-    while let Some(message) = inbox.blocking_recv() {
+    let mut state = SinkThread {
+        sink,
+        error: None,
+        waiting: Vec::new(),
+        end: None,
+    };
+    let mut open = true;
+    loop {
+        if open && state.waiting.is_empty() && state.end.is_none() {
+            match inbox.blocking_recv() {
+                Some(m) => state.take(m),
+                None => open = false,
+            }
+        }
+        while open && state.waiting.len() < MAX_BATCH {
+            match inbox.try_recv() {
+                Ok(m) => state.take(m),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => open = false,
+            }
+        }
+        if !state.waiting.is_empty() {
+            state.record_waiting(&failed);
+            continue;
+        }
+        if let Some(end) = state.end.take() {
+            state.finish(end);
+        }
+        if !open {
+            return state.error;
+        }
+    }
+}
+
+struct SinkThread<S> {
+    sink: S,
+    /// The sink's first error.
+    error: Option<String>,
+    /// Finished jobs not yet recorded, in completion order.
+    waiting: Vec<JobOutcome>,
+    /// The run's end, once the runner has sent it.
+    end: Option<RunEnd>,
+}
+
+impl<S: Sink> SinkThread<S> {
+    fn take(&mut self, message: ToSink) {
         match message {
             ToSink::Lookup { key, answer } => {
-                let hit = if error.is_none() {
-                    sink.cached(&key)
-                } else {
-                    None
+                let hit = match self.error {
+                    None => self.sink.cached(&key),
+                    Some(_) => None,
                 };
                 let _ = answer.send(hit);
             }
-            ToSink::Record(outcome) => {
-                if error.is_none() {
-                    if let Err(e) = sink.record(*outcome) {
-                        error = Some(format!("recording a result failed: {e}"));
-                        failed.cancel();
-                    }
-                }
-            }
-            ToSink::Finish(end) => {
-                let end = match &error {
-                    Some(message) => RunEnd::Failed {
-                        message: message.clone(),
-                    },
-                    None => end,
-                };
-                if let Err(e) = sink.finish(end) {
-                    error.get_or_insert(format!("finishing the run failed: {e}"));
-                }
-            }
+            ToSink::Record(outcome) => self.waiting.push(*outcome),
+            ToSink::Finish(end) => self.end = Some(end),
         }
     }
-    error
+
+    fn record_waiting(&mut self, failed: &CancellationToken) {
+        let mut batch = std::mem::take(&mut self.waiting);
+        if self.error.is_some() {
+            return;
+        }
+        let recorded = match batch.len() {
+            1 => self.sink.record(batch.remove(0)),
+            _ => self.sink.record_many(batch),
+        };
+        if let Err(e) = recorded {
+            self.error = Some(format!("recording a result failed: {e}"));
+            failed.cancel();
+        }
+    }
+
+    fn finish(&mut self, end: RunEnd) {
+        let end = match &self.error {
+            Some(message) => RunEnd::Failed {
+                message: message.clone(),
+            },
+            None => end,
+        };
+        if let Err(e) = self.sink.finish(end) {
+            self.error
+                .get_or_insert(format!("finishing the run failed: {e}"));
+        }
+    }
 }
 
 /// What every job task shares.

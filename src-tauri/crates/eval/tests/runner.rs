@@ -497,3 +497,50 @@ async fn unauthorized_is_not_retried() {
     assert_eq!(o.attempts, 1);
     assert_eq!(fake.stats().total, 1);
 }
+
+/// A sink that takes 100 ms per write and notes how many results each write carried.
+struct SlowWrites {
+    batches: Arc<Mutex<Vec<usize>>>,
+}
+
+impl Sink for SlowWrites {
+    fn cached(&mut self, _: &str) -> Option<Reply> {
+        None
+    }
+    fn record(&mut self, outcome: JobOutcome) -> Result<(), SinkError> {
+        self.record_many(vec![outcome])
+    }
+    fn record_many(&mut self, outcomes: Vec<JobOutcome>) -> Result<(), SinkError> {
+        std::thread::sleep(Duration::from_millis(100));
+        self.batches.lock().unwrap().push(outcomes.len());
+        Ok(())
+    }
+    fn finish(&mut self, _: RunEnd) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_that_finish_while_the_sink_writes_are_handed_over_together() {
+    let fake = FakeLlm::start(Config::default()).unwrap();
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let summary = run_plan(
+        plan(jobs(24, "echo"), 8),
+        provider(&fake, ProviderKind::OpenAi),
+        SlowWrites {
+            batches: batches.clone(),
+        },
+    )
+    .await;
+    assert_eq!(summary.done, 24);
+    let batches = batches.lock().unwrap().clone();
+    assert_eq!(
+        batches.iter().sum::<usize>(),
+        24,
+        "every result written once: {batches:?}"
+    );
+    assert!(
+        batches.len() < 12,
+        "results waiting for a slow sink went in batches, not one write each: {batches:?}"
+    );
+}
