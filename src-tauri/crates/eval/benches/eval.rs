@@ -679,7 +679,7 @@ fn promptfoo(fake: &Fake) -> Result<Value, String> {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()),
         "command": format!("promptfoo eval -c promptfooconfig.yaml --max-concurrency {CONCURRENCY} --no-cache --no-progress-bar --no-table"),
         "env": PROMPTFOO_ENV.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
-        "phones_home": "with PROMPTFOO_DISABLE_TELEMETRY=1 promptfoo still POSTs one 'telemetry disabled' event (user id, versions, platform) to its own events endpoint (r.promptfoo.app); no machine here has a route there, so the request fails in the background; update checks are off (PROMPTFOO_DISABLE_UPDATE=1)",
+        "phones_home": "yes, even with PROMPTFOO_DISABLE_TELEMETRY=1: its telemetry module then sends one 'telemetry disabled' event (user id, versions, platform) to its events endpoint (seen with strace on 0.121.20 as a DNS lookup of r.promptfoo.app); no machine here has a route there, so the request fails in the background. Update checks are off (PROMPTFOO_DISABLE_UPDATE=1)",
         "runs": runs,
         "process_wall_s_median": round(median(&walls), 3),
         "process_peak_rss_mb_median": round(median(&rss), 1),

@@ -16,6 +16,23 @@
 //! The registry's store (in `promptdesk-core`) implements [`Sink`]; this crate does not depend
 //! on it. Tests and benchmarks run this code against `promptdesk-fakellm`, a local server that
 //! speaks both dialects.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use promptdesk_eval::*;
+//!
+//! # async fn example(jobs: Vec<Job>) -> Result<(), ProviderError> {
+//! let mut config = ProviderConfig::new("ollama", ProviderKind::OpenAi, "http://localhost:11434/v1");
+//! config.api_key = None;
+//! let provider: Arc<dyn Complete> = Arc::new(Provider::new(config)?);
+//! let plan = Plan { concurrency: 16, ..Plan::new(jobs) };
+//! let sink = MemorySink::new();
+//! let cancel = CancellationToken::new(); // cancel.cancel() from elsewhere stops the run
+//! let summary = run(plan, provider, sink.clone(), |p| eprintln!("{}/{}", p.done, p.total), cancel).await;
+//! println!("{} done, {} failed, cancelled: {}", summary.done, summary.failed, summary.cancelled);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod provider;
 pub mod rubric;

@@ -312,8 +312,8 @@ impl Sink for MemorySink {
 }
 
 /// Runs `plan` against `provider`, recording into `sink`, calling `progress` after each job,
-/// until every job is done or `cancel` is cancelled. Must run inside a tokio runtime (the sink
-/// gets a thread from its blocking pool). Never panics on a provider's or sink's failure: they
+/// until every job is done or `cancel` is cancelled. Must run inside a tokio runtime with
+/// timers enabled (the sink gets a thread from its blocking pool). Never panics on a provider's or sink's failure: they
 /// end up in the outcomes and the summary.
 pub async fn run<S: Sink>(
     plan: Plan,

@@ -82,7 +82,7 @@ use axum::Router;
 use tokio_util::sync::CancellationToken;
 
 pub use behaviour::{grade, GRADER_PREFIX};
-pub use stats::{RequestRecord, Stats};
+pub use stats::{RequestRecord, Stats, LOG_CAPACITY};
 
 use stats::Recorder;
 
