@@ -266,6 +266,82 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// A prompt's test suites: add cases, import them from CSV/JSONL, list them
+    Suite {
+        #[command(subcommand)]
+        command: SuiteCommand,
+    },
+    /// Model providers (OpenAI-compatible or Anthropic) the evals call; API keys go to the OS
+    /// keyring
+    Provider {
+        #[command(subcommand)]
+        command: ProviderCommand,
+    },
+    /// Run a test suite on a version against its model; exits 1 below --fail-under (for CI)
+    Eval {
+        /// NAME@REF (a version number, a label or a hash; the latest version when no @REF)
+        spec: String,
+        /// The suite to run (may be left out when the prompt has one suite)
+        #[arg(long)]
+        suite: Option<String>,
+        /// Another model for this run: provider/model (such runs do not count for the release
+        /// gate)
+        #[arg(long, value_name = "PROVIDER/MODEL")]
+        model: Option<String>,
+        /// Requests in flight at once
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Exit 1 when the share of passing cases is below this (0 to 1)
+        #[arg(long, value_name = "RATE")]
+        fail_under: Option<f64>,
+    },
+    /// Runs of a prompt's suites, newest first
+    Runs {
+        name: String,
+        #[arg(long)]
+        suite: Option<String>,
+        /// Only runs of this version (NAME@REF form not needed: a number, label or hash)
+        #[arg(long)]
+        version: Option<String>,
+        /// Show one run's case results (its id or an unambiguous prefix)
+        #[arg(long)]
+        show: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Outputs of versions side by side per case, from each version's latest run of the suite
+    Compare {
+        /// NAME@A NAME@B [...]: diffs are against the first
+        #[arg(required = true, num_args = 2..)]
+        specs: Vec<String>,
+        #[arg(long)]
+        suite: Option<String>,
+        /// Only the cases where the outputs differ
+        #[arg(long)]
+        only_differ: bool,
+        /// Only the cases where some version failed
+        #[arg(long)]
+        only_failures: bool,
+    },
+    /// Rate a version's output for a case: good, or bad with a comment
+    Rate {
+        /// NAME@REF
+        spec: String,
+        /// The case's id (see `promptdesk suite show`)
+        case: String,
+        #[arg(value_parser = ["good", "bad"])]
+        rating: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Write a promptfoo config (promptfooconfig.yaml and the prompt) for a version and a suite
+    ExportPromptfoo {
+        /// NAME@REF
+        spec: String,
+        dir: PathBuf,
+        #[arg(long)]
+        suite: Option<String>,
+    },
     /// The isolated render worker (started by Promptdesk itself)
     #[command(name = "__render-worker", hide = true)]
     RenderWorker,
@@ -428,6 +504,74 @@ pub enum RemoteCommand {
     Show,
     /// Forget the kept token (the registry keeps the URL)
     Forget,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SuiteCommand {
+    /// The suites of a prompt
+    List { name: String },
+    /// A suite's cases
+    Show { name: String, suite: String },
+    /// Add one case (the suite is created when missing)
+    Add {
+        name: String,
+        suite: String,
+        /// A variable's value: NAME=VALUE (repeatable)
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+        #[arg(long)]
+        expected: Option<String>,
+        /// An assertion in short form, e.g. "contains: 30 days" (repeatable)
+        #[arg(long = "assert", value_name = "ASSERTION")]
+        assertions: Vec<String>,
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Add the cases of a CSV or JSONL file (the suite is created when missing)
+    Import {
+        name: String,
+        suite: String,
+        file: PathBuf,
+    },
+    /// Remove a case (the ledger keeps it)
+    Remove {
+        name: String,
+        suite: String,
+        case: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProviderCommand {
+    /// The configured providers and whether a key is kept for each
+    List,
+    /// Add or change a provider
+    Set {
+        name: String,
+        /// openai (Chat Completions: OpenAI, Ollama, vLLM, llama.cpp, LM Studio) or anthropic
+        #[arg(long, default_value = "openai")]
+        kind: String,
+        #[arg(long)]
+        base_url: String,
+        /// A model's price per million tokens: MODEL=INPUT/OUTPUT (repeatable)
+        #[arg(long = "price", value_name = "MODEL=IN/OUT")]
+        prices: Vec<String>,
+        /// Seconds per request
+        #[arg(long)]
+        timeout: Option<u64>,
+        /// Read an API key from standard input and keep it in the OS keyring
+        #[arg(long)]
+        key_stdin: bool,
+    },
+    /// Forget the API key kept for a provider
+    ForgetKey {
+        name: String,
+    },
+    Remove {
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -74,6 +74,60 @@ pub fn run(cli: Cli) -> Out {
         Command::Server { database, command } => crate::serve::admin(json, &database, command),
         Command::Remote { command } => crate::sync::remote(&path, json, command),
         Command::Sync { status } => crate::sync::sync(&path, json, status),
+        Command::Suite { command } => crate::evals::suite(&path, json, command),
+        Command::Provider { command } => crate::evals::provider(&path, json, command),
+        Command::Eval {
+            spec,
+            suite,
+            model,
+            concurrency,
+            fail_under,
+        } => crate::evals::eval(
+            &path,
+            json,
+            &spec,
+            suite.as_deref(),
+            model.as_deref(),
+            concurrency,
+            fail_under,
+        ),
+        Command::Runs {
+            name,
+            suite,
+            version,
+            show,
+            limit,
+        } => crate::evals::runs(
+            &path,
+            json,
+            &name,
+            suite.as_deref(),
+            version.as_deref(),
+            show.as_deref(),
+            limit,
+        ),
+        Command::Compare {
+            specs,
+            suite,
+            only_differ,
+            only_failures,
+        } => crate::evals::compare(
+            &path,
+            json,
+            &specs,
+            suite.as_deref(),
+            only_differ,
+            only_failures,
+        ),
+        Command::Rate {
+            spec,
+            case,
+            rating,
+            comment,
+        } => crate::evals::rate(&path, json, &spec, &case, &rating, &comment),
+        Command::ExportPromptfoo { spec, dir, suite } => {
+            crate::evals::export_promptfoo(&path, json, &spec, &dir, suite.as_deref())
+        }
         Command::Review { command } => crate::release::review(&path, json, command),
         Command::Release {
             spec,

@@ -7,6 +7,7 @@
 mod args;
 mod commands;
 mod context;
+mod evals;
 mod output;
 mod release;
 mod serve;

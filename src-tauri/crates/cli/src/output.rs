@@ -48,7 +48,7 @@ impl Failure {
             // Refused, or could not finish now (the server is unreachable or turned the token
             // away): nothing local is wrong with the input.
             "conflict" | "policy_refused" | "verify_failed" | "sync_refused" | "offline"
-            | "unauthorized" => Self::REFUSED,
+            | "unauthorized" | "eval_failed" => Self::REFUSED,
             "internal" => Self::INTERNAL,
             _ => Self::BAD_INPUT,
         }

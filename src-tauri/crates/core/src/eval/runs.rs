@@ -382,7 +382,8 @@ impl Registry {
                         score,
                         facts.map_or(0, |f| f.tokens_in) as i64,
                         facts.map_or(0, |f| f.tokens_out) as i64,
-                        facts.and_then(|f| f.cost),
+                        // A cached reply cost nothing this time.
+                        facts.and_then(|f| f.cost).filter(|_| !outcome.cached),
                         facts.map_or(0, |f| f.latency_ms) as i64,
                     ],
                 )?;

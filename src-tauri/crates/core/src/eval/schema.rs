@@ -100,15 +100,11 @@ fn walk_schema(schema: &Value, at: &str) -> Result<(), String> {
                     walk_schema(s, &format!("{here}/{i}"))?;
                 }
             }
-            "required" => {
-                if !v.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
-                    return Err(format!("{here}: must be an array of property names"));
-                }
+            "required" if !v.as_array().is_some_and(|a| a.iter().all(Value::is_string)) => {
+                return Err(format!("{here}: must be an array of property names"));
             }
-            "enum" => {
-                if !v.is_array() {
-                    return Err(format!("{here}: must be an array"));
-                }
+            "enum" if !v.is_array() => {
+                return Err(format!("{here}: must be an array"));
             }
             "pattern" => {
                 let p = v
@@ -116,20 +112,16 @@ fn walk_schema(schema: &Value, at: &str) -> Result<(), String> {
                     .ok_or_else(|| format!("{here}: must be a string"))?;
                 regex::Regex::new(p).map_err(|e| format!("{here}: does not compile: {e}"))?;
             }
-            "minItems" | "maxItems" | "minLength" | "maxLength" => {
-                if v.as_u64().is_none() {
-                    return Err(format!("{here}: must be a whole number ≥ 0"));
-                }
+            "minItems" | "maxItems" | "minLength" | "maxLength" if v.as_u64().is_none() => {
+                return Err(format!("{here}: must be a whole number ≥ 0"));
             }
-            "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "multipleOf" => {
-                if !v.is_number() {
-                    return Err(format!("{here}: must be a number"));
-                }
+            "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "multipleOf"
+                if !v.is_number() =>
+            {
+                return Err(format!("{here}: must be a number"));
             }
-            "uniqueItems" => {
-                if !v.is_boolean() {
-                    return Err(format!("{here}: must be true or false"));
-                }
+            "uniqueItems" if !v.is_boolean() => {
+                return Err(format!("{here}: must be true or false"));
             }
             _ => {}
         }
