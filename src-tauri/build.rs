@@ -39,6 +39,7 @@ const COMMANDS: &[&str] = &[
     "check_rollback",
     "list_releases",
     "policy_of_label",
+    "set_policy",
     "list_policies",
     "check_signing_key",
     "choose_key_store",

@@ -550,6 +550,18 @@ pub fn policy_of_label(api: &Api, req: LabelName) -> R<PolicyOfLabel> {
     })
 }
 
+/// Changes a label's release policy (admins only; the ledger records before and after).
+pub fn set_policy(api: &Api, req: SetPolicy) -> R<PolicyOfLabel> {
+    api.with(|reg| {
+        let policy = reg.set_policy(req.label.trim(), &req.policy)?;
+        Ok(PolicyOfLabel {
+            protected: policy.is_protected(),
+            policy,
+            label: req.label.trim().to_string(),
+        })
+    })
+}
+
 pub fn check_signing_key(api: &Api, _: NoArgs) -> R<KeyStatus> {
     let (store, source) = api.key_store()?;
     api.with(|reg| Ok(key_status(api, &store, source, reg.actor())))

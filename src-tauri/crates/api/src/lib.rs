@@ -353,6 +353,8 @@ commands! {
     /// What each label serves and every release and rollback.
     list_releases(ListReleases) -> ReleaseTimeline;
     policy_of_label(LabelName) -> PolicyOfLabel;
+    /// Changes a label's release policy (admins only).
+    set_policy(SetPolicy) -> PolicyOfLabel;
     /// Every label with a stored policy (protected labels included), by name.
     list_policies(NoArgs) -> Vec<PolicyOfLabel>;
     /// Proves the key store works for the acting person (the start-up canary).

@@ -359,6 +359,12 @@ pub struct CheckRelease {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SetPolicy {
+    pub label: String,
+    pub policy: promptdesk_core::policy::Policy,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 pub struct PolicyOfLabel {
     pub label: String,
     pub policy: promptdesk_core::policy::Policy,
