@@ -280,6 +280,52 @@ pub struct RegistrySink {
     cases: HashMap<String, (Case, Option<Rendered>)>,
 }
 
+/// The registry's form of a runner's outcome, with the case it was for.
+fn prepare_outcome(
+    cases: &mut HashMap<String, (Case, Option<Rendered>)>,
+    outcome: JobOutcome,
+) -> Result<Outcome, SinkError> {
+    let (case, input) = cases
+        .remove(&outcome.case_id)
+        .ok_or_else(|| format!("the runner returned an unknown case {}", outcome.case_id))?;
+    let reply = match outcome.result {
+        Ok(r) => Ok(ReplyFacts {
+            output: r.text,
+            tokens_in: r.tokens_in,
+            tokens_out: r.tokens_out,
+            latency_ms: r.latency_ms,
+            cost: r.cost,
+            finish_reason: r.finish_reason.unwrap_or_default(),
+        }),
+        Err(e) => Err(e.to_string()),
+    };
+    let rubric_verdicts = outcome
+        .rubric_verdicts
+        .into_iter()
+        .map(|v| match v {
+            Ok(v) => promptdesk_core::eval::RubricVerdict {
+                pass: v.pass,
+                score: v.score,
+                reason: v.reason,
+            },
+            Err(e) => promptdesk_core::eval::RubricVerdict {
+                pass: false,
+                score: 0.0,
+                reason: format!("the grader gave no verdict: {e}"),
+            },
+        })
+        .collect();
+    Ok(Outcome {
+        case,
+        input,
+        reply,
+        rubric_verdicts,
+        cached: outcome.cached,
+        attempts: outcome.attempts,
+        cache_key: (!outcome.cache_key.is_empty()).then_some(outcome.cache_key),
+    })
+}
+
 fn reply_of(f: ReplyFacts) -> Reply {
     Reply {
         text: f.output,
@@ -297,50 +343,34 @@ impl Sink for RegistrySink {
     }
 
     fn record(&mut self, outcome: JobOutcome) -> Result<(), SinkError> {
-        let (case, input) = self
-            .cases
-            .remove(&outcome.case_id)
-            .ok_or_else(|| format!("the runner returned an unknown case {}", outcome.case_id))?;
-        let reply = match outcome.result {
-            Ok(r) => Ok(ReplyFacts {
-                output: r.text,
-                tokens_in: r.tokens_in,
-                tokens_out: r.tokens_out,
-                latency_ms: r.latency_ms,
-                cost: r.cost,
-                finish_reason: r.finish_reason.unwrap_or_default(),
-            }),
-            Err(e) => Err(e.to_string()),
-        };
-        let rubric_verdicts = outcome
-            .rubric_verdicts
-            .into_iter()
-            .map(|v| match v {
-                Ok(v) => promptdesk_core::eval::RubricVerdict {
-                    pass: v.pass,
-                    score: v.score,
-                    reason: v.reason,
-                },
-                Err(e) => promptdesk_core::eval::RubricVerdict {
-                    pass: false,
-                    score: 0.0,
-                    reason: format!("the grader gave no verdict: {e}"),
-                },
-            })
-            .collect();
-        self.reg.record_result(
-            &self.run_id,
-            Outcome {
-                case,
-                input,
-                reply,
-                rubric_verdicts,
-                cached: outcome.cached,
-                attempts: outcome.attempts,
-                cache_key: (!outcome.cache_key.is_empty()).then_some(outcome.cache_key),
-            },
-        )?;
+        let outcome = prepare_outcome(&mut self.cases, outcome)?;
+        self.reg.record_result(&self.run_id, outcome)?;
         Ok(())
+    }
+
+    /// Results that finished together are stored in one transaction: a run of thousands of
+    /// fast cases is not held back by one disk sync per case.
+    fn record_many(&mut self, outcomes: Vec<JobOutcome>) -> Result<(), SinkError> {
+        let mut first_error = None;
+        let this = &mut *self;
+        let stored = this.reg.batch(|reg| {
+            for outcome in outcomes {
+                let prepared = match prepare_outcome(&mut this.cases, outcome) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        first_error = Some(e);
+                        return Err(promptdesk_core::Error::Conflict("stopped".into()));
+                    }
+                };
+                reg.record_result(&this.run_id, prepared)?;
+            }
+            Ok(())
+        });
+        match (first_error, stored) {
+            (Some(e), _) => Err(e),
+            (None, Err(e)) => Err(e.into()),
+            (None, Ok(())) => Ok(()),
+        }
     }
 
     fn finish(&mut self, end: RunEnd) -> Result<(), SinkError> {

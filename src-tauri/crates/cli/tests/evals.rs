@@ -83,6 +83,19 @@ impl Env {
         serde_json::from_str(&self.ok(who, &all)).unwrap()
     }
 
+    /// Runs a command that must exit with `code`; returns stdout and stderr.
+    fn out_of(&self, who: &str, args: &[&str], code: i32) -> String {
+        let out = self.run(who, args);
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{who}: promptdesk {args:?}:\n{text}"
+        );
+        text
+    }
+
     /// Runs a command that must exit with `code`; returns stderr.
     fn fails(&self, who: &str, args: &[&str], code: i32) -> String {
         let out = self.run(who, args);
@@ -350,4 +363,82 @@ fn an_api_key_goes_to_the_key_store_and_never_into_the_registry() {
     // Another person on this machine does not get ana's key (v4 has not run: nothing cached).
     let out = env.run("ben", &["eval", &format!("{REFUND}@4")]);
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn an_anthropic_provider_and_a_rubric_graded_by_another_model_run_through_the_same_path() {
+    let env = Env::new(Config::default());
+    let base = env.fake.base_url();
+    env.ok(
+        "root",
+        &[
+            "provider",
+            "set",
+            "claude",
+            "--kind",
+            "anthropic",
+            "--base-url",
+            &base,
+            "--price",
+            "claude-test=3/15",
+        ],
+    );
+    // A rubric whose grader is named per assertion: the fake's grader model checks the
+    // `must contain:` lines against the output.
+    let cases = env.dir.path().join("rubric.jsonl");
+    std::fs::write(
+        &cases,
+        r#"{"vars": {"customer_name": "Ada", "order_id": "A-1", "days_since_purchase": 3, "product": "a hat"}, "assert": [{"type": "rubric", "rubric": "must contain: refund\nmust contain: original payment method", "grader": "openai/grader-1"}]}
+"#,
+    )
+    .unwrap();
+    env.ok(
+        "ana",
+        &["suite", "import", REFUND, "graded", cases.to_str().unwrap()],
+    );
+
+    let v3 = env.json(
+        "ana",
+        &[
+            "eval",
+            &format!("{REFUND}@3"),
+            "--suite",
+            "graded",
+            "--model",
+            "claude/claude-test",
+        ],
+    );
+    assert_eq!(v3["run"]["passed"], 1, "{v3}");
+    assert_eq!(v3["run"]["model"]["provider"], "claude");
+    assert!(v3["run"]["cost"].as_f64().unwrap() > 0.0, "priced: {v3}");
+    assert_eq!(
+        v3["run"]["own_settings"], false,
+        "an override does not count for the gate"
+    );
+    let requests = env.fake.stats().requests;
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.route.contains("messages") && r.model == "claude-test"),
+        "the run went through the Messages API"
+    );
+    let v4 = env.out_of(
+        "ana",
+        &[
+            "eval",
+            &format!("{REFUND}@4"),
+            "--suite",
+            "graded",
+            "--model",
+            "claude/claude-test",
+            "--fail-under",
+            "1",
+        ],
+        1,
+    );
+    assert!(
+        v4.contains("missing \\\"original payment method\\\"")
+            || v4.contains("missing \"original payment method\""),
+        "{v4}"
+    );
 }
