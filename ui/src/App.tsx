@@ -8,6 +8,8 @@ import { ApiContext, errorText, type ApiContextValue } from './components/contex
 import { PromptBrowser } from './components/PromptBrowser';
 import { PromptEditor } from './components/PromptEditor';
 import { History } from './components/History';
+import { Tests } from './components/Tests';
+import { Compare, type CompareInit } from './components/Compare';
 import { Settings } from './components/Settings';
 import { ReviewQueue } from './components/Reviews';
 import { ReviewPage } from './components/ReviewPage';
@@ -20,17 +22,36 @@ import { nextTheme, applyTheme, loadTheme, type Theme } from './lib/theme';
 import { ConflictsDialog, SyncContext, SyncStatusPill, useSyncController } from './components/sync';
 import { SYNCED_COMMANDS } from './lib/sync';
 
-type Tab = 'edit' | 'history' | 'releases';
+type Tab = 'edit' | 'tests' | 'compare' | 'history' | 'releases';
 type View =
   | { kind: 'home' }
-  | { kind: 'prompt'; name: string; tab: Tab }
+  | { kind: 'prompt'; name: string; tab: Tab; compare?: CompareInit }
   | { kind: 'settings'; section?: 'team' }
   | { kind: 'reviews'; all: boolean }
   | { kind: 'review'; number: number };
 
+/** The versions and suite a comparison opens with, from `?versions=3,4&suite=regression`. */
+function compareInitOf(query: string | undefined): CompareInit | undefined {
+  if (!query) return undefined;
+  const q = new URLSearchParams(query);
+  const versions = (q.get('versions') ?? '')
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
+  const suite = q.get('suite') ?? '';
+  const init: CompareInit = {};
+  if (versions.length) init.versions = versions;
+  if (suite) init.suite = suite;
+  return versions.length || suite ? init : undefined;
+}
+
 export function viewFromHash(hash: string): View {
-  const m = /^#\/(edit|history|releases)\/(.+)$/.exec(hash);
-  if (m) return { kind: 'prompt', tab: m[1] as Tab, name: decodeURIComponent(m[2]!) };
+  const m = /^#\/(edit|tests|compare|history|releases)\/([^?]+)(?:\?(.*))?$/.exec(hash);
+  if (m) {
+    const v: View = { kind: 'prompt', tab: m[1] as Tab, name: decodeURIComponent(m[2]!) };
+    const init = m[1] === 'compare' ? compareInitOf(m[3]) : undefined;
+    return init ? { ...v, compare: init } : v;
+  }
   if (hash === '#/settings') return { kind: 'settings' };
   if (hash === '#/settings/team') return { kind: 'settings', section: 'team' };
   if (hash === '#/reviews' || hash === '#/reviews/all') return { kind: 'reviews', all: hash.endsWith('/all') };
@@ -53,7 +74,14 @@ export function shortcutKey(e: Pick<KeyboardEvent, 'key' | 'code' | 'ctrlKey' | 
 }
 
 function hashOf(v: View): string {
-  if (v.kind === 'prompt') return `#/${v.tab}/${encodeURIComponent(v.name)}`;
+  if (v.kind === 'prompt') {
+    const base = `#/${v.tab}/${encodeURIComponent(v.name)}`;
+    if (v.tab !== 'compare' || !v.compare) return base;
+    const q = new URLSearchParams();
+    if (v.compare.versions?.length) q.set('versions', v.compare.versions.join(','));
+    if (v.compare.suite) q.set('suite', v.compare.suite);
+    return `${base}?${q.toString()}`;
+  }
   if (v.kind === 'settings') return v.section ? `#/settings/${v.section}` : '#/settings';
   if (v.kind === 'reviews') return v.all ? '#/reviews/all' : '#/reviews';
   if (v.kind === 'review') return `#/review/${v.number}`;
@@ -340,12 +368,15 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
                     info={info}
                     refreshKey={refreshKey}
                     onOpenPrompt={(name) => setView({ kind: 'prompt', name, tab: 'releases' })}
+                    onOpenCompare={(name, versions, suite) =>
+                      setView({ kind: 'prompt', name, tab: 'compare', compare: { versions, ...(suite ? { suite } : {}) } })
+                    }
                   />
                 ) : view.kind === 'prompt' && info ? (
                   <>
                     <PromptTabs
                       tab={view.tab}
-                      onTab={(tab) => setView({ ...view, tab })}
+                      onTab={(tab) => setView({ kind: 'prompt', name: view.name, tab })}
                       extra={
                         <>
                           <button type="button" className="btn" onClick={() => setRequesting(true)}>
@@ -379,7 +410,7 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
                       role="tabpanel"
                       id="prompt-tabpanel"
                       className="tabpanel"
-                      aria-label={view.tab === 'edit' ? 'Editor' : view.tab === 'history' ? 'History' : 'Releases'}
+                      aria-label={TABS.find((t) => t.id === view.tab)?.panel ?? 'Editor'}
                     >
                       {view.tab === 'edit' ? (
                         <PromptEditor
@@ -393,6 +424,10 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
                           onRenamed={(name) => setView({ kind: 'prompt', name, tab: 'edit' })}
                           onCommitted={refresh}
                         />
+                      ) : view.tab === 'tests' ? (
+                        <Tests key={view.name} name={view.name} refreshKey={refreshKey} />
+                      ) : view.tab === 'compare' ? (
+                        <Compare key={`${view.name}\u0000${hashOf(view)}`} name={view.name} refreshKey={refreshKey} init={view.compare} />
                       ) : view.tab === 'history' ? (
                         <History key={view.name} name={view.name} refreshKey={refreshKey} />
                       ) : (
@@ -441,9 +476,11 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
 }
 
 const TABS = [
-  { id: 'edit', label: 'Edit' },
-  { id: 'history', label: 'History' },
-  { id: 'releases', label: 'Releases' },
+  { id: 'edit', label: 'Edit', panel: 'Editor' },
+  { id: 'tests', label: 'Tests', panel: 'Tests' },
+  { id: 'compare', label: 'Compare', panel: 'Compare' },
+  { id: 'history', label: 'History', panel: 'History' },
+  { id: 'releases', label: 'Releases', panel: 'Releases' },
 ] as const;
 
 /** Edit / History, as an ARIA tab list: one tab stop, arrow keys move between the tabs. */

@@ -14,7 +14,8 @@ import type {
 
 export type DiffLayout = 'unified' | 'split';
 
-function Spans({ line }: { line: DiffLine }) {
+/** A line's spans, its changed words marked (as deleted or inserted, by the line's tag). */
+export function Spans({ line }: { line: Pick<DiffLine, 'tag' | 'spans'> }) {
   return (
     <>
       {line.spans.map((s, i) =>

@@ -13,6 +13,7 @@ import { FormDialog } from './Dialog';
 import { Blockers, Checklist } from './Checklist';
 import { LabelBadge } from './labels';
 import { useSigning } from './signing';
+import { ReviewEvals } from './ReviewEvals';
 
 type Samples = Record<string, { [key in string]: JsonValue }>;
 
@@ -28,11 +29,14 @@ export function ReviewPage({
   info,
   refreshKey,
   onOpenPrompt,
+  onOpenCompare,
 }: {
   number: number;
   info: AppInfo;
   refreshKey: number;
   onOpenPrompt: (name: string) => void;
+  /** Opens the comparison of versions of the prompt on a suite. */
+  onOpenCompare?: (name: string, versions: number[], suite: string | undefined) => void;
 }) {
   const { call, refresh } = useApi();
   const [detail, setDetail] = useState<ReviewDetail | null>(null);
@@ -218,6 +222,15 @@ export function ReviewPage({
               </p>
             ) : null}
           </section>
+          <ReviewEvals
+            prompt={r.prompt}
+            version={r.version}
+            label={r.label}
+            serving={detail.serving}
+            decision={detail.decision}
+            refreshKey={refreshKey}
+            onCompare={(versions, suite) => onOpenCompare?.(r.prompt, versions, suite)}
+          />
           <Thread detail={detail} />
           <CommentBox number={r.number} targets={anchorTargets(version?.content ?? null)} onPosted={() => void load()} />
         </div>

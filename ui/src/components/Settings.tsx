@@ -1,10 +1,11 @@
 // Settings: who you are (recorded on every version and event), where your signing key lives,
-// the team's server, and which registry file is open.
+// the team's server, the model providers eval runs use, and which registry file is open.
 import { useEffect, useState } from 'react';
 import type { Settings as SettingsData } from '../api/generated';
 import { errorText, useApi } from './context';
 import { SigningKeySettings } from './signing';
 import { TeamServerSettings } from './sync';
+import { ModelProviders } from './Providers';
 
 export function Settings({
   onRegistryChanged,
@@ -80,6 +81,7 @@ export function Settings({
       </form>
       <SigningKeySettings />
       <TeamServerSettings focus={section === 'team'} />
+      <ModelProviders />
       <form
         className="panel form"
         aria-labelledby="registry-heading"

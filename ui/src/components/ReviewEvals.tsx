@@ -1,0 +1,214 @@
+// The review page's "Evals" section: the latest runs of each suite on the version under review,
+// what the release gate made of them (the policy's suite condition and the evidence it weighed:
+// failing cases, regressions, or why no run counts), and everyone's ratings of its outputs.
+import { useEffect, useState } from 'react';
+import type { Decision, EvalRun, Rating, VersionEvals } from '../api/generated';
+import { errorText, useApi } from './context';
+import { relativeTime } from '../lib/format';
+import { STATUS_WORDS, gateOf, latestPerSuite, passText } from '../lib/evals';
+
+export function ReviewEvals({
+  prompt,
+  version,
+  label,
+  serving,
+  decision,
+  refreshKey,
+  onCompare,
+}: {
+  prompt: string;
+  version: number;
+  label: string;
+  /** What the label serves now. */
+  serving: number | null;
+  decision: Decision;
+  refreshKey: number;
+  /** Opens the comparison of this version with what the label serves, on `suite`. */
+  onCompare: (versions: number[], suite: string | undefined) => void;
+}) {
+  const { call } = useApi();
+  const [evals, setEvals] = useState<VersionEvals | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // The ratings of what the label serves, for comparison.
+  const [servingEvals, setServingEvals] = useState<VersionEvals | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    setServingEvals(null);
+    if (serving === null || serving === version) return;
+    call('version_evals', { name: prompt, reference: String(serving) })
+      .then((e) => live && setServingEvals(e))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [call, prompt, serving, version, refreshKey]);
+
+  useEffect(() => {
+    let live = true;
+    call('version_evals', { name: prompt, reference: String(version) })
+      .then((e) => {
+        if (!live) return;
+        setEvals(e);
+        setError(null);
+      })
+      .catch((e) => live && setError(errorText(e)));
+    return () => {
+      live = false;
+    };
+  }, [call, prompt, version, refreshKey]);
+
+  const gate = gateOf(decision);
+  const ev = gate?.evidence ?? null;
+  const runs: EvalRun[] = evals ? latestPerSuite(evals.runs) : [];
+  const compareSuite = ev?.suite ?? runs[0]?.suite;
+  const canCompare = serving !== null && serving !== version;
+
+  return (
+    <section className="panel review-evals" aria-labelledby="evals-heading">
+      <div className="panel__head">
+        <h3 id="evals-heading">Evals</h3>
+        {canCompare ? (
+          <button type="button" className="btn" onClick={() => onCompare([serving, version].sort((a, b) => a - b), compareSuite)}>
+            Compare with {label} (v{serving})
+          </button>
+        ) : null}
+      </div>
+      <section aria-labelledby="gate-heading" className="review-evals__gate">
+        <h4 id="gate-heading">Release gate</h4>
+        {gate ? (
+          <div className={`gate gate--${gate.condition.met ? 'met' : 'unmet'}`} role="group" aria-label="The gate's verdict">
+            <p>
+              <span className="gate__mark" aria-hidden="true">
+                {gate.condition.met ? '✓' : '✗'}
+              </span>{' '}
+              <strong>{gate.condition.met ? 'Passes' : 'Refused'}:</strong> {gate.condition.message}
+            </p>
+            {ev ? (
+              <>
+                {ev.problem ? <p className="small">Why no run counts: {ev.problem}</p> : null}
+                {ev.run_id ? (
+                  <p className="small muted">
+                    Weighed the run of {ev.suite}: {ev.passed} of {ev.total} passed ({Math.round(ev.pass_rate * 100)}%).
+                  </p>
+                ) : null}
+                {ev.failing.length ? (
+                  <>
+                    <p className="small">Failing cases:</p>
+                    <ul className="small" aria-label="Failing cases">
+                      {ev.failing.map((f) => (
+                        <li key={f}>{f}</li>
+                      ))}
+                    </ul>
+                  </>
+                ) : null}
+                {ev.regressions.length ? (
+                  <>
+                    <p className="small">
+                      Regressions (pass on v{ev.baseline_version ?? '?'}, fail here):
+                    </p>
+                    <ul className="small" aria-label="Regressions">
+                      {ev.regressions.map((f) => (
+                        <li key={f}>{f}</li>
+                      ))}
+                    </ul>
+                  </>
+                ) : null}
+              </>
+            ) : null}
+          </div>
+        ) : (
+          <p className="small muted">The release policy for {label} requires no test suite.</p>
+        )}
+      </section>
+      <section aria-labelledby="eval-runs-heading">
+        <h4 id="eval-runs-heading">Latest runs of v{version}</h4>
+        {error ? (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        ) : null}
+        {evals === null ? (
+          error ? null : (
+            <p className="muted small" aria-busy="true">
+              Loading…
+            </p>
+          )
+        ) : runs.length === 0 ? (
+          <p className="small muted">No suite has run on this version yet.</p>
+        ) : (
+          <table className="kv" aria-label="Latest runs">
+            <thead>
+              <tr>
+                <th>Suite</th>
+                <th>Pass rate</th>
+                <th>Status</th>
+                <th>When</th>
+              </tr>
+            </thead>
+            <tbody>
+              {runs.map((r) => (
+                <tr key={r.id}>
+                  <td>{r.suite}</td>
+                  <td>
+                    {passText(r)}
+                    {r.own_settings ? '' : ' (another model)'}
+                  </td>
+                  <td>
+                    {STATUS_WORDS[r.status]}
+                    {r.suite_changed ? ', suite changed since' : ''}
+                  </td>
+                  <td>
+                    {r.started_by}{' '}
+                    <time dateTime={r.started_at} title={r.started_at}>
+                      {relativeTime(r.started_at)}
+                    </time>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section aria-labelledby="ratings-heading">
+        <h4 id="ratings-heading">
+          Ratings{' '}
+          {evals ? (
+            <span className="muted small">
+              {evals.good} good, {evals.bad} bad
+            </span>
+          ) : null}
+        </h4>
+        {evals && evals.ratings.length === 0 ? <p className="small muted">Nobody rated this version’s outputs yet.</p> : null}
+        {evals && evals.ratings.length ? <RatingList ratings={evals.ratings} label={`Ratings of v${version}`} /> : null}
+        {servingEvals && servingEvals.ratings.length ? (
+          <>
+            <p className="small muted review-evals__serving">
+              Of v{serving}, which {label} serves now: {servingEvals.good} good, {servingEvals.bad} bad
+            </p>
+            <RatingList ratings={servingEvals.ratings} label={`Ratings of v${serving}`} />
+          </>
+        ) : null}
+      </section>
+    </section>
+  );
+}
+
+function RatingList({ ratings, label }: { ratings: readonly Rating[]; label: string }) {
+  return (
+    <ul className="ratings" aria-label={label}>
+      {ratings.map((r) => (
+        <li key={r.id} className={`rating rating--${r.rating}`}>
+          <span className="rating__mark" aria-hidden="true">
+            {r.rating === 'good' ? '👍' : '👎'}
+          </span>{' '}
+          <strong>{r.rated_by}</strong> rated <span className="rating__case">{r.case_label}</span> <strong>{r.rating}</strong>
+          {r.comment ? `: ${r.comment}` : ''}{' '}
+          <time className="muted small" dateTime={r.rated_at} title={r.rated_at}>
+            {relativeTime(r.rated_at)}
+          </time>
+        </li>
+      ))}
+    </ul>
+  );
+}
