@@ -17,6 +17,7 @@ import { chromium } from 'playwright-core';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TARGET = process.env.CARGO_TARGET_DIR ?? path.join(ROOT, 'target');
 const BIN = path.join(TARGET, 'debug', 'promptdesk');
+const FAKELLM = path.join(TARGET, 'debug', 'promptdesk-fakellm');
 const UI_DIR = path.join(ROOT, 'ui', 'dist');
 const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
 const SCREENS = path.join(ARTIFACTS, 'screens');
@@ -991,6 +992,367 @@ test('one team server, two apps: ana edits and asks, ben approves in his app, an
   await stopServer(anaApp);
   await stopServer(benApp);
   team.proc.kill('SIGTERM');
+});
+
+/** Starts `promptdesk-fakellm` (OpenAI- and Anthropic-compatible; its default model echoes the
+ * prompt back) and resolves with its address once it printed it. */
+function startFakeLlm(args = []) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(FAKELLM, ['--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    servers.add(proc);
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`promptdesk-fakellm printed no address in 10 s:\n${out}\n${err}`)), 10_000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, url: m[1] });
+      }
+    });
+    proc.stderr.on('data', (d) => (err += d));
+    proc.on('exit', (code) => {
+      servers.delete(proc);
+      clearTimeout(timer);
+      if (!out.includes('listening on')) reject(new Error(`promptdesk-fakellm exited with ${code}:\n${err}`));
+    });
+  });
+}
+
+/** Provider keys from the environment would win over the one typed in Settings. */
+const PROVIDER_KEY_VARS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'PROMPTDESK_OPENAI_API_KEY', 'PROMPTDESK_ANTHROPIC_API_KEY'];
+
+/** Settings → Model providers: points `openai` at `baseUrl` with `key`, and checks the key is
+ * never shown back. */
+async function pointOpenAiAt(page, baseUrl, key) {
+  const providers = page.getByRole('region', { name: 'Model providers' });
+  // The Settings button toggles: it may be open already.
+  if (!(await providers.isVisible())) await page.getByRole('button', { name: 'Settings' }).click();
+  const table = providers.getByRole('table', { name: 'Model providers' });
+  await table.getByRole('row', { name: /openai/ }).first().waitFor();
+  await providers.getByRole('button', { name: 'Edit openai' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Edit provider openai' });
+  await dialog.getByLabel('Base URL').fill(baseUrl);
+  await dialog.getByLabel('API key').fill(key);
+  await dialog.getByRole('button', { name: 'Save provider' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await providers.getByRole('status').getByText('Saved openai; its API key is kept in your key store.').waitFor();
+  const row = table.getByRole('row').filter({ has: page.getByRole('cell', { name: 'openai', exact: true }) });
+  await row.getByText(baseUrl).waitFor();
+  await row.getByText('kept in your key store').waitFor();
+  // Write-only: opening the provider again shows an empty key field that says a key is kept.
+  await providers.getByRole('button', { name: 'Edit openai' }).click();
+  const again = page.getByRole('dialog', { name: 'Edit provider openai' });
+  assert.equal(await again.getByLabel('API key').inputValue(), '');
+  assert.match(await again.getByLabel('API key').getAttribute('placeholder'), /A key is kept/);
+  assert.equal(await again.getByLabel('Base URL').inputValue(), baseUrl);
+  await again.getByRole('button', { name: 'Cancel' }).click();
+  await again.waitFor({ state: 'detached' });
+  assert.ok(!(await page.content()).includes(key), 'the API key is on the page');
+}
+
+test('compare outputs: a writer runs two versions of the refund reply against its suite, rates them, and the reviewer sees ratings and the gate\'s verdict', async () => {
+  // The demo: support/refund-reply@3 serves production and passes the `regression` suite with
+  // the echoing fake model; @4 "Shorter, friendlier reply" drops the refund policy and fails
+  // two of its three cases. cho (an admin) makes production require that suite at 100%, with
+  // no regressions (the app has no policy editor: the command line sets it).
+  const registry = demoRegistry('evals.db');
+  cliAs(registry, 'cho', 'policy', 'set', 'production', '--suite', 'regression', '--min-pass-rate', '1', '--no-regressions');
+  const key = 'sk-e2e-only-this-key-works';
+  // A fixed delay per answer, so progress can be watched; only requests with the key typed in
+  // Settings are answered.
+  const llm = await startFakeLlm(['--latency-ms', '1200', '--api-key', key]);
+  const server = await startServer(0, { registry, user: null, unset: PROVIDER_KEY_VARS });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(server.url);
+  const name = 'support/refund-reply';
+  const { tree, prodBadge, actAs, openReview } = reviewHelpers(page);
+  await prodBadge(name).getByText('production v3').waitFor();
+
+  // ana (a writer) points the openai provider at the fake, with a key she types once.
+  await actAs('ana');
+  await pointOpenAiAt(page, `${llm.url}/v1`, key);
+  await shot(page, '40-settings-providers');
+  const listed = await api(server, 'list_providers');
+  assert.ok(!JSON.stringify(listed).includes(key), 'the API answers with the key');
+  assert.equal(listed.find((p) => p.settings.name === 'openai').key_kept, true);
+
+  // Compare opens on what production serves (v3) and the latest version (v4), on `regression`.
+  await tree.getByRole('button', { name }).click();
+  await page.getByRole('tab', { name: 'Compare' }).click();
+  const panel = page.getByRole('tabpanel', { name: 'Compare' });
+  const v3 = panel.getByRole('checkbox', { name: /^v3\b/ });
+  const v4 = panel.getByRole('checkbox', { name: /^v4\b/ });
+  await v4.waitFor();
+  assert.equal(await v3.isChecked(), true);
+  assert.equal(await v4.isChecked(), true);
+  assert.equal(await panel.getByRole('checkbox', { name: /^v2\b/ }).isChecked(), false);
+  assert.equal(await panel.getByRole('combobox', { name: 'Suite' }).inputValue(), 'regression');
+  const matrix = panel.getByRole('table', { name: 'Outputs by case and version' });
+  await matrix.getByText('No run of regression yet.').first().waitFor();
+  assert.equal(await matrix.getByText('No run of regression yet.').count(), 2);
+  const headers = await matrix.getByRole('columnheader').allTextContents();
+  assert.match(headers[1], /^v3.*production/);
+  assert.match(headers[2], /^v4/);
+  await shot(page, '41-compare-not-run');
+
+  // Run both; progress shows while the fake answers, and the matrix fills in by itself.
+  await panel.getByRole('button', { name: 'Run missing (2)' }).click();
+  const bar3 = matrix.getByRole('progressbar', { name: 'Run of v3 on regression' });
+  const bar4 = matrix.getByRole('progressbar', { name: 'Run of v4 on regression' });
+  await bar3.waitFor();
+  await bar4.waitFor();
+  assert.equal(await bar4.getAttribute('aria-valuemax'), '3');
+  await shot(page, '42-compare-running');
+  await matrix.getByRole('columnheader', { name: /^v3/ }).getByText('3 of 3 passed (100%)').waitFor({ timeout: 30_000 });
+  await matrix.getByRole('columnheader', { name: /^v4/ }).getByText('1 of 3 passed (33%)').waitFor({ timeout: 30_000 });
+  await bar4.waitFor({ state: 'detached' });
+  const rows = matrix.getByRole('rowgroup').nth(1).getByRole('row');
+  assert.equal(await rows.count(), 3);
+  // v4's outputs are marked word by word against v3's; its failing checks say why.
+  const first = rows.filter({ hasText: '#1 within the window' });
+  const out4 = first.getByRole('cell').nth(1);
+  assert.ok((await out4.locator('mark.word-ins').count()) > 0, 'no changed words marked in v4\'s output');
+  assert.equal(await out4.locator('.out__line--delete').count(), 0);
+  // On request, what v3 says and v4 no longer does shows struck through in v4's cell.
+  await panel.getByRole('checkbox', { name: /Show text the first column has/ }).check();
+  await out4.locator('.out__line--delete').first().waitFor();
+  assert.match(await out4.locator('.out__line--delete').allTextContents().then((t) => t.join('\n')), /within 30 days/);
+  await panel.getByRole('checkbox', { name: /Show text the first column has/ }).uncheck();
+  await out4.getByRole('list', { name: 'Failing checks of v4 for #1' }).getByText(/within 30 days/).waitFor();
+  assert.equal(await first.getByRole('cell').nth(0).getByText('pass', { exact: true }).count(), 1);
+  assert.equal(await out4.getByText('fail', { exact: true }).count(), 1);
+  await shot(page, '43-compare-done');
+
+  // The filters: every case's output differs; two fail.
+  const shown = panel.getByRole('status', { name: 'Cases shown' });
+  await panel.getByRole('checkbox', { name: 'Only where outputs differ' }).check();
+  await shown.getByText('3 of 3 cases shown').waitFor();
+  await panel.getByRole('checkbox', { name: 'Only failures' }).check();
+  await shown.getByText('2 of 3 cases shown').waitFor();
+  assert.equal(await rows.count(), 2);
+  assert.equal(await rows.filter({ hasText: '#3 greets the customer by name' }).count(), 0);
+  await shot(page, '44-compare-filtered');
+  await panel.getByRole('checkbox', { name: 'Only failures' }).uncheck();
+  await shown.getByText('3 of 3 cases shown').waitFor();
+
+  // ana rates v4's first case bad (a comment is required) and v3's good.
+  const comment = 'Drops the 30-day refund policy the customer needs to know';
+  await panel.getByRole('button', { name: 'Rate v4 bad on #1' }).click();
+  const rate = page.getByRole('dialog', { name: 'Rate v4’s output' });
+  const saveRating = rate.getByRole('button', { name: 'Save rating' });
+  assert.equal(await saveRating.isDisabled(), true, 'a bad rating needs a comment');
+  await rate.getByText('a bad rating needs a comment').waitFor();
+  await rate.getByLabel('Comment').fill(comment);
+  await shot(page, '45-rate-bad');
+  await saveRating.click();
+  await rate.waitFor({ state: 'detached' });
+  await out4.getByRole('list', { name: 'Ratings of v4 for #1' }).getByText(`ana: bad — ${comment}`).waitFor();
+  await panel.getByRole('button', { name: 'Rate v3 good on #1' }).click();
+  const rateGood = page.getByRole('dialog', { name: 'Rate v3’s output' });
+  await rateGood.getByLabel('Comment').fill('States the policy and the next step');
+  await rateGood.getByRole('button', { name: 'Save rating' }).click();
+  await rateGood.waitFor({ state: 'detached' });
+  await first.getByRole('cell').nth(0).getByRole('list', { name: 'Ratings of v3 for #1' }).getByText('ana: good — States the policy and the next step').waitFor();
+
+  // ana asks for v4 in production.
+  await page.getByRole('button', { name: 'Request review…' }).click();
+  const request = page.getByRole('dialog', { name: 'Request review' });
+  await request.getByRole('combobox', { name: 'Version' }).getByRole('option', { name: /v4 \(latest\)/ }).waitFor({ state: 'attached' });
+  await request.getByLabel('Description').fill('Shorter, friendlier reply');
+  await request.getByRole('button', { name: 'Request review', exact: true }).click();
+  await request.waitFor({ state: 'detached' });
+  const heading = page.getByRole('heading', { name: /^Review #\d+/ });
+  await heading.waitFor();
+  const number = Number(/#(\d+)/.exec(await heading.textContent())[1]);
+
+  // ben (the reviewer) opens it: the ratings, the runs and the gate's verdict are on the page.
+  await actAs('ben');
+  await openReview(number);
+  const evals = page.getByRole('region', { name: 'Evals' });
+  const verdict = evals.getByRole('group', { name: 'The gate\'s verdict' });
+  await verdict.getByText('Refused:').waitFor();
+  assert.match(await verdict.textContent(), /test suite regression passed 1\/3 \(33%\) on version 4 \(needs 100%\)/);
+  const failing = await verdict.getByRole('list', { name: 'Failing cases' }).getByRole('listitem').allTextContents();
+  assert.deepEqual(failing, ['#1 within the window: states the policy and starts the refund', '#2 outside the window: says why and offers store credit']);
+  const regressions = await verdict.getByRole('list', { name: 'Regressions' }).getByRole('listitem').allTextContents();
+  assert.equal(regressions.length, 2);
+  await evals.getByRole('table', { name: 'Latest runs' }).getByText('1 of 3 passed (33%)').waitFor();
+  const ratings = evals.getByRole('list', { name: 'Ratings of v4' });
+  await ratings.getByText(comment, { exact: false }).waitFor();
+  assert.match(await ratings.textContent(), /ana rated #1 within the window.* bad: Drops the 30-day refund policy/);
+  await evals.getByText('0 good, 1 bad').waitFor();
+  await evals.getByRole('list', { name: 'Ratings of v3' }).getByText(/ana rated #1 within the window.* good/).waitFor();
+  // The policy checklist says the same, and the release stays disabled.
+  await page.getByRole('list', { name: 'Policy checklist' }).getByText(/test suite regression passed 1\/3/).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Release to production' }).isDisabled(), true);
+  await evals.scrollIntoViewIfNeeded();
+  await shot(page, '46-review-evals');
+
+  // From the review, the comparison of v4 with what production serves opens in one click.
+  await evals.getByRole('button', { name: 'Compare with production (v3)' }).click();
+  const compare = page.getByRole('tabpanel', { name: 'Compare' });
+  await compare.getByRole('table', { name: 'Outputs by case and version' }).getByText('1 of 3 passed (33%)').waitFor();
+  assert.equal(await compare.getByRole('checkbox', { name: /^v3\b/ }).isChecked(), true);
+  assert.equal(await compare.getByRole('checkbox', { name: /^v4\b/ }).isChecked(), true);
+
+  // The same verdict from the server's side, and the ledger holds.
+  await assert.rejects(
+    api(server, 'release_version', { name, reference: '4', label: 'production', changelog: 'try', expect_from: '3' }),
+    /regression/,
+  );
+  cliAs(registry, 'cho', 'verify');
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+  await stopServer(server);
+  llm.proc.kill('SIGTERM');
+});
+
+test('test suites: a writer adds a case with checked assertions, imports cases (an error names its line), runs the suite, cancels a run', async () => {
+  const registry = demoRegistry('suites.db');
+  const llm = await startFakeLlm(['--latency-ms', '500']);
+  const server = await startServer(0, { registry, user: 'ana', unset: PROVIDER_KEY_VARS });
+  await api(server, 'set_provider', { provider: { name: 'openai', kind: 'openai', base_url: `${llm.url}/v1`, prices: {}, timeout_s: null } });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(server.url);
+  const name = 'support/refund-reply';
+  await page.getByRole('tree', { name: 'Prompts' }).getByRole('button', { name }).click();
+  await page.getByRole('tab', { name: 'Tests' }).click();
+  const panel = page.getByRole('tabpanel', { name: 'Tests' });
+  assert.equal(await panel.getByRole('combobox', { name: 'Suite', exact: true }).inputValue(), 'regression');
+  const cases = panel.getByRole('table', { name: 'Cases of regression' });
+  const caseRows = cases.getByRole('rowgroup').nth(1).getByRole('row');
+  await caseRows.first().waitFor();
+  assert.equal(await caseRows.count(), 3);
+  await cases.getByText('icontains: within 30 days').first().waitFor();
+
+  // A new case: the prompt's variables are there to fill in; a wrong type and a misspelt
+  // assertion are caught as they are typed, and the button says why it is disabled.
+  await panel.getByRole('button', { name: 'Add case…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New case in regression' });
+  await dialog.getByLabel('Description').fill('a short order asks politely');
+  await dialog.getByLabel('Value of customer_name').fill('Bo');
+  await dialog.getByLabel('Value of order_id').fill('D-4400');
+  await dialog.getByLabel('Value of product').fill('a mug');
+  await dialog.getByLabel('Value of days_since_purchase').fill('five');
+  const add = dialog.getByRole('button', { name: 'Add case', exact: true });
+  await dialog.getByText('days_since_purchase must be a number (got “five”)').waitFor();
+  assert.equal(await add.isDisabled(), true);
+  await dialog.getByLabel('Value of days_since_purchase').fill('5');
+  await dialog.getByRole('textbox', { name: 'Assertion 1', exact: true }).fill('contans: Bo');
+  await dialog.getByText(/unknown assertion type "contans"/).first().waitFor();
+  assert.equal(await dialog.getByRole('textbox', { name: 'Assertion 1', exact: true }).getAttribute('aria-invalid'), 'true');
+  assert.equal(await add.isDisabled(), true);
+  await shot(page, '47-case-dialog-error');
+  await dialog.getByRole('textbox', { name: 'Assertion 1', exact: true }).fill('contains: Bo');
+  await dialog.getByRole('button', { name: 'Add assertion' }).click();
+  await dialog.getByRole('textbox', { name: 'Assertion 2', exact: true }).fill('length: 10..');
+  await dialog.getByLabel('Tags').fill('e2e, politeness');
+  await page.waitForFunction(() => {
+    const b = [...document.querySelectorAll('dialog[open] button')].find((x) => x.textContent === 'Add case');
+    return b && !b.disabled;
+  });
+  await add.click();
+  await dialog.waitFor({ state: 'detached' });
+  const added = caseRows.filter({ hasText: 'a short order asks politely' });
+  await added.waitFor();
+  assert.match(await added.textContent(), /contains: Bo.*length: 10\.\./);
+  assert.match(await added.textContent(), /written here/);
+
+  // Edit it: the assertions come back in their short form.
+  await panel.getByRole('button', { name: 'Edit case #4' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit case #4' });
+  assert.equal(await edit.getByRole('textbox', { name: 'Assertion 1', exact: true }).inputValue(), 'contains: Bo');
+  assert.equal(await edit.getByLabel('Value of days_since_purchase').inputValue(), '5');
+  await edit.getByLabel('Description').fill('a short order, asked politely');
+  await edit.getByRole('button', { name: 'Save case' }).click();
+  await edit.waitFor({ state: 'detached' });
+  await caseRows.filter({ hasText: 'a short order, asked politely' }).waitFor();
+
+  // Imports: a file with an error imports nothing and says which line; a good one adds its
+  // cases, which say where they came from.
+  const picker = panel.getByLabel('Import cases (.csv or .jsonl)');
+  await picker.setInputFiles({
+    name: 'bad.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from('customer_name,__assert\nAl,contains: Al\nMo,containz: Mo\n'),
+  });
+  const importError = panel.getByRole('alert');
+  await importError.getByText(/bad\.csv: line 3, __assert: unknown assertion type "containz"/).waitFor();
+  assert.equal(await caseRows.count(), 4);
+  await picker.setInputFiles({
+    name: 'late.jsonl',
+    mimeType: 'application/x-ndjson',
+    buffer: Buffer.from(
+      `${JSON.stringify({
+        description: 'very late, asks for a refund anyway',
+        vars: { customer_name: 'Kim', order_id: 'E-5500', days_since_purchase: 90, product: 'a chair' },
+        assert: ['icontains: store credit', 'contains: a sentence no reply has'],
+        tags: ['refunds'],
+      })}\n`,
+    ),
+  });
+  await panel.getByRole('status').getByText('Imported 1 case from late.jsonl.').waitFor();
+  const imported = caseRows.filter({ hasText: 'very late, asks for a refund anyway' });
+  await imported.getByText('imported from late.jsonl').waitFor();
+  await shot(page, '48-tests-cases');
+
+  // Run the suite on production's version: progress while the fake answers, then the results
+  // with the failing case first and the check that failed.
+  const runForm = panel.getByRole('form', { name: 'Start a run' });
+  assert.equal(await runForm.getByLabel('Version').inputValue(), '4', 'the latest version is the default');
+  await runForm.getByLabel('Version').selectOption('3');
+  await runForm.getByLabel('Concurrency').fill('2');
+  await runForm.getByRole('button', { name: 'Start run' }).click();
+  const shown = panel.getByRole('region', { name: 'Shown run' });
+  const bar = shown.getByRole('progressbar', { name: 'Run of v3 on regression' });
+  await bar.waitFor();
+  assert.equal(await bar.getAttribute('aria-valuemax'), '5');
+  await shown.getByText('In flight').waitFor();
+  await shown.scrollIntoViewIfNeeded();
+  await shot(page, '49-tests-running');
+  await shown.getByText('Finished: 4 of 5 passed (80%).').waitFor({ timeout: 30_000 });
+  const results = shown.getByRole('list', { name: 'Results of v3 on regression' });
+  const firstResult = results.getByRole('listitem').first();
+  assert.match(await firstResult.textContent(), /^fail.*very late, asks for a refund anyway/);
+  await firstResult.getByRole('list').getByText(/a sentence no reply has/).waitFor();
+  await shown.scrollIntoViewIfNeeded();
+  await shot(page, '50-tests-results');
+
+  // A run can be cancelled; what finished stays.
+  await runForm.getByLabel('Version').selectOption('4');
+  await runForm.getByLabel('Concurrency').fill('1');
+  await runForm.getByRole('button', { name: 'Start run' }).click();
+  await shown.getByRole('progressbar', { name: 'Run of v4 on regression' }).waitFor();
+  await shown.getByRole('button', { name: 'Cancel run' }).click();
+  await shown.getByText(/^Finished: .*\(cancelled\)\./).waitFor({ timeout: 15_000 });
+  const recent = panel.getByRole('table', { name: 'Recent runs' });
+  await recent.getByText('cancelled').waitFor();
+  await recent.getByText('4/5 passed').waitFor();
+  // Show the earlier run again from the list.
+  await recent.getByRole('button', { name: /^Show the run of v3 on regression/ }).click();
+  await shown.getByText('Finished: 4 of 5 passed (80%).').waitFor();
+
+  // Remove the imported case.
+  const imported5 = await imported.getByRole('cell').first().textContent();
+  await panel.getByRole('button', { name: `Remove case #${imported5.trim()}` }).click();
+  const remove = page.getByRole('dialog', { name: `Remove case #${imported5.trim()}` });
+  await remove.getByRole('button', { name: 'Remove case' }).click();
+  await remove.waitFor({ state: 'detached' });
+  await imported.waitFor({ state: 'detached' });
+  assert.equal(await caseRows.count(), 4);
+
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+  await stopServer(server);
+  llm.proc.kill('SIGTERM');
 });
 
 test('figures: keystroke to preview, start to interactive, a 2,000-version history', async () => {

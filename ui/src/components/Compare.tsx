@@ -47,6 +47,9 @@ export function Compare({ name, refreshKey, init }: { name: string; refreshKey: 
   const [starting, setStarting] = useState<number[]>([]);
   const [onlyDiffering, setOnlyDiffering] = useState(false);
   const [onlyFailures, setOnlyFailures] = useState(false);
+  // Text of the first column an output no longer has: struck through in place, or left out
+  // (it is there in the first column anyway).
+  const [showRemoved, setShowRemoved] = useState(false);
   const [rating, setRating] = useState<{ column: ComparisonColumn; row: ComparisonRow; verdict: 'good' | 'bad' } | null>(null);
   const seq = useRef(0);
 
@@ -142,7 +145,7 @@ export function Compare({ name, refreshKey, init }: { name: string; refreshKey: 
                   <label className="check">
                     <input type="checkbox" checked={picks.includes(v.number)} onChange={() => toggle(v.number)} />
                     <span className="mono">v{v.number}</span>
-                    {i === 0 ? <span className="muted small">(latest)</span> : null}
+                    {i === 0 && !v.labels.includes('latest') ? <span className="muted small">(latest)</span> : null}
                     {v.labels.map((l) => (
                       <LabelBadge key={l} label={l} />
                     ))}
@@ -192,6 +195,10 @@ export function Compare({ name, refreshKey, init }: { name: string; refreshKey: 
           </label>
           <label className="check">
             <input type="checkbox" checked={onlyFailures} onChange={(e) => setOnlyFailures(e.target.checked)} /> Only failures
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={showRemoved} onChange={(e) => setShowRemoved(e.target.checked)} /> Show text the first column
+            has and this one lacks
           </label>
           <span className="grow" />
           <span className="muted small" role="status" aria-label="Cases shown">
@@ -243,6 +250,7 @@ export function Compare({ name, refreshKey, init }: { name: string; refreshKey: 
                       cell={cell}
                       column={columns[i]!}
                       row={r}
+                      showRemoved={showRemoved}
                       onRate={(verdict) => setRating({ column: columns[i]!, row: r, verdict })}
                     />
                   ))}
@@ -372,11 +380,13 @@ function Cell({
   cell,
   column,
   row,
+  showRemoved,
   onRate,
 }: {
   cell: ComparisonCell | null;
   column: ComparisonColumn;
   row: ComparisonRow;
+  showRemoved: boolean;
   onRate: (verdict: 'good' | 'bad') => void;
 }) {
   const state = cellState(cell);
@@ -398,7 +408,10 @@ function Cell({
         </span>
       </p>
       {cell.output !== null ? (
-        <DiffedOutput lines={annotateOutput(cell.output, cell.diff)} label={`Output of v${column.version} for ${n}`} />
+        <DiffedOutput
+          lines={annotateOutput(cell.output, cell.diff).filter((l) => showRemoved || l.tag !== 'delete')}
+          label={`Output of v${column.version} for ${n}`}
+        />
       ) : (
         <p className="error small">{cell.error ?? 'No output.'}</p>
       )}
@@ -416,7 +429,7 @@ function Cell({
           {cell.ratings.map((r) => (
             <li key={r.id} className={`rating rating--${r.rating}`}>
               <span className="rating__mark" aria-hidden="true">
-                {r.rating === 'good' ? '👍' : '👎'}
+                {r.rating === 'good' ? '✓' : '✗'}
               </span>{' '}
               <strong>{r.rated_by}</strong>: {r.rating}
               {r.comment ? ` — ${r.comment}` : ''}{' '}

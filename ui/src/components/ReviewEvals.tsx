@@ -5,7 +5,7 @@ import { useEffect, useState } from 'react';
 import type { Decision, EvalRun, Rating, VersionEvals } from '../api/generated';
 import { errorText, useApi } from './context';
 import { relativeTime } from '../lib/format';
-import { STATUS_WORDS, gateOf, latestPerSuite, passText } from '../lib/evals';
+import { STATUS_WORDS, gateOf, gateSummary, latestPerSuite, passText } from '../lib/evals';
 
 export function ReviewEvals({
   prompt,
@@ -82,7 +82,7 @@ export function ReviewEvals({
               <span className="gate__mark" aria-hidden="true">
                 {gate.condition.met ? '✓' : '✗'}
               </span>{' '}
-              <strong>{gate.condition.met ? 'Passes' : 'Refused'}:</strong> {gate.condition.message}
+              <strong>{gate.condition.met ? 'Passes' : 'Refused'}:</strong> {gateSummary(gate.condition.message, ev)}
             </p>
             {ev ? (
               <>
@@ -174,7 +174,7 @@ export function ReviewEvals({
         <h4 id="ratings-heading">
           Ratings{' '}
           {evals ? (
-            <span className="muted small">
+            <span className="muted small h-count">
               {evals.good} good, {evals.bad} bad
             </span>
           ) : null}
@@ -200,7 +200,7 @@ function RatingList({ ratings, label }: { ratings: readonly Rating[]; label: str
       {ratings.map((r) => (
         <li key={r.id} className={`rating rating--${r.rating}`}>
           <span className="rating__mark" aria-hidden="true">
-            {r.rating === 'good' ? '👍' : '👎'}
+            {r.rating === 'good' ? '✓' : '✗'}
           </span>{' '}
           <strong>{r.rated_by}</strong> rated <span className="rating__case">{r.case_label}</span> <strong>{r.rating}</strong>
           {r.comment ? `: ${r.comment}` : ''}{' '}

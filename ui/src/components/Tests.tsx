@@ -269,6 +269,16 @@ function CasesTable({
       ) : (
         <div className="table-scroll">
           <table className="cases" aria-label={`Cases of ${detail.suite.name}`}>
+            <colgroup>
+              <col className="cases__c-num" />
+              <col className="cases__c-desc" />
+              <col className="cases__c-vars" />
+              <col className="cases__c-expected" />
+              <col className="cases__c-asserts" />
+              <col className="cases__c-tags" />
+              <col className="cases__c-origin" />
+              <col className="cases__c-actions" />
+            </colgroup>
             <thead>
               <tr>
                 <th className="cases__num">#</th>

@@ -287,6 +287,13 @@ export function gateOf(decision: Decision): { condition: Condition; evidence: Su
   return condition ? { condition, evidence: decision.evidence ?? null } : null;
 }
 
+/** The suite condition's message without the case lists shown under it anyway (everything up
+ * to the first `; `, where the backend starts listing them). */
+export function gateSummary(message: string, ev: SuiteResult | null): string {
+  if (!ev || (ev.failing.length === 0 && ev.regressions.length === 0)) return message;
+  return message.split('; ')[0] ?? message;
+}
+
 /** Why a rating cannot be saved yet, or null. */
 export function ratingBlocker(verdict: 'good' | 'bad', comment: string): string | null {
   return verdict === 'bad' && !comment.trim() ? 'Say what is wrong with the output: a bad rating needs a comment.' : null;
