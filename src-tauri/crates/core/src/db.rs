@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_review_release.sql"),
     include_str!("../migrations/0003_sync.sql"),
     include_str!("../migrations/0004_evals.sql"),
+    include_str!("../migrations/0005_incidents.sql"),
 ];
 
 /// The schema version this build writes.

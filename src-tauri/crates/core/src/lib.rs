@@ -12,6 +12,7 @@ pub mod error;
 pub mod eval;
 pub mod export;
 pub mod format;
+pub mod incidents;
 pub mod includes;
 pub mod model;
 pub mod policy;
