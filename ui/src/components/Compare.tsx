@@ -183,7 +183,7 @@ export function Compare({ name, refreshKey, init }: { name: string; refreshKey: 
             {runError}
           </p>
         ) : null}
-        {error && current ? (
+        {error ? (
           <p role="alert" className="error">
             {error}
           </p>

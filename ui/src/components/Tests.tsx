@@ -172,7 +172,8 @@ export function Tests({ name, refreshKey }: { name: string; refreshKey: number }
           <p className="hint">
             CSV: a column per variable, plus <code>__description</code>, <code>__expected</code>, <code>__tags</code>{' '}
             and <code>__assert</code>, <code>__assert2</code>… in the short form. JSONL: one{' '}
-            <code>{'{"vars": {…}, "expected": …, "assert": […]}'}</code> per line. A file with any error imports nothing.
+            <code>{'{"vars": {…}, "expected": …, "assert": […]}'}</code> per line. A file with any error imports nothing. CSV cells
+            are read as text (a JSON list or object excepted): for number or true/false variables, use JSONL.
           </p>
         ) : null}
       </section>
