@@ -342,6 +342,27 @@ pub enum Command {
         #[arg(long)]
         suite: Option<String>,
     },
+    /// Incidents: a production regression tied to its release, rolled back in one action
+    Incident {
+        #[command(subcommand)]
+        command: IncidentCommand,
+    },
+    /// An incident's postmortem: show it, edit it from a YAML file, export it as Markdown
+    Postmortem {
+        /// The incident (its id or a prefix of at least 4 characters)
+        id: String,
+        /// Replace the written parts with this YAML file (start from `--template`)
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["template", "export"])]
+        edit: Option<PathBuf>,
+        /// Print the written parts as YAML, to edit and pass back with --edit
+        #[arg(long)]
+        template: bool,
+        /// Print the whole postmortem in this format (md)
+        #[arg(long, value_parser = ["md"])]
+        export: Option<String>,
+    },
+    /// Corrective actions not done yet, over every postmortem (overdue first)
+    Actions,
     /// The isolated render worker (started by Promptdesk itself)
     #[command(name = "__render-worker", hide = true)]
     RenderWorker,
@@ -571,6 +592,84 @@ pub enum ProviderCommand {
     },
     Remove {
         name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IncidentCommand {
+    /// Open an incident on a prompt's label (the label's latest release is suspected)
+    Open {
+        /// The prompt whose label serves the regression
+        name: String,
+        #[arg(long)]
+        title: String,
+        /// SEV1 (worst) to SEV4
+        #[arg(long, default_value = "SEV2")]
+        severity: String,
+        /// user_reports, monitoring, eval or other
+        #[arg(long, default_value = "user_reports")]
+        detection: String,
+        /// When it was noticed (RFC 3339); now by default
+        #[arg(long)]
+        detected_at: Option<String>,
+        #[arg(long, default_value = "production")]
+        label: String,
+        /// The release suspected of causing it (an id prefix; the label's latest by default)
+        #[arg(long)]
+        suspected: Option<String>,
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
+    /// Incidents, newest first (open ones unless --all)
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+    /// An incident: its releases, blast radius and timeline
+    Show { id: String },
+    /// Roll the incident's label back to what the suspected release replaced
+    Rollback {
+        id: String,
+        /// Why (defaults to the incident's title)
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Change an incident's title, severity, status or notes
+    Update {
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        severity: Option<String>,
+        /// investigating, mitigated or resolved
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Add a line to the incident's timeline
+    Note {
+        id: String,
+        text: String,
+        /// When it happened (RFC 3339); now by default
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Mark the incident resolved
+    Resolve { id: String },
+    /// Turn inputs that exposed the problem into a regression case of the prompt's suite
+    AddCase {
+        id: String,
+        #[arg(long, default_value = "regression")]
+        suite: String,
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+        #[arg(long = "assert", value_name = "ASSERTION")]
+        assertions: Vec<String>,
+        #[arg(long)]
+        expected: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
     },
 }
 

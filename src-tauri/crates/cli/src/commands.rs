@@ -75,6 +75,21 @@ pub fn run(cli: Cli) -> Out {
         Command::Remote { command } => crate::sync::remote(&path, json, command),
         Command::Sync { status } => crate::sync::sync(&path, json, status),
         Command::Suite { command } => crate::evals::suite(&path, json, command),
+        Command::Incident { command } => crate::incidents::incident(&path, json, command),
+        Command::Postmortem {
+            id,
+            edit,
+            template,
+            export,
+        } => crate::incidents::postmortem(
+            &path,
+            json,
+            &id,
+            edit.as_deref(),
+            template,
+            export.as_deref(),
+        ),
+        Command::Actions => crate::incidents::actions(&path, json),
         Command::Provider { command } => crate::evals::provider(&path, json, command),
         Command::Eval {
             spec,

@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod context;
 mod evals;
+mod incidents;
 mod output;
 mod release;
 mod serve;

@@ -4,111 +4,13 @@
 //! comparison, ratings, the promptfoo export, case imports that name the bad line, an API key
 //! that never reaches the registry file, and the demo's regression refused at release.
 
+mod common;
+
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
-use promptdesk_fakellm::{Config, FakeLlm};
+use common::{Config, Env, REFUND};
 use serde_json::Value;
-
-const REFUND: &str = "support/refund-reply";
-
-struct Env {
-    dir: tempfile::TempDir,
-    fake: FakeLlm,
-}
-
-impl Env {
-    fn new(config: Config) -> Env {
-        let env = Env {
-            dir: tempfile::tempdir().unwrap(),
-            fake: FakeLlm::start(config).unwrap(),
-        };
-        env.ok("seed", &["demo"]);
-        env.ok("root", &["role", "set", "root", "admin"]);
-        env.ok("root", &["role", "set", "ana", "editor"]);
-        env.ok("root", &["role", "set", "ben", "reviewer"]);
-        env.ok("root", &["role", "set", "rita", "releaser"]);
-        let url = format!("{}/v1", env.fake.base_url());
-        env.ok(
-            "root",
-            &[
-                "provider",
-                "set",
-                "openai",
-                "--kind",
-                "openai",
-                "--base-url",
-                &url,
-            ],
-        );
-        env
-    }
-
-    fn cmd(&self, who: &str, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_promptdesk"));
-        c.arg("--registry")
-            .arg(self.dir.path().join("registry.db"))
-            .args(args)
-            .env("PROMPTDESK_USER", who)
-            .env(
-                "PROMPTDESK_KEYSTORE",
-                format!("file:{}", self.dir.path().join("keys").display()),
-            )
-            .env_remove("PROMPTDESK_REGISTRY")
-            .env_remove("OPENAI_API_KEY")
-            .env_remove("PROMPTDESK_OPENAI_API_KEY")
-            .env("NO_COLOR", "1");
-        c
-    }
-
-    fn run(&self, who: &str, args: &[&str]) -> Output {
-        self.cmd(who, args).output().unwrap()
-    }
-
-    fn ok(&self, who: &str, args: &[&str]) -> String {
-        let out = self.run(who, args);
-        assert!(
-            out.status.success(),
-            "{who}: promptdesk {args:?} failed ({:?}):\n{}{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, who: &str, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        serde_json::from_str(&self.ok(who, &all)).unwrap()
-    }
-
-    /// Runs a command that must exit with `code`; returns stdout and stderr.
-    fn out_of(&self, who: &str, args: &[&str], code: i32) -> String {
-        let out = self.run(who, args);
-        let text = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{who}: promptdesk {args:?}:\n{text}"
-        );
-        text
-    }
-
-    /// Runs a command that must exit with `code`; returns stderr.
-    fn fails(&self, who: &str, args: &[&str], code: i32) -> String {
-        let out = self.run(who, args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{who}: promptdesk {args:?}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stderr).unwrap()
-    }
-}
 
 #[test]
 fn eval_is_a_ci_gate_the_cache_saves_calls_and_the_regression_is_refused_at_release() {

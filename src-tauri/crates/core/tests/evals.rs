@@ -345,6 +345,22 @@ fn suites_record_every_change_in_the_ledger_and_the_cache_saves_a_second_run() {
         .unwrap();
     assert_eq!(added.len(), 2);
     assert_eq!(added[1].origin, "import:cases.csv");
+    // CSV cells are text; a variable the prompt declares as a number becomes one.
+    assert_eq!(added[0].vars["days_since_purchase"], serde_json::json!(3));
+    assert_eq!(added[0].vars["customer_name"], "Ada");
+    let bad = promptdesk_core::eval::import::parse_csv(
+        "customer_name,order_id,days_since_purchase,product\nCy,C-1,three,a cup\n",
+    )
+    .unwrap();
+    let e = reg
+        .add_cases(REFUND, "imported", bad, "import:bad.csv", true)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains(
+            "case 1: variable days_since_purchase is a number, and \"three\" cannot be read as one"
+        ),
+        "{e}"
+    );
     let before = reg.suite(REFUND, "imported").unwrap().suite.hash;
     let mut edit = CaseInput {
         description: "late".into(),

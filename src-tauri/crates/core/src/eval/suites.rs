@@ -28,6 +28,61 @@ pub(crate) fn check_suite_name(name: &str) -> Result<()> {
     }
 }
 
+/// Values written as text (a CSV cell, `--var name=3`, a form field) become the type the
+/// prompt declares for that variable, so `days_since_purchase=3` is the number 3. A value that
+/// cannot be read as its declared type is refused, naming the case and the variable.
+pub(crate) fn typed_vars(
+    conn: &Connection,
+    prompt: &str,
+    index: usize,
+    case: &mut CaseInput,
+) -> Result<()> {
+    use promptdesk_content::VarType;
+    let p = prompts::get(conn, prompt)?;
+    let declared = match crate::store::versions::latest(conn, p.id)? {
+        Some(v) => v.parse(prompt)?.content.variables,
+        None => crate::store::drafts::get(conn, p.id)?
+            .map(|d| d.content.variables)
+            .unwrap_or_default(),
+    };
+    for var in declared {
+        let Some(Value::String(text)) = case.vars.get(&var.name) else {
+            continue;
+        };
+        let t = text.trim();
+        let typed = match var.ty {
+            VarType::String => continue,
+            VarType::Number => t.parse::<i64>().map(Value::from).ok().or_else(|| {
+                t.parse::<f64>()
+                    .ok()
+                    .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number))
+            }),
+            VarType::Boolean => match t.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" => Some(Value::Bool(true)),
+                "false" | "no" | "0" => Some(Value::Bool(false)),
+                _ => None,
+            },
+            VarType::List | VarType::Object => serde_json::from_str::<Value>(t)
+                .ok()
+                .filter(|v| var.ty.accepts(v)),
+        };
+        match typed {
+            Some(v) => {
+                case.vars.insert(var.name.clone(), v);
+            }
+            None => {
+                return Err(Error::bad(format!(
+                    "case {}: variable {} is a {}, and {text:?} cannot be read as one",
+                    index + 1,
+                    var.name,
+                    var.ty.as_str()
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_case(i: usize, c: &CaseInput) -> Result<()> {
     for (j, a) in c.assertions.iter().enumerate() {
         a.validate()
@@ -241,7 +296,11 @@ impl Registry {
         for (i, c) in new.iter().enumerate() {
             check_case(i, c)?;
         }
+        let mut new = new;
         self.write(|tx, ctx| {
+            for (i, c) in new.iter_mut().enumerate() {
+                typed_vars(tx, prompt, i, c)?;
+            }
             let ids: Vec<String> = new.iter().map(|_| ctx.new_id()).collect();
             let suite_id_if_new = ctx.new_id();
             let p = prompts::get(tx, prompt)?;
@@ -333,7 +392,10 @@ impl Registry {
         input: CaseInput,
     ) -> Result<Case> {
         check_case(0, &input).map_err(|e| Error::bad(e.to_string().replacen("case 1: ", "", 1)))?;
+        let mut input = input;
         self.write(|tx, ctx| {
+            typed_vars(tx, prompt, 0, &mut input)
+                .map_err(|e| Error::bad(e.to_string().replacen("case 1: ", "", 1)))?;
             let row = require_suite(tx, prompt, suite)?;
             let old = cases(tx, &row.id)?
                 .into_iter()
