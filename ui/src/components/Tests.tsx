@@ -52,8 +52,14 @@ export function Tests({ name, refreshKey }: { name: string; refreshKey: number }
 
   useEffect(() => {
     void readSuites();
+    // The variables the cases fill in: the latest version's (what runs), the draft's before
+    // there is one (the backend types case values by the same).
     call('open_prompt', { name })
-      .then((o) => setDeclared(o.draft.content.variables))
+      .then(async (o) => {
+        if (o.latest === null) return setDeclared(o.draft.content.variables);
+        const v = await call('get_version', { name, reference: String(o.latest) });
+        setDeclared(v.content.variables);
+      })
       .catch(() => undefined);
     call('history', { name, limit: 100 })
       .then((h) => setVersions(h.versions))
@@ -172,8 +178,8 @@ export function Tests({ name, refreshKey }: { name: string; refreshKey: number }
           <p className="hint">
             CSV: a column per variable, plus <code>__description</code>, <code>__expected</code>, <code>__tags</code>{' '}
             and <code>__assert</code>, <code>__assert2</code>… in the short form. JSONL: one{' '}
-            <code>{'{"vars": {…}, "expected": …, "assert": […]}'}</code> per line. A file with any error imports nothing. CSV cells
-            are read as text (a JSON list or object excepted): for number or true/false variables, use JSONL.
+            <code>{'{"vars": {…}, "expected": …, "assert": […]}'}</code> per line. Values written as text take the type the
+            prompt declares (a number stays a number). A file with any error imports nothing.
           </p>
         ) : null}
       </section>

@@ -225,7 +225,8 @@ describe('the Tests tab', () => {
   const tab = (importCases: Handler) => {
     const b = backend({
       list_suites: () => [suite],
-      open_prompt: () => ({ draft: { content: { variables: declared } } }),
+      open_prompt: () => ({ latest: 4, draft: { content: { variables: [] } } }),
+      get_version: () => ({ content: { variables: declared } }),
       history: () => ({ versions, total: 3 }),
       get_suite: () => suiteDetail([aCase()]),
       list_runs: () => [],
@@ -236,11 +237,17 @@ describe('the Tests tab', () => {
   };
 
   it('lists the cases with their assertions in short form and where they came from', async () => {
-    tab(() => null);
+    const b = tab(() => null);
     const table = await screen.findByRole('table', { name: 'Cases of regression' });
     expect(table.textContent).toContain('contains: Ada');
     expect(table.textContent).toContain('written here');
     expect(within(table).getByRole('button', { name: 'Edit case #1' })).toBeTruthy();
+    // A new case offers the variables the latest version declares (what a run renders).
+    await waitFor(() => expect(b.requests('get_version')).toEqual([{ name: 'support/refund-reply', reference: '4' }]));
+    fireEvent.click(screen.getByRole('button', { name: 'Add case…' }));
+    const dialog = screen.getByRole('dialog', { name: 'New case in regression' });
+    expect(within(dialog).getByRole('textbox', { name: 'Value of days' })).toBeTruthy();
+    expect(within(dialog).getByRole('table', { name: 'Case variables' }).textContent).toContain('number');
   });
 
   it('imports a file: an error names its line and changes nothing; a good file adds cases that say where they came from', async () => {
