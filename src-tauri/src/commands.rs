@@ -158,6 +158,17 @@ api_commands! {
     compare_versions,
     rate_output,
     version_evals,
+    list_incidents,
+    open_incident,
+    incident_detail,
+    update_incident,
+    add_incident_note,
+    incident_rollback,
+    get_postmortem,
+    save_postmortem,
+    add_regression_cases,
+    export_postmortem,
+    open_actions,
 }
 
 /// Whether two lists of names are equal, usable in a constant.

@@ -22,6 +22,11 @@ pub use crate::evals::{
     list_providers, list_runs, list_suites, parse_assertion, rate_output, remove_case,
     remove_provider, run_results, set_provider, start_eval, update_case, version_evals,
 };
+pub use crate::incidents::{
+    add_incident_note, add_regression_cases, export_postmortem, get_postmortem, incident_detail,
+    incident_rollback, list_incidents, open_actions, open_incident, save_postmortem,
+    update_incident,
+};
 pub use crate::team_sync::{forget_remote, set_remote, sync_now, sync_status};
 
 type R<T> = Result<T, ApiError>;
@@ -407,7 +412,7 @@ fn reference(text: &str) -> R<Ref> {
 
 /// Sets up the acting person's signing key from the key store in use (see [`Api::key_store`]);
 /// refuses with the reason when it does not work.
-fn with_signer(store: &promptdesk_keys::KeyStore, reg: &mut Registry) -> R<()> {
+pub(crate) fn with_signer(store: &promptdesk_keys::KeyStore, reg: &mut Registry) -> R<()> {
     let signer = store
         .signer_for(reg.actor())
         .map_err(|e| ApiError::new(crate::ApiErrorKind::PolicyRefused, e.to_string()))?;

@@ -12,6 +12,7 @@ mod error;
 pub mod eval_run;
 mod evals;
 mod handlers;
+mod incidents;
 mod team_sync;
 pub mod types;
 
@@ -400,6 +401,24 @@ commands! {
     rate_output(RateOutput) -> promptdesk_core::eval::Rating;
     /// A version's latest runs and everyone's ratings: what its review shows.
     version_evals(GetVersion) -> promptdesk_core::eval::VersionEvals;
+    /// Incidents, newest first (open ones unless `all`).
+    list_incidents(ListIncidents) -> Vec<promptdesk_core::incidents::Incident>;
+    /// Opens an incident on a label's release (the latest one unless named).
+    open_incident(promptdesk_core::incidents::NewIncident) -> promptdesk_core::incidents::IncidentDetail;
+    /// An incident with its releases, blast radius and timeline.
+    incident_detail(IncidentId) -> promptdesk_core::incidents::IncidentDetail;
+    update_incident(UpdateIncident) -> promptdesk_core::incidents::IncidentDetail;
+    add_incident_note(AddIncidentNote) -> promptdesk_core::incidents::IncidentDetail;
+    /// Rolls the incident's label back to what the suspected release replaced (signed).
+    incident_rollback(IncidentRollback) -> IncidentRolledBack;
+    get_postmortem(IncidentId) -> promptdesk_core::incidents::Postmortem;
+    save_postmortem(SavePostmortem) -> promptdesk_core::incidents::Postmortem;
+    /// Adds the inputs that exposed the problem as cases of the prompt's suite.
+    add_regression_cases(AddRegressionCases) -> Vec<promptdesk_core::eval::Case>;
+    /// The postmortem as Markdown, with a file name to save it under.
+    export_postmortem(IncidentId) -> MarkdownExport;
+    /// Corrective actions not done yet (overdue first).
+    open_actions(NoArgs) -> Vec<promptdesk_core::incidents::OpenAction>;
 }
 
 mod ts {

@@ -671,3 +671,71 @@ pub struct RateOutput {
     #[ts(optional)]
     pub comment: Option<String>,
 }
+
+// ---- incidents and postmortems --------------------------------------------------------------
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct ListIncidents {
+    /// Resolved ones too.
+    #[serde(default)]
+    #[ts(optional)]
+    pub all: Option<bool>,
+}
+
+/// An incident by its id (or a prefix of at least 4 characters).
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct IncidentId {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct UpdateIncident {
+    pub id: String,
+    pub change: promptdesk_core::incidents::IncidentChange,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct AddIncidentNote {
+    pub id: String,
+    pub text: String,
+    /// When it happened (RFC 3339); now when absent.
+    #[serde(default)]
+    #[ts(optional)]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct IncidentRollback {
+    pub id: String,
+    /// Why; the incident's title when empty.
+    #[serde(default)]
+    #[ts(optional)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct IncidentRolledBack {
+    pub incident: promptdesk_core::incidents::Incident,
+    pub release: promptdesk_core::release::Release,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct SavePostmortem {
+    pub id: String,
+    pub doc: promptdesk_core::incidents::PostmortemDoc,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct AddRegressionCases {
+    pub id: String,
+    /// The prompt's suite to add them to (created when missing).
+    pub suite: String,
+    pub cases: Vec<promptdesk_core::eval::CaseInput>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct MarkdownExport {
+    /// A file name to save it under.
+    pub file_name: String,
+    pub markdown: String,
+}
