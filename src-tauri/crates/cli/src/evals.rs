@@ -59,6 +59,26 @@ fn spec_with_ref(spec: &str) -> Result<(String, Ref), Failure> {
     Ok((name, reference.unwrap_or(Ref::Label("latest".into()))))
 }
 
+/// A case from `--var NAME=VALUE`, `--assert "contains: …"` and the other flags.
+pub(crate) fn case_from_flags(
+    description: String,
+    vars: &[String],
+    expected: Option<String>,
+    assertions: &[String],
+    tags: Vec<String>,
+) -> Result<CaseInput, Failure> {
+    Ok(CaseInput {
+        description,
+        vars: import::vars_from_pairs(vars).map_err(Failure::bad_input)?,
+        expected,
+        assertions: assertions
+            .iter()
+            .map(|a| parse_short(a).map_err(|e| Failure::bad_input(format!("--assert {a:?}: {e}"))))
+            .collect::<Result<Vec<Assertion>, Failure>>()?,
+        tags,
+    })
+}
+
 fn print_case(c: &promptdesk_core::eval::Case) {
     println!("{}  {}", c.id, c.label());
     println!("    vars: {}", Value::Object(c.vars.clone()));
@@ -111,19 +131,7 @@ pub fn suite(path: &Path, json: bool, command: SuiteCommand) -> Out {
             tags,
             description,
         } => {
-            let case = CaseInput {
-                description,
-                vars: import::vars_from_pairs(&vars).map_err(Failure::bad_input)?,
-                expected,
-                assertions: assertions
-                    .iter()
-                    .map(|a| {
-                        parse_short(a)
-                            .map_err(|e| Failure::bad_input(format!("--assert {a:?}: {e}")))
-                    })
-                    .collect::<Result<Vec<Assertion>, Failure>>()?,
-                tags,
-            };
+            let case = case_from_flags(description, &vars, expected, &assertions, tags)?;
             let added = reg.add_cases(&name, &suite, vec![case], "", true)?;
             emit(json, &added, || {
                 for c in &added {

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use promptdesk_core::eval::{assertions::parse_short, import, Assertion, CaseInput};
 use promptdesk_core::incidents::{IncidentChange, IncidentDetail, NewIncident, PostmortemDoc};
 use serde_json::json;
 
@@ -203,19 +202,8 @@ pub fn incident(path: &Path, json: bool, command: IncidentCommand) -> Out {
             expected,
             description,
         } => {
-            let case = CaseInput {
-                description,
-                vars: import::vars_from_pairs(&vars).map_err(Failure::bad_input)?,
-                expected,
-                assertions: assertions
-                    .iter()
-                    .map(|a| {
-                        parse_short(a)
-                            .map_err(|e| Failure::bad_input(format!("--assert {a:?}: {e}")))
-                    })
-                    .collect::<Result<Vec<Assertion>, Failure>>()?,
-                tags: vec![],
-            };
+            let case =
+                crate::evals::case_from_flags(description, &vars, expected, &assertions, vec![])?;
             let added = reg.add_regression_cases(&id, &suite, vec![case])?;
             emit(json, &added, || {
                 for c in &added {
