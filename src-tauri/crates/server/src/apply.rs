@@ -5,12 +5,13 @@
 use promptdesk_core::policy::{self, Action, ApprovalFact, Policy, Role, Situation};
 use promptdesk_core::release::{decision_statement, release_statement, ReleaseStatement};
 use promptdesk_core::signing;
-use promptdesk_core::sync::{EventBody, MoveKind, SyncEvent};
+use promptdesk_core::sync::records::{Record, RecordChange};
+use promptdesk_core::sync::{Collection, EventBody, MoveKind, SyncEvent};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::{Result, ServerError};
-use crate::store::{DecisionRow, LabelRow, Pick, PromptRow, ReviewRow, Tx, VersionRow};
+use crate::store::{DecisionRow, LabelRow, Pick, PromptRow, RecordRow, ReviewRow, Tx, VersionRow};
 
 /// Who is calling: the user behind the token and their role on this server.
 #[derive(Debug, Clone, PartialEq)]
@@ -311,6 +312,23 @@ pub fn apply(tx: &mut dyn Tx, who: &Principal, event: &SyncEvent, now: &str) -> 
             tx.set_policy(label, policy, author, &event.at)?;
             json!({})
         }
+        EventBody::RecordsPut {
+            prompt,
+            kind,
+            records,
+            ..
+        } => {
+            if role < Role::Editor {
+                return Err(refuse(format!(
+                    "{author} is {}; only an editor or above may change test suites, ratings, \
+                     incidents and postmortems ({kind} of {prompt})",
+                    role.with_article()
+                )));
+            }
+            prompt_of(tx, prompt)?;
+            put_records(tx, author, prompt, records)?;
+            json!({})
+        }
     };
     let value = serde_json::to_value(event)?;
     let seq = tx.append_event(&value, &event.id, &event.hash, &assigned, &who.user, now)?;
@@ -320,6 +338,132 @@ pub fn apply(tx: &mut dyn Tx, who: &Principal, event: &SyncEvent, now: &str) -> 
         status: "stored",
         assigned,
     })
+}
+
+/// The rules a record change must pass beyond its shape (checked with the event), and the
+/// server's index of records that they need. Rows stay whatever the last change says (every
+/// registry applies them in this server's order); what is checked here is what order cannot
+/// fix: a record that belongs to another prompt, a suite name taken, a case, note or postmortem
+/// whose suite or incident the server does not have (it would stop every registry's pull), a
+/// rating recorded twice or of a version the server does not have.
+fn put_records(
+    tx: &mut dyn Tx,
+    author: &str,
+    prompt: &str,
+    records: &[RecordChange],
+) -> Result<()> {
+    // Every case of an added batch names the same suite: look it up once.
+    let mut parents_seen: Vec<(Collection, String)> = Vec::new();
+    for change in records {
+        let what = change.collection.describe();
+        let existing = tx.record(change.collection.as_str(), &change.id)?;
+        if let Some(e) = &existing {
+            if e.prompt != prompt {
+                return Err(ServerError::Conflict(format!(
+                    "{what} {} belongs to {}, not to {prompt}",
+                    change.id, e.prompt
+                )));
+            }
+        }
+        // A deleted case: the server has nothing to forget.
+        let Some(record) = change.typed().map_err(ServerError::BadInput)? else {
+            continue;
+        };
+        let mut parent = |tx: &mut dyn Tx, collection: Collection, id: &str| -> Result<()> {
+            let key = (collection, id.to_string());
+            if parents_seen.contains(&key) {
+                return Ok(());
+            }
+            match tx.record(collection.as_str(), id)? {
+                Some(p) if p.prompt == prompt => {
+                    parents_seen.push(key);
+                    Ok(())
+                }
+                Some(p) => Err(ServerError::Conflict(format!(
+                    "{what} {} belongs to {} {id}, which is of {}, not of {prompt}",
+                    change.id,
+                    collection.describe(),
+                    p.prompt
+                ))),
+                None => Err(ServerError::NotFound(format!(
+                    "{what} {} belongs to {} {id} of {prompt}, which is not on the server \
+                     (its creation was refused, or has not been pushed)",
+                    change.id,
+                    collection.describe()
+                ))),
+            }
+        };
+        let mut name = None;
+        match &record {
+            Record::Suite(s) => match &existing {
+                Some(e) if e.name.as_deref() == Some(s.name.as_str()) => {}
+                Some(e) => {
+                    return Err(ServerError::BadInput(format!(
+                        "test suite {} is named {} on the server; suites are not renamed",
+                        change.id,
+                        e.name.as_deref().unwrap_or_default()
+                    )))
+                }
+                None => {
+                    if let Some(first) =
+                        tx.named_record(Collection::Suite.as_str(), prompt, &s.name)?
+                    {
+                        return Err(ServerError::Conflict(format!(
+                            "{prompt} already has a test suite named {}: {} created it first \
+                             (at {}). The suite {author} made under that name stays only in the \
+                             registry where it was made; its cases are not shared",
+                            s.name, first.created_by, first.created_at
+                        )));
+                    }
+                    name = Some(s.name.clone());
+                }
+            },
+            Record::Case(c) => parent(tx, Collection::Suite, &c.suite)?,
+            Record::Rating(r) => {
+                if existing.is_some() {
+                    return Err(ServerError::Conflict(format!(
+                        "rating {} was recorded before; a rating does not change (rate again)",
+                        change.id
+                    )));
+                }
+                version_of(tx, prompt, &r.version_hash)?;
+            }
+            Record::Incident(_) => {}
+            Record::IncidentNote(n) => {
+                if existing.is_some() {
+                    return Err(ServerError::Conflict(format!(
+                        "incident note {} was written before; notes do not change",
+                        change.id
+                    )));
+                }
+                parent(tx, Collection::Incident, &n.incident)?;
+            }
+            Record::Postmortem(_) => parent(tx, Collection::Incident, &change.id)?,
+        }
+        if existing.is_none() {
+            tx.insert_record(&RecordRow {
+                collection: change.collection.as_str().into(),
+                id: change.id.clone(),
+                prompt: prompt.to_string(),
+                name,
+                created_by: author.to_string(),
+                created_at: record_time(&record),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// When a record says it was made (or last changed).
+fn record_time(record: &Record) -> String {
+    match record {
+        Record::Suite(s) => s.created_at.clone(),
+        Record::Case(c) => c.updated_at.clone(),
+        Record::Rating(r) => r.rated_at.clone(),
+        Record::Incident(i) => i.opened_at.clone(),
+        Record::IncidentNote(n) => n.written_at.clone(),
+        Record::Postmortem(p) => p.updated_at.clone(),
+    }
 }
 
 /// A label move's compare-and-swap: the mover saw `expected`; refuse when it moved since.

@@ -8,6 +8,13 @@
 //! the operation would have written here, with `sync: {event, seq}` in its payload, so
 //! timelines read alike wherever a change was made.
 //!
+//! Record changes (`records.put`: suites, cases, ratings, incidents, notes, postmortems) are
+//! upserts by id, last writer in the server's order winning (see `super::records` for why that
+//! converges): a pulled change skips rows with a change here still waiting to be pushed, and
+//! the pull applies this registry's own changes again when it reaches them. A pulled suite
+//! whose name a suite made here already has (one the server refused, or has not seen) takes
+//! the name; the one made here is kept under another name (`suite.renamed` in the ledger).
+//!
 //! Version numbers follow the server: a version made here offline whose number the server gave
 //! to someone else's version moves to the number it was given (or, until it is pushed, to the
 //! first free number). Every move is in the ledger as `version.renumbered`.
@@ -17,7 +24,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use std::collections::HashSet;
+
 use super::outbox::Pending;
+use super::records::{self, Collection, RecordChange, RECORD_KINDS};
 use super::{EventBody, MoveKind, SyncEvent};
 use crate::error::{Error, Result};
 use crate::model::DraftContent;
@@ -112,7 +122,7 @@ fn record_exchange(
         params![
             event.id,
             ledger_id,
-            event.body.kind(),
+            event.body.change_kind(),
             subject_of(event),
             seq,
             event.hash,
@@ -268,7 +278,7 @@ impl Registry {
                 tx,
                 "sync.refused",
                 &subject_of(&pending.event),
-                json!({ "event": pending.event.id, "kind": pending.event.body.kind(),
+                json!({ "event": pending.event.id, "kind": pending.event.body.change_kind(),
                         "message": message }),
             )?;
             super::outbox::advance(tx)
@@ -281,8 +291,9 @@ impl Registry {
         self.write(|tx, ctx| {
             let mut report = PullReport::default();
             let mut cursor = start;
+            let unpushed = unpushed_rows(tx)?;
             for p in events {
-                apply_pulled(tx, ctx, p, &mut report).map_err(|e| {
+                apply_pulled(tx, ctx, p, &unpushed, &mut report).map_err(|e| {
                     let at = format!(
                         "pulled event {} (#{}, {} by {})",
                         p.event.id,
@@ -552,6 +563,7 @@ fn apply_pulled(
     tx: &Connection,
     ctx: &mut WriteContext<'_>,
     p: &Pulled,
+    unpushed: &HashSet<(Collection, String)>,
     report: &mut PullReport,
 ) -> Result<()> {
     let e = &p.event;
@@ -577,6 +589,16 @@ fn apply_pulled(
             params![e.id, p.seq],
         )?;
         report.renumbered += follow_number(tx, ctx, e, &p.assigned)?;
+        // A change pulled before this one may have come after it here: this one is later in
+        // the server's order, so its rows win again.
+        if let EventBody::RecordsPut {
+            prompt, records, ..
+        } = &e.body
+        {
+            if let Some(found) = prompts::find(tx, prompt)? {
+                apply_records(tx, ctx, found.id, prompt, &e.author, records, unpushed)?;
+            }
+        }
         report.known += 1;
         return Ok(());
     }
@@ -698,6 +720,16 @@ fn apply_pulled(
                     record_exchange(tx, e, None, Some(p.seq), "pulled", "", &ctx.at)?
                 }
             }
+        }
+        EventBody::RecordsPut {
+            prompt,
+            kind,
+            payload,
+            records,
+        } => {
+            let id = prompt_id(tx, prompt)?;
+            apply_records(tx, ctx, id, prompt, &e.author, records, unpushed)?;
+            witness(tx, ctx, p, kind, prompt, payload.clone())?;
         }
         EventBody::PolicySet { label, policy } => {
             let old = crate::release::policy_of(tx, label)?;
@@ -911,4 +943,271 @@ fn apply_pulled(
     }
     report.applied += 1;
     Ok(())
+}
+
+/// The rows changed here by changes not pushed yet. A pulled change leaves them alone: the
+/// change made here reaches the server later, so it is the later one everywhere.
+fn unpushed_rows(tx: &Connection) -> Result<HashSet<(Collection, String)>> {
+    let kinds = RECORD_KINDS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT l.kind, l.payload FROM ledger l WHERE l.seq > ?1 AND l.kind IN ({kinds})
+         AND NOT EXISTS (SELECT 1 FROM sync_events s WHERE s.ledger_id = l.id)"
+    ))?;
+    let mut rows = stmt.query([super::outbox::done_upto(tx)?])?;
+    let mut out = HashSet::new();
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(0)?;
+        let payload: Value = serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or_default();
+        out.extend(records::keys_of(&kind, &payload));
+    }
+    Ok(out)
+}
+
+/// Applies the rows of a record change of `prompt` (this registry's id `prompt_id`): an upsert
+/// by id for each, or a delete. Applying the same change twice changes nothing.
+fn apply_records(
+    tx: &Connection,
+    ctx: &mut WriteContext<'_>,
+    prompt_id: i64,
+    prompt: &str,
+    author: &str,
+    records: &[RecordChange],
+    unpushed: &HashSet<(Collection, String)>,
+) -> Result<()> {
+    for change in records {
+        if unpushed.contains(&(change.collection, change.id.clone())) {
+            continue;
+        }
+        let id = change.id.as_str();
+        let Some(record) = change.typed().map_err(Error::Integrity)? else {
+            // Only cases are ever deleted (the event's check says so).
+            tx.execute("DELETE FROM suite_cases WHERE id = ?1", [id])?;
+            continue;
+        };
+        match record {
+            records::Record::Suite(s) => {
+                let holder: Option<String> = tx
+                    .query_row(
+                        "SELECT id FROM suites WHERE prompt_id = ?1 AND name = ?2 AND id != ?3",
+                        params![prompt_id, s.name, id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if let Some(mine) = holder {
+                    move_suite_aside(tx, ctx, prompt_id, prompt, &mine, &s.name, author)?;
+                }
+                tx.execute(
+                    "INSERT INTO suites (id, prompt_id, name, description, created_by, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                         description = excluded.description, created_by = excluded.created_by,
+                         created_at = excluded.created_at",
+                    params![
+                        id,
+                        prompt_id,
+                        s.name,
+                        s.description,
+                        s.created_by,
+                        s.created_at
+                    ],
+                )?;
+            }
+            records::Record::Case(c) => {
+                require_row(tx, "suites", &c.suite, "test suite", prompt)?;
+                tx.execute(
+                    "INSERT INTO suite_cases (id, suite_id, position, description, vars, expected,
+                         assertions, tags, origin, updated_by, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     ON CONFLICT (id) DO UPDATE SET suite_id = excluded.suite_id,
+                         position = excluded.position, description = excluded.description,
+                         vars = excluded.vars, expected = excluded.expected,
+                         assertions = excluded.assertions, tags = excluded.tags,
+                         origin = excluded.origin, updated_by = excluded.updated_by,
+                         updated_at = excluded.updated_at",
+                    params![
+                        id,
+                        c.suite,
+                        c.position,
+                        c.description,
+                        Value::Object(c.vars).to_string(),
+                        c.expected,
+                        serde_json::to_string(&c.assertions).expect("assertions serialise"),
+                        serde_json::to_string(&c.tags).expect("tags serialise"),
+                        c.origin,
+                        c.updated_by,
+                        c.updated_at
+                    ],
+                )?;
+            }
+            records::Record::Rating(r) => {
+                // The rater's run stays in their registry: the rating keeps no run here.
+                let run: Option<String> = match &r.run_id {
+                    Some(run) => tx
+                        .query_row("SELECT id FROM eval_runs WHERE id = ?1", [run], |row| {
+                            row.get(0)
+                        })
+                        .optional()?,
+                    None => None,
+                };
+                // Ratings never change: a rating already here is this one.
+                tx.execute(
+                    "INSERT INTO ratings (id, prompt_id, version_hash, case_id, run_id, output_hash,
+                         rating, comment, rated_by, rated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT (id) DO NOTHING",
+                    params![
+                        id,
+                        prompt_id,
+                        r.version_hash,
+                        r.case_id,
+                        run,
+                        r.output_hash,
+                        r.rating,
+                        r.comment,
+                        r.rated_by,
+                        r.rated_at
+                    ],
+                )?;
+            }
+            records::Record::Incident(i) => {
+                tx.execute(
+                    "INSERT INTO incidents (id, title, severity, status, detection, detected_at,
+                         prompt_id, label, suspected_release, rollback_release, notes, opened_by,
+                         opened_at, mitigated_at, resolved_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                     ON CONFLICT (id) DO UPDATE SET title = excluded.title,
+                         severity = excluded.severity, status = excluded.status,
+                         detection = excluded.detection, detected_at = excluded.detected_at,
+                         label = excluded.label, suspected_release = excluded.suspected_release,
+                         rollback_release = excluded.rollback_release, notes = excluded.notes,
+                         opened_by = excluded.opened_by, opened_at = excluded.opened_at,
+                         mitigated_at = excluded.mitigated_at, resolved_at = excluded.resolved_at,
+                         updated_at = excluded.updated_at",
+                    params![
+                        id,
+                        i.title,
+                        i.severity,
+                        i.status,
+                        i.detection,
+                        i.detected_at,
+                        prompt_id,
+                        i.label,
+                        i.suspected_release,
+                        i.rollback_release,
+                        i.notes,
+                        i.opened_by,
+                        i.opened_at,
+                        i.mitigated_at,
+                        i.resolved_at,
+                        i.updated_at
+                    ],
+                )?;
+            }
+            records::Record::IncidentNote(n) => {
+                require_row(tx, "incidents", &n.incident, "incident", prompt)?;
+                tx.execute(
+                    "INSERT INTO incident_notes (id, incident_id, at, text, author, written_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (id) DO UPDATE SET incident_id = excluded.incident_id,
+                         at = excluded.at, text = excluded.text, author = excluded.author,
+                         written_at = excluded.written_at",
+                    params![id, n.incident, n.at, n.text, n.author, n.written_at],
+                )?;
+            }
+            records::Record::Postmortem(m) => {
+                require_row(tx, "incidents", id, "incident", prompt)?;
+                tx.execute(
+                    "INSERT INTO postmortems (incident_id, doc, updated_by, updated_at)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (incident_id) DO UPDATE SET doc = excluded.doc,
+                         updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                    params![
+                        id,
+                        serde_json::to_string(&m.doc).expect("postmortems serialise"),
+                        m.updated_by,
+                        m.updated_at
+                    ],
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The row a record belongs to (a case's suite, a note's incident) must be here: the server
+/// accepts such a record only after the one it belongs to, and pulls come in its order.
+fn require_row(tx: &Connection, table: &str, id: &str, what: &str, prompt: &str) -> Result<()> {
+    let found: bool = tx.query_row(
+        &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"),
+        [id],
+        |r| r.get(0),
+    )?;
+    if found {
+        Ok(())
+    } else {
+        Err(Error::bad(format!(
+            "{what} {id} of {prompt} is not in this registry (its creation was not pulled)"
+        )))
+    }
+}
+
+/// A suite of the server's takes `name`, which a suite made here holds (the server refused it,
+/// or has not seen it yet and will refuse it): the one made here keeps its id, cases and runs
+/// under the first free `NAME.local`, `NAME.local2`, … Nothing made here is lost; the ledger and
+/// the refusal say where it went.
+fn move_suite_aside(
+    tx: &Connection,
+    ctx: &mut WriteContext<'_>,
+    prompt_id: i64,
+    prompt: &str,
+    suite_id: &str,
+    name: &str,
+    server_author: &str,
+) -> Result<()> {
+    let mut n = 1;
+    let new_name = loop {
+        let suffix = if n == 1 {
+            ".local".to_string()
+        } else {
+            format!(".local{n}")
+        };
+        let mut base = name.to_string();
+        base.truncate(64 - suffix.len());
+        let candidate = format!("{base}{suffix}");
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM suites WHERE prompt_id = ?1 AND name = ?2)",
+            params![prompt_id, candidate],
+            |r| r.get(0),
+        )?;
+        if !taken {
+            break candidate;
+        }
+        n += 1;
+    };
+    tx.execute(
+        "UPDATE suites SET name = ?2 WHERE id = ?1",
+        params![suite_id, new_name],
+    )?;
+    let why = format!(
+        "{server_author}'s test suite {name} of {prompt} reached the server first; the suite made \
+         here under that name is kept as {new_name}"
+    );
+    // Where the refusal of this suite's creation is listed, say where it went.
+    tx.execute(
+        "UPDATE sync_events SET message = message || ?2
+         WHERE status = 'refused' AND ledger_id IN (
+             SELECT id FROM ledger WHERE kind = 'suite.created'
+             AND json_extract(payload, '$.id') = ?1)",
+        params![suite_id, format!(" (kept here as {new_name})")],
+    )?;
+    ctx.event(
+        tx,
+        "suite.renamed",
+        prompt,
+        json!({ "id": suite_id, "from": name, "to": new_name, "reason": why }),
+    )
 }

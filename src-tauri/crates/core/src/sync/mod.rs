@@ -18,6 +18,9 @@ use crate::policy::Policy;
 
 pub mod inbox;
 pub mod outbox;
+pub mod records;
+
+pub use records::{Collection, RecordChange};
 
 /// One change, as pushed to and pulled from the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,6 +120,18 @@ pub enum EventBody {
     },
     #[serde(rename = "policy.set")]
     PolicySet { label: String, policy: Policy },
+    /// A change of a prompt's test suites, ratings, incidents or postmortems (see
+    /// [`records`]): the ledger entry as it was made (`kind`, `payload`) and the rows it left,
+    /// which every registry applies by id, last writer (in the server's order) winning.
+    #[serde(rename = "records.put")]
+    RecordsPut {
+        prompt: String,
+        /// The ledger kind (`suite.created`, `incident.opened`, …).
+        kind: String,
+        /// The ledger entry's payload, as every registry records it.
+        payload: Value,
+        records: Vec<RecordChange>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,6 +194,16 @@ impl EventBody {
             EventBody::ReviewRequest { .. } => "review.request",
             EventBody::ReviewEvent { .. } => "review.event",
             EventBody::PolicySet { .. } => "policy.set",
+            EventBody::RecordsPut { .. } => "records.put",
+        }
+    }
+
+    /// The kind of change as the ledger names it where it was made: a record change's own kind
+    /// (`suite.created`, …), else the wire kind.
+    pub fn change_kind(&self) -> &str {
+        match self {
+            EventBody::RecordsPut { kind, .. } => kind,
+            other => other.kind(),
         }
     }
 
@@ -190,7 +215,8 @@ impl EventBody {
             }
             EventBody::VersionCreate { prompt, .. }
             | EventBody::LabelMove { prompt, .. }
-            | EventBody::ReviewRequest { prompt, .. } => Some(prompt),
+            | EventBody::ReviewRequest { prompt, .. }
+            | EventBody::RecordsPut { prompt, .. } => Some(prompt),
             _ => None,
         }
     }
@@ -282,6 +308,15 @@ impl SyncEvent {
         }
         if let EventBody::PolicySet { policy, .. } = &self.body {
             policy.validate().map_err(at)?;
+        }
+        if let EventBody::RecordsPut {
+            kind,
+            payload,
+            records,
+            ..
+        } = &self.body
+        {
+            records::check_put(&self.author, kind, payload, records).map_err(at)?;
         }
         Ok(())
     }

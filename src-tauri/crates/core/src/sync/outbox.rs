@@ -9,13 +9,21 @@
 //! Ids: reviews, review events and releases travel under their own ids, because other events
 //! refer to them by id and their signatures cover them; everything else travels under the id of
 //! the ledger entry that recorded it.
+//!
+//! An event must come out the same every time it is built from the same entry: a push whose
+//! answer was lost is retried, and the server takes the same id with other content for a
+//! collision (409), not a replay. So events are built from what cannot change (a version's
+//! content, a release's row) or from the ledger itself, never from rows that later changes
+//! rewrite: a record change (`records.put`) carries the rows as its ledger entry describes them
+//! (see `record_changes`).
 
 use std::collections::BTreeMap;
 
 use promptdesk_content::{PromptKind, VersionContent};
-use rusqlite::{Connection, OptionalExtension};
-use serde_json::Value;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value};
 
+use super::records::{Collection, RecordChange, RECORD_KINDS};
 use super::{EventBody, MoveKind, ReviewEventKind, SyncEvent};
 use crate::error::{Error, Result};
 use crate::model::LedgerEntry;
@@ -29,8 +37,10 @@ pub struct Pending {
 }
 
 /// The ledger kinds that become events. Others stay local: identity, samples, roles (the server
-/// has its own, from tokens), renames (refused once a prompt has synced), and imports of label
-/// moves from old exports.
+/// has its own, from tokens), renames (refused once a prompt has synced), imports of label
+/// moves from old exports, eval runs and their results (their evidence travels inside the
+/// releases they allow), and a local suite moved aside for one of the same name
+/// (`suite.renamed`). The record kinds ([`RECORD_KINDS`]) are at the end.
 pub const SYNCED_KINDS: &[&str] = &[
     "prompt.created",
     "prompt.updated",
@@ -52,6 +62,17 @@ pub const SYNCED_KINDS: &[&str] = &[
     "release.recorded",
     "rollback.recorded",
     "release.imported",
+    "suite.created",
+    "suite.cases_added",
+    "suite.case_updated",
+    "suite.case_removed",
+    "output.rated",
+    "incident.opened",
+    "incident.updated",
+    "incident.resolved",
+    "incident.noted",
+    "incident.rolled_back",
+    "postmortem.saved",
 ];
 
 fn kinds_sql() -> String {
@@ -68,9 +89,26 @@ fn kinds_sql() -> String {
 /// took seconds in this query alone) and for every sync round (milliseconds per thousand
 /// entries, for nothing once all is pushed). An exchange is never undone and the ledger only
 /// grows, so the mark only moves forward; a registry without it starts from 0.
+///
+/// The mark holds for the kinds that were syncable when it was set: a registry that recorded
+/// suites or incidents before they synced has such entries behind it. So the mark is kept with
+/// a fingerprint of [`SYNCED_KINDS`], and counts as 0 (everything is looked at once more, and
+/// what was never exchanged is pushed) when the list has changed since.
 const DONE_UPTO: &str = "sync.outbox_done_upto";
+const DONE_KINDS: &str = "sync.outbox_kinds";
 
-fn done_upto(conn: &Connection) -> Result<i64> {
+fn kinds_fingerprint() -> String {
+    promptdesk_content::sha256_hex(SYNCED_KINDS.join(",").as_bytes())
+}
+
+fn mark_holds(conn: &Connection) -> Result<bool> {
+    Ok(crate::store::settings::get(conn, DONE_KINDS)?.as_deref() == Some(&*kinds_fingerprint()))
+}
+
+pub(crate) fn done_upto(conn: &Connection) -> Result<i64> {
+    if !mark_holds(conn)? {
+        return Ok(0);
+    }
     Ok(crate::store::settings::get(conn, DONE_UPTO)?
         .and_then(|s| s.parse().ok())
         .unwrap_or(0))
@@ -97,8 +135,9 @@ pub(crate) fn advance(conn: &Connection) -> Result<()> {
         Some(seq) => seq - 1,
         None => conn.query_row("SELECT coalesce(max(seq), 0) FROM ledger", [], |r| r.get(0))?,
     };
-    if upto > from {
+    if upto > from || !mark_holds(conn)? {
         crate::store::settings::set(conn, DONE_UPTO, &upto.to_string())?;
+        crate::store::settings::set(conn, DONE_KINDS, &kinds_fingerprint())?;
     }
     Ok(())
 }
@@ -296,6 +335,12 @@ fn event_for(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncE
             release(conn, entry, name)?
         }
         kind if kind.starts_with("review") => review_event(conn, entry)?,
+        kind if RECORD_KINDS.contains(&kind) => own(EventBody::RecordsPut {
+            prompt: name.to_string(),
+            kind: kind.to_string(),
+            payload: entry.payload.clone(),
+            records: record_changes(conn, entry, name)?,
+        }),
         other => {
             return Err(Error::Integrity(format!(
                 "ledger entry {} has kind {other}, which does not sync",
@@ -447,4 +492,262 @@ fn release(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncEve
                 .and_then(|d| serde_json::from_value(d["evidence"].clone()).ok()),
         },
     ))
+}
+
+/// The rows a record kind's ledger entry changed, as the entry describes them: its payload,
+/// with its actor and time for who changed the row and when. Whatever the payload leaves out is
+/// taken from the ledger as it was at the entry (never from the rows now, which later changes
+/// rewrite): a case's suite, an incident as a rollback left it.
+fn record_changes(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<Vec<RecordChange>> {
+    let p = &entry.payload;
+    let (by, at) = (entry.actor.as_str(), entry.at.as_str());
+    Ok(match entry.kind.as_str() {
+        "suite.created" => vec![RecordChange::put(
+            Collection::Suite,
+            &text(p, "id", entry)?,
+            json!({"name": text(p, "suite", entry)?,
+                   "description": p["description"].as_str().unwrap_or_default(),
+                   "created_by": by, "created_at": at}),
+        )],
+        "suite.cases_added" => {
+            let cases = p["cases"]
+                .as_array()
+                .ok_or_else(|| missing(entry, "no cases"))?;
+            let ids: Vec<&str> = cases.iter().filter_map(|c| c["id"].as_str()).collect();
+            let suite = suite_of_cases(conn, entry, name, &ids)?;
+            cases
+                .iter()
+                .map(|c| {
+                    let id = c["id"]
+                        .as_str()
+                        .ok_or_else(|| missing(entry, "a case without id"))?;
+                    Ok(RecordChange::put(
+                        Collection::Case,
+                        id,
+                        case_record(c, &suite, by, at),
+                    ))
+                })
+                .collect::<Result<_>>()?
+        }
+        "suite.case_updated" => {
+            let c = &p["after"];
+            let id = text(c, "id", entry)?;
+            let suite = suite_of_cases(conn, entry, name, &[&id])?;
+            vec![RecordChange::put(
+                Collection::Case,
+                &id,
+                case_record(c, &suite, by, at),
+            )]
+        }
+        "suite.case_removed" => vec![RecordChange::delete(
+            Collection::Case,
+            &text(&p["case"], "id", entry)?,
+        )],
+        "output.rated" => vec![RecordChange::put(
+            Collection::Rating,
+            &text(p, "id", entry)?,
+            json!({"version_hash": p["version_hash"], "case_id": p["case"], "run_id": p["run"],
+                   "output_hash": p["output_hash"], "rating": p["rating"],
+                   "comment": p["comment"].as_str().unwrap_or_default(),
+                   "rated_by": by, "rated_at": at}),
+        )],
+        "incident.opened" | "incident.updated" | "incident.resolved" | "incident.rolled_back" => {
+            let id = text(p, "incident", entry)?;
+            vec![RecordChange::put(
+                Collection::Incident,
+                &id,
+                incident_state(conn, entry, &id)?,
+            )]
+        }
+        "incident.noted" => vec![RecordChange::put(
+            Collection::IncidentNote,
+            &text(p, "id", entry)?,
+            json!({"incident": text(p, "incident", entry)?, "at": p["at"], "text": p["text"],
+                   "author": by, "written_at": at}),
+        )],
+        "postmortem.saved" => vec![RecordChange::put(
+            Collection::Postmortem,
+            &text(p, "incident", entry)?,
+            json!({"doc": p["doc"], "updated_by": by, "updated_at": at}),
+        )],
+        other => {
+            return Err(Error::Integrity(format!(
+                "ledger entry {} has kind {other}, which is not a record change",
+                entry.seq
+            )))
+        }
+    })
+}
+
+/// A case as its ledger payload describes it (`suite.cases_added`'s cases, `case_updated`'s
+/// `after`), in the suite `suite`.
+fn case_record(c: &Value, suite: &str, by: &str, at: &str) -> Value {
+    json!({"suite": suite, "position": c["position"],
+           "description": c["description"].as_str().unwrap_or_default(),
+           "vars": if c["vars"].is_object() { c["vars"].clone() } else { json!({}) },
+           "expected": c["expected"],
+           "assertions": if c["assertions"].is_array() { c["assertions"].clone() } else { json!([]) },
+           "tags": if c["tags"].is_array() { c["tags"].clone() } else { json!([]) },
+           "origin": c["origin"].as_str().unwrap_or_default(),
+           "updated_by": by, "updated_at": at})
+}
+
+/// The id of the suite the cases of `entry` belong to. Case payloads name the suite, not its
+/// id; cases never move between suites, so a case still here says which suite it is in. When
+/// none is left, the suite that had the name at the entry: the last `suite.created` (or
+/// `suite.renamed` to it) of the prompt before the entry.
+fn suite_of_cases(
+    conn: &Connection,
+    entry: &LedgerEntry,
+    name: &str,
+    case_ids: &[&str],
+) -> Result<String> {
+    for id in case_ids {
+        let suite: Option<String> = conn
+            .query_row(
+                "SELECT suite_id FROM suite_cases WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(suite) = suite {
+            return Ok(suite);
+        }
+    }
+    let suite_name = text(&entry.payload, "suite", entry)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, payload FROM ledger
+         WHERE seq < ?1 AND subject = ?2 AND kind IN ('suite.created', 'suite.renamed')
+         ORDER BY seq DESC",
+    )?;
+    let mut rows = stmt.query(params![entry.seq, entry.subject])?;
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(0)?;
+        let payload: Value = serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or_default();
+        let named = match kind.as_str() {
+            "suite.created" => &payload["suite"],
+            _ => &payload["to"],
+        };
+        if named.as_str() == Some(suite_name.as_str()) {
+            if let Some(id) = payload["id"].as_str() {
+                return Ok(id.to_string());
+            }
+        }
+    }
+    conn.query_row(
+        "SELECT s.id FROM suites s JOIN prompts p ON p.id = s.prompt_id
+         WHERE p.name = ?1 AND s.name = ?2",
+        params![name, suite_name],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| missing(entry, &format!("suite {suite_name}")))
+}
+
+/// An incident's row as it stood right after `entry`. Opening, updating and resolving describe
+/// the whole row in the payload (`after`); a rollback taken from the incident describes only
+/// what it changed, so the row is the incident's latest description before it in the ledger
+/// with the rollbacks since replayed on it, as `incident_rollback` changes the row.
+fn incident_state(conn: &Connection, entry: &LedgerEntry, id: &str) -> Result<Value> {
+    let described = |kind: &str, p: &Value, actor: &str, at: &str| -> Option<Value> {
+        match kind {
+            "incident.opened" => Some(json!({
+                "title": p["title"], "severity": p["severity"], "status": "investigating",
+                "detection": p["detection"], "detected_at": p["detected_at"],
+                "label": p["label"], "suspected_release": p["suspected_release"],
+                "rollback_release": null, "notes": p["notes"].as_str().unwrap_or_default(),
+                "opened_by": actor, "opened_at": at, "mitigated_at": null,
+                "resolved_at": null, "updated_at": at,
+            })),
+            "incident.updated" | "incident.resolved" => {
+                let mut row = p["after"].as_object()?.clone();
+                row.remove("id");
+                row.remove("prompt");
+                Some(Value::Object(row))
+            }
+            _ => None,
+        }
+    };
+    if let Some(row) = described(&entry.kind, &entry.payload, &entry.actor, &entry.at) {
+        return Ok(row);
+    }
+    // A rollback: walk back to the latest description, then replay the rollbacks since.
+    let mut rollbacks = vec![(entry.payload.clone(), entry.at.clone())];
+    let mut base = None;
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, payload, actor, at FROM ledger
+         WHERE seq < ?1 AND kind IN ('incident.opened', 'incident.updated', 'incident.resolved',
+                                     'incident.rolled_back')
+           AND json_extract(payload, '$.incident') = ?2
+         ORDER BY seq DESC",
+    )?;
+    let mut rows = stmt.query(params![entry.seq, id])?;
+    while let Some(r) = rows.next()? {
+        let kind: String = r.get(0)?;
+        let payload: Value = serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or_default();
+        let (actor, at): (String, String) = (r.get(2)?, r.get(3)?);
+        if kind == "incident.rolled_back" {
+            rollbacks.push((payload, at));
+            continue;
+        }
+        base = described(&kind, &payload, &actor, &at);
+        if base.is_some() {
+            break;
+        }
+    }
+    let mut row = match base {
+        Some(row) => row,
+        // No opening in this ledger (an incident older than its ledger entries): the row as it
+        // is now is the best there is, and an error here would hold up every later push.
+        None => {
+            current_incident(conn, id)?.ok_or_else(|| missing(entry, &format!("incident {id}")))?
+        }
+    };
+    for (payload, at) in rollbacks.into_iter().rev() {
+        let resolved = row["status"] == "resolved";
+        row["rollback_release"] = payload["release"].clone();
+        row["status"] = json!(if resolved { "resolved" } else { "mitigated" });
+        if row["mitigated_at"].is_null() {
+            row["mitigated_at"] = json!(at);
+        }
+        row["updated_at"] = json!(at);
+    }
+    Ok(row)
+}
+
+fn current_incident(conn: &Connection, id: &str) -> Result<Option<Value>> {
+    Ok(conn
+        .query_row(
+            "SELECT title, severity, status, detection, detected_at, label, suspected_release,
+                    rollback_release, notes, opened_by, opened_at, mitigated_at, resolved_at,
+                    updated_at
+             FROM incidents WHERE id = ?1",
+            [id],
+            |r| {
+                let mut row = serde_json::Map::new();
+                for (i, k) in [
+                    "title",
+                    "severity",
+                    "status",
+                    "detection",
+                    "detected_at",
+                    "label",
+                    "suspected_release",
+                    "rollback_release",
+                    "notes",
+                    "opened_by",
+                    "opened_at",
+                    "mitigated_at",
+                    "resolved_at",
+                    "updated_at",
+                ]
+                .iter()
+                .enumerate()
+                {
+                    row.insert(k.to_string(), json!(r.get::<_, Option<String>>(i)?));
+                }
+                Ok(Value::Object(row))
+            },
+        )
+        .optional()?)
 }

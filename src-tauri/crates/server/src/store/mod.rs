@@ -79,6 +79,20 @@ pub struct DecisionRow {
     pub at: String,
 }
 
+/// A record (test suite, case, rating, incident, note, postmortem) the server has accepted: what
+/// the rules about records need and nothing more. The rows themselves live in the events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    /// `suite`, `case`, … (`promptdesk_core::sync::Collection`).
+    pub collection: String,
+    pub id: String,
+    pub prompt: String,
+    /// A suite's name (unique per prompt); `None` for other collections.
+    pub name: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+}
+
 /// Which version of a prompt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pick {
@@ -153,6 +167,17 @@ pub trait Tx {
     fn decisions(&mut self, prompt: &str, label: &str) -> Result<Vec<DecisionRow>>;
     fn policy(&mut self, label: &str) -> Result<Option<Policy>>;
     fn set_policy(&mut self, label: &str, policy: &Policy, by: &str, at: &str) -> Result<()>;
+
+    // records (suites, cases, ratings, incidents, notes, postmortems)
+    fn record(&mut self, collection: &str, id: &str) -> Result<Option<RecordRow>>;
+    /// The record of `collection` of `prompt` named `name` (a suite), if any.
+    fn named_record(
+        &mut self,
+        collection: &str,
+        prompt: &str,
+        name: &str,
+    ) -> Result<Option<RecordRow>>;
+    fn insert_record(&mut self, row: &RecordRow) -> Result<()>;
 
     // people and tokens
     fn role_of(&mut self, user: &str) -> Result<Option<Role>>;

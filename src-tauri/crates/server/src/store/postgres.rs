@@ -41,12 +41,13 @@ use promptdesk_core::policy::{Policy, Role};
 use serde_json::Value;
 
 use super::{
-    DecisionRow, LabelRow, Pick, PromptFilter, PromptRow, ReviewRow, StoredEvent, TokenRow, Tx,
-    VersionRow,
+    DecisionRow, LabelRow, Pick, PromptFilter, PromptRow, RecordRow, ReviewRow, StoredEvent,
+    TokenRow, Tx, VersionRow,
 };
 use crate::error::{Result, ServerError};
 
-const SCHEMA_VERSION: i32 = 1;
+/// The schema file is idempotent, so it takes any older schema to this one.
+const SCHEMA_VERSION: i32 = 2;
 const SCHEMA: &str = include_str!("postgres_schema.sql");
 
 /// The advisory lock every write transaction holds (and schema creation too). Any constant does,
@@ -407,6 +408,17 @@ fn role_col(r: &Row, i: usize) -> Result<Role> {
     let text: String = r.try_get(i)?;
     Role::parse(&text)
         .ok_or_else(|| ServerError::Internal(format!("database: unknown role {text}")))
+}
+
+fn record_row(r: &Row) -> Result<RecordRow> {
+    Ok(RecordRow {
+        collection: r.try_get(0)?,
+        id: r.try_get(1)?,
+        prompt: r.try_get(2)?,
+        name: r.try_get(3)?,
+        created_by: r.try_get(4)?,
+        created_at: r.try_get(5)?,
+    })
 }
 
 fn prompt_row(r: &Row) -> Result<PromptRow> {
@@ -793,6 +805,49 @@ impl Tx for PgTx<'_> {
              ON CONFLICT (label) DO UPDATE SET policy = excluded.policy,
                  updated_by = excluded.updated_by, updated_at = excluded.updated_at",
             &[&label, &serde_json::to_string(policy)?, &by, &at],
+        )?;
+        Ok(())
+    }
+
+    fn record(&mut self, collection: &str, id: &str) -> Result<Option<RecordRow>> {
+        self.query_opt(
+            "SELECT collection, id, prompt, name, created_by, created_at FROM records
+             WHERE collection = $1 AND id = $2",
+            &[&collection, &id],
+        )?
+        .as_ref()
+        .map(record_row)
+        .transpose()
+    }
+
+    fn named_record(
+        &mut self,
+        collection: &str,
+        prompt: &str,
+        name: &str,
+    ) -> Result<Option<RecordRow>> {
+        self.query_opt(
+            "SELECT collection, id, prompt, name, created_by, created_at FROM records
+             WHERE collection = $1 AND prompt = $2 AND name = $3",
+            &[&collection, &prompt, &name],
+        )?
+        .as_ref()
+        .map(record_row)
+        .transpose()
+    }
+
+    fn insert_record(&mut self, r: &RecordRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO records (collection, id, prompt, name, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &r.collection,
+                &r.id,
+                &r.prompt,
+                &r.name,
+                &r.created_by,
+                &r.created_at,
+            ],
         )?;
         Ok(())
     }

@@ -1,5 +1,6 @@
 -- The registry server's schema (PostgreSQL): the same tables, columns, keys and append-only
--- rules as sqlite_schema.sql, so both backends answer alike.
+-- rules as sqlite_schema.sql (and its migrations, sqlite_schema_N.sql), so both backends answer
+-- alike.
 --
 -- Idempotent (IF NOT EXISTS, OR REPLACE, DROP … IF EXISTS before CREATE TRIGGER, which works on
 -- servers older than 14): the server runs it in one transaction under its write lock, so two
@@ -129,4 +130,19 @@ CREATE TABLE IF NOT EXISTS tokens (
     secret_hash TEXT NOT NULL UNIQUE,
     created_at  TEXT COLLATE "C" NOT NULL,
     revoked_at  TEXT
+);
+
+-- Schema 2: the records (test suites, cases, ratings, incidents, notes, postmortems) the server
+-- accepted, for the rules that need them: a suite's name is unique per prompt, and a case, note
+-- or postmortem belongs to a suite or incident the server has, of the same prompt. The records'
+-- contents stay in the events.
+CREATE TABLE IF NOT EXISTS records (
+    collection TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    prompt     TEXT COLLATE "C" NOT NULL REFERENCES prompts (name),
+    name       TEXT,                           -- a suite's name; NULL for the others
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (collection, id),
+    UNIQUE (collection, prompt, name)
 );

@@ -10,13 +10,17 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde_json::Value;
 
 use super::{
-    DecisionRow, LabelRow, Pick, PromptFilter, PromptRow, ReviewRow, StoredEvent, TokenRow, Tx,
-    VersionRow,
+    DecisionRow, LabelRow, Pick, PromptFilter, PromptRow, RecordRow, ReviewRow, StoredEvent,
+    TokenRow, Tx, VersionRow,
 };
 use crate::error::{Result, ServerError};
 
-const SCHEMA_VERSION: i64 = 1;
-const SCHEMA: &str = include_str!("sqlite_schema.sql");
+const SCHEMA_VERSION: i64 = 2;
+/// Schema N is reached by running `MIGRATIONS[N - 1]` on schema N - 1 (0: an empty file).
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
+    include_str!("sqlite_schema.sql"),
+    include_str!("sqlite_schema_2.sql"),
+];
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -53,7 +57,11 @@ impl SqliteStore {
         }
         if version < SCHEMA_VERSION {
             let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute_batch(SCHEMA)?;
+            // Read again under the write lock: another process may have migrated meanwhile.
+            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            for migration in MIGRATIONS.iter().skip(version.max(0) as usize) {
+                tx.execute_batch(migration)?;
+            }
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
             tx.commit()?;
         }
@@ -163,6 +171,19 @@ fn event_row(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
         event: json_col(r, 1)?,
         hash: r.get(2)?,
         assigned: json_col(r, 3)?,
+    })
+}
+
+const RECORD_COLS: &str = "collection, id, prompt, name, created_by, created_at";
+
+fn record_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
+    Ok(RecordRow {
+        collection: r.get(0)?,
+        id: r.get(1)?,
+        prompt: r.get(2)?,
+        name: r.get(3)?,
+        created_by: r.get(4)?,
+        created_at: r.get(5)?,
     })
 }
 
@@ -482,6 +503,48 @@ impl Tx for SqliteTx<'_> {
                  updated_by = excluded.updated_by, updated_at = excluded.updated_at",
             params![label, serde_json::to_string(policy)?, by, at],
         )?;
+        Ok(())
+    }
+
+    fn record(&mut self, collection: &str, id: &str) -> Result<Option<RecordRow>> {
+        Ok(self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLS} FROM records WHERE collection = ?1 AND id = ?2"
+            ))?
+            .query_row(params![collection, id], record_row)
+            .optional()?)
+    }
+
+    fn named_record(
+        &mut self,
+        collection: &str,
+        prompt: &str,
+        name: &str,
+    ) -> Result<Option<RecordRow>> {
+        Ok(self
+            .0
+            .prepare_cached(&format!(
+                "SELECT {RECORD_COLS} FROM records
+                 WHERE collection = ?1 AND prompt = ?2 AND name = ?3"
+            ))?
+            .query_row(params![collection, prompt, name], record_row)
+            .optional()?)
+    }
+
+    fn insert_record(&mut self, r: &RecordRow) -> Result<()> {
+        self.0
+            .prepare_cached(&format!(
+                "INSERT INTO records ({RECORD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ))?
+            .execute(params![
+                r.collection,
+                r.id,
+                r.prompt,
+                r.name,
+                r.created_by,
+                r.created_at
+            ])?;
         Ok(())
     }
 
