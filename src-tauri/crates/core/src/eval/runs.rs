@@ -695,9 +695,11 @@ impl Registry {
                     }
                 }));
             }
-            let outputs: Vec<Option<&String>> = cells
+            // Differences between outputs that exist: a version that has not run this case
+            // is unknown, not different.
+            let outputs: Vec<&String> = cells
                 .iter()
-                .map(|c| c.as_ref().and_then(|c| c.output.as_ref()))
+                .filter_map(|c| c.as_ref().and_then(|c| c.output.as_ref()))
                 .collect();
             let differs = outputs.windows(2).any(|w| w[0] != w[1]);
             let has_failure = cells.iter().any(|c| c.as_ref().is_some_and(|c| !c.passed));
