@@ -15,6 +15,7 @@ cargo bench -p promptdesk-core --bench registry
 cargo bench -p promptdesk-server --bench runtime_load
 cargo bench -p promptdesk-sync --bench sync
 cargo bench -p promptdesk-eval --bench eval
+cargo bench -p promptdesk-cli --bench eval_cli
 for f in "$FIGURES"/*.json; do
   printf '\n%s\n' "$f"
   cat "$f"
