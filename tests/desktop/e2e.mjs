@@ -86,6 +86,7 @@ const CHECKS = [
   'typing updates preview',
   'draft saved',
   'team sync',
+  'compare outputs',
   'screenshot',
   'app closes',
 ];
@@ -300,6 +301,36 @@ async function interact(t0) {
       throw new Error(`${e.message}; it reads ${JSON.stringify(await wd.exec(PILL))}`);
     }
     return `"${confirmed.trim().slice(0, 80)}", then "${pill}"`;
+  });
+
+  // Compare: production (v3) against the latest (v4) on the demo's regression suite, both run
+  // from the app against the local model (e2e.sh points the demo's openai provider at it); v4
+  // fails the two cases that need the refund policy.
+  await check('compare outputs', async () => {
+    const click = (selector, text) =>
+      wd.waitFor(
+        () => wd.exec(
+          `const b = [...document.querySelectorAll(arguments[0])].find((x) => x.textContent.trim().startsWith(arguments[1]) && !x.disabled);
+           if (b) b.click();
+           return !!b;`,
+          [selector, text],
+        ),
+        `an enabled "${text}"`,
+      );
+    await wd.exec(`document.querySelector('[role="tree"][aria-label="Prompts"] button[aria-label="${PROMPT}"]')?.click();`);
+    await click('[role="tab"]', 'Compare');
+    await click('button', 'Run missing');
+    const FAILING = `return [...document.querySelectorAll('ul[aria-label^="Failing checks of v"]')].map((u) => u.getAttribute('aria-label'));`;
+    const failing = await wd.waitFor(async () => {
+      const busy = await wd.exec(`return document.querySelectorAll('[role="progressbar"][aria-label^="Run of v"]').length;`);
+      const f = await wd.exec(FAILING);
+      return busy === 0 && f.length >= 2 ? f : null;
+    }, 'both runs to finish with failing checks shown');
+    const v4 = failing.filter((f) => f.startsWith('Failing checks of v4'));
+    if (v4.length !== 2 || failing.some((f) => f.startsWith('Failing checks of v3'))) {
+      throw new Error(`expected v4 to fail 2 cases and v3 none; failing: ${failing.join(', ')}`);
+    }
+    return `v3 and v4 ran in the app; ${failing.join('; ')}`;
   });
 }
 

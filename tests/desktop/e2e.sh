@@ -111,8 +111,8 @@ else
     not_run "app build failed" "demo registry" "${APP_CHECKS[@]}"
     finish
   fi
-  if ! (cd "$ROOT" && cargo build -q -p promptdesk-cli); then
-    fail "cli build" "cargo build -p promptdesk-cli failed"
+  if ! (cd "$ROOT" && cargo build -q -p promptdesk-cli -p promptdesk-fakellm); then
+    fail "cli build" "cargo build -p promptdesk-cli -p promptdesk-fakellm failed"
     not_run "cli build failed" "demo registry" "${APP_CHECKS[@]}"
     finish
   fi
@@ -126,9 +126,11 @@ WORK=$(mktemp -d)
 REGISTRY="$WORK/registry.db"
 XVFB_PID=""
 TEAM_PID=""
+MODEL_PID=""
 cleanup() {
   [ -n "$XVFB_PID" ] && stop_tree "$XVFB_PID"
   [ -n "$TEAM_PID" ] && kill "$TEAM_PID" 2>/dev/null
+  [ -n "$MODEL_PID" ] && kill "$MODEL_PID" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -141,6 +143,15 @@ else
   not_run "no registry" "${APP_CHECKS[@]}"
   finish
 fi
+
+# The demo's model: no machine here reaches a hosted one, so the demo's `openai` provider points at
+# promptdesk-fakellm (it echoes the prompt back), and the app's Compare runs against it.
+"$TARGET_DIR/debug/promptdesk-fakellm" --latency-ms 300 >"$WORK/model.out" 2>&1 &
+MODEL_PID=$!
+for _ in $(seq 1 100); do grep -q '^listening on ' "$WORK/model.out" 2>/dev/null && break; sleep 0.1; done
+MODEL_URL=$(sed -n 's/^listening on //p' "$WORK/model.out" | head -n 1)
+"$CLI" --registry "$REGISTRY" provider set openai --kind openai --base-url "$MODEL_URL/v1" >/dev/null \
+  || fail "demo model" "could not point the demo's openai provider at the local model ($MODEL_URL)"
 
 # A team registry server for the app to sync with: the desktop app connects in Settings → Team
 # server and pushes the demo (its acting person, desk, holds an admin token, since the demo's

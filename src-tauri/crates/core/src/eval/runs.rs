@@ -166,11 +166,24 @@ fn query_runs(
 }
 
 pub(crate) fn get_run(conn: &Connection, id: &str) -> Result<EvalRun> {
-    let sql = format!("SELECT {RUN_COLUMNS} {RUN_FROM} WHERE r.id = ?1");
-    let found = conn.query_row(&sql, [id], run_from_row).optional()?;
-    let (run, suite_id) =
-        found.ok_or_else(|| Error::NotFound(format!("there is no eval run {id}")))?;
+    let run = get_run_unchecked(conn, id)?;
+    let suite_id: String =
+        conn.query_row("SELECT suite_id FROM eval_runs WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?;
     with_current_hash(conn, run, &suite_id)
+}
+
+/// A run without checking whether its suite changed since (that reads every case of the suite:
+/// the writes of a run, which never need it, skip it).
+fn get_run_unchecked(conn: &Connection, id: &str) -> Result<EvalRun> {
+    let sql = format!("SELECT {RUN_COLUMNS} {RUN_FROM} WHERE r.id = ?1");
+    let found = conn
+        .prepare_cached(&sql)?
+        .query_row([id], run_from_row)
+        .optional()?;
+    let (run, _) = found.ok_or_else(|| Error::NotFound(format!("there is no eval run {id}")))?;
+    Ok(run)
 }
 
 fn result_from_row(r: &Row<'_>) -> rusqlite::Result<CaseResult> {
@@ -204,10 +217,15 @@ const RESULT_COLUMNS: &str = "case_id, position, test_case, input, output, error
     checks, latency_ms, tokens_in, tokens_out, cost, cached, attempts, at";
 
 fn results_of(conn: &Connection, run_id: &str) -> Result<Vec<CaseResult>> {
+    results_where(conn, run_id, false)
+}
+
+fn results_where(conn: &Connection, run_id: &str, only_failures: bool) -> Result<Vec<CaseResult>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {RESULT_COLUMNS} FROM eval_results WHERE run_id = ?1 ORDER BY position, case_id"
+        "SELECT {RESULT_COLUMNS} FROM eval_results WHERE run_id = ?1 AND (?2 = 0 OR passed = 0)
+         ORDER BY position, case_id"
     ))?;
-    let rows = stmt.query_map([run_id], result_from_row)?;
+    let rows = stmt.query_map(params![run_id, only_failures], result_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -266,7 +284,7 @@ impl Registry {
                     ctx.at,
                 ],
             )?;
-            let run = get_run(tx, &id)?;
+            let run = get_run_unchecked(tx, &id)?;
             Ok(PreparedRun {
                 run,
                 version,
@@ -327,7 +345,8 @@ impl Registry {
         };
         self.write(|tx, ctx| {
             let status: Option<String> = tx
-                .query_row("SELECT status FROM eval_runs WHERE id = ?1", [run_id], |r| r.get(0))
+                .prepare_cached("SELECT status FROM eval_runs WHERE id = ?1")?
+                .query_row([run_id], |r| r.get(0))
                 .optional()?;
             match status.as_deref() {
                 None => return Err(Error::NotFound(format!("there is no eval run {run_id}"))),
@@ -338,12 +357,13 @@ impl Registry {
                     )))
                 }
             }
-            let inserted = tx.execute(
+            let inserted = tx.prepare_cached(
                 "INSERT OR IGNORE INTO eval_results (run_id, case_id, position, test_case, input,
                      output, error, passed, score, checks, latency_ms, tokens_in, tokens_out, cost,
                      cached, attempts, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                params![
+            )?
+            .execute(params![
                     run_id,
                     case.id,
                     case.position,
@@ -367,14 +387,15 @@ impl Registry {
                 ],
             )?;
             if inserted == 1 {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE eval_runs SET done = done + 1, passed = passed + ?2,
                          errored = errored + ?3, cached = cached + ?4, score_sum = score_sum + ?5,
                          tokens_in = tokens_in + ?6, tokens_out = tokens_out + ?7,
                          cost = CASE WHEN ?8 IS NULL THEN cost ELSE coalesce(cost, 0) + ?8 END,
                          latency_ms = latency_ms + ?9
                      WHERE id = ?1",
-                    params![
+                )?
+                .execute(params![
                         run_id,
                         passed as i64,
                         facts.is_none() as i64,
@@ -388,11 +409,12 @@ impl Registry {
                     ],
                 )?;
                 if let (Some(f), Some(key), false) = (facts, &outcome.cache_key, outcome.cached) {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT OR REPLACE INTO eval_cache (key, output, tokens_in, tokens_out,
                              latency_ms, cost, finish_reason, created_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                        params![
+                    )?
+                    .execute(params![
                             key,
                             f.output,
                             f.tokens_in as i64,
@@ -425,7 +447,7 @@ impl Registry {
             ));
         }
         self.write(|tx, ctx| {
-            let run = get_run(tx, run_id)?;
+            let run = get_run_unchecked(tx, run_id)?;
             if run.status != RunStatus::Running {
                 return Ok(run);
             }
@@ -440,7 +462,7 @@ impl Registry {
                 "UPDATE eval_runs SET status = ?2, finished_at = ?3, error = ?4 WHERE id = ?1",
                 params![run_id, status.as_str(), ctx.at, error],
             )?;
-            let run = get_run(tx, run_id)?;
+            let run = get_run_unchecked(tx, run_id)?;
             ctx.event(
                 tx,
                 "eval.finished",
@@ -487,12 +509,8 @@ impl Registry {
     /// A run's case results in case order; only the failed ones (and errors) when asked.
     pub fn run_results(&self, run_id: &str, only_failures: bool) -> Result<Vec<CaseResult>> {
         let conn = self.connection();
-        get_run(conn, run_id)?;
-        let mut results = results_of(conn, run_id)?;
-        if only_failures {
-            results.retain(|r| !r.passed);
-        }
-        Ok(results)
+        get_run_unchecked(conn, run_id)?;
+        results_where(conn, run_id, only_failures)
     }
 
     /// Rates a version's output for a case (from its latest run that has the case).
