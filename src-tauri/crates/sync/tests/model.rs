@@ -3,7 +3,9 @@
 //! synced:
 //!
 //! 1. every registry agrees on what is shared (versions and their numbers, labels, reviews,
-//!    decisions, accepted releases, keys), and another round changes nothing. One difference
+//!    decisions, accepted releases, keys, and the test suites the server accepted with their
+//!    cases, field for field: the last edit in the server's order wins everywhere), and another
+//!    round changes nothing. One difference
 //!    is allowed, and checked to be exactly that: versions are immutable, so who saved a
 //!    content offline that someone else pushed first stays its author in their own registry
 //!    (see `comparable_state`);
@@ -22,7 +24,9 @@
 //! and must come back explained, with the labels put back.
 //!
 //! Each case is 40 to 60 steps over two prompt names and five texts, so that people create
-//! the same prompt and save the same content offline. `PROPTEST_CASES` sets the number of
+//! the same prompt and save the same content offline, and one suite name, so that people create
+//! the same suite offline (the server refuses the second; its maker keeps it under another name)
+//! and add, edit and remove the same cases. `PROPTEST_CASES` sets the number of
 //! cases (24 by default), `PROPTEST_RNG_SEED` replays a run.
 
 mod common;
@@ -31,6 +35,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::{shared_state, text, Member, Server};
 use promptdesk_content::PromptKind;
+use promptdesk_core::eval::CaseInput;
 use promptdesk_core::policy::Role;
 use promptdesk_core::release::{ReleaseRequest, ReviewStatus, RollbackRequest};
 use promptdesk_core::sync::inbox::Pulled;
@@ -94,6 +99,27 @@ enum Op {
         who: usize,
         prompt: usize,
     },
+    /// Test suite `smoke` of a prompt, and its cases.
+    CreateSuite {
+        who: usize,
+        prompt: usize,
+    },
+    AddCase {
+        who: usize,
+        prompt: usize,
+        text: usize,
+    },
+    EditCase {
+        who: usize,
+        prompt: usize,
+        pick: usize,
+        text: usize,
+    },
+    RemoveCase {
+        who: usize,
+        prompt: usize,
+        pick: usize,
+    },
     Sync {
         who: usize,
     },
@@ -121,7 +147,15 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(who, prompt, pick)| Op::RequestReview { who, prompt, pick }),
         6 => (reviewer, pick.clone()).prop_map(|(who, pick)| Op::Approve { who, pick }),
         6 => (releaser.clone(), pick).prop_map(|(who, pick)| Op::Release { who, pick }),
-        3 => (releaser, prompt).prop_map(|(who, prompt)| Op::Rollback { who, prompt }),
+        3 => (releaser, prompt.clone()).prop_map(|(who, prompt)| Op::Rollback { who, prompt }),
+        1 => (who.clone(), prompt.clone())
+            .prop_map(|(who, prompt)| Op::CreateSuite { who, prompt }),
+        3 => (who.clone(), prompt.clone(), 0..TEXTS.len())
+            .prop_map(|(who, prompt, text)| Op::AddCase { who, prompt, text }),
+        2 => (who.clone(), prompt.clone(), 0usize..16, 0..TEXTS.len())
+            .prop_map(|(who, prompt, pick, text)| Op::EditCase { who, prompt, pick, text }),
+        1 => (who.clone(), prompt, 0usize..16)
+            .prop_map(|(who, prompt, pick)| Op::RemoveCase { who, prompt, pick }),
         5 => who.prop_map(|who| Op::Sync { who }),
         5 => Just(Op::SyncAll),
     ]
@@ -136,6 +170,9 @@ struct Tally {
     rollbacks_on_server: usize,
     refused: usize,
     shared_contents: usize,
+    /// Suite and case changes on the server, and cases every registry ended with.
+    record_changes_on_server: usize,
+    shared_cases: usize,
 }
 
 fn sync(m: &mut Member) -> Result<promptdesk_sync::Report, TestCaseError> {
@@ -244,6 +281,42 @@ fn step(team: &mut [Member], op: &Op) -> Result<(), TestCaseError> {
                 },
             );
         }
+        Op::CreateSuite { who, prompt } => {
+            let _ = team[who].reg.create_suite(PROMPTS[prompt], "smoke", "");
+        }
+        Op::AddCase { who, prompt, text } => {
+            // Creates the suite when this registry has none of that name yet.
+            let _ = team[who].reg.add_cases(
+                PROMPTS[prompt],
+                "smoke",
+                vec![case_input(text)],
+                "",
+                true,
+            );
+        }
+        Op::EditCase {
+            who,
+            prompt,
+            pick,
+            text,
+        } => {
+            let reg = &mut team[who].reg;
+            if let Ok(suite) = reg.suite(PROMPTS[prompt], "smoke") {
+                if !suite.cases.is_empty() {
+                    let id = suite.cases[pick % suite.cases.len()].id.clone();
+                    let _ = reg.update_case(PROMPTS[prompt], "smoke", &id, case_input(text));
+                }
+            }
+        }
+        Op::RemoveCase { who, prompt, pick } => {
+            let reg = &mut team[who].reg;
+            if let Ok(suite) = reg.suite(PROMPTS[prompt], "smoke") {
+                if !suite.cases.is_empty() {
+                    let id = suite.cases[pick % suite.cases.len()].id.clone();
+                    let _ = reg.remove_case(PROMPTS[prompt], "smoke", &id);
+                }
+            }
+        }
         Op::Sync { who } => {
             sync(&mut team[who])?;
         }
@@ -254,6 +327,56 @@ fn step(team: &mut [Member], op: &Op) -> Result<(), TestCaseError> {
         }
     }
     Ok(())
+}
+
+fn case_input(text: usize) -> CaseInput {
+    CaseInput {
+        vars: serde_json::json!({ "name": TEXTS[text] })
+            .as_object()
+            .cloned()
+            .unwrap(),
+        expected: Some(format!("text {text}")),
+        ..Default::default()
+    }
+}
+
+/// The suites the server accepted (a suite whose creation it refused stays, under another name,
+/// only where it was made) and their cases, every field.
+fn shared_suites(m: &Member) -> serde_json::Value {
+    let conn = m.reg.connection();
+    let rows = |sql: &str| -> Vec<Vec<String>> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    r.get::<_, rusqlite::types::Value>(i).map(|v| match v {
+                        rusqlite::types::Value::Null => "null".to_string(),
+                        rusqlite::types::Value::Integer(i) => i.to_string(),
+                        rusqlite::types::Value::Text(t) => t,
+                        other => format!("{other:?}"),
+                    })
+                })
+                .collect()
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let shared = "SELECT id FROM suites WHERE id NOT IN (
+        SELECT json_extract(l.payload, '$.id') FROM ledger l
+        JOIN sync_events e ON e.ledger_id = l.id
+        WHERE l.kind = 'suite.created' AND e.status = 'refused')";
+    serde_json::json!({
+        "suites": rows(&format!(
+            "SELECT p.name, s.id, s.name, s.description, s.created_by, s.created_at
+             FROM suites s JOIN prompts p ON p.id = s.prompt_id
+             WHERE s.id IN ({shared}) ORDER BY p.name, s.name")),
+        "cases": rows(&format!(
+            "SELECT id, suite_id, position, description, vars, expected, assertions, tags,
+                    origin, updated_by, updated_at
+             FROM suite_cases WHERE suite_id IN ({shared}) ORDER BY id")),
+    })
 }
 
 /// Everything on the server's log, in its order.
@@ -508,6 +631,7 @@ fn comparable_state(
     first_author: &BTreeMap<(String, String), String>,
 ) -> Result<serde_json::Value, TestCaseError> {
     let mut state = shared_state(&m.reg);
+    state["suites"] = shared_suites(m);
     let made_here = |prompt: &str, hash: &str| -> bool {
         m.reg
             .ledger(Some(prompt), 0, 1_000_000)
@@ -581,6 +705,10 @@ fn run_case(ops: &[Op], tally: &mut Tally) -> Result<(), TestCaseError> {
     let auditor = Remote::new(&server.url(), &server.token("auditor", Role::Admin));
     let log = server_log(&auditor)?;
     tally.events_on_server += log.len();
+    tally.record_changes_on_server += log
+        .iter()
+        .filter(|p| matches!(p.event.body, EventBody::RecordsPut { .. }))
+        .count();
 
     // 1. Convergence.
     let first_author = first_authors(&log);
@@ -598,6 +726,7 @@ fn run_case(ops: &[Op], tally: &mut Tally) -> Result<(), TestCaseError> {
         );
     }
     tally.shared_contents += states[0]["versions"].as_array().map_or(0, Vec::len);
+    tally.shared_cases += states[0]["suites"]["cases"].as_array().map_or(0, Vec::len);
 
     // 2. Production on the server.
     let production = check_production_moves(&log, tally)?;
@@ -687,6 +816,10 @@ fn a_team_working_offline_converges_and_production_serves_only_approved_content(
         assert!(
             tally.refused > 0,
             "the server never refused anything: {tally:?}"
+        );
+        assert!(
+            tally.record_changes_on_server > 0 && tally.shared_cases > 0,
+            "no suite or case ever went through: {tally:?}"
         );
     }
 }
