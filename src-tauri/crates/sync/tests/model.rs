@@ -286,13 +286,10 @@ fn step(team: &mut [Member], op: &Op) -> Result<(), TestCaseError> {
         }
         Op::AddCase { who, prompt, text } => {
             // Creates the suite when this registry has none of that name yet.
-            let _ = team[who].reg.add_cases(
-                PROMPTS[prompt],
-                "smoke",
-                vec![case_input(text)],
-                "",
-                true,
-            );
+            let _ =
+                team[who]
+                    .reg
+                    .add_cases(PROMPTS[prompt], "smoke", vec![case_input(text)], "", true);
         }
         Op::EditCase {
             who,
