@@ -21,6 +21,10 @@ import { DraftJournal } from './lib/journal';
 import { nextTheme, applyTheme, loadTheme, type Theme } from './lib/theme';
 import { ConflictsDialog, SyncContext, SyncStatusPill, useSyncController } from './components/sync';
 import { SYNCED_COMMANDS } from './lib/sync';
+import { IncidentList, IncidentPage } from './components/Incidents';
+import { PostmortemEditor } from './components/Postmortem';
+import { Home } from './components/Home';
+import { LeaveDialog, LeaveGuardContext } from './components/leave';
 
 type Tab = 'edit' | 'tests' | 'compare' | 'history' | 'releases';
 type View =
@@ -28,7 +32,10 @@ type View =
   | { kind: 'prompt'; name: string; tab: Tab; compare?: CompareInit }
   | { kind: 'settings'; section?: 'team' }
   | { kind: 'reviews'; all: boolean }
-  | { kind: 'review'; number: number };
+  | { kind: 'review'; number: number }
+  | { kind: 'incidents'; all: boolean }
+  | { kind: 'incident'; id: string }
+  | { kind: 'postmortem'; id: string };
 
 /** The versions and suite a comparison opens with, from `?versions=3,4&suite=regression`. */
 function compareInitOf(query: string | undefined): CompareInit | undefined {
@@ -57,6 +64,9 @@ export function viewFromHash(hash: string): View {
   if (hash === '#/reviews' || hash === '#/reviews/all') return { kind: 'reviews', all: hash.endsWith('/all') };
   const r = /^#\/review\/(\d+)$/.exec(hash);
   if (r) return { kind: 'review', number: Number(r[1]) };
+  if (hash === '#/incidents' || hash === '#/incidents/all') return { kind: 'incidents', all: hash.endsWith('/all') };
+  const inc = /^#\/(incident|postmortem)\/([0-9A-Za-z_-]{4,})$/.exec(hash);
+  if (inc) return { kind: inc[1] as 'incident' | 'postmortem', id: inc[2]! };
   return { kind: 'home' };
 }
 
@@ -85,6 +95,8 @@ function hashOf(v: View): string {
   if (v.kind === 'settings') return v.section ? `#/settings/${v.section}` : '#/settings';
   if (v.kind === 'reviews') return v.all ? '#/reviews/all' : '#/reviews';
   if (v.kind === 'review') return `#/review/${v.number}`;
+  if (v.kind === 'incidents') return v.all ? '#/incidents/all' : '#/incidents';
+  if (v.kind === 'incident' || v.kind === 'postmortem') return `#/${v.kind}/${v.id}`;
   return '#/';
 }
 
@@ -103,6 +115,14 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
   const [theme, setTheme] = useState<Theme>(() => loadTheme(window.localStorage));
   const searchRef = useRef<HTMLInputElement>(null);
   const [openReviews, setOpenReviews] = useState<number | null>(null);
+  const [openIncidents, setOpenIncidents] = useState<number | null>(null);
+  // What leaving the current view would lose (a postmortem not saved), and where the person
+  // wanted to go meanwhile: the "Leave without saving?" dialog decides.
+  const leaveGuard = useRef<string | null>(null);
+  const [pendingView, setPendingView] = useState<View | null>(null);
+  const setLeaveGuard = useCallback((message: string | null) => {
+    leaveGuard.current = message;
+  }, []);
   const [requesting, setRequesting] = useState(false);
 
   // The key store canary's latest answer, and whether the "Signing keys" dialog is open.
@@ -139,10 +159,17 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
     changedRef.current = sync.changed;
   }, [sync.changed]);
 
-  const setView = useCallback((v: View) => {
+  const goTo = useCallback((v: View) => {
     setViewState(v);
     window.history.replaceState(null, '', hashOf(v));
   }, []);
+  const setView = useCallback(
+    (v: View) => {
+      if (leaveGuard.current && hashOf(v) !== window.location.hash) setPendingView(v);
+      else goTo(v);
+    },
+    [goTo],
+  );
 
   useEffect(() => {
     call('app_info', {})
@@ -221,6 +248,9 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
     call('list_reviews', {})
       .then((r) => live && setOpenReviews(r.length))
       .catch(() => undefined);
+    call('list_incidents', {})
+      .then((i) => live && setOpenIncidents(i.length))
+      .catch(() => undefined);
     return () => {
       live = false;
     };
@@ -285,6 +315,7 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
   const mod = IS_MAC ? '⌘' : 'Ctrl+';
   return (
     <ApiContext.Provider value={ctx}>
+      <LeaveGuardContext.Provider value={setLeaveGuard}>
       <SyncContext.Provider value={sync}>
       <SigningContext.Provider value={signing}>
         <ProtectedLabelsContext.Provider value={protectedLabels}>
@@ -313,6 +344,18 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
                 onClick={() => setView({ kind: 'reviews', all: false })}
               >
                 Reviews <span className="count" aria-hidden="true">{openReviews ?? '–'}</span>
+              </button>
+              <button
+                type="button"
+                className="btn btn--ghost"
+                aria-pressed={view.kind === 'incidents' || view.kind === 'incident' || view.kind === 'postmortem'}
+                aria-label={openIncidents === null ? 'Incidents' : `Incidents, ${openIncidents} open`}
+                onClick={() => setView({ kind: 'incidents', all: false })}
+              >
+                Incidents{' '}
+                <span className={`count${openIncidents ? ' count--alert' : ''}`} aria-hidden="true">
+                  {openIncidents ?? '–'}
+                </span>
               </button>
               <button
                 type="button"
@@ -360,6 +403,29 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
                     onAll={(all) => setView({ kind: 'reviews', all })}
                     onOpen={(number) => setView({ kind: 'review', number })}
                     refreshKey={refreshKey}
+                  />
+                ) : view.kind === 'incidents' ? (
+                  <IncidentList
+                    all={view.all}
+                    onAll={(all) => setView({ kind: 'incidents', all })}
+                    onOpen={(id) => setView({ kind: 'incident', id })}
+                    refreshKey={refreshKey}
+                  />
+                ) : view.kind === 'incident' && info ? (
+                  <IncidentPage
+                    key={view.id}
+                    id={view.id}
+                    info={info}
+                    refreshKey={refreshKey}
+                    onOpenPostmortem={(id) => setView({ kind: 'postmortem', id })}
+                    onOpenReleases={(name) => setView({ kind: 'prompt', name, tab: 'releases' })}
+                  />
+                ) : view.kind === 'postmortem' ? (
+                  <PostmortemEditor
+                    key={view.id}
+                    id={view.id}
+                    refreshKey={refreshKey}
+                    onOpenIncident={(id) => setView({ kind: 'incident', id })}
                   />
                 ) : view.kind === 'review' && info ? (
                   <ReviewPage
@@ -431,18 +497,17 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
                       ) : view.tab === 'history' ? (
                         <History key={view.name} name={view.name} refreshKey={refreshKey} />
                       ) : (
-                        <Releases key={view.name} name={view.name} refreshKey={refreshKey} />
+                        <Releases
+                          key={view.name}
+                          name={view.name}
+                          refreshKey={refreshKey}
+                          onIncidentOpened={(id) => setView({ kind: 'incident', id })}
+                        />
                       )}
                     </div>
                   </>
                 ) : (
-                  <div className="empty pad">
-                    <h2>Open a prompt</h2>
-                    <p className="muted">
-                      Pick a prompt on the left, search with {mod}K, or create one with “New prompt”. Drafts are saved as you
-                      type; a version is saved only when you choose “Save version” ({mod}S).
-                    </p>
-                  </div>
+                  <Home mod={mod} refreshKey={refreshKey} onOpenPostmortem={(id) => setView({ kind: 'postmortem', id })} />
                 )}
               </main>
             </div>
@@ -468,9 +533,22 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
               onClose={() => setKeyDialog(false)}
             />
           ) : null}
+          {pendingView ? (
+            <LeaveDialog
+              message={leaveGuard.current ?? 'Your changes are not saved.'}
+              onStay={() => setPendingView(null)}
+              onLeave={() => {
+                const v = pendingView;
+                leaveGuard.current = null;
+                setPendingView(null);
+                goTo(v);
+              }}
+            />
+          ) : null}
         </ProtectedLabelsContext.Provider>
       </SigningContext.Provider>
       </SyncContext.Provider>
+      </LeaveGuardContext.Provider>
     </ApiContext.Provider>
   );
 }

@@ -1,6 +1,7 @@
 // A prompt's releases: what each label serves now (protected labels first and largest), every
 // release and rollback with who, why and whose approvals, and "Roll back…" with a reason, checked
-// against the label's policy by the backend as the reason is typed.
+// against the label's policy by the backend as the reason is typed. An incident can be opened on
+// a label's current release or on any release in the timeline.
 import { useEffect, useRef, useState } from 'react';
 import type { Label, Release, ReleaseTimeline, RollbackCheck, VersionSummary } from '../api/generated';
 import { toApiError } from '../api/client';
@@ -11,6 +12,7 @@ import { FormDialog } from './Dialog';
 import { Blockers, Checklist } from './Checklist';
 import { LabelBadge, useProtectedLabels } from './labels';
 import { useSigning } from './signing';
+import { OpenIncidentDialog, type IncidentInit } from './Incidents';
 
 /** The backend's "no earlier release" without its command-line hint (`--to`). */
 const noTargetText = (m: string) => m.replace(/; name a version with --to$/, '.');
@@ -18,7 +20,16 @@ const noTargetText = (m: string) => m.replace(/; name a version with --to$/, '.'
 /** What a rollback of each label would do now (or why there is none), by label. */
 type RollbackPreviews = Record<string, { check: RollbackCheck } | { error: string }>;
 
-export function Releases({ name, refreshKey }: { name: string; refreshKey: number }) {
+export function Releases({
+  name,
+  refreshKey,
+  onIncidentOpened,
+}: {
+  name: string;
+  refreshKey: number;
+  /** An incident was opened from here: its page opens. */
+  onIncidentOpened?: (id: string) => void;
+}) {
   const { call } = useApi();
   const protectedLabels = useProtectedLabels();
   const [timeline, setTimeline] = useState<ReleaseTimeline | null>(null);
@@ -26,6 +37,7 @@ export function Releases({ name, refreshKey }: { name: string; refreshKey: numbe
   const [error, setError] = useState<string | null>(null);
   const [rollingBack, setRollingBack] = useState<Label | null>(null);
   const [reload, setReload] = useState(0);
+  const [incidentOn, setIncidentOn] = useState<IncidentInit | null>(null);
 
   useEffect(() => {
     let live = true;
@@ -108,6 +120,21 @@ export function Releases({ name, refreshKey }: { name: string; refreshKey: numbe
                   >
                     Roll back…
                   </button>
+                  <button
+                    type="button"
+                    className="btn btn--ghost"
+                    aria-label={`Open incident on ${l.name} v${l.number}…`}
+                    onClick={() =>
+                      setIncidentOn({
+                        prompt: name,
+                        label: l.name,
+                        // The release that put what the label serves now there.
+                        suspectedRelease: timeline.releases.find((r) => r.label === l.name && r.kind === 'release' && r.to_hash === l.hash)?.id ?? '',
+                      })
+                    }
+                  >
+                    Open incident…
+                  </button>
                 </li>
               );
             })}
@@ -119,10 +146,24 @@ export function Releases({ name, refreshKey }: { name: string; refreshKey: numbe
         {timeline.releases.length === 0 ? <p className="muted">No releases or rollbacks yet.</p> : null}
         <ol className="timeline" aria-label="Release timeline">
           {timeline.releases.map((r) => (
-            <TimelineEntry key={r.id} r={r} />
+            <TimelineEntry
+              key={r.id}
+              r={r}
+              onOpenIncident={r.kind === 'release' ? () => setIncidentOn({ prompt: name, label: r.label, suspectedRelease: r.id }) : undefined}
+            />
           ))}
         </ol>
       </section>
+      {incidentOn ? (
+        <OpenIncidentDialog
+          init={incidentOn}
+          onClose={() => setIncidentOn(null)}
+          onOpened={(d) => {
+            setIncidentOn(null);
+            onIncidentOpened?.(d.incident.id);
+          }}
+        />
+      ) : null}
       {rollingBack ? (
         <RollbackDialog
           name={name}
@@ -139,16 +180,25 @@ export function Releases({ name, refreshKey }: { name: string; refreshKey: numbe
   );
 }
 
-function TimelineEntry({ r }: { r: Release }) {
+function TimelineEntry({ r, onOpenIncident }: { r: Release; onOpenIncident?: (() => void) | undefined }) {
+  const move = `${r.from_version !== null ? `v${r.from_version}` : 'nothing'} → v${r.to_version}`;
   return (
     <li className={`timeline__entry timeline__entry--${r.kind}`}>
       <p className="timeline__what">
         <span className={`kindtag kindtag--${r.kind}`}>{r.kind}</span> <LabelBadge label={r.label} />{' '}
-        <span className="mono">
-          {r.from_version !== null ? `v${r.from_version}` : 'nothing'} → v{r.to_version}
-        </span>
+        <span className="mono">{move}</span>
         {r.review !== null ? <span className="muted small"> · review #{r.review}</span> : null}
         {r.bundle ? <span className="muted small"> · bundle {r.bundle}</span> : null}
+        {onOpenIncident ? (
+          <button
+            type="button"
+            className="btn btn--small btn--ghost timeline__incident"
+            aria-label={`Open incident on this release (${r.label} ${move})…`}
+            onClick={onOpenIncident}
+          >
+            Open incident on this release…
+          </button>
+        ) : null}
       </p>
       <p className="small">
         {r.actor} <span className="muted">({r.actor_role})</span> ·{' '}

@@ -1,11 +1,13 @@
 // Settings: who you are (recorded on every version and event), where your signing key lives,
-// the team's server, the model providers eval runs use, and which registry file is open.
+// the team's server, the model providers eval runs use, the labels' release policies, and which
+// registry file is open.
 import { useEffect, useState } from 'react';
 import type { Settings as SettingsData } from '../api/generated';
 import { errorText, useApi } from './context';
 import { SigningKeySettings } from './signing';
 import { TeamServerSettings } from './sync';
 import { ModelProviders } from './Providers';
+import { ReleasePolicies } from './Policies';
 
 export function Settings({
   onRegistryChanged,
@@ -82,6 +84,7 @@ export function Settings({
       <SigningKeySettings />
       <TeamServerSettings focus={section === 'team'} />
       <ModelProviders />
+      <ReleasePolicies />
       <form
         className="panel form"
         aria-labelledby="registry-heading"

@@ -366,8 +366,9 @@ function NewSuiteDialog({ name, onClose, onCreated }: { name: string; onClose: (
   );
 }
 
-/** Checks each assertion's text with the backend as it is typed (debounced). */
-function useAssertionRows(initial: AssertionRow[]) {
+/** Checks each assertion's text with the backend as it is typed (debounced). Also used by the
+ * postmortem's "Add as regression case". */
+export function useAssertionRows(initial: AssertionRow[]) {
   const { call } = useApi();
   const [rows, setRows] = useState<AssertionRow[]>(initial);
   const timers = useRef(new Map<number, ReturnType<typeof setTimeout>>());

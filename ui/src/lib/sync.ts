@@ -22,6 +22,20 @@ export const SYNCED_COMMANDS: ReadonlySet<string> = new Set([
   'release_version',
   'release_bundle',
   'rollback_label',
+  // Release policies, test suites, ratings, incidents and postmortems sync too.
+  'set_policy',
+  'create_suite',
+  'add_cases',
+  'import_cases',
+  'update_case',
+  'remove_case',
+  'rate_output',
+  'open_incident',
+  'update_incident',
+  'add_incident_note',
+  'incident_rollback',
+  'save_postmortem',
+  'add_regression_cases',
 ]);
 
 export type PillKind = 'none' | 'syncing' | 'synced' | 'pending' | 'offline' | 'failed' | 'conflict';
