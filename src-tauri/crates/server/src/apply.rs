@@ -30,8 +30,26 @@ pub struct Applied {
     pub assigned: Value,
 }
 
+/// The most JSON one event may be. Everyone pulls every event, and the sync client reads
+/// answers of at most 10 MiB: a page of pulled events is under `store::PAGE_BYTES` plus one
+/// event, so one larger event would stop every registry's pull. A push over it is refused
+/// (the change stays where it was made) instead.
+pub const MAX_EVENT_BYTES: usize = 6 << 20;
+
 /// Checks `event` and records it with everything it implies, or refuses it and changes nothing.
 pub fn apply(tx: &mut dyn Tx, who: &Principal, event: &SyncEvent, now: &str) -> Result<Applied> {
+    let size = serde_json::to_vec(event)?.len();
+    if size > MAX_EVENT_BYTES {
+        return Err(ServerError::BadInput(format!(
+            "event {} ({} of {}) is {:.1} MiB of JSON; the server takes at most {} MiB per \
+             change (split it, e.g. import the cases in several files)",
+            event.id,
+            event.body.change_kind(),
+            event.body.prompt().unwrap_or(&event.author),
+            size as f64 / (1024.0 * 1024.0),
+            MAX_EVENT_BYTES >> 20
+        )));
+    }
     event.check().map_err(ServerError::BadInput)?;
     if let Some(stored) = tx.event(&event.id)? {
         if stored.hash == event.hash {
@@ -790,6 +808,58 @@ mod tests {
         ));
         // Refusals left nothing behind: the names they tried are still free.
         push(store, &ana, &suite("ana", "refund", "s-tone", "tone")).unwrap();
+    }
+
+    /// Pull pages stop at their byte budget; one event over the limit is refused.
+    fn the_sizes(store: &Store) {
+        let ana = who("ana", Role::Editor);
+        push(store, &ana, &prompt("ana", "refund")).unwrap();
+        let update = |mib: f64| {
+            SyncEvent::new(
+                "ana",
+                AT,
+                EventBody::PromptUpdate {
+                    name: "refund".into(),
+                    description: "x".repeat((mib * 1024.0 * 1024.0) as usize),
+                    tags: vec![],
+                },
+            )
+        };
+        for _ in 0..5 {
+            push(store, &ana, &update(1.25)).unwrap();
+        }
+        let err = push(store, &ana, &update(6.5)).unwrap_err();
+        assert!(err.to_string().contains("at most 6 MiB"), "{err}");
+        let mut after = 0;
+        let mut pages = Vec::new();
+        loop {
+            let page = store.read(|tx| tx.events_after(after, 1000)).unwrap();
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            let sizes: Vec<usize> = page.iter().map(|e| e.event.to_string().len()).collect();
+            let before_last: usize = sizes[..sizes.len() - 1].iter().sum();
+            assert!(before_last < crate::store::PAGE_BYTES, "{sizes:?}");
+            pages.push(sizes.len());
+        }
+        assert_eq!(
+            pages.iter().sum::<usize>(),
+            6,
+            "every event, once: {pages:?}"
+        );
+        assert!(pages.len() >= 2, "{pages:?}");
+    }
+
+    #[test]
+    fn pages_and_events_are_bounded_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("server.db").display());
+        the_sizes(&Store::open(&url).unwrap());
+    }
+
+    #[test]
+    fn pages_and_events_are_bounded_on_postgres() {
+        let db = test_pg::TestDb::create();
+        the_sizes(&Store::open(&db.url).unwrap());
     }
 
     #[test]

@@ -544,3 +544,52 @@ fn two_suites_of_one_name_made_offline_the_second_is_refused_and_kept_where_it_w
     assert!(r.refused[0].message.contains("editor"), "{:?}", r.refused);
     assert!(vic.reg.suite(REFUND, "tone").is_ok());
 }
+
+#[test]
+fn large_imports_travel_in_batches_and_pages_and_one_too_large_is_refused() {
+    let server = Server::start();
+    let mut ana = Member::join(&server, "ana", Role::Editor);
+    let mut ben = Member::join(&server, "ben", Role::Reviewer);
+    new_prompt(&mut ana, REFUND, "Dear {{ name }}.");
+    let long = "x".repeat(10_000);
+    let import = |round: usize, n: usize| -> Vec<CaseInput> {
+        (0..n)
+            .map(|i| CaseInput {
+                vars: json!({ "name": format!("{round}-{i}"), "history": long })
+                    .as_object()
+                    .cloned()
+                    .unwrap(),
+                ..Default::default()
+            })
+            .collect()
+    };
+    // Three imports of about 4.5 MiB of event each: together more than the server takes in one
+    // request (16 MiB) and than the client reads in one answer (10 MiB).
+    for round in 0..3 {
+        ana.reg
+            .add_cases(REFUND, "bulk", import(round, 200), "import:bulk.csv", true)
+            .unwrap();
+    }
+    let r = ana.sync();
+    assert!(r.refused.is_empty(), "{r:?}");
+    assert_eq!(r.pushed, 6, "{r:?}");
+    ben.sync();
+    let a = ana.reg.suite(REFUND, "bulk").unwrap();
+    assert_eq!(a.cases.len(), 600);
+    assert_eq!(a, ben.reg.suite(REFUND, "bulk").unwrap());
+
+    // One import too large for a single change is refused, stays with ana, and holds up
+    // nothing: the next changes go through.
+    ana.reg
+        .add_cases(REFUND, "bulk", import(3, 350), "import:huge.csv", false)
+        .unwrap();
+    ana.reg
+        .add_cases(REFUND, "bulk", import(4, 1), "", false)
+        .unwrap();
+    let r = ana.sync();
+    assert_eq!(r.refused.len(), 1, "{r:?}");
+    assert!(r.refused[0].message.contains("MiB"), "{:?}", r.refused);
+    assert_eq!(ana.reg.suite(REFUND, "bulk").unwrap().cases.len(), 951);
+    ben.sync();
+    assert_eq!(ben.reg.suite(REFUND, "bulk").unwrap().cases.len(), 601);
+}

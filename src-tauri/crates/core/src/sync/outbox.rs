@@ -156,7 +156,12 @@ pub fn count(conn: &Connection) -> Result<u64> {
     Ok(n as u64)
 }
 
-/// Up to `limit` pending changes, oldest first.
+/// How much event JSON one batch of [`pending`] holds at most (one event always goes, however
+/// large). The server refuses request bodies over 16 MiB; added cases carry their rows, so a
+/// batch of 200 imports could pass that where 200 versions did not.
+pub const BATCH_BYTES: usize = 8 << 20;
+
+/// Up to `limit` pending changes, oldest first, and no more than [`BATCH_BYTES`] of them.
 pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Pending>> {
     let after = done_upto(conn)?;
     let mut stmt = conn.prepare_cached(&format!(
@@ -171,12 +176,17 @@ pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Pending>> {
     // Only renames after an entry change its name, and every entry here is after the mark.
     let renames = Renames::load(conn, after)?;
     let mut out = Vec::with_capacity(seqs.len());
+    let mut bytes = 0;
     for seq in seqs {
         let entry = ledger::list(conn, None, seq - 1, 1)?
             .into_iter()
             .next()
             .ok_or_else(|| Error::Integrity(format!("ledger entry {seq} vanished")))?;
         let event = event_for(conn, &entry, &renames.current_name(&entry))?;
+        bytes += serde_json::to_vec(&event).map_or(0, |v| v.len());
+        if bytes > BATCH_BYTES && !out.is_empty() {
+            break;
+        }
         out.push(Pending {
             ledger_id: entry.id,
             event,

@@ -124,6 +124,11 @@ pub struct PromptFilter {
     pub limit: u32,
 }
 
+/// How much event JSON a page of [`Tx::events_after`] holds before it stops. A pull answers
+/// one page, and the sync client reads answers of at most 10 MiB: a page is under this plus
+/// one event, and no event is over `apply::MAX_EVENT_BYTES`.
+pub const PAGE_BYTES: usize = 3 << 20;
+
 /// Everything the server reads and writes, inside one transaction.
 pub trait Tx {
     // events
@@ -137,6 +142,8 @@ pub trait Tx {
         pushed_by: &str,
         now: &str,
     ) -> Result<i64>;
+    /// Up to `limit` events after `seq`, in order, stopping once [`PAGE_BYTES`] of event JSON
+    /// came before (so at least one).
     fn events_after(&mut self, seq: i64, limit: u32) -> Result<Vec<StoredEvent>>;
     /// The newest sequence number (0 when there are no events).
     fn head(&mut self) -> Result<i64>;

@@ -536,9 +536,16 @@ impl Tx for PgTx<'_> {
     }
 
     fn events_after(&mut self, seq: i64, limit: u32) -> Result<Vec<StoredEvent>> {
+        // The page's rows first (LIMIT), then the running size over them only: the events
+        // whose JSON before them in the page is under the budget.
         let rows = self.query(
-            "SELECT seq, event, hash, assigned FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
-            &[&seq, &i64::from(limit)],
+            "SELECT seq, event, hash, assigned FROM (
+                 SELECT seq, event, hash, assigned,
+                        sum(octet_length(event)) OVER (ORDER BY seq) - octet_length(event) AS before
+                 FROM (SELECT seq, event, hash, assigned FROM events WHERE seq > $1
+                       ORDER BY seq LIMIT $2) page
+             ) sized WHERE before < $3 ORDER BY seq",
+            &[&seq, &i64::from(limit), &(super::PAGE_BYTES as i64)],
         )?;
         all(rows, event_row)
     }

@@ -228,8 +228,17 @@ impl Tx for SqliteTx<'_> {
         let mut stmt = self.0.prepare_cached(
             "SELECT seq, event, hash, assigned FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![seq, limit], event_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut rows = stmt.query(params![seq, limit])?;
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        while let Some(r) = rows.next()? {
+            if bytes >= super::PAGE_BYTES {
+                break;
+            }
+            bytes += r.get_ref(1)?.as_bytes().map_or(0, <[u8]>::len);
+            out.push(event_row(r)?);
+        }
+        Ok(out)
     }
 
     fn head(&mut self) -> Result<i64> {
