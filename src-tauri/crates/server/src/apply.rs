@@ -383,8 +383,16 @@ fn put_records(
                 )));
             }
         }
-        // A deleted case: the server has nothing to forget.
         let Some(record) = change.typed().map_err(ServerError::BadInput)? else {
+            // A deleted case: the server forgets nothing (ids are never reused), but a case it
+            // never had (its suite or its adding was refused) has nothing to delete anywhere.
+            if existing.is_none() {
+                return Err(ServerError::NotFound(format!(
+                    "{what} {} of {prompt} is not on the server (its creation was refused, or \
+                     has not been pushed): there is nothing to delete",
+                    change.id
+                )));
+            }
             continue;
         };
         let mut parent = |tx: &mut dyn Tx, collection: Collection, id: &str| -> Result<()> {
@@ -729,6 +737,20 @@ mod tests {
             err.to_string().contains("of greeting, not of refund"),
             "{err}"
         );
+
+        // Only a case the server has can be deleted (again and again).
+        let remove = |id: &str| {
+            records(
+                "ben",
+                "refund",
+                "suite.case_removed",
+                vec![RecordChange::delete(Collection::Case, id)],
+            )
+        };
+        push(store, &ben, &remove("c1")).unwrap();
+        push(store, &ben, &remove("c1")).unwrap();
+        let err = push(store, &ben, &remove("c2")).unwrap_err();
+        assert!(matches!(err, ServerError::NotFound(_)), "{err:?}");
 
         // Notes and postmortems belong to an incident the server has.
         let note = records(
