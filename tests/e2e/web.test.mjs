@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -1349,6 +1349,317 @@ test('test suites: a writer adds a case with checked assertions, imports cases (
   await imported.waitFor({ state: 'detached' });
   assert.equal(await caseRows.count(), 4);
 
+  assert.deepEqual(pageErrors, []);
+  await context.close();
+  await stopServer(server);
+  llm.proc.kill('SIGTERM');
+});
+
+test('incident: the shortened refund reply ships, on call rolls production back from an incident, writes the postmortem, adds the failing input as a regression case, and the same version is refused by the eval gate', async () => {
+  // v4 "Shorter, friendlier reply" ships to production before the app starts, the way the demo
+  // story does it: ana asks, ben approves, rita releases. The demo's `openai` provider points
+  // at the fake model, which answers with the prompt it got.
+  const registry = demoRegistry('incident.db');
+  const name = 'support/refund-reply';
+  const review = JSON.parse(cliAs(registry, 'ana', '--json', 'review', 'request', `${name}@4`, '--label', 'production', '-m', 'Shorter, friendlier reply'));
+  cliAs(registry, 'ben', 'review', 'approve', String(review.number), '-m', 'Friendlier; support says the policy is on the page');
+  cliAs(registry, 'rita', 'release', `${name}@4`, '--label', 'production', '-m', 'Shorter, friendlier refund reply');
+  const llm = await startFakeLlm();
+  cliAs(registry, 'cho', 'provider', 'set', 'openai', '--base-url', `${llm.url}/v1`);
+  const server = await startServer(0, { registry, user: null, unset: PROVIDER_KEY_VARS });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(server.url);
+  const { tree, prodBadge, actAs, releaseButton, whyNoRelease } = reviewHelpers(page);
+  await prodBadge(name).getByText('production v4').waitFor();
+
+  // Customers write in: replies no longer state the refund policy. rita (on call, a releaser)
+  // opens an incident on production's release from the prompt's Releases tab: the prompt, the
+  // label and the release that put v4 there are filled in.
+  await actAs('rita');
+  await tree.getByRole('button', { name }).click();
+  await page.getByRole('tab', { name: 'Releases' }).click();
+  await page.getByRole('list', { name: 'Labels' }).getByText('production v4').waitFor();
+  await page.getByRole('button', { name: 'Open incident on production v4…' }).click();
+  const open = page.getByRole('dialog', { name: 'Open an incident' });
+  assert.equal(await open.getByLabel('Prompt').inputValue(), name);
+  assert.equal(await open.getByLabel('Label').inputValue(), 'production');
+  const suspect = open.getByRole('combobox', { name: 'Suspected release' });
+  await suspect.getByRole('option', { name: /^v3 → v4 by rita, .* — Shorter, friendlier refund reply$/ }).waitFor({ state: 'attached' });
+  assert.match(await suspect.locator('option:checked').textContent(), /v3 → v4 by rita/);
+  const title = 'Refund replies no longer state the 30-day refund policy';
+  await open.getByLabel('Title').fill(title);
+  await open.getByLabel('Severity').selectOption('SEV2');
+  await open.getByLabel('Detected through').selectOption('user_reports');
+  await open.getByLabel('Notes').fill('Three tickets in an hour: customers ask whether they can still return the item.');
+  await shot(page, '51-incident-open');
+  await open.getByRole('button', { name: 'Open incident', exact: true }).click();
+  await open.waitFor({ state: 'detached' });
+
+  // The incident page: the suspected release (who, approvals, changelog), what production serves
+  // now, the blast radius, and the rollback one click away.
+  await page.getByRole('heading', { name: new RegExp(title) }).waitFor();
+  await page.locator('.incident-status').getByText('investigating').waitFor();
+  const suspected = page.getByRole('region', { name: 'Suspected release', exact: true });
+  await suspected.getByText('Shorter, friendlier refund reply').waitFor();
+  assert.match(await suspected.textContent(), /v4.*\(replaced v3\)/);
+  assert.match(await suspected.textContent(), /rita.*\(releaser\)/);
+  assert.match(await suspected.textContent(), /Approved byben/);
+  await page.getByRole('region', { name: 'Serving now', exact: true }).getByText('production v4').waitFor();
+  const blast = page.getByRole('region', { name: 'Blast radius' });
+  await blast.locator('.badge[data-label="production"]').waitFor();
+  await blast.locator('.badge[data-label="staging"]').waitFor();
+  await page.getByRole('button', { name: 'Incidents, 1 open' }).waitFor();
+  const rollBack = page.getByRole('button', { name: 'Roll back production to v3' });
+  assert.equal(await rollBack.isDisabled(), false);
+  // What v4 changed: the refund policy include is gone.
+  await page.getByRole('region', { name: /What the suspected release changed \(v3 → v4\)/ }).getByRole('region', { name: 'Include changes' }).getByText('policies/refunds').waitFor();
+  await shot(page, '52-incident-page');
+
+  // Roll back: the reason is pre-filled from the incident; the policy is checked as it stands.
+  await rollBack.click();
+  const confirm = page.getByRole('dialog', { name: 'Roll back production to v3' });
+  assert.match(await confirm.getByLabel('Reason').inputValue(), new RegExp(`^incident [0-9a-f-]{8}: ${title}$`));
+  await confirm.getByText(/goes from v4 back to v3/).waitFor();
+  await confirm.getByRole('list', { name: 'Rollback checklist' }).getByText('rita (releaser) may roll back production').waitFor();
+  await page.waitForFunction(() => {
+    const b = [...document.querySelectorAll('dialog[open] button')].find((x) => x.textContent === 'Roll back');
+    return b && !b.disabled;
+  });
+  await shot(page, '53-incident-rollback');
+  await confirm.getByRole('button', { name: 'Roll back', exact: true }).click();
+  await confirm.waitFor({ state: 'detached' });
+  await page.getByRole('status').getByText('Rolled back: production serves v3 again.').waitFor();
+  await page.locator('.incident-status').getByText('mitigated').waitFor();
+  const taken = page.getByRole('group', { name: 'Rollback taken' });
+  assert.match(await taken.textContent(), /v4 → v3 by rita/);
+  assert.equal(await page.getByRole('button', { name: 'Roll back production', exact: true }).isDisabled(), true);
+  await page.locator('#incident-rollback-why').getByText(/Rolled back already: production went back to v3/).waitFor();
+  await page.getByRole('region', { name: 'Serving now', exact: true }).getByText('production v3').waitFor();
+  // The release that caused it against the one restored, rendered like the History diff.
+  const restored = page.getByRole('region', { name: 'What v4 changed against v3, restored now' });
+  await restored.getByRole('table', { name: 'Template diff' }).waitFor();
+  await restored.getByRole('region', { name: 'Include changes' }).getByText('policies/refunds').waitFor();
+  await prodBadge(name).getByText('production v3').waitFor();
+
+  // A note in the timeline, then the story from the ledger: v4 saved, its review, the approval,
+  // the release, the incident, the rollback and the note, in that order.
+  const note = 'Support confirms no new tickets since the rollback';
+  await page.getByRole('form', { name: 'Add a note to the timeline' }).getByLabel('Note').fill(note);
+  await page.getByRole('button', { name: 'Add note' }).click();
+  const timeline = page.getByRole('list', { name: 'Incident timeline' });
+  await timeline.getByText(note).waitFor();
+  const story = (await timeline.getByRole('listitem').allTextContents()).join('\n');
+  const order = [
+    /version 4 saved: Shorter, friendlier reply/,
+    new RegExp(`review #${review.number} requested: version 4 for production`),
+    new RegExp(`review #${review.number} approved`),
+    /released version 4 to production \(was 3\): Shorter, friendlier refund reply/,
+    new RegExp(`incident opened \\(SEV2\\): ${title}`),
+    /rolled production back to version 3 \(from 4\)/,
+    new RegExp(note),
+  ].map((re) => {
+    const m = re.exec(story);
+    assert.ok(m, `${re} is not in the timeline:\n${story}`);
+    return m.index;
+  });
+  assert.deepEqual([...order].sort((a, b) => a - b), order, `the timeline is out of order:\n${story}`);
+  await timeline.scrollIntoViewIfNeeded();
+  await shot(page, '54-incident-timeline');
+
+  // What production serves, seen where releases are shown.
+  await page.getByRole('button', { name: `Releases of ${name}` }).click();
+  await page.getByRole('list', { name: 'Labels' }).getByText('production v3').waitFor();
+  const releases = page.getByRole('list', { name: 'Release timeline' });
+  await releases.getByText(/Reason: incident [0-9a-f-]{8}: Refund replies no longer state/).waitFor();
+
+  // The incident is in the list (mitigated); its postmortem is written from there.
+  await page.getByRole('button', { name: 'Incidents, 1 open' }).click();
+  const incidents = page.getByRole('table', { name: 'Incidents' });
+  await incidents.getByText('mitigated').waitFor();
+  await incidents.getByRole('button', { name: new RegExp(`^Incident [0-9a-f-]{8}: ${title}$`) }).click();
+  await page.getByRole('button', { name: 'Write the postmortem' }).click();
+  await page.getByRole('heading', { name: new RegExp(`^Postmortem: ${title}`) }).waitFor();
+  const saveState = page.getByRole('status', { name: 'Save state' });
+  await saveState.getByText('Not saved yet').waitFor();
+  // The timeline and the root-cause diff come from the registry; the durations too.
+  await page.getByRole('list', { name: 'Postmortem timeline' }).getByText(note).waitFor();
+  await page.getByRole('region', { name: 'Root-cause diff (v3 → v4)' }).getByRole('region', { name: 'Include changes' }).getByText('policies/refunds').waitFor();
+  const facts = page.getByRole('region', { name: 'Facts from the registry' });
+  assert.match(await facts.textContent(), /Detected → mitigated\d+ min/);
+  assert.match(await facts.textContent(), /Opened → resolvednot yet/);
+
+  // The written sections and a corrective action (its due date passed three days ago).
+  const sections = {
+    Summary: 'For about an hour production served v4, whose refund reply no longer stated the 30-day refund policy.',
+    'Root cause': 'v4 shortened the template and dropped the include of policies/refunds; the review looked at tone, not content.',
+    Impact: 'Customers asking for refunds within 30 days were not told the policy; three tickets.',
+    'What went well': 'The rollback from the incident took one action.',
+    'What went badly': 'No test suite guarded production.',
+    'Preventive learning': 'The failing input is a regression case now, and production requires the regression suite.',
+  };
+  for (const [heading, text] of Object.entries(sections)) {
+    await page.getByRole('textbox', { name: heading, exact: true }).fill(text);
+  }
+  await saveState.getByText('Unsaved changes').waitFor();
+  await page.getByRole('button', { name: 'Add action' }).click();
+  const overdue = new Date(Date.now() - 3 * 86_400_000).toISOString().slice(0, 10);
+  const action = 'Require the regression suite for production releases';
+  await page.getByRole('textbox', { name: 'Action 1', exact: true }).fill(action);
+  await page.getByLabel('Owner of action 1').fill('cho');
+  await page.getByLabel('Due date of action 1').fill(overdue);
+
+  // Leaving with unsaved changes asks first; staying keeps everything typed.
+  await page.getByRole('button', { name: 'Incidents, 1 open' }).click();
+  const leave = page.getByRole('dialog', { name: 'Leave without saving?' });
+  await leave.getByText('The postmortem has changes that are not saved.').waitFor();
+  await leave.getByRole('button', { name: 'Stay' }).click();
+  await leave.waitFor({ state: 'detached' });
+  assert.equal(await page.getByRole('textbox', { name: 'Action 1', exact: true }).inputValue(), action);
+
+  // The failing input, as a case of the `regression` suite: the prompt's variables to fill in.
+  await page.getByRole('button', { name: 'Add as regression case…' }).click();
+  const addCase = page.getByRole('dialog', { name: 'Add as regression case' });
+  assert.equal(await addCase.getByLabel('Suite').inputValue(), 'regression');
+  const caseName = 'incident: a refund within the window must state the 30-day policy';
+  await addCase.getByLabel('Description').fill(caseName);
+  await addCase.getByLabel('Value of customer_name').fill('Noor');
+  await addCase.getByLabel('Value of order_id').fill('R-7741');
+  await addCase.getByLabel('Value of days_since_purchase').fill('7');
+  await addCase.getByLabel('Value of product').fill('a blender');
+  await addCase.getByRole('textbox', { name: 'Assertion 1', exact: true }).fill('icontains: within 30 days');
+  await page.waitForFunction(() => {
+    const b = [...document.querySelectorAll('dialog[open] button')].find((x) => x.textContent === 'Add regression case');
+    return b && !b.disabled;
+  });
+  await shot(page, '55-regression-case');
+  await addCase.getByRole('button', { name: 'Add regression case', exact: true }).click();
+  await addCase.waitFor({ state: 'detached' });
+  const added = page.getByRole('list', { name: 'Regression cases added' });
+  await added.getByText(caseName).waitFor();
+  assert.match(await added.textContent(), /days_since_purchase=7/);
+  assert.match(await added.textContent(), /icontains: within 30 days/);
+  // Adding the case kept what was being written.
+  assert.equal(await page.getByRole('textbox', { name: 'Summary', exact: true }).inputValue(), sections.Summary);
+
+  await page.getByRole('button', { name: 'Save postmortem' }).click();
+  await page.getByRole('status').getByText('Postmortem saved.').waitFor();
+  await saveState.getByText(/^Saved by rita/).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Save postmortem' }).isDisabled(), true);
+  await shot(page, '56-postmortem');
+
+  // Export: the Markdown has the timeline and the root-cause diff; it downloads as a file.
+  await page.getByRole('button', { name: 'Export Markdown…' }).click();
+  const exported = page.getByRole('dialog', { name: 'Postmortem as Markdown' });
+  const markdown = exported.getByRole('textbox', { name: 'Markdown' });
+  await markdown.waitFor();
+  const md = await markdown.inputValue();
+  assert.match(md, new RegExp(`^# Postmortem: ${title}`));
+  assert.match(md, /## Timeline\n\n\| When \(UTC\) \| Who \| What \|/);
+  assert.match(md, /\| rita \| rolled production back to version 3 \(from 4\)/);
+  assert.match(md, new RegExp(`\\| rita \\| ${note} \\|`));
+  assert.match(md, /The change that shipped \(version 3 → version 4\):\n\n```diff\n/);
+  assert.match(md, /```diff\n[\s\S]*policies\/refunds[\s\S]*```/);
+  assert.match(md, new RegExp(`\\| ${action} \\| cho \\| ${overdue} \\| open \\|`));
+  assert.match(md, new RegExp(`- .*${caseName}.*within 30 days`));
+  const link = exported.getByRole('link', { name: /^Download postmortem-[0-9a-f-]{8}\.md$/ });
+  assert.match(await link.getAttribute('href'), /^blob:/);
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.match(download.suggestedFilename(), /^postmortem-[0-9a-f-]{8}\.md$/);
+  assert.equal(readFileSync(await download.path(), 'utf8'), md);
+  await shot(page, '57-postmortem-markdown');
+  await exported.getByRole('button', { name: 'Close' }).click();
+
+  // The home screen lists the open action, marked overdue, linking to its postmortem.
+  await page.getByRole('button', { name: 'Promptdesk' }).click();
+  const items = page.getByRole('list', { name: 'Open action items' });
+  const item = items.getByRole('listitem').filter({ hasText: action });
+  await item.getByText('overdue', { exact: true }).waitFor();
+  assert.match(await item.textContent(), /cho · due \d{4}-\d{2}-\d{2} \(3 days overdue\)/);
+  await shot(page, '58-home-action-items');
+  await item.getByRole('button', { name: `Postmortem: ${title}` }).click();
+  await page.getByRole('heading', { name: new RegExp(`^Postmortem: ${title}`) }).waitFor();
+
+  // Production must now pass the regression suite. rita may not change policies: the registry
+  // says so. cho (an admin) requires `regression` at 100%.
+  await page.getByRole('button', { name: 'Settings' }).click();
+  const policies = page.getByRole('region', { name: 'Release policies' });
+  await policies.getByText('Only admins may change release policies; you (rita) are a releaser.', { exact: false }).waitFor();
+  await policies.getByRole('button', { name: 'Edit the policy of production' }).click();
+  let editor = page.getByRole('dialog', { name: 'Release policy for production' });
+  await editor.getByLabel('Require a test suite to pass').check();
+  await editor.getByRole('button', { name: 'Save policy' }).click();
+  await editor.getByRole('alert').getByText(/rita is a releaser; only an admin or above may change release policies/).waitFor();
+  await editor.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Promptdesk' }).click(); // actAs opens Settings itself
+  await actAs('cho');
+  await policies.getByText('Only admins may change release policies', { exact: false }).waitFor({ state: 'detached' });
+  await policies.getByRole('button', { name: 'Edit the policy of production' }).click();
+  editor = page.getByRole('dialog', { name: 'Release policy for production' });
+  assert.equal(await editor.getByLabel('Approvals required').inputValue(), '1');
+  assert.equal(await editor.getByLabel('Changelog required').isChecked(), true);
+  assert.equal(await editor.getByLabel('Who may promote').inputValue(), 'releaser');
+  assert.equal(await editor.getByLabel('Suite', { exact: true }).isDisabled(), true);
+  await editor.getByLabel('Require a test suite to pass').check();
+  await editor.getByLabel('Suite', { exact: true }).fill('regression');
+  await editor.getByLabel('Minimum pass rate (%)').fill('100');
+  await shot(page, '59-policy-editor');
+  await editor.getByRole('button', { name: 'Save policy' }).click();
+  await editor.waitFor({ state: 'detached' });
+  await policies.getByRole('status').getByText('Saved the release policy of production.').waitFor();
+  await policies.getByRole('table', { name: 'Release policies' }).getByText(/suite regression ≥ 100%/).waitFor();
+  const policy = JSON.parse(cliAs(registry, 'cho', '--json', 'policy', 'show', 'production'));
+  assert.deepEqual(policy.policy.required_suite, { suite: 'regression', min_pass_rate: 1, no_regressions: false });
+
+  // The suite runs on v4 in the Tests tab: the incident's case is there, and fails with the two
+  // cases v4 already failed.
+  await tree.getByRole('button', { name }).click();
+  await page.getByRole('tab', { name: 'Tests' }).click();
+  const panel = page.getByRole('tabpanel', { name: 'Tests' });
+  const cases = panel.getByRole('table', { name: 'Cases of regression' });
+  const incidentCase = cases.getByRole('row').filter({ hasText: caseName });
+  await incidentCase.getByText(/^from postmortem [0-9a-f-]{36}$/).waitFor();
+  const runForm = panel.getByRole('form', { name: 'Start a run' });
+  assert.equal(await runForm.getByLabel('Version').inputValue(), '4');
+  await runForm.getByRole('button', { name: 'Start run' }).click();
+  const shown = panel.getByRole('region', { name: 'Shown run' });
+  await shown.getByText('Finished: 1 of 4 passed (25%).').waitFor({ timeout: 30_000 });
+  const results = shown.getByRole('list', { name: 'Results of v4 on regression' });
+  await results.getByRole('list', { name: new RegExp(`^Failing checks of .*${caseName}`) }).getByText(/within 30 days/).waitFor();
+
+  // rita asks to release v4 again. ben's approval of exactly this content still counts; the
+  // gate does not: the release is refused, naming the incident's case.
+  await actAs('rita');
+  await tree.getByRole('button', { name }).click();
+  await page.getByRole('button', { name: 'Request review…' }).click();
+  const request = page.getByRole('dialog', { name: 'Request review' });
+  await request.getByRole('combobox', { name: 'Version' }).getByRole('option', { name: /v4 \(latest\)/ }).waitFor({ state: 'attached' });
+  await request.getByLabel('Description').fill('v4 again, now that production has a regression suite');
+  await request.getByRole('button', { name: 'Request review', exact: true }).click();
+  await request.waitFor({ state: 'detached' });
+  const heading = page.getByRole('heading', { name: /^Review #\d+/ });
+  await heading.waitFor();
+  assert.notEqual(Number(/#(\d+)/.exec(await heading.textContent())[1]), review.number);
+  const checklist = page.getByRole('list', { name: 'Policy checklist' });
+  await checklist.getByText(/1 so far \(ben\)/).waitFor();
+  await checklist.getByText(/test suite regression passed 1\/4 \(25%\) on version 4 \(needs 100%\)/).waitFor();
+  assert.equal(await releaseButton().isDisabled(), true);
+  const why = await whyNoRelease().textContent();
+  assert.match(why, new RegExp(`failing: .*#4 ${caseName}`));
+  const verdict = page.getByRole('region', { name: 'Evals' }).getByRole('group', { name: 'The gate\'s verdict' });
+  await verdict.getByText('Refused:').waitFor();
+  await verdict.getByRole('list', { name: 'Failing cases' }).getByText(`#4 ${caseName}`).waitFor();
+  await whyNoRelease().scrollIntoViewIfNeeded();
+  await shot(page, '60-release-refused-by-gate');
+  // The registry refuses it too, whatever the page shows.
+  await assert.rejects(
+    api(server, 'release_version', { name, reference: '4', label: 'production', changelog: 'again', expect_from: '3' }),
+    new RegExp(`#4 ${caseName}`),
+  );
+
+  cliAs(registry, 'cho', 'verify');
   assert.deepEqual(pageErrors, []);
   await context.close();
   await stopServer(server);

@@ -321,7 +321,11 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
         <ProtectedLabelsContext.Provider value={protectedLabels}>
           <div className="app">
             <header className="topbar">
-              <h1 className="topbar__title">Promptdesk</h1>
+              <h1 className="topbar__title">
+                <button type="button" className="topbar__home" onClick={() => setView({ kind: 'home' })} title="Home: open action items">
+                  Promptdesk
+                </button>
+              </h1>
               <span className="topbar__registry" title={info?.registry_path}>
                 {info ? (
                   <>
@@ -396,6 +400,7 @@ export function App({ call: backendCall, transport }: { call: Call; transport: '
                     section={view.section}
                     onRegistryChanged={() => { setView({ kind: 'home' }); refresh(); }}
                     onIdentityChanged={refresh}
+                    refreshKey={refreshKey}
                   />
                 ) : view.kind === 'reviews' ? (
                   <ReviewQueue

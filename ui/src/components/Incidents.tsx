@@ -276,7 +276,7 @@ export function OpenIncidentDialog({
       <div className="grid2">
         <label>
           Severity
-          <select value={severity} onChange={(e) => setSeverity(e.target.value)}>
+          <select aria-label="Severity" value={severity} onChange={(e) => setSeverity(e.target.value)}>
             {SEVERITIES.map((s) => (
               <option key={s} value={s}>
                 {SEVERITY_TEXT[s]}
@@ -286,7 +286,7 @@ export function OpenIncidentDialog({
         </label>
         <label>
           Detected through
-          <select value={detection} onChange={(e) => setDetection(e.target.value)}>
+          <select aria-label="Detected through" value={detection} onChange={(e) => setDetection(e.target.value)}>
             {DETECTIONS.map((d) => (
               <option key={d} value={d}>
                 {DETECTION_TEXT[d]}
@@ -323,7 +323,7 @@ export function OpenIncidentDialog({
       </div>
       <label>
         Suspected release
-        <select value={suspected} onChange={(e) => setSuspected(e.target.value)} disabled={!releases || releases.length === 0}>
+        <select aria-label="Suspected release" value={suspected} onChange={(e) => setSuspected(e.target.value)} disabled={!releases || releases.length === 0}>
           {releases && releases.length ? (
             releases.map((r) => (
               <option key={r.id} value={r.id}>
@@ -434,7 +434,7 @@ export function IncidentPage({
         <div className="row incident__controls">
           <label>
             Severity
-            <select value={i.severity} disabled={busy} onChange={(e) => void update({ severity: e.target.value }, `Severity is ${e.target.value} now.`)}>
+            <select aria-label="Severity" value={i.severity} disabled={busy} onChange={(e) => void update({ severity: e.target.value }, `Severity is ${e.target.value} now.`)}>
               {SEVERITIES.map((x) => (
                 <option key={x} value={x}>
                   {SEVERITY_TEXT[x]}
@@ -444,7 +444,7 @@ export function IncidentPage({
           </label>
           <label>
             Status
-            <select value={i.status} disabled={busy} onChange={(e) => void update({ status: e.target.value }, `Status is ${e.target.value} now.`)}>
+            <select aria-label="Status" value={i.status} disabled={busy} onChange={(e) => void update({ status: e.target.value }, `Status is ${e.target.value} now.`)}>
               {STATUSES.map((x) => (
                 <option key={x} value={x}>
                   {x}

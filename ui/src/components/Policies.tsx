@@ -19,7 +19,7 @@ const UNPROTECTED: Policy = {
   freeze_windows: [],
 };
 
-export function ReleasePolicies() {
+export function ReleasePolicies({ refreshKey = 0 }: { refreshKey?: number }) {
   const { call } = useApi();
   const [policies, setPolicies] = useState<PolicyOfLabel[] | null>(null);
   const [me, setMe] = useState<Pick<AppInfo, 'actor' | 'role'> | null>(null);
@@ -33,7 +33,7 @@ export function ReleasePolicies() {
     call('app_info', {})
       .then((i) => setMe({ actor: i.actor, role: i.role }))
       .catch(() => undefined);
-  }, [call]);
+  }, [call, refreshKey]);
 
   return (
     <section className="panel form" aria-labelledby="policies-heading">
@@ -149,7 +149,7 @@ export function PolicyDialog({
   const roleSelect = (value: Role, onChange: (r: Role) => void, text: string) => (
     <label>
       {text}
-      <select value={value} onChange={(e) => onChange(e.target.value as Role)}>
+      <select aria-label={text} value={value} onChange={(e) => onChange(e.target.value as Role)}>
         {ROLES.map((r) => (
           <option key={r} value={r}>
             {r} or above

@@ -13,12 +13,15 @@ export function Settings({
   onRegistryChanged,
   onIdentityChanged,
   section,
+  refreshKey = 0,
 }: {
   /** A section to show and focus first (the sync pill opens "Team server"). */
   section?: 'team' | undefined;
   onRegistryChanged: () => void;
   /** The acting person changed: everything that depends on who acts is read again. */
   onIdentityChanged?: () => void;
+  /** Changes with the listings (and the acting person): the release policies are read again. */
+  refreshKey?: number;
 }) {
   const { call, transport } = useApi();
   const [data, setData] = useState<SettingsData | null>(null);
@@ -84,7 +87,7 @@ export function Settings({
       <SigningKeySettings />
       <TeamServerSettings focus={section === 'team'} />
       <ModelProviders />
-      <ReleasePolicies />
+      <ReleasePolicies refreshKey={refreshKey} />
       <form
         className="panel form"
         aria-labelledby="registry-heading"

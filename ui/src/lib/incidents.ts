@@ -107,13 +107,13 @@ export function isoToLocalInput(iso: string): string {
   return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}T${pad(t.getHours())}:${pad(t.getMinutes())}`;
 }
 
-/** A time as people read it: "2026-11-21 09:30 UTC". */
+/** A time as people read it, in UTC like the Markdown export: "2026-11-21 09:30:05 UTC"
+ * (seconds: an incident's first minutes are often one minute). */
 export function timeText(iso: string): string {
-  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso);
-  if (!m) return iso;
   const t = new Date(iso);
-  if (Number.isNaN(t.getTime())) return `${m[1]} ${m[2]}`;
-  return `${t.toISOString().slice(0, 10)} ${t.toISOString().slice(11, 16)} UTC`;
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(iso) || Number.isNaN(t.getTime())) return iso;
+  const utc = t.toISOString();
+  return `${utc.slice(0, 10)} ${utc.slice(11, 19)} UTC`;
 }
 
 // ---- postmortems --------------------------------------------------------------------------
