@@ -19,12 +19,12 @@
 //! to someone else's version moves to the number it was given (or, until it is pushed, to the
 //! first free number). Every move is in the ledger as `version.renumbered`.
 
+use std::collections::HashSet;
+
 use promptdesk_content::{sha256_hex, VersionContent};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-
-use std::collections::HashSet;
 
 use super::outbox::Pending;
 use super::records::{self, Collection, RecordChange, RECORD_KINDS};
