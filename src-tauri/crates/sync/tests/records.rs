@@ -593,3 +593,44 @@ fn large_imports_travel_in_batches_and_pages_and_one_too_large_is_refused() {
     ben.sync();
     assert_eq!(ben.reg.suite(REFUND, "bulk").unwrap().cases.len(), 601);
 }
+
+#[test]
+fn suites_made_before_they_synced_are_pushed_after_the_upgrade() {
+    let server = Server::start();
+    let mut ana = Member::join(&server, "ana", Role::Editor);
+    let mut ben = Member::join(&server, "ben", Role::Reviewer);
+    new_prompt(&mut ana, REFUND, "Dear {{ name }}.");
+    ana.sync();
+    ana.reg
+        .add_cases(REFUND, "smoke", vec![case("Ana", "Ana")], "", true)
+        .unwrap();
+    // As an older Promptdesk leaves a registry: its outbox mark past the suite's entries, which
+    // were not of a kind that synced then.
+    let conn = ana.reg.connection();
+    let head: i64 = conn
+        .query_row("SELECT max(seq) FROM ledger", [], |r| r.get(0))
+        .unwrap();
+    for (key, value) in [
+        ("sync.outbox_done_upto", head.to_string()),
+        (
+            "sync.outbox_kinds",
+            "the kinds of an older version".to_string(),
+        ),
+    ] {
+        conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, &value],
+        )
+        .unwrap();
+    }
+    assert_eq!(ana.reg.sync_state().unwrap().pending, 2);
+    let r = ana.sync();
+    assert_eq!((r.pushed, r.duplicates), (2, 0), "{r:?}");
+    ben.sync();
+    assert_eq!(
+        ben.reg.suite(REFUND, "smoke").unwrap(),
+        ana.reg.suite(REFUND, "smoke").unwrap()
+    );
+    assert_eq!(ana.reg.sync_state().unwrap().pending, 0);
+}
