@@ -1056,7 +1056,8 @@ test('compare outputs: a writer runs two versions of the refund reply against it
   // The demo: support/refund-reply@3 serves production and passes the `regression` suite with
   // the echoing fake model; @4 "Shorter, friendlier reply" drops the refund policy and fails
   // two of its three cases. cho (an admin) makes production require that suite at 100%, with
-  // no regressions (the app has no policy editor: the command line sets it).
+  // no regressions (set with the command line here; the incident test sets a policy in the app's
+  // policy editor).
   const registry = demoRegistry('evals.db');
   cliAs(registry, 'cho', 'policy', 'set', 'production', '--suite', 'regression', '--min-pass-rate', '1', '--no-regressions');
   const key = 'sk-e2e-only-this-key-works';

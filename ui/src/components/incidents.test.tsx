@@ -1,6 +1,6 @@
 // Incidents, postmortems, open action items and the release policy editor, against a scripted
 // backend.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import type { ReactNode } from 'react';
 import type {
@@ -33,7 +33,6 @@ import { App } from '../App';
 afterEach(() => {
   cleanup();
   vi.useRealTimers();
-  vi.unstubAllGlobals();
 });
 
 type Handler = (req: Record<string, unknown>) => unknown;
@@ -387,8 +386,12 @@ describe('the incident page', () => {
     });
     fireEvent.click(await screen.findByRole('button', { name: 'Roll back production to v3' }));
     const dialog = screen.getByRole('dialog', { name: 'Roll back production to v3' });
-    const why = await within(dialog).findByRole('list', { name: 'Why the rollback is disabled' });
-    expect(why.textContent).toContain('ana is an editor; only a releaser or above may roll back production');
+    await waitFor(() =>
+      expect(within(dialog).getByRole('list', { name: 'Why the rollback is disabled' }).textContent).toContain(
+        'ana is an editor; only a releaser or above may roll back production',
+      ),
+    );
+    expect(within(dialog).getByRole('list', { name: 'Rollback checklist' }).textContent).toContain('not met: ana is an editor');
     expect((within(dialog).getByRole('button', { name: 'Roll back' }) as HTMLButtonElement).disabled).toBe(true);
     cleanup();
 
@@ -643,9 +646,12 @@ describe('the postmortem editor', () => {
   });
 
   it('exports the Markdown to read, download (a Blob link named as the backend says) and copy', async () => {
+    // jsdom has no object URLs: these stand in for the browser's (and are put back after).
     const createObjectURL = vi.fn(() => 'blob:promptdesk/1');
     const revokeObjectURL = vi.fn();
-    vi.stubGlobal('URL', Object.assign(URL, { createObjectURL, revokeObjectURL }));
+    const original = { createObjectURL: URL.createObjectURL, revokeObjectURL: URL.revokeObjectURL };
+    Object.assign(URL, { createObjectURL, revokeObjectURL });
+    onTestFinished(() => void Object.assign(URL, original));
     const writeText = vi.fn(async () => undefined);
     Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
     const markdown = '# Postmortem: x\n\n## Timeline\n\n| When (UTC) | Who | What |\n';
@@ -658,7 +664,7 @@ describe('the postmortem editor', () => {
     expect(text.readOnly).toBe(true);
     expect(b.requests('export_postmortem')).toEqual([{ id: ID }]);
     expect(within(dialog).getByText(/your unsaved changes are not in it/)).toBeTruthy();
-    const link = within(dialog).getByRole('link', { name: 'Download postmortem-5cfbcddf.md' });
+    const link = await within(dialog).findByRole('link', { name: 'Download postmortem-5cfbcddf.md' });
     expect(link.getAttribute('href')).toBe('blob:promptdesk/1');
     expect(link.getAttribute('download')).toBe('postmortem-5cfbcddf.md');
     const blob = (createObjectURL.mock.calls[0] as unknown as [Blob])[0];
