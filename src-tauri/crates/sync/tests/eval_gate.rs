@@ -7,7 +7,7 @@ mod common;
 
 use common::{Member, Server};
 use promptdesk_content::PromptKind;
-use promptdesk_core::eval::{assertions::parse_short, CaseInput, Outcome, ReplyFacts, RunStatus};
+use promptdesk_core::eval::{assertions::parse_short, CaseInput};
 use promptdesk_core::policy::{Policy, Role, SuiteRequirement};
 use promptdesk_core::release::ReleaseRequest;
 use promptdesk_core::{DraftContent, NewPrompt, Ref};
@@ -20,41 +20,6 @@ fn with_model(template: &str) -> DraftContent {
         "model": { "provider": "fake", "model": "echo" },
     }))
     .unwrap()
-}
-
-/// Runs the suite on `NAME@n`, every case answered with `reply`; returns the run id.
-fn run(m: &mut Member, n: u32, reply: &str) -> String {
-    let prepared = m
-        .reg
-        .start_run(NAME, Some(&Ref::Number(n)), "smoke", None)
-        .unwrap();
-    for case in prepared.cases {
-        m.reg
-            .record_result(
-                &prepared.run.id,
-                Outcome {
-                    case,
-                    input: None,
-                    reply: Ok(ReplyFacts {
-                        output: reply.into(),
-                        tokens_in: 1,
-                        tokens_out: 1,
-                        latency_ms: 1,
-                        cost: None,
-                        finish_reason: "stop".into(),
-                    }),
-                    rubric_verdicts: vec![],
-                    cached: false,
-                    attempts: 1,
-                    cache_key: None,
-                },
-            )
-            .unwrap();
-    }
-    m.reg
-        .finish_run(&prepared.run.id, RunStatus::Completed, None)
-        .unwrap();
-    prepared.run.id
 }
 
 #[test]
@@ -102,7 +67,7 @@ fn a_suite_gated_release_carries_its_evidence_to_the_server_and_to_every_registr
             true,
         )
         .unwrap();
-    let run_id = run(&mut rita, 1, "Hello Ana.");
+    let run_id = common::run_suite(&mut rita, NAME, 1, "smoke", "Hello Ana.");
     rita.reg
         .release(
             NAME,

@@ -7,7 +7,7 @@ mod common;
 
 use common::{Member, Server};
 use promptdesk_content::PromptKind;
-use promptdesk_core::eval::{assertions::parse_short, CaseInput, Outcome, ReplyFacts, RunStatus};
+use promptdesk_core::eval::{assertions::parse_short, CaseInput};
 use promptdesk_core::incidents::{ActionItem, NewIncident, PostmortemDoc};
 use promptdesk_core::policy::Role;
 use promptdesk_core::release::ReleaseRequest;
@@ -49,41 +49,6 @@ fn new_prompt(m: &mut Member, name: &str, template: &str) {
         )
         .unwrap();
     m.reg.commit(name, "First version").unwrap();
-}
-
-/// Runs `suite` on `prompt@n` in `m`'s registry, every case answered with `reply`.
-fn run(m: &mut Member, prompt: &str, n: u32, suite: &str, reply: &str) -> String {
-    let prepared = m
-        .reg
-        .start_run(prompt, Some(&Ref::Number(n)), suite, None)
-        .unwrap();
-    for case in prepared.cases {
-        m.reg
-            .record_result(
-                &prepared.run.id,
-                Outcome {
-                    case,
-                    input: None,
-                    reply: Ok(ReplyFacts {
-                        output: reply.into(),
-                        tokens_in: 1,
-                        tokens_out: 1,
-                        latency_ms: 1,
-                        cost: None,
-                        finish_reason: "stop".into(),
-                    }),
-                    rubric_verdicts: vec![],
-                    cached: false,
-                    attempts: 1,
-                    cache_key: None,
-                },
-            )
-            .unwrap();
-    }
-    m.reg
-        .finish_run(&prepared.run.id, RunStatus::Completed, None)
-        .unwrap();
-    prepared.run.id
 }
 
 fn ledger_len(m: &Member) -> usize {
@@ -172,7 +137,7 @@ fn suites_cases_and_ratings_reach_every_registry_and_the_last_edit_wins() {
     assert_eq!(updated.payload["after"]["id"], json!(cases[1].id));
 
     // ben runs the suite on his machine (runs stay there) and rates what came out.
-    let run_id = run(
+    let run_id = common::run_suite(
         &mut ben,
         REFUND,
         1,

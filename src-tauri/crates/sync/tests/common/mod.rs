@@ -168,3 +168,42 @@ pub fn shared_state(reg: &Registry) -> serde_json::Value {
         "keys": rows("SELECT key_id, person FROM signing_keys ORDER BY key_id"),
     })
 }
+
+/// Runs `suite` on `prompt@n` in `m`'s registry, every case answered with `reply`.
+pub fn run_suite(m: &mut Member, prompt: &str, n: u32, suite: &str, reply: &str) -> String {
+    let prepared = m
+        .reg
+        .start_run(prompt, Some(&promptdesk_core::Ref::Number(n)), suite, None)
+        .unwrap();
+    for case in prepared.cases {
+        m.reg
+            .record_result(
+                &prepared.run.id,
+                promptdesk_core::eval::Outcome {
+                    case,
+                    input: None,
+                    reply: Ok(promptdesk_core::eval::ReplyFacts {
+                        output: reply.into(),
+                        tokens_in: 1,
+                        tokens_out: 1,
+                        latency_ms: 1,
+                        cost: None,
+                        finish_reason: "stop".into(),
+                    }),
+                    rubric_verdicts: vec![],
+                    cached: false,
+                    attempts: 1,
+                    cache_key: None,
+                },
+            )
+            .unwrap();
+    }
+    m.reg
+        .finish_run(
+            &prepared.run.id,
+            promptdesk_core::eval::RunStatus::Completed,
+            None,
+        )
+        .unwrap();
+    prepared.run.id
+}
