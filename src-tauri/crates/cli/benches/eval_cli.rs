@@ -47,14 +47,14 @@
 //! Figures go to `$CARGO_TARGET_DIR/figures/eval-cli.json` (or the workspace's `target/`).
 //! `cargo bench -p promptdesk-cli --bench eval_cli` (run by tests/bench.sh).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use promptdesk_fakellm::process::FakeProcess;
 use serde_json::{json, Value};
 
 const ROLE: &str = "PROMPTDESK_EVAL_CLI_BENCH_ROLE";
@@ -93,8 +93,9 @@ fn now_s() -> f64 {
 // ---------------------------------------------------------------------------------------------
 // The fake provider
 
+/// A fake provider in a process of its own (this binary in the `fake` role).
 struct Fake {
-    child: Child,
+    process: FakeProcess,
     url: String,
     /// Our clock minus the fake's (seconds): a time in its request log plus this is ours.
     offset_s: f64,
@@ -102,78 +103,47 @@ struct Fake {
 
 impl Fake {
     fn start(latency_ms: u64) -> Fake {
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
             .args(["--port", "0", "--latency-ms"])
             .arg(latency_ms.to_string())
-            .env(ROLE, "fake")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the fake starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the fake's first line names its address: {line:?}"))
-            .to_string();
+            .env(ROLE, "fake");
+        let process = FakeProcess::spawn(command).expect("the fake starts");
         let mut fake = Fake {
-            child,
-            url,
+            url: process.url().to_string(),
+            process,
             offset_s: 0.0,
         };
         fake.calibrate();
         fake
     }
 
-    fn http(&self, head: &str, body: &str) -> String {
-        let addr = self.url.trim_start_matches("http://");
-        let mut s = TcpStream::connect(addr).unwrap();
-        write!(
-            s,
-            "{head} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        answer
-            .split_once("\r\n\r\n")
-            .map_or("", |(_, b)| b)
-            .to_string()
-    }
-
     /// One completion request, sent at a known time on our clock: where its arrival sits in the
     /// fake's log gives the offset between the clocks (to within the time a local connect
     /// takes, well under a millisecond).
     fn calibrate(&mut self) {
-        self.stats("DELETE");
+        self.process.reset_stats();
         let sent = now_s();
-        self.http(
-            "POST /v1/chat/completions",
-            &json!({"model": "echo", "messages": [{"role": "user", "content": "calibrate"}]})
-                .to_string(),
-        );
-        let s = self.stats("GET");
+        self.process
+            .http(
+                "POST /v1/chat/completions",
+                &json!({"model": "echo", "messages": [{"role": "user", "content": "calibrate"}]})
+                    .to_string(),
+            )
+            .expect("the fake answers");
+        let s = self.process.stats();
         let received_ms = s["requests"][0]["received_ms"]
             .as_f64()
             .expect("the fake logged the calibration request");
         self.offset_s = sent - received_ms / 1000.0;
-        self.stats("DELETE");
-    }
-
-    /// `GET /_stats` (or `DELETE` to reset).
-    fn stats(&self, method: &str) -> Value {
-        serde_json::from_str(&self.http(&format!("{method} /_stats"), "")).unwrap_or(Value::Null)
+        self.process.reset_stats();
     }
 
     /// What the fake saw since the last reset, then reset: counts, and (on our clock) when the
     /// first logged request arrived and the last answer was ready.
     fn take_stats(&self) -> Value {
-        let s = self.stats("GET");
-        self.stats("DELETE");
+        let s = self.process.stats();
+        self.process.reset_stats();
         let log = s["requests"].as_array().cloned().unwrap_or_default();
         let total = s["total"].as_u64().unwrap_or(0);
         let first = log
@@ -229,13 +199,6 @@ impl Fake {
             "first_request_at_s": first.is_finite().then(|| first / 1000.0 + self.offset_s),
             "last_answer_at_s": last.is_finite().then(|| last / 1000.0 + self.offset_s),
         })
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

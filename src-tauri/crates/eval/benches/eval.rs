@@ -33,10 +33,9 @@
 //! `cargo bench -p promptdesk-eval --bench eval` (run by tests/bench.sh).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,6 +44,7 @@ use promptdesk_eval::{
     run, CancellationToken, ChatRequest, Job, JobOutcome, MemorySink, Message, Plan, Provider,
     ProviderConfig, ProviderKind, Reply, RunEnd, Sink, SinkError,
 };
+use promptdesk_fakellm::process::FakeProcess;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 
@@ -328,65 +328,33 @@ fn ours() {
 // ---------------------------------------------------------------------------------------------
 // The orchestrator
 
-/// A fake provider in a process of its own.
+/// A fake provider in a process of its own (this binary in the `fake` role).
 struct Fake {
-    child: Child,
+    process: FakeProcess,
     url: String,
 }
 
 impl Fake {
     fn start(latency_ms: u64) -> Fake {
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
             .args(["--port", "0", "--latency-ms"])
             .arg(latency_ms.to_string())
-            .env(ROLE, "fake")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the fake starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the fake's first line names its address: {line:?}"))
-            .to_string();
-        Fake { child, url }
-    }
-
-    /// `GET /_stats` (or `DELETE` to reset), over a plain socket.
-    fn stats(&self, method: &str) -> Value {
-        let addr = self.url.trim_start_matches("http://");
-        let mut s = TcpStream::connect(addr).unwrap();
-        write!(
-            s,
-            "{method} /_stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        serde_json::from_str(body).unwrap_or(Value::Null)
+            .env(ROLE, "fake");
+        let process = FakeProcess::spawn(command).expect("the fake starts");
+        let url = process.url().to_string();
+        Fake { process, url }
     }
 
     /// The counts that matter for a run, then reset.
     fn take_stats(&self) -> Value {
-        let s = self.stats("GET");
-        self.stats("DELETE");
+        let s = self.process.stats();
+        self.process.reset_stats();
         json!({
             "requests": s["total"],
             "by_status": s["by_status"],
             "max_in_flight": s["max_in_flight"],
         })
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -70,6 +70,7 @@ mod anthropic;
 mod behaviour;
 pub mod cli;
 mod openai;
+pub mod process;
 mod stats;
 
 use std::net::SocketAddr;
