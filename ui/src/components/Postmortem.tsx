@@ -21,7 +21,7 @@ import { DiffView, type DiffLayout } from './DiffView';
 import { LayoutToggle } from './SaveVersionDialog';
 import { LabelBadge } from './labels';
 import { IncidentStatusBadge, IncidentTimeline, SeverityBadge } from './Incidents';
-import { useAssertionRows } from './Tests';
+import { AssertionList, useAssertionRows } from './Tests';
 import { useLeaveGuard } from './leave';
 
 export const UNSAVED_MESSAGE = 'The postmortem has changes that are not saved.';
@@ -467,36 +467,7 @@ export function RegressionCaseDialog({
         <p className="hint">
           In the short form: <code>icontains: within 30 days</code>, <code>not-contains: sorry</code>, <code>regex: ^Hi</code>…
         </p>
-        <ol className="assertions">
-          {assertions.rows.map((r, n) => {
-            const errId = `regression-assertion-error-${r.key}`;
-            return (
-              <li key={r.key}>
-                <div className="assertion-row">
-                  <input
-                    className="mono grow"
-                    aria-label={`Assertion ${n + 1}`}
-                    value={r.text}
-                    spellCheck={false}
-                    aria-invalid={r.error !== null}
-                    aria-describedby={r.error ? errId : undefined}
-                    placeholder="icontains: within 30 days"
-                    onChange={(e) => assertions.setText(r.key, e.target.value)}
-                  />
-                  <button type="button" className="btn btn--ghost btn--icon" aria-label={`Remove assertion ${n + 1}`} onClick={() => assertions.remove(r.key)}>
-                    ×
-                  </button>
-                </div>
-                <p id={errId} className={`assertion-note small ${r.error ? 'error' : 'muted'}`}>
-                  {r.error ?? (r.checking ? 'checking…' : '')}
-                </p>
-              </li>
-            );
-          })}
-        </ol>
-        <button type="button" className="btn btn--small" onClick={assertions.add}>
-          Add assertion
-        </button>
+        <AssertionList assertions={assertions} idPrefix="regression-assertion-error" placeholder="icontains: within 30 days" />
       </fieldset>
     </FormDialog>
   );

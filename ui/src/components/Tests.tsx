@@ -366,6 +366,58 @@ function NewSuiteDialog({ name, onClose, onCreated }: { name: string; onClose: (
   );
 }
 
+/** The assertions being edited, one short-form line each, with each line's check (from
+ *  `useAssertionRows`) under it; used by the case editor and the postmortem's regression case. */
+export function AssertionList({
+  assertions,
+  idPrefix,
+  placeholder,
+}: {
+  assertions: ReturnType<typeof useAssertionRows>;
+  idPrefix: string;
+  placeholder: string;
+}) {
+  return (
+    <>
+      <ol className="assertions">
+        {assertions.rows.map((r, i) => {
+          const errId = `${idPrefix}-${r.key}`;
+          return (
+            <li key={r.key}>
+              <div className="assertion-row">
+                <input
+                  className="mono grow"
+                  aria-label={`Assertion ${i + 1}`}
+                  value={r.text}
+                  spellCheck={false}
+                  aria-invalid={r.error !== null}
+                  aria-describedby={r.error ? errId : undefined}
+                  placeholder={placeholder}
+                  onChange={(e) => assertions.setText(r.key, e.target.value)}
+                />
+                <button
+                  type="button"
+                  className="btn btn--ghost btn--icon"
+                  aria-label={`Remove assertion ${i + 1}`}
+                  onClick={() => assertions.remove(r.key)}
+                >
+                  ×
+                </button>
+              </div>
+              <p id={errId} className={`assertion-note small ${r.error ? 'error' : 'muted'}`}>
+                {r.error ?? (r.checking ? 'checking…' : '')}
+              </p>
+            </li>
+          );
+        })}
+      </ol>
+      <button type="button" className="btn btn--small" onClick={assertions.add}>
+        Add assertion
+      </button>
+    </>
+  );
+}
+
 /** Checks each assertion's text with the backend as it is typed (debounced). Also used by the
  * postmortem's "Add as regression case". */
 export function useAssertionRows(initial: AssertionRow[]) {
@@ -540,41 +592,7 @@ export function CaseDialog({
           <code>regex: ^Hi</code>, <code>is-json</code>, <code>length: 10..200</code>, <code>similar: 0.8</code>,{' '}
           <code>latency: 2000</code>, <code>cost: 0.01</code>, <code>contains-any: a | b</code>, <code>rubric: is polite</code>.
         </p>
-        <ol className="assertions">
-          {assertions.rows.map((r, i) => {
-            const errId = `assertion-error-${r.key}`;
-            return (
-              <li key={r.key}>
-                <div className="assertion-row">
-                  <input
-                    className="mono grow"
-                    aria-label={`Assertion ${i + 1}`}
-                    value={r.text}
-                    spellCheck={false}
-                    aria-invalid={r.error !== null}
-                    aria-describedby={r.error ? errId : undefined}
-                    placeholder="contains: refund"
-                    onChange={(e) => assertions.setText(r.key, e.target.value)}
-                  />
-                  <button
-                    type="button"
-                    className="btn btn--ghost btn--icon"
-                    aria-label={`Remove assertion ${i + 1}`}
-                    onClick={() => assertions.remove(r.key)}
-                  >
-                    ×
-                  </button>
-                </div>
-                <p id={errId} className={`assertion-note small ${r.error ? 'error' : 'muted'}`}>
-                  {r.error ?? (r.checking ? 'checking…' : '')}
-                </p>
-              </li>
-            );
-          })}
-        </ol>
-        <button type="button" className="btn btn--small" onClick={assertions.add}>
-          Add assertion
-        </button>
+        <AssertionList assertions={assertions} idPrefix="assertion-error" placeholder="contains: refund" />
       </fieldset>
       <label>
         Tags
