@@ -58,6 +58,7 @@ pub fn sync_status(api: &Api, _: NoArgs) -> R<SyncStatus> {
         pending: state.pending,
         cursor: state.cursor,
         refused,
+        set_aside: state.set_aside,
         last_synced_at: state.last_synced_at,
         last_error: state.last_error,
     })

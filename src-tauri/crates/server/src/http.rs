@@ -23,12 +23,18 @@ use crate::error::{Result, ServerError};
 use crate::store::{Pick, PromptRow, Store, VersionRow};
 
 /// How long a verified token is trusted without asking the database again: a revoked token
-/// stops working within this time.
-const AUTH_TTL: Duration = Duration::from_secs(5);
+/// stops working within this time on every replica (each asks the shared database again after
+/// it). One lookup per token per half second costs nothing next to a request.
+const AUTH_TTL: Duration = Duration::from_millis(500);
 
 pub struct ServerState {
     pub store: Arc<Store>,
+    /// Failed sign-ins per address.
     limiter: FailureLimiter,
+    /// Failed sign-ins per account (a key pair's public key), whatever the address: more are
+    /// allowed than per address, since anyone who knows a public key could otherwise lock its
+    /// owner out.
+    account_limiter: FailureLimiter,
     auth_cache: RwLock<HashMap<String, (Principal, Instant)>>,
     /// Runtime answers by request key; dropped whenever the event log grows.
     runtime_cache: RwLock<HashMap<String, Arc<Cached>>>,
@@ -50,6 +56,7 @@ impl ServerState {
         Arc::new(ServerState {
             store,
             limiter: FailureLimiter::new(10, Duration::from_secs(60)),
+            account_limiter: FailureLimiter::new(30, Duration::from_secs(60)),
             auth_cache: RwLock::new(HashMap::new()),
             runtime_cache: RwLock::new(HashMap::new()),
             cache_head: AtomicI64::new(-1),
@@ -131,7 +138,8 @@ impl ServerState {
         headers: &HeaderMap,
         peer: SocketAddr,
     ) -> std::result::Result<Principal, Refusal> {
-        if let Some(wait) = self.limiter.blocked(peer.ip()) {
+        let address = auth::Attempt::Address(peer.ip());
+        if let Some(wait) = self.limiter.blocked(&address) {
             return Err(Refusal::TooMany(wait));
         }
         let Some(creds) = headers
@@ -139,11 +147,18 @@ impl ServerState {
             .and_then(|v| v.to_str().ok())
             .and_then(auth::parse_authorization)
         else {
-            self.limiter.failed(peer.ip());
+            self.limiter.failed(address);
             return Err(Refusal::Error(ServerError::Unauthorized(
                 "this server needs a token: Authorization: Bearer pdt_… (or HTTP Basic with a Langfuse key pair)".into(),
             )));
         };
+        let account = creds.account();
+        if let Some(wait) = account
+            .as_ref()
+            .and_then(|a| self.account_limiter.blocked(a))
+        {
+            return Err(Refusal::TooMany(wait));
+        }
         let key = match &creds {
             Credentials::Bearer(t) => auth::secret_hash(t),
             Credentials::Basic { public, secret } => {
@@ -172,7 +187,10 @@ impl ServerState {
                 Ok(p)
             }
             Err(e @ ServerError::Unauthorized(_)) => {
-                self.limiter.failed(peer.ip());
+                self.limiter.failed(address);
+                if let Some(account) = account {
+                    self.account_limiter.failed(account);
+                }
                 Err(Refusal::Error(e))
             }
             Err(e) => Err(Refusal::Error(e)),
