@@ -1,6 +1,6 @@
 //! Certificates for the TLS tests, made with rcgen: a private CA and certificates it signs,
-//! written as PEM files. The server, sync and CLI tests all use this file (the latter two
-//! through `#[path]`).
+//! written as PEM files. The PostgreSQL harness (`pg::pki`) and the sync and CLI tests (through
+//! `#[path]`) all use this file.
 
 #![allow(dead_code)] // each test file uses part of this
 
