@@ -69,6 +69,10 @@ impl Remote {
             Ok(ureq::AgentBuilder::new()
                 .timeout_connect(Duration::from_secs(5))
                 .timeout(Duration::from_secs(120))
+                // A redirect is reported, never followed: following one could take the
+                // token and the changes somewhere the checks above never looked at (from
+                // https:// to plain http://, to another host).
+                .redirects(0)
                 .tls_config(config)
                 .build())
         });
@@ -125,6 +129,14 @@ impl Remote {
             }
         };
         let status = response.status();
+        if (300..400).contains(&status) {
+            let to = response.header("Location").unwrap_or("nowhere").to_string();
+            return Err(SyncError::Protocol(format!(
+                "{} answers HTTP {status}, a redirect to {to}, which is not followed: if that is \
+                 the server's address, set it with `promptdesk remote set URL`",
+                self.url
+            )));
+        }
         // A body cut short (the server died mid-answer) fails here: nothing of it is used.
         let text = response
             .into_string()

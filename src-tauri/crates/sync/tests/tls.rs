@@ -134,6 +134,34 @@ fn an_expired_certificate_is_refused() {
 }
 
 #[test]
+fn a_redirect_is_reported_not_followed() {
+    // What a proxy in front of the server may answer on plain http: a redirect to https.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answering = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = conn.read(&mut request);
+        conn.write_all(
+            b"HTTP/1.1 301 Moved Permanently\r\nLocation: https://registry.example.invalid/v1/me\r\n\
+              Content-Length: 0\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    });
+    let e = Remote::new(&format!("http://{addr}"), "token")
+        .get("/v1/me")
+        .unwrap_err();
+    answering.join().unwrap();
+    let m = e.to_string();
+    assert!(
+        m.contains("HTTP 301") && m.contains("https://registry.example.invalid/v1/me"),
+        "{m}"
+    );
+    assert!(m.contains("not followed"), "{m}");
+}
+
+#[test]
 fn plain_http_to_another_machine_is_refused_before_connecting_unless_insecure() {
     let server = Server::start();
     // Neither address is ever contacted: the refusal comes first, and with --insecure no
