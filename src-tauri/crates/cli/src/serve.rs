@@ -45,7 +45,9 @@ pub fn serve(json: bool, database: &str, addr: &str, tls: Option<&(PathBuf, Path
         let url = format!("{scheme}://{local}");
         if tls.is_none() && !local.ip().is_loopback() {
             eprintln!(
-                "Warning: serving plain HTTP on {local}: tokens and prompts cross the network in                  clear. Give --tls-cert and --tls-key, or put a reverse proxy that terminates TLS                  in front of a loopback address."
+                "Warning: serving plain HTTP on {local}: tokens and prompts cross the network in \
+                 clear. Give --tls-cert and --tls-key, or put a reverse proxy that terminates TLS \
+                 in front of a loopback address."
             );
         }
         // A PostgreSQL URL may carry a password; the line goes to terminals and logs.

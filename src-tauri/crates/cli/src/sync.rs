@@ -90,7 +90,8 @@ pub fn remote(path: &Path, json: bool, command: RemoteCommand) -> Out {
                     }
                     if options.insecure {
                         println!(
-                            "Warning: plain http:// to another machine: the token and every                              change cross the network unencrypted."
+                            "Warning: plain http:// to another machine: the token and every \
+                             change cross the network unencrypted."
                         );
                     }
                     if let Some(w) = &warning {

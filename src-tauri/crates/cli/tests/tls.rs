@@ -316,3 +316,37 @@ fn serve_refuses_unusable_certificate_files_at_start_naming_them() {
     assert_eq!(exit(&out), Some(2), "{}", text(&out));
     assert!(text(&out).contains("--tls-key"), "{}", text(&out));
 }
+
+#[test]
+fn plain_http_beyond_loopback_is_served_with_a_warning() {
+    let home = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", home.path().join("server.db").display());
+    let start = |addr: &str| {
+        let mut child = bin()
+            .args(["--json", "serve", "--addr", addr, "--database", &db])
+            .env("PROMPTDESK_SERVER_QUIET", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(started["tls"], false, "{line}");
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    // Every address of this machine (nothing is sent anywhere; the server only listens).
+    let warned = start("0.0.0.0:0");
+    assert!(
+        warned.contains("plain HTTP") && warned.contains("--tls-cert"),
+        "{warned}"
+    );
+    assert!(!start("127.0.0.1:0").contains("Warning"));
+}
