@@ -56,9 +56,16 @@ fn push_and_pull_go_through_https_with_the_private_ca() {
     let by_name = server.url().replace("127.0.0.1", "localhost");
     let mut ben = Member::join_at(&server, &by_name, "ben", Role::Editor, &with_ca(&t)).unwrap();
 
+    // A client that connects and never says a word holds up no one's handshake.
+    let _silent = std::net::TcpStream::connect(server.addr).unwrap();
     ana.new_text(NAME, "Hello {{ name }}.");
+    let started = Instant::now();
     let r = ana.sync();
     assert_eq!(r.pushed, 2, "{r:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the sync waited for the silent client's handshake"
+    );
     assert_eq!(ben.sync().pulled, 2);
     assert_eq!(ben.edit(NAME, "Hi {{ name }}.", "Shorter"), 2);
     assert_eq!(ben.sync().pushed, 1);
@@ -70,9 +77,10 @@ fn push_and_pull_go_through_https_with_the_private_ca() {
         "ana has ben's version 2"
     );
 
-    // The TLS port does not answer plain HTTP.
+    // The TLS port does not answer plain HTTP, and goes on serving TLS after it.
     let plain = Remote::new(&server.url().replace("https://", "http://"), "x");
     assert!(plain.get("/v1/me").is_err());
+    assert_eq!(ana.sync().pulled, 0);
 }
 
 fn refused(server: &Server, url: &str, options: &RemoteOptions) -> SyncError {
