@@ -36,7 +36,7 @@ use std::time::Duration;
 use ::postgres::config::Host;
 use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
-use ::postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement, Transaction};
+use ::postgres::{Client, Config, IsolationLevel, Row, Statement, Transaction};
 use promptdesk_core::policy::{Policy, Role};
 use serde_json::Value;
 
@@ -62,8 +62,12 @@ pub const MAX_CONNECTIONS: usize = 8;
 /// fails: the same bound as SQLite's busy timeout.
 const WAIT: Duration = Duration::from_secs(10);
 
+mod tls;
+
 pub struct PostgresStore {
     config: Config,
+    /// `sslmode` and `sslrootcert` of the URL: plain, or rustls and how it checks the server.
+    tls: tls::Tls,
     /// Where the database is, for messages: host, port, database and user, never the password.
     target: String,
     pool: Mutex<Pool>,
@@ -141,9 +145,11 @@ impl From<::postgres::Error> for ServerError {
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgres://user:password@host:port/database?…`), checks the database and
-    /// creates or checks the schema.
+    /// Connects to `url` (`postgres://user:password@host:port/database?…`, with `sslmode` and
+    /// `sslrootcert` as libpq reads them, see [`tls`]), checks the database and creates or checks
+    /// the schema.
     pub fn open(url: &str) -> Result<PostgresStore> {
+        let (url, tls) = tls::from_url(url)?;
         let mut config: Config = url.parse().map_err(|e: ::postgres::Error| {
             ServerError::BadInput(format!(
                 "the PostgreSQL URL is not valid ({}): use postgres://USER:PASSWORD@HOST:PORT/DATABASE",
@@ -156,9 +162,11 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(WAIT);
         }
+        tls.configure(&mut config);
         let store = PostgresStore {
             target: describe(&config),
             config,
+            tls,
             pool: Mutex::new(Pool::default()),
             freed: Condvar::new(),
         };
@@ -173,13 +181,18 @@ impl PostgresStore {
     /// A new connection, or why not (naming the database, never the password).
     fn connect(&self) -> std::result::Result<Conn, String> {
         let cannot = |e: ::postgres::Error| {
+            let hint = self
+                .tls
+                .hint(&e)
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
             format!(
-                "cannot connect to PostgreSQL at {}: {}",
+                "cannot connect to PostgreSQL at {}: {}{hint}",
                 self.target,
                 message(&e)
             )
         };
-        let mut client = self.config.connect(NoTls).map_err(cannot)?;
+        let mut client = self.tls.connect(&self.config).map_err(cannot)?;
         // A writer waits this long for the write lock, like SQLite's busy timeout; a request
         // never hangs behind a stuck writer.
         client
