@@ -615,3 +615,72 @@ fn runtime_body(tx: &mut dyn crate::store::Tx, p: &PromptRow, v: &VersionRow) ->
         "created_at": v.created_at,
     }))
 }
+
+/// Sign-in limits as the routes apply them, with the peer addresses a test cannot make over a
+/// real socket: many addresses guessing at one account.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promptdesk_core::policy::Role;
+
+    fn basic(public: &str, secret: &str) -> HeaderMap {
+        use base64::Engine as _;
+        let mut h = HeaderMap::new();
+        let b = base64::engine::general_purpose::STANDARD.encode(format!("{public}:{secret}"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {b}")).unwrap(),
+        );
+        h
+    }
+
+    fn from(i: u32) -> SocketAddr {
+        SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 40000))
+    }
+
+    #[tokio::test]
+    async fn failed_sign_ins_are_limited_per_account_whatever_the_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("server.db").display());
+        let store = Arc::new(Store::open(&url).unwrap());
+        let mine =
+            auth::create_token(&store, "ana", Role::Editor, true, "2026-01-01T00:00:00Z").unwrap();
+        let other =
+            auth::create_token(&store, "ben", Role::Editor, true, "2026-01-01T00:00:00Z").unwrap();
+        let pk = mine.row.public_key.clone().unwrap();
+        let state = ServerState::new(store);
+        // One wrong guess from each of many addresses: no address reaches its own limit.
+        for i in 0..30 {
+            let r = state.principal(&basic(&pk, "sk-lf-wrong"), from(i)).await;
+            assert!(
+                matches!(r, Err(Refusal::Error(_))),
+                "guess {i} is refused as wrong"
+            );
+        }
+        // Now the account itself waits, from a new address, even with the right secret.
+        let r = state.principal(&basic(&pk, &mine.secret), from(999)).await;
+        assert!(
+            matches!(r, Err(Refusal::TooMany(_))),
+            "the account is limited after 30 failures from 30 addresses"
+        );
+        // Other accounts are not.
+        let ben_pk = other.row.public_key.unwrap();
+        let r = state
+            .principal(&basic(&ben_pk, &other.secret), from(1000))
+            .await;
+        assert!(matches!(r, Ok(p) if p.user == "ben"));
+        // And one address is limited on its own, sooner.
+        for _ in 0..10 {
+            let _ = state
+                .principal(&basic(&ben_pk, "sk-lf-wrong"), from(2000))
+                .await;
+        }
+        let r = state
+            .principal(&basic(&ben_pk, &other.secret), from(2000))
+            .await;
+        assert!(
+            matches!(r, Err(Refusal::TooMany(_))),
+            "10 failures from one address"
+        );
+    }
+}

@@ -100,3 +100,64 @@ fn a_pulled_event_that_cannot_be_applied_is_set_aside_and_the_rest_still_arrives
     ana.sync();
     assert_eq!(ana.reg.sync_state().unwrap().set_aside.len(), 1);
 }
+
+/// The rollback rule holds in the pull path too: a rollback to content the label never served,
+/// as an older server might have accepted, is set aside, not applied.
+#[test]
+fn a_pulled_rollback_to_content_never_served_is_set_aside() {
+    let server = Server::start();
+    let mut ana = Member::join(&server, "ana", Role::Editor);
+    let mut ben = Member::join(&server, "ben", Role::Reviewer);
+    ana.new_text(NAME, "Hello.");
+    ana.edit(NAME, "Hello there.", "Second");
+    ana.reg
+        .set_label(NAME, Some(&Ref::Number(1)), "staging", "first try")
+        .unwrap();
+    ana.sync();
+    ben.sync();
+    let v1 = ben.reg.resolve(NAME, Some(&Ref::Number(1))).unwrap().hash;
+    let v2 = ben.reg.resolve(NAME, Some(&Ref::Number(2))).unwrap().hash;
+    let forged = SyncEvent::new(
+        "rita",
+        "2026-11-21T10:00:00Z",
+        EventBody::LabelMove {
+            prompt: NAME.into(),
+            label: "staging".into(),
+            kind: promptdesk_core::sync::MoveKind::Rollback,
+            from_hash: Some(v1.clone()),
+            to_hash: v2.clone(),
+            changelog: "incident".into(),
+            review: None,
+            bundle: None,
+            key_id: Some("0123456789abcdef".into()),
+            signature: Some("00".into()),
+            evidence: None,
+        },
+    );
+    server
+        .store
+        .write(|tx| {
+            tx.append_event(
+                &serde_json::to_value(&forged).unwrap(),
+                &forged.id,
+                &forged.hash,
+                &json!({"number": 2, "actor_role": "releaser", "decision": {}}),
+                "rita",
+                &promptdesk_server::now(),
+            )
+        })
+        .unwrap();
+    ben.sync();
+    let state = ben.reg.sync_state().unwrap();
+    assert_eq!(state.set_aside.len(), 1, "{state:?}");
+    assert!(
+        state.set_aside[0].message.contains("never served"),
+        "{}",
+        state.set_aside[0].message
+    );
+    let staging = ben
+        .reg
+        .resolve(NAME, Some(&Ref::Label("staging".into())))
+        .unwrap();
+    assert_eq!(staging.hash, v1, "staging still serves what it served");
+}

@@ -764,6 +764,18 @@ fn apply_pulled(
             message,
         } => {
             let id = prompt_id(tx, prompt)?;
+            // Two people made this name offline as different kinds and the server kept the
+            // other one: its versions cannot live in the prompt made here.
+            let here = prompts::get_by_id(tx, id)?.kind;
+            if here != content.kind() {
+                return Err(Error::Conflict(format!(
+                    "{prompt} is a {} prompt here, but the server's {prompt} is {} (its \
+                     creation reached the server first): rename the prompt made here to keep \
+                     both",
+                    here.as_str(),
+                    content.kind().as_str()
+                )));
+            }
             let number = p
                 .assigned
                 .get("number")
@@ -979,6 +991,29 @@ fn apply_pulled(
                     )?;
                 }
                 MoveKind::Release | MoveKind::Rollback => {
+                    // The rule the server applies, checked again here: a rollback returns a
+                    // label only to content it served before, never onto a label serving
+                    // nothing. A registry that pulls one anyway sets it aside.
+                    if *kind == MoveKind::Rollback {
+                        let served: bool = tx.query_row(
+                            "SELECT EXISTS (SELECT 1 FROM label_history WHERE prompt_id = ?1
+                                            AND label = ?2 AND to_hash = ?3)",
+                            params![id, label, to_hash],
+                            |r| r.get(0),
+                        )?;
+                        if here.is_none() || !served {
+                            return Err(Error::Integrity(format!(
+                                "it rolls {label} of {prompt} back to version {to}, which {label} \
+                                 never served here{}: a rollback only returns to what a label \
+                                 served before",
+                                if here.is_none() {
+                                    " (it serves nothing yet)"
+                                } else {
+                                    ""
+                                }
+                            )));
+                        }
+                    }
                     let review_no = review
                         .as_deref()
                         .map(|r| review_number(tx, r))
