@@ -15,10 +15,14 @@ use std::cell::Cell;
 
 use common::events::{prompt_create, push, signer, version_event};
 use common::{Auth, Backend, Reply, Server};
-use promptdesk_core::policy::{FreezeWindow, Policy, Role};
+use promptdesk_content::ModelSettings;
+use promptdesk_core::eval::assertions::parse_short;
+use promptdesk_core::eval::evidence;
+use promptdesk_core::policy::{FreezeWindow, Policy, Role, SuiteRequirement, SuiteResult};
 use promptdesk_core::release::{decision_statement, release_statement, ReleaseStatement};
 use promptdesk_core::signing::{self, MemorySigner, Sign};
-use promptdesk_core::sync::{EventBody, MoveKind, ReviewEventKind, SyncEvent};
+use promptdesk_core::sync::records::{CaseRecord, RecordChange};
+use promptdesk_core::sync::{Collection, EventBody, MoveKind, ReviewEventKind, SyncEvent};
 use serde_json::{json, Value};
 
 const AT: &str = "2026-11-21T10:00:00Z";
@@ -929,4 +933,266 @@ fn pulls_carry_who_pushed_each_event_and_when_the_server_took_it() {
     let received = carried["received_at"].as_str().unwrap();
     assert_ne!(received, AT, "the server's clock, not the author's");
     promptdesk_core::policy::parse_instant(received).unwrap();
+}
+
+// ---- 4. Eval evidence: the server decides the suite condition from runs it holds ----------
+
+fn records_put(by: &str, kind: &str, changes: Vec<RecordChange>) -> SyncEvent {
+    SyncEvent::new(
+        by,
+        AT,
+        EventBody::RecordsPut {
+            prompt: "refund".into(),
+            kind: kind.into(),
+            payload: json!({}),
+            records: changes,
+        },
+    )
+}
+
+fn case_fields(position: u32, assertion: &str) -> Value {
+    json!({"suite": "s-smoke", "position": position, "vars": {"name": "Ana"},
+           "assertions": [parse_short(assertion).unwrap()],
+           "updated_by": "ana", "updated_at": AT})
+}
+
+/// The suite's cases as the server will hold them, for the hash a run records.
+fn smoke_cases(assertions: &[&str]) -> Vec<promptdesk_core::eval::Case> {
+    let mut cases: Vec<_> = assertions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let record: CaseRecord = serde_json::from_value(case_fields(i as u32 + 1, a)).unwrap();
+            evidence::case_from_record(&format!("c{}", i + 1), &record)
+        })
+        .collect();
+    evidence::sort_cases(&mut cases);
+    cases
+}
+
+const SMOKE: [&str; 2] = ["contains: 3 days", "not-contains: Never"];
+
+/// A finished run record of `version` with `outputs`, each claimed to pass.
+fn run_fields(version: &str, outputs: &[&str], model: Value, cases_hash: &str) -> Value {
+    let settings = serde_json::from_value::<ModelSettings>(model.clone())
+        .map(|m| promptdesk_core::eval::settings_hash(&m))
+        .unwrap();
+    json!({
+        "suite": "s-smoke", "version_hash": version, "suite_hash": cases_hash,
+        "model": model, "settings_hash": settings, "status": "completed",
+        "total": outputs.len(), "started_by": "ana", "started_at": AT, "finished_at": AT,
+        "results": outputs.iter().enumerate().map(|(i, o)| json!({
+            "case_id": format!("c{}", i + 1), "position": i + 1,
+            "test_case": {"vars": {"name": "Ana"}}, "output": o, "passed": true, "score": 1.0,
+            "checks": [], "latency_ms": 5
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn push_run(w: &World, id: &str, fields: Value) {
+    ok(by(
+        w,
+        &w.ana,
+        &[&records_put(
+            "ana",
+            "eval.finished",
+            vec![RecordChange::put(Collection::EvalRun, id, fields)],
+        )],
+    ));
+}
+
+fn gated_release(w: &World, run_id: &str) -> Reply {
+    let r3 = review_request("ana", "refund", &w.v3);
+    ok(by(w, &w.ana, &[&r3]));
+    ok(by(
+        w,
+        &w.ben,
+        &[&approval(
+            "ben",
+            &signer("ben"),
+            &r3.id,
+            "production",
+            &w.v3,
+            AT,
+        )],
+    ));
+    w.ready();
+    // The releaser claims a perfect run, whatever the run says.
+    let claimed = SuiteResult {
+        suite: "smoke".into(),
+        content_hash: w.v3.clone(),
+        pass_rate: 1.0,
+        run_id: Some(run_id.into()),
+        passed: 2,
+        total: 2,
+        failing: vec![],
+        regressions: vec![],
+        baseline_run: None,
+        baseline_version: None,
+        problem: None,
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let changelog = "Shorter";
+    let statement = release_statement(&ReleaseStatement {
+        id: &id,
+        kind: "release",
+        label: "production",
+        from_hash: Some(&w.v2),
+        to_hash: &w.v3,
+        changelog,
+        review_id: Some(&r3.id),
+        actor: "rita",
+        at: AT,
+        eval_run: Some(run_id),
+    });
+    let key = signer("rita");
+    let e = SyncEvent::with_id(
+        &id,
+        "rita",
+        AT,
+        EventBody::LabelMove {
+            prompt: "refund".into(),
+            label: "production".into(),
+            kind: MoveKind::Release,
+            from_hash: Some(w.v2.clone()),
+            to_hash: w.v3.clone(),
+            changelog: changelog.into(),
+            review: Some(r3.id.clone()),
+            bundle: None,
+            key_id: Some(signing::key_id(&key.public_key())),
+            signature: Some(key.sign(&signing::statement_bytes(&statement)).unwrap()),
+            evidence: Some(claimed),
+        },
+    );
+    by(w, &w.rita, &[&e])
+}
+
+fn gated_matrix(backend: Backend) {
+    let w = setup(backend);
+    let mut policy = Policy::default_for("production");
+    policy.required_suite = Some(SuiteRequirement {
+        suite: "smoke".into(),
+        min_pass_rate: 1.0,
+        no_regressions: false,
+    });
+    ok(by(
+        &w,
+        &w.root,
+        &[&SyncEvent::new(
+            "root",
+            AT,
+            EventBody::PolicySet {
+                label: "production".into(),
+                policy,
+            },
+        )],
+    ));
+    ok(by(
+        &w,
+        &w.ana,
+        &[
+            &records_put(
+                "ana",
+                "suite.created",
+                vec![RecordChange::put(
+                    Collection::Suite,
+                    "s-smoke",
+                    json!({"name": "smoke", "created_by": "ana", "created_at": AT}),
+                )],
+            ),
+            &records_put(
+                "ana",
+                "suite.cases_added",
+                vec![
+                    RecordChange::put(Collection::Case, "c1", case_fields(1, SMOKE[0])),
+                    RecordChange::put(Collection::Case, "c2", case_fields(2, SMOKE[1])),
+                ],
+            ),
+        ],
+    ));
+    let hash = promptdesk_core::eval::suite_hash(&smoke_cases(&SMOKE));
+    let no_model = serde_json::to_value(ModelSettings::default()).unwrap();
+    let good = ["Refunds take 3 days.", "Refunds take 3 days."];
+
+    push_run(
+        &w,
+        "run-failing",
+        run_fields(&w.v3, &["Never.", "Never."], no_model.clone(), &hash),
+    );
+    push_run(
+        &w,
+        "run-of-v2",
+        run_fields(&w.v2, &good, no_model.clone(), &hash),
+    );
+    push_run(
+        &w,
+        "run-other-model",
+        run_fields(
+            &w.v3,
+            &good,
+            json!({"provider": "fake", "model": "other"}),
+            &hash,
+        ),
+    );
+    let old_cases = promptdesk_core::eval::suite_hash(&smoke_cases(&["contains: 3 days"]));
+    push_run(
+        &w,
+        "run-old-cases",
+        run_fields(&w.v3, &good, no_model.clone(), &old_cases),
+    );
+
+    let rows = vec![
+        attack(
+            "a release citing a made-up run with a pass rate of 1.0",
+            &[403],
+            "is not on the server",
+            |w| gated_release(w, "run-made-up"),
+        ),
+        attack(
+            "a release citing a run whose stored outputs fail, claimed as passing",
+            &[403],
+            "passed 0/2 (0%)",
+            |w| gated_release(w, "run-failing"),
+        ),
+        attack(
+            "a release citing a run of other content",
+            &[403],
+            "is of content",
+            |w| gated_release(w, "run-of-v2"),
+        ),
+        attack(
+            "a release citing a run with other model settings",
+            &[403],
+            "other model settings",
+            |w| gated_release(w, "run-other-model"),
+        ),
+        attack(
+            "a release citing a run of cases the suite no longer has",
+            &[403],
+            "changed since the run",
+            |w| gated_release(w, "run-old-cases"),
+        ),
+    ];
+    run(&w, rows);
+
+    // The same release citing an honest run goes through, and every registry pulls the
+    // server's verdict (recomputed, not the claim).
+    push_run(&w, "run-good", run_fields(&w.v3, &good, no_model, &hash));
+    let reply = gated_release(&w, "run-good");
+    let body = ok(reply);
+    let decision = &body["results"][0]["assigned"]["decision"];
+    assert_eq!(decision["allowed"], true, "{body}");
+    assert_eq!(decision["evidence"]["run_id"], "run-good");
+    assert_eq!(decision["evidence"]["passed"], 2);
+    assert_eq!(observe(&w).served, w.v3);
+}
+
+#[test]
+fn eval_evidence_is_decided_from_runs_the_server_holds_on_sqlite() {
+    gated_matrix(Backend::Sqlite);
+}
+
+#[test]
+fn eval_evidence_is_decided_from_runs_the_server_holds_on_postgres() {
+    gated_matrix(Backend::Postgres);
 }

@@ -158,27 +158,39 @@ fn suites_cases_and_ratings_reach_every_registry_and_the_last_edit_wins() {
         .unwrap();
     let r = ben.sync();
     assert!(r.refused.is_empty(), "{r:?}");
-    assert_eq!(r.pushed, 2, "the ratings, not the run: {r:?}");
+    assert_eq!(r.pushed, 3, "the finished run and the two ratings: {r:?}");
     ana.sync();
     let evals = ana.reg.version_evals(REFUND, &Ref::Number(1)).unwrap();
     assert_eq!((evals.good, evals.bad), (1, 1), "{evals:?}");
-    assert!(evals.runs.is_empty(), "ben's run stays on his machine");
     let mine = ben.reg.version_evals(REFUND, &Ref::Number(1)).unwrap();
     assert_eq!(mine.runs.len(), 1);
+    assert_eq!(
+        evals.runs.len(),
+        1,
+        "ben's run reaches ana's registry, so she reviews the same outputs"
+    );
+    assert_eq!(evals.runs[0].id, run_id);
+    assert_eq!(evals.runs[0].started_by, "ben");
+    let outputs = |m: &common::Member| -> Vec<(String, Option<String>, bool)> {
+        m.reg
+            .run_results(&run_id, false)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.case_id, r.output, r.passed))
+            .collect()
+    };
+    assert_eq!(
+        outputs(&ana),
+        outputs(&ben),
+        "every case's output and verdict"
+    );
     assert!(mine
         .ratings
         .iter()
         .all(|r| r.run_id.as_deref() == Some(&*run_id)));
-    let strip = |mut v: Vec<promptdesk_core::eval::Rating>| {
-        for r in &mut v {
-            r.run_id = None;
-        }
-        v
-    };
     assert_eq!(
-        evals.ratings,
-        strip(mine.ratings),
-        "the same ratings, without ben's run"
+        evals.ratings, mine.ratings,
+        "the same ratings, tied to the same run"
     );
     assert!(evals.ratings.iter().all(|r| r.rated_by == "ben"));
 

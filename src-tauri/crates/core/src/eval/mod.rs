@@ -5,6 +5,7 @@
 //! [`Registry::record_result`] as it arrives, which checks the assertions and stores it.
 
 pub mod assertions;
+pub mod evidence;
 pub mod import;
 pub mod providers;
 mod runs;
@@ -19,6 +20,7 @@ pub use assertions::{Assertion, AssertionKind, Check, RubricVerdict};
 pub use providers::{builtin_providers, ModelPrice, ProviderSettings};
 pub(crate) use runs::gate_evidence;
 pub use runs::{cache_key, effective_model, listed_cases, settings_hash};
+pub use suites::suite_hash;
 
 /// A named set of test cases of one prompt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]

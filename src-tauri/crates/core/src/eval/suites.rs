@@ -196,7 +196,9 @@ pub(crate) fn cases(conn: &Connection, suite_id: &str) -> Result<Vec<Case>> {
 
 /// What identifies a suite's content: each case's id, variables, expected output and
 /// assertions, in order. Descriptions and tags do not change what a run measures.
-pub(crate) fn suite_hash(cases: &[Case]) -> String {
+/// The hash of a suite's cases (ids, variables, expected outputs, assertions), in the order
+/// given (every registry keeps them by position, then id): what a run records it ran.
+pub fn suite_hash(cases: &[Case]) -> String {
     let items: Vec<Value> = cases
         .iter()
         .map(|c| {

@@ -1274,6 +1274,9 @@ fn apply_records(
                     ],
                 )?;
             }
+            records::Record::EvalRun(r) => {
+                crate::eval::evidence::apply_run_record(tx, prompt_id, id, &r)?;
+            }
         }
     }
     Ok(())

@@ -38,8 +38,9 @@ pub struct Pending {
 
 /// The ledger kinds that become events. Others stay local: identity, samples, roles (the server
 /// has its own, from tokens), renames (refused once a prompt has synced), imports of label
-/// moves from old exports, eval runs and their results (their evidence travels inside the
-/// releases they allow), and a local suite moved aside for one of the same name
+/// moves from old exports, runs still going (`eval.started`; a run syncs once finished, with
+/// every case's outcome, so the server can check the evidence a release cites and reviewers
+/// elsewhere see the outputs), and a local suite moved aside for one of the same name
 /// (`suite.renamed`). The record kinds ([`RECORD_KINDS`]) are at the end.
 pub const SYNCED_KINDS: &[&str] = &[
     "prompt.created",
@@ -73,6 +74,7 @@ pub const SYNCED_KINDS: &[&str] = &[
     "incident.noted",
     "incident.rolled_back",
     "postmortem.saved",
+    "eval.finished",
 ];
 
 fn kinds_sql() -> String {
@@ -580,6 +582,17 @@ fn record_changes(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<
             &text(p, "incident", entry)?,
             json!({"doc": p["doc"], "updated_by": by, "updated_at": at}),
         )],
+        "eval.finished" => {
+            let id = text(p, "run", entry)?;
+            vec![RecordChange::put(
+                Collection::EvalRun,
+                &id,
+                crate::eval::evidence::run_record(conn, &id).map_err(|e| match e {
+                    Error::NotFound(_) => missing(entry, &format!("run {id}")),
+                    other => other,
+                })?,
+            )]
+        }
         other => {
             return Err(Error::Integrity(format!(
                 "ledger entry {} has kind {other}, which is not a record change",

@@ -44,12 +44,16 @@ pub const RECORD_KINDS: &[&str] = &[
     "incident.noted",
     "incident.rolled_back",
     "postmortem.saved",
+    "eval.finished",
 ];
 
 /// At most this many records in one change (a suite's most cases, `eval::suites::MAX_CASES`).
 pub const MAX_RECORDS: usize = 100_000;
 /// At most this many bytes of JSON per record.
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
+/// An eval run travels as one record, every case's output in it: it may be larger than other
+/// records, up to what one event may be (the server's `MAX_EVENT_BYTES` is 6 MiB).
+pub const MAX_RUN_RECORD_BYTES: usize = 5 << 20;
 
 /// Which table a record is a row of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -61,6 +65,8 @@ pub enum Collection {
     Incident,
     IncidentNote,
     Postmortem,
+    /// A finished eval run with every case's outcome: the evidence a release gate weighs.
+    EvalRun,
 }
 
 impl Collection {
@@ -72,6 +78,7 @@ impl Collection {
             Collection::Incident => "incident",
             Collection::IncidentNote => "incident_note",
             Collection::Postmortem => "postmortem",
+            Collection::EvalRun => "eval_run",
         }
     }
 
@@ -84,6 +91,7 @@ impl Collection {
             Collection::Incident => "incident",
             Collection::IncidentNote => "incident note",
             Collection::Postmortem => "postmortem",
+            Collection::EvalRun => "eval run",
         }
     }
 }
@@ -189,6 +197,62 @@ pub struct PostmortemRecord {
     pub updated_at: String,
 }
 
+/// A finished eval run of a suite on one version (the event's prompt), with every case's
+/// outcome as its runner recorded it. Runs never change once finished. What a server can check
+/// again from it: that it is of this content, these model settings and the suite's current
+/// cases, and every deterministic assertion on the stored outputs; model-graded verdicts, the
+/// outputs themselves, latency and cost are the runner's word (see `eval::evidence`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalRunRecord {
+    pub suite: String,
+    pub version_hash: String,
+    /// The suite's cases as they were when the run began (`eval::suite_hash`).
+    pub suite_hash: String,
+    /// The model settings used (`promptdesk_content::ModelSettings` as JSON).
+    pub model: Value,
+    pub settings_hash: String,
+    /// `completed`, `cancelled` or `failed`.
+    pub status: String,
+    pub total: u32,
+    pub started_by: String,
+    pub started_at: String,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    pub results: Vec<EvalResultRecord>,
+}
+
+/// One case's outcome in a synced run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalResultRecord {
+    pub case_id: String,
+    pub position: u32,
+    /// The case as it was run (`eval::CaseInput` as JSON).
+    pub test_case: Value,
+    #[serde(default)]
+    pub output: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    pub passed: bool,
+    pub score: f64,
+    /// Each assertion's outcome (`eval::Check` as JSON), in the case's order.
+    #[serde(default)]
+    pub checks: Value,
+    #[serde(default)]
+    pub latency_ms: u64,
+    #[serde(default)]
+    pub tokens_in: u64,
+    #[serde(default)]
+    pub tokens_out: u64,
+    #[serde(default)]
+    pub cost: Option<f64>,
+    #[serde(default)]
+    pub cached: bool,
+    #[serde(default)]
+    pub at: String,
+}
+
 /// A record read into its shape.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
@@ -198,6 +262,7 @@ pub enum Record {
     Incident(IncidentRecord),
     IncidentNote(NoteRecord),
     Postmortem(PostmortemRecord),
+    EvalRun(EvalRunRecord),
 }
 
 impl Record {
@@ -211,6 +276,7 @@ impl Record {
             Record::Incident(_) => None,
             Record::IncidentNote(n) => Some(&n.author),
             Record::Postmortem(p) => Some(&p.updated_by),
+            Record::EvalRun(r) => Some(&r.started_by),
         }
     }
 }
@@ -289,9 +355,14 @@ impl RecordChange {
             return Err(format!("{what} {} is not a JSON object", self.id));
         }
         let size = serde_json::to_vec(value).map(|v| v.len()).unwrap_or(0);
-        if size > MAX_RECORD_BYTES {
+        let limit = if self.collection == Collection::EvalRun {
+            MAX_RUN_RECORD_BYTES
+        } else {
+            MAX_RECORD_BYTES
+        };
+        if size > limit {
             return Err(format!(
-                "{what} {} is {size} bytes of JSON; at most {MAX_RECORD_BYTES} are accepted",
+                "{what} {} is {size} bytes of JSON; at most {limit} are accepted",
                 self.id
             ));
         }
@@ -351,9 +422,61 @@ impl RecordChange {
                 }
                 Record::Postmortem(p)
             }
+            Collection::EvalRun => {
+                let r: EvalRunRecord = serde_json::from_value(value.clone()).map_err(parse)?;
+                check_run(&r).map_err(at)?;
+                Record::EvalRun(r)
+            }
         };
         Ok(Some(record))
     }
+}
+
+/// What every registry's eval tables need of a synced run: a finished status, one result per
+/// case, counts that add up, verdicts and checks of the stored shapes.
+fn check_run(r: &EvalRunRecord) -> Result<(), String> {
+    check_id("suite", &r.suite)?;
+    one_of("status", &r.status, &["completed", "cancelled", "failed"])?;
+    not_empty("version hash", &r.version_hash)?;
+    if r.results.len() > r.total as usize {
+        return Err(format!(
+            "it has {} results for {} cases",
+            r.results.len(),
+            r.total
+        ));
+    }
+    if r.status == "completed" && r.results.len() != r.total as usize {
+        return Err(format!(
+            "it is completed with {} results for {} cases",
+            r.results.len(),
+            r.total
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for res in &r.results {
+        check_id("case", &res.case_id)?;
+        if !seen.insert(res.case_id.as_str()) {
+            return Err(format!("case {} has two results", res.case_id));
+        }
+        if !(0.0..=1.0).contains(&res.score) {
+            return Err(format!(
+                "case {}: its score is not between 0 and 1",
+                res.case_id
+            ));
+        }
+        if res.output.is_none() && res.passed {
+            return Err(format!("case {} passed without an output", res.case_id));
+        }
+        serde_json::from_value::<crate::eval::CaseInput>(res.test_case.clone())
+            .map_err(|e| format!("case {}: its test case: {e}", res.case_id))?;
+        if !res.checks.is_null() {
+            serde_json::from_value::<Vec<crate::eval::Check>>(res.checks.clone())
+                .map_err(|e| format!("case {}: its checks: {e}", res.case_id))?;
+        }
+    }
+    serde_json::from_value::<promptdesk_content::ModelSettings>(r.model.clone())
+        .map_err(|e| format!("its model settings: {e}"))?;
+    Ok(())
 }
 
 /// Which collection a ledger kind changes, and whether it deletes.
@@ -370,6 +493,7 @@ fn shape_of(kind: &str) -> Option<(Collection, bool, bool)> {
         }
         "incident.noted" => (Collection::IncidentNote, false, false),
         "postmortem.saved" => (Collection::Postmortem, false, false),
+        "eval.finished" => (Collection::EvalRun, false, false),
         _ => return None,
     })
 }
@@ -467,6 +591,7 @@ pub fn keys_of(kind: &str, payload: &Value) -> Vec<(Collection, String)> {
         }
         "incident.noted" => one(Collection::IncidentNote, &payload["id"]),
         "postmortem.saved" => one(Collection::Postmortem, &payload["incident"]),
+        "eval.finished" => one(Collection::EvalRun, &payload["run"]),
         _ => Vec::new(),
     }
 }

@@ -242,9 +242,15 @@ pub fn decide(
     evidence: Option<&policy::SuiteResult>,
 ) -> Result<policy::Decision> {
     let policy = policy_of(tx, label)?;
-    // The server runs no evals: a suite-gated release carries the evidence its releaser's
-    // registry weighed, signed with the release (the run id is in the statement).
-    let suite_results: Vec<policy::SuiteResult> = evidence.cloned().into_iter().collect();
+    // The server runs no evals, and takes no one's word for a run's numbers: the release cites
+    // a run (by id, signed), and the verdict comes from that run as synced to the server,
+    // checked against the candidate, its settings and the suite's cases here.
+    let suite_results: Vec<policy::SuiteResult> = match &policy.required_suite {
+        Some(req) if !rollback => vec![super::evidence::suite_result(
+            tx, req, target, label, evidence,
+        )?],
+        _ => Vec::new(),
+    };
     let approvals: Vec<ApprovalFact> = tx
         .decisions(&target.prompt, label)?
         .into_iter()

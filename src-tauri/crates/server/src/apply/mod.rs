@@ -20,6 +20,7 @@
 //! One module per event kind holds that kind's rules; this one holds what every push shares
 //! (size, shape, replays, who may carry whose events) and the helpers the kinds share.
 
+mod evidence;
 mod keys;
 mod labels;
 mod policies;

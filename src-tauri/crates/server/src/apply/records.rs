@@ -69,6 +69,7 @@ fn put_records(
                     change.id
                 )));
             }
+            tx.put_record_fields(change.collection.as_str(), &change.id, None)?;
             continue;
         };
         let mut parent = |tx: &mut dyn Tx, collection: Collection, id: &str| -> Result<()> {
@@ -141,6 +142,16 @@ fn put_records(
                 parent(tx, Collection::Incident, &n.incident)?;
             }
             Record::Postmortem(_) => parent(tx, Collection::Incident, &change.id)?,
+            Record::EvalRun(r) => {
+                if existing.is_some() {
+                    return Err(ServerError::Conflict(format!(
+                        "eval run {} was recorded before; a finished run does not change",
+                        change.id
+                    )));
+                }
+                parent(tx, Collection::Suite, &r.suite)?;
+                version_of(tx, prompt, &r.version_hash)?;
+            }
         }
         if existing.is_none() {
             tx.insert_record(&RecordRow {
@@ -152,6 +163,13 @@ fn put_records(
                 created_at: now.to_string(),
             })?;
         }
+        // The latest fields, for the rules that read records (a gated release reads the
+        // suite's cases and the run it cites).
+        tx.put_record_fields(
+            change.collection.as_str(),
+            &change.id,
+            change.record.as_ref(),
+        )?;
     }
     Ok(())
 }

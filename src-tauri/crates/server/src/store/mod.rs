@@ -227,6 +227,19 @@ pub trait Tx {
         name: &str,
     ) -> Result<Option<RecordRow>>;
     fn insert_record(&mut self, row: &RecordRow) -> Result<()>;
+    /// Keeps a record's latest fields, or (`None`) that it was deleted.
+    fn put_record_fields(
+        &mut self,
+        collection: &str,
+        id: &str,
+        fields: Option<&Value>,
+    ) -> Result<()>;
+    /// A live record's latest fields.
+    fn record_fields(&mut self, collection: &str, id: &str) -> Result<Option<Value>>;
+    /// The live records of `collection` of `prompt` with their latest fields, by id.
+    fn live_records(&mut self, collection: &str, prompt: &str) -> Result<Vec<(String, Value)>>;
+    /// How many records have neither fields nor a deletion (accepted before schema 4).
+    fn records_missing_fields(&mut self) -> Result<u64>;
 
     // people and tokens
     fn role_of(&mut self, user: &str) -> Result<Option<Role>>;
@@ -292,8 +305,13 @@ pub fn display_url(url: &str) -> String {
 
 impl Store {
     /// Opens `sqlite://PATH` (or a bare path), or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`
-    /// (also `postgresql://`, with libpq's URL parameters). Errors never repeat the password.
+    /// (also `postgresql://`, with libpq's URL parameters), bringing its schema up to date.
+    /// Errors never repeat the password.
     pub fn open(url: &str) -> Result<Store> {
+        Store::open_and_backfill(url)
+    }
+
+    fn open_schema(url: &str) -> Result<Store> {
         if is_postgres(url) {
             return Ok(Store::Postgres(Box::new(postgres::PostgresStore::open(
                 url,
@@ -306,6 +324,16 @@ impl Store {
             ));
         }
         Ok(Store::Sqlite(sqlite::SqliteStore::open(path.as_ref())?))
+    }
+
+    /// Opens the store and, once, gives the records accepted before schema 4 their latest
+    /// fields by replaying the `records.put` events in order (what every registry did).
+    fn open_and_backfill(url: &str) -> Result<Store> {
+        let store = Store::open_schema(url)?;
+        if store.read(|tx| tx.records_missing_fields())? > 0 {
+            store.write(backfill_record_fields)?;
+        }
+        Ok(store)
     }
 
     /// Runs `f` in a write transaction: committed when it returns Ok, rolled back otherwise.
@@ -321,6 +349,39 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.read(f),
             Store::Postgres(s) => s.read(f),
+        }
+    }
+}
+
+/// Gives every record its latest fields from the event log (see [`Store::open_and_backfill`]).
+fn backfill_record_fields(tx: &mut dyn Tx) -> Result<()> {
+    let mut after = 0;
+    loop {
+        let page = tx.events_after(after, 1000)?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        after = last.seq;
+        for stored in page {
+            if stored.event.get("kind").and_then(Value::as_str) != Some("records.put") {
+                continue;
+            }
+            let changes = stored
+                .event
+                .pointer("/payload/records")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for change in changes {
+                let (Some(collection), Some(id)) = (
+                    change.get("collection").and_then(Value::as_str),
+                    change.get("id").and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                let fields = change.get("record").filter(|r| !r.is_null());
+                tx.put_record_fields(collection, id, fields)?;
+            }
         }
     }
 }

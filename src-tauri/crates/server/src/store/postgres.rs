@@ -47,7 +47,7 @@ use super::{
 use crate::error::{Result, ServerError};
 
 /// The schema file is idempotent, so it takes any older schema to this one.
-const SCHEMA_VERSION: i32 = 3;
+const SCHEMA_VERSION: i32 = 4;
 const SCHEMA: &str = include_str!("postgres_schema.sql");
 
 /// The advisory lock every write transaction holds (and schema creation too). Any constant does,
@@ -935,6 +935,51 @@ impl Tx for PgTx<'_> {
             ],
         )?;
         Ok(())
+    }
+
+    fn put_record_fields(
+        &mut self,
+        collection: &str,
+        id: &str,
+        fields: Option<&Value>,
+    ) -> Result<()> {
+        let text = fields.map(Value::to_string);
+        let deleted = i32::from(fields.is_none());
+        self.execute(
+            "UPDATE records SET fields = $3, deleted = $4 WHERE collection = $1 AND id = $2",
+            &[&collection, &id, &text, &deleted],
+        )?;
+        Ok(())
+    }
+
+    fn record_fields(&mut self, collection: &str, id: &str) -> Result<Option<Value>> {
+        self.query_opt(
+            "SELECT fields FROM records WHERE collection = $1 AND id = $2
+             AND deleted = 0 AND fields IS NOT NULL",
+            &[&collection, &id],
+        )?
+        .as_ref()
+        .map(|r| json_col(r, 0))
+        .transpose()
+    }
+
+    fn live_records(&mut self, collection: &str, prompt: &str) -> Result<Vec<(String, Value)>> {
+        let rows = self.query(
+            "SELECT id, fields FROM records WHERE collection = $1 AND prompt = $2
+             AND deleted = 0 AND fields IS NOT NULL ORDER BY id",
+            &[&collection, &prompt],
+        )?;
+        all(rows, |r| Ok((r.try_get(0)?, json_col(r, 1)?)))
+    }
+
+    fn records_missing_fields(&mut self) -> Result<u64> {
+        let n: i64 = self
+            .query_one(
+                "SELECT count(*) FROM records WHERE fields IS NULL AND deleted = 0",
+                &[],
+            )?
+            .try_get(0)?;
+        Ok(n as u64)
     }
 
     fn role_of(&mut self, user: &str) -> Result<Option<Role>> {

@@ -186,3 +186,8 @@ ALTER TABLE decisions ADD COLUMN IF NOT EXISTS key_id TEXT;
 UPDATE decisions SET key_id = (
     SELECT e.event::json -> 'payload' ->> 'key_id' FROM events e WHERE e.id = decisions.id)
 WHERE key_id IS NULL;
+
+-- Schema 4 (see sqlite_schema_4.sql for why): each record's latest fields.
+ALTER TABLE records ADD COLUMN IF NOT EXISTS fields TEXT;
+ALTER TABLE records ADD COLUMN IF NOT EXISTS deleted INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS records_by_prompt ON records (collection, prompt);

@@ -15,12 +15,13 @@ use super::{
 };
 use crate::error::{Result, ServerError};
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 /// Schema N is reached by running `MIGRATIONS[N - 1]` on schema N - 1 (0: an empty file).
 const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
     include_str!("sqlite_schema.sql"),
     include_str!("sqlite_schema_2.sql"),
     include_str!("sqlite_schema_3.sql"),
+    include_str!("sqlite_schema_4.sql"),
 ];
 const READERS: usize = 4;
 
@@ -627,6 +628,56 @@ impl Tx for SqliteTx<'_> {
                 r.created_at
             ])?;
         Ok(())
+    }
+
+    fn put_record_fields(
+        &mut self,
+        collection: &str,
+        id: &str,
+        fields: Option<&Value>,
+    ) -> Result<()> {
+        self.0
+            .prepare_cached(
+                "UPDATE records SET fields = ?3, deleted = ?4 WHERE collection = ?1 AND id = ?2",
+            )?
+            .execute(params![
+                collection,
+                id,
+                fields.map(Value::to_string),
+                fields.is_none()
+            ])?;
+        Ok(())
+    }
+
+    fn record_fields(&mut self, collection: &str, id: &str) -> Result<Option<Value>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT fields FROM records WHERE collection = ?1 AND id = ?2
+                 AND deleted = 0 AND fields IS NOT NULL",
+            )?
+            .query_row(params![collection, id], |r| json_col(r, 0))
+            .optional()?)
+    }
+
+    fn live_records(&mut self, collection: &str, prompt: &str) -> Result<Vec<(String, Value)>> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT id, fields FROM records WHERE collection = ?1 AND prompt = ?2
+             AND deleted = 0 AND fields IS NOT NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![collection, prompt], |r| {
+            Ok((r.get::<_, String>(0)?, json_col(r, 1)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn records_missing_fields(&mut self) -> Result<u64> {
+        let n: i64 = self.0.query_row(
+            "SELECT count(*) FROM records WHERE fields IS NULL AND deleted = 0",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
     }
 
     fn role_of(&mut self, user: &str) -> Result<Option<Role>> {
