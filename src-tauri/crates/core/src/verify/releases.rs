@@ -176,32 +176,6 @@ impl ReleaseState {
         out.into_iter().map(|(_, a)| a).collect()
     }
 
-    fn decide(
-        &mut self,
-        key: Option<usize>,
-        label: &str,
-        actor: &str,
-        hash: &str,
-        seq: i64,
-        kind: &str,
-        role: Role,
-    ) {
-        let (Some(key), "approve" | "request_changes") = (key, kind) else {
-            return;
-        };
-        self.decisions
-            .entry((key, label.to_string()))
-            .or_default()
-            .insert(
-                (actor.to_string(), hash.to_string()),
-                Decided {
-                    seq,
-                    kind: kind.to_string(),
-                    role,
-                },
-            );
-    }
-
     /// A role or policy change made here must have been an admin's.
     fn gate(&self, e: &Entry, action: Action, place: &str, problems: &mut Vec<String>) {
         if e.pulled.is_some() {
@@ -413,11 +387,20 @@ impl ReleaseState {
     }
 
     fn record_event(&mut self, seq: i64, id: String, ev: EventState) {
-        if let (Some(review), Some(hash)) = (self.reviews.get(&ev.review), &ev.content_hash) {
-            let (prompt, label) = (review.prompt, review.label.clone());
-            let role = Role::parse(&ev.role).unwrap_or(Role::Viewer);
-            let (actor, kind, hash) = (ev.actor.clone(), ev.kind.clone(), hash.clone());
-            self.decide(prompt, &label, &actor, &hash, seq, &kind, role);
+        let review = self.reviews.get(&ev.review);
+        let decision = matches!(ev.kind.as_str(), "approve" | "request_changes");
+        if let (Some(Some(prompt)), Some(hash), true) =
+            (review.map(|r| r.prompt), &ev.content_hash, decision)
+        {
+            let label = review.map(|r| r.label.clone()).unwrap_or_default();
+            self.decisions.entry((prompt, label)).or_default().insert(
+                (ev.actor.clone(), hash.clone()),
+                Decided {
+                    seq,
+                    kind: ev.kind.clone(),
+                    role: Role::parse(&ev.role).unwrap_or(Role::Viewer),
+                },
+            );
         }
         self.events.insert(id, ev);
     }
@@ -817,7 +800,7 @@ impl ReleaseState {
                     )
                 };
                 problems.push(format!(
-                    "{place} moves it {} but the ledger's moved it {}",
+                    "{place} moves it {} but the ledger's entry moved it {}",
                     says(&from, &to),
                     says(&s.from, &s.to)
                 ));
