@@ -312,6 +312,7 @@ fn every_derived_table_edited_behind_the_ledgers_back_is_named_with_its_key() {
     let rating = b.query("SELECT id FROM ratings LIMIT 1");
     let incident = b.query("SELECT id FROM incidents LIMIT 1");
     let note = b.query("SELECT id FROM incident_notes LIMIT 1");
+    let run = b.query("SELECT id FROM eval_runs LIMIT 1");
     let swapped_key = "ab".repeat(32);
 
     let cases: Vec<(&str, String, Vec<String>)> = vec![
@@ -446,6 +447,11 @@ fn every_derived_table_edited_behind_the_ledgers_back_is_named_with_its_key() {
             "a rating flipped",
             format!("DROP TRIGGER ratings_are_append_only; UPDATE ratings SET rating = 'bad' WHERE id = '{rating}'"),
             vec![format!("ratings: {rating}: rating is \"bad\" but the ledger says \"good\"")],
+        ),
+        (
+            "an eval run's outcome improved",
+            format!("UPDATE eval_runs SET passed = 99 WHERE id = '{run}'"),
+            vec![format!("eval_runs: {run}: passed is 99")],
         ),
         (
             "an incident closed quietly",

@@ -25,6 +25,9 @@
 //!   `assigned.decision`): they are not judged again here (roles do not sync), but their rows
 //!   and signatures are checked like any other. Imported releases were judged where they were
 //!   made and are checked the same way.
+//! - **eval_runs**: each finished run's status, counts, version, suite hash and end time as
+//!   `eval.finished` recorded them (what the release gate counts). Runs still going are not in
+//!   the ledger yet.
 //! - **suites**, **suite_cases**, **ratings**, **incidents**, **incident_notes**,
 //!   **postmortems**: each row as the winning change left it. Synced records follow the
 //!   server's order (last writer wins, a change not pushed yet wins over pulls), so the replay
@@ -48,8 +51,9 @@
 //!   statement names and that run's pass rate as `eval.finished` recorded it; which cases
 //!   regressed against the label's previous version is taken from the release's stored
 //!   evidence (eval results are not in the ledger), and whether the run covered the suite's
-//!   cases as they were then is not re-derived. Eval runs, results, the reply cache, drafts,
-//!   samples, settings and the sync bookkeeping are local working data, not covered.
+//!   cases as they were then is not re-derived. A run's per-case results, its model settings
+//!   and costs, the reply cache, drafts, samples, settings and the sync bookkeeping are local
+//!   working data no entry describes, not covered.
 //! - A release is judged at the time of its ledger entry; the registry decided a few
 //!   milliseconds earlier, so a release within milliseconds of a freeze window's edge could
 //!   be judged differently.

@@ -93,12 +93,11 @@ impl Prompts {
                 labels: BTreeMap::new(),
                 history: BTreeMap::new(),
             };
-            match self.key(&e.subject) {
-                Some(k) => self.list[k] = state,
-                None => {
-                    self.by_name.insert(e.subject.clone(), self.list.len());
-                    self.list.push(state);
-                }
+            // A second creation of a name changes nothing here (the registry refuses it; a
+            // pull of a prompt made here too records no entry).
+            if self.key(&e.subject).is_none() {
+                self.by_name.insert(e.subject.clone(), self.list.len());
+                self.list.push(state);
             }
             return;
         }

@@ -84,13 +84,18 @@ struct ReleaseEntry {
     judge: Option<Judgement>,
 }
 
+/// A finished eval run as `eval.finished` recorded it.
 struct EvalRun {
     seq: i64,
     version_hash: String,
+    suite_hash: String,
     status: String,
     pass_rate: f64,
     passed: u32,
     total: u32,
+    errored: u32,
+    cached: u32,
+    at: String,
 }
 
 /// A reviewer's latest decision on one content, with their role then.
@@ -356,10 +361,14 @@ impl ReleaseState {
                     EvalRun {
                         seq: e.seq,
                         version_hash: text(p, "version_hash"),
+                        suite_hash: text(p, "suite_hash"),
                         status: text(p, "status"),
                         pass_rate: p["pass_rate"].as_f64().unwrap_or(0.0),
                         passed: p["passed"].as_u64().unwrap_or(0) as u32,
                         total: p["total"].as_u64().unwrap_or(0) as u32,
+                        errored: p["errored"].as_u64().unwrap_or(0) as u32,
+                        cached: p["cached"].as_u64().unwrap_or(0) as u32,
+                        at: e.at.clone(),
                     },
                 );
             }
@@ -456,7 +465,85 @@ impl ReleaseState {
         self.compare_policies(conn, problems)?;
         self.compare_reviews(conn, prompts, problems)?;
         self.compare_events(conn, problems)?;
-        self.compare_releases(conn, prompts, problems)
+        self.compare_releases(conn, prompts, problems)?;
+        self.compare_runs(conn, problems)
+    }
+
+    /// Finished eval runs: their outcome as `eval.finished` recorded it (the release gate
+    /// counts these rows). Runs still going have no entry yet and are not compared.
+    fn compare_runs(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
+        let mut stmt = conn.prepare(
+            "SELECT id, version_hash, suite_hash, status, total, passed, errored, cached, finished_at
+             FROM eval_runs",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut seen = BTreeSet::new();
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let status: String = r.get(3)?;
+            let place = format!("eval_runs: {id}");
+            let Some(run) = self.evals.get(&id) else {
+                if status != "running" {
+                    problems.push(format!(
+                        "{place} is {status} but the ledger has no end of it"
+                    ));
+                }
+                continue;
+            };
+            seen.insert(id.clone());
+            differs(problems, &place, "status", &status, &run.status);
+            differs(
+                problems,
+                &place,
+                "version_hash",
+                &r.get::<_, String>(1)?,
+                &run.version_hash,
+            );
+            differs(
+                problems,
+                &place,
+                "suite_hash",
+                &r.get::<_, String>(2)?,
+                &run.suite_hash,
+            );
+            differs(problems, &place, "total", &r.get::<_, u32>(4)?, &run.total);
+            differs(
+                problems,
+                &place,
+                "passed",
+                &r.get::<_, u32>(5)?,
+                &run.passed,
+            );
+            differs(
+                problems,
+                &place,
+                "errored",
+                &r.get::<_, u32>(6)?,
+                &run.errored,
+            );
+            differs(
+                problems,
+                &place,
+                "cached",
+                &r.get::<_, u32>(7)?,
+                &run.cached,
+            );
+            differs(
+                problems,
+                &place,
+                "finished_at",
+                &r.get::<_, Option<String>>(8)?,
+                &Some(run.at.clone()),
+            );
+        }
+        for id in self.evals.keys() {
+            if !seen.contains(id) {
+                problems.push(format!(
+                    "eval_runs: {id} is in the ledger but not in the table"
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn compare_keys(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
