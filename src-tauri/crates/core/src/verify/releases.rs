@@ -327,7 +327,7 @@ impl ReleaseState {
                 };
                 self.record_event(e.seq, text(p, "id"), ev);
             }
-            "release.recorded" | "rollback.recorded" => self.apply_release(e, prompts),
+            "release.recorded" | "rollback.recorded" => self.apply_release(e, prompts, problems),
             "release.imported" => {
                 let id = text(p, "id");
                 self.releases.insert(
@@ -414,7 +414,7 @@ impl ReleaseState {
         self.events.insert(id, ev);
     }
 
-    fn apply_release(&mut self, e: &Entry, prompts: &Prompts) {
+    fn apply_release(&mut self, e: &Entry, prompts: &Prompts, problems: &mut Vec<String>) {
         let p = &e.payload;
         let prompt = prompts.key(&e.subject);
         let label = text(p, "label");
@@ -431,6 +431,16 @@ impl ReleaseState {
             }),
             _ => None,
         };
+        if e.pulled.is_none() && judge.is_none() {
+            problems.push(format!(
+                "releases: {kind} {} of {} to {label}: the ledger's entry {} releases {}, a version \
+                 it never recorded, so it cannot be judged",
+                text(p, "id"),
+                e.subject,
+                e.seq,
+                short(&to)
+            ));
+        }
         self.releases.insert(
             text(p, "id"),
             ReleaseEntry {
