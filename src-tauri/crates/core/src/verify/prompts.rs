@@ -129,7 +129,10 @@ impl Prompts {
                 let created = e.kind == "version.created";
                 let v = VersionState {
                     number: number as u32,
-                    parent: created.then(|| p["parent"].as_str().map(str::to_string)),
+                    parent: created
+                        .then(|| p.get("parent"))
+                        .flatten()
+                        .map(|v| v.as_str().map(str::to_string)),
                     message: created.then(|| e.text("message").unwrap_or_default().to_string()),
                     author: if created {
                         e.actor.clone()
@@ -141,7 +144,7 @@ impl Prompts {
                     } else {
                         e.text("created_at").unwrap_or_default().to_string()
                     },
-                    includes: created.then(|| p["includes"].clone()),
+                    includes: created.then(|| p.get("includes").cloned()).flatten(),
                 };
                 prompt.by_number.insert(v.number, hash.to_string());
                 prompt.versions.insert(hash.to_string(), v);

@@ -73,9 +73,10 @@ struct ReleaseEntry {
     to: String,
     changelog: String,
     review: Option<u32>,
-    approvals: Value,
+    /// `None` where the entry does not say (entries older than the field).
+    approvals: Option<Value>,
     actor: String,
-    role: String,
+    role: Option<String>,
     at: String,
     key_id: Option<String>,
     signature: Option<String>,
@@ -341,12 +342,14 @@ impl ReleaseState {
                         to: text(p, "to_hash"),
                         changelog: text(p, "changelog"),
                         review: p["review"].as_u64().map(|n| n as u32),
-                        approvals: p["decision"]
-                            .get("counted_approvals")
-                            .cloned()
-                            .unwrap_or(Value::Null),
+                        approvals: Some(
+                            p["decision"]
+                                .get("counted_approvals")
+                                .cloned()
+                                .unwrap_or(Value::Null),
+                        ),
                         actor: text(p, "actor"),
-                        role: text(p, "actor_role"),
+                        role: opt_text(p, "actor_role"),
                         at: text(p, "at"),
                         key_id: opt_text(p, "key_id"),
                         signature: opt_text(p, "signature"),
@@ -452,9 +455,9 @@ impl ReleaseState {
                 to,
                 changelog: text(p, "changelog"),
                 review: p["review"].as_u64().map(|n| n as u32),
-                approvals: p.get("approvals").cloned().unwrap_or(Value::Null),
+                approvals: p.get("approvals").cloned(),
                 actor: e.actor.clone(),
-                role: text(p, "role"),
+                role: opt_text(p, "role"),
                 at: e.at.clone(),
                 key_id: opt_text(p, "key_id"),
                 signature: opt_text(p, "signature"),
@@ -920,21 +923,19 @@ impl ReleaseState {
                 .get("counted_approvals")
                 .cloned()
                 .unwrap_or(Value::Null);
-            differs(
-                problems,
-                &place,
-                "counted approvals",
-                &counted,
-                &s.approvals,
-            );
+            if let Some(approvals) = &s.approvals {
+                differs(problems, &place, "counted approvals", &counted, approvals);
+            }
             differs(problems, &place, "actor", &r.get::<_, String>(9)?, &s.actor);
-            differs(
-                problems,
-                &place,
-                "actor_role",
-                &r.get::<_, String>(10)?,
-                &s.role,
-            );
+            if let Some(role) = &s.role {
+                differs(
+                    problems,
+                    &place,
+                    "actor_role",
+                    &r.get::<_, String>(10)?,
+                    role,
+                );
+            }
             differs(problems, &place, "at", &r.get::<_, String>(11)?, &s.at);
             differs(
                 problems,
@@ -1052,12 +1053,13 @@ impl ReleaseState {
                 json!(j.policy),
                 decision.refusal()
             ));
-        } else if json!(decision.counted_approvals) != s.approvals && !s.approvals.is_null() {
-            problems.push(format!(
-                "{place}: the ledger records the approvals of {} but the approvals on record by then count {}",
-                s.approvals,
-                json!(decision.counted_approvals)
-            ));
+        } else if let Some(approvals) = s.approvals.as_ref().filter(|a| !a.is_null()) {
+            if json!(decision.counted_approvals) != *approvals {
+                problems.push(format!(
+                    "{place}: the ledger records the approvals of {approvals} but the approvals on record by then count {}",
+                    json!(decision.counted_approvals)
+                ));
+            }
         }
     }
 }
