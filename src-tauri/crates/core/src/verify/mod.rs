@@ -12,7 +12,9 @@
 //!   move in order, from `label.moved`, releases, rollbacks, `label.restored` and imports.
 //!   `latest` is checked to point at the highest-numbered version (a pull moves it without an
 //!   entry of its own, so its history and mover are not covered).
-//! - **policies**, **roles**, **signing_keys**: each row as the last entry about it left it.
+//! - **policies**, **roles**, **signing_keys**: each row as the last entry about it left it;
+//!   and each role or policy change made here was made by someone the ledger had as an admin
+//!   at the time (the registry always keeps one).
 //! - **reviews** and **review_events**: each request and each comment or decision with its
 //!   author, role at the time, content hash, body and anchor.
 //! - **releases**: each release and rollback, its label move, changelog, review, counted
@@ -38,15 +40,18 @@
 //!
 //! What it cannot prove, and why:
 //!
-//! - The chain is not keyed: someone who can write the file can rewrite the whole ledger and
-//!   every table consistently, and nothing inside the file can tell. Only a copy of the head
-//!   kept elsewhere can: an export's `ledger.jsonl`, or the team server's log head. The replay
-//!   returns the head it reached ([`Replayed::head`]) for that witness to compare.
+//! - The chain is not keyed: someone who can write the file can rewrite the whole ledger (or
+//!   append well-formed entries under any name, a new key of their own included) and every
+//!   table to match, and nothing inside the file can tell. Only a copy of the head kept
+//!   elsewhere can: an export's `ledger.jsonl`, or the team server's log head. The replay
+//!   returns the head it reached (`Replayed::head`, the last seq and hash) for that witness to
+//!   compare; `Registry::verify` is where it plugs in.
 //! - Columns no ledger payload carries are not compared: a version's imported message and
 //!   parent (`version.imported` names neither), an imported label move's reason, a review
 //!   event's `reply_to`, key id and signature (its signature is still verified against the
-//!   registered key, over fields the ledger does cover), a release's `bundle` and, for releases
-//!   made or pulled here, the rest of its stored decision besides the counted approvals.
+//!   registered key, over fields the ledger does cover), and a release's `bundle` and the rest
+//!   of its stored decision besides the counted approvals (both are compared for imported
+//!   releases, whose entry carries the whole record).
 //! - The suite condition of a re-judged release is checked with the eval run its signed
 //!   statement names and that run's pass rate as `eval.finished` recorded it; which cases
 //!   regressed against the label's previous version is taken from the release's stored
