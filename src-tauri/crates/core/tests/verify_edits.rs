@@ -686,3 +686,42 @@ fn the_same_steps_through_the_registry_verify_clean() {
     let report = reg.verify().unwrap();
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }
+
+#[test]
+fn an_imported_registry_verifies_and_its_imported_records_are_checked_whole() {
+    let b = base();
+    let source = Registry::open(&b.file).unwrap();
+    let export = b.dir.path().join("export");
+    promptdesk_core::export::export(&source, &export).unwrap();
+    drop(source);
+    let path = b.dir.path().join("imported.db");
+    let (mut copy, _) = Registry::init(&path).unwrap();
+    copy.set_actor("root");
+    promptdesk_core::export::import(&mut copy, &export).unwrap();
+    let report = copy.verify().unwrap();
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    drop(copy);
+
+    // An imported release's entry carries the whole record: its stored decision is compared
+    // too, and an imported label move's time.
+    let released = b.query(
+        "SELECT id FROM releases WHERE kind = 'release' AND label = 'production'
+         ORDER BY seq DESC LIMIT 1",
+    );
+    tamper(
+        &path,
+        &format!(
+            "DROP TRIGGER releases_are_append_only;
+             UPDATE releases SET decision = json_set(decision, '$.allowed', json('false'))
+               WHERE id = '{released}';
+             UPDATE labels SET moved_at = '2030-01-01T00:00:00Z' WHERE name = 'production';"
+        ),
+    );
+    assert_named(
+        &problems(&path),
+        &[
+            &format!("releases: release {released} of {REFUND} to production: decision is"),
+            &format!("labels: {REFUND}/production: moved_at is \"2030-01-01T00:00:00Z\""),
+        ],
+    );
+}
