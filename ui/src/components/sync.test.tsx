@@ -43,6 +43,7 @@ const status = (over: Partial<SyncStatus> = {}): SyncStatus => ({
   pending: 0,
   cursor: 12,
   refused: [],
+  set_aside: [],
   last_synced_at: '2026-03-01T11:57:00Z',
   last_error: null,
   ...over,
@@ -402,6 +403,31 @@ describe('Settings → Team server', () => {
     fireEvent.click(within(region).getByRole('button', { name: 'Forget token' }));
     await within(region).findByText('none kept');
     expect(b.count('forget_remote')).toBe(1);
+  });
+
+  it('lists the team changes set aside here, whose each was and why, and says the rest synced', async () => {
+    const setAside = {
+      event_id: 'ev-9',
+      seq: 41,
+      kind: 'review.event',
+      subject: 'support/greeting',
+      author: 'vic',
+      message: 'it replies to ev-3, which is not an earlier event of review #2',
+      at: '2026-03-01T11:58:00Z',
+    };
+    setup({ sync_status: () => status({ set_aside: [setAside] }), sync_now: () => outcome({ state: status({ set_aside: [setAside] }) }) });
+    const list = await screen.findByRole('alert', { name: 'Changes set aside' });
+    expect(list.textContent).toContain('1 change from the team could not be applied in this registry and was set aside');
+    expect(list.textContent).toContain('Everything else synced as usual.');
+    expect(within(list).getByRole('listitem').textContent).toBe(
+      'A review comment or decision on support/greeting by vic (server #41) could not be applied: it replies to ev-3, which is not an earlier event of review #2',
+    );
+  });
+
+  it('shows no set-aside list when nothing was set aside', async () => {
+    setup({ sync_status: () => status(), sync_now: () => outcome() });
+    await screen.findByRole('region', { name: 'Team server' });
+    expect(screen.queryByRole('alert', { name: 'Changes set aside' })).toBeNull();
   });
 });
 

@@ -2,7 +2,7 @@
 // after a change made here, one at a time), the header's sync pill, Settings → Team server, and
 // the conflict view that explains each change the server refused.
 import { createContext, useCallback, useContext, useEffect, useId, useRef, useState } from 'react';
-import type { RefusedDetail, RemoteSet, SyncOutcome, SyncStatus } from '../api/generated';
+import type { RefusedDetail, RemoteSet, SetAsideEvent, SyncOutcome, SyncStatus } from '../api/generated';
 import type { Call } from '../api/client';
 import { errorText, useApi } from './context';
 import { Dialog } from './Dialog';
@@ -494,6 +494,47 @@ export function TeamServerSettings({ focus = false }: { focus?: boolean }) {
           {msg.warning}
         </p>
       ) : null}
+      {status && status.set_aside.length > 0 ? <SetAsideList events={status.set_aside} /> : null}
     </section>
+  );
+}
+
+const CHANGE_WORDS: Record<string, string> = {
+  'prompt.create': 'A new prompt',
+  'prompt.update': 'A change of description or tags',
+  'version.create': 'A new version',
+  'key.register': 'A signing key',
+  'label.move': 'A label move',
+  'review.request': 'A review request',
+  'review.event': 'A review comment or decision',
+  'policy.set': 'A release policy change',
+};
+
+/** A kind of change in words (record changes keep their own name, e.g. `suite.created`). */
+function changeInWords(kind: string): string {
+  return CHANGE_WORDS[kind] ?? `A change (${kind})`;
+}
+
+/** Changes from the team that this registry pulled but could not apply. Syncing goes on without
+ * them; the list says whose change each was and why, so someone can ask its author. */
+export function SetAsideList({ events }: { events: SetAsideEvent[] }) {
+  return (
+    <div role="alert" className="warning" aria-label="Changes set aside">
+      <p>
+        {events.length === 1 ? '1 change' : `${events.length} changes`} from the team could not be applied in this
+        registry and {events.length === 1 ? 'was' : 'were'} set aside. Everything else synced as usual.
+      </p>
+      <ul>
+        {events.map((e) => (
+          <li key={e.event_id}>
+            <strong>
+              {changeInWords(e.kind)}
+              {e.subject ? ` on ${e.subject}` : ''} by {e.author || 'someone'}
+            </strong>{' '}
+            (server #{e.seq}) could not be applied: {e.message}
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }

@@ -58,6 +58,7 @@ pub fn sync_status(api: &Api, _: NoArgs) -> R<SyncStatus> {
         pending: state.pending,
         cursor: state.cursor,
         refused,
+        set_aside: state.set_aside,
         last_synced_at: state.last_synced_at,
         last_error: state.last_error,
     })
@@ -132,8 +133,10 @@ pub fn set_remote(api: &Api, req: SetRemote) -> R<RemoteSet> {
     }
     let (store, _) = api.key_store()?;
     // Check the token before keeping anything: a typo must not replace a working setting.
-    let (user, role) =
-        promptdesk_sync::whoami(&Remote::new(&url, token)).map_err(|e| refusal(&url, e))?;
+    let checked = api.with(|reg| Ok(promptdesk_sync::remote_for(reg, &url, token)))?;
+    let (user, role) = checked
+        .and_then(|r| promptdesk_sync::whoami(&r))
+        .map_err(|e| refusal(&url, e))?;
     let acting = api.with(|reg| Ok(reg.actor().to_string()))?;
     store.set_server_token(&url, &acting, token).map_err(|e| {
         ApiError::new(
@@ -251,15 +254,17 @@ fn round(api: &Api, path: &Path, actor: &str, url: &str) -> Done {
         Ok((s, _)) => s,
         Err(e) => return record(api, Done::failed("keys", e.message)),
     };
-    let remote = match remote(&store, url, actor) {
-        Ok(r) => r,
-        Err(e) => return record(api, Done::failed(e.kind(), words(&e))),
-    };
     let mut reg = match Registry::open(path) {
         Ok(r) => r,
         Err(e) => return Done::failed("registry", e.to_string()),
     };
     reg.set_actor(actor);
+    // The remote as `promptdesk remote set` kept it (a private CA, --insecure), so the app
+    // reaches the same servers the CLI does, with the same checks.
+    let remote = match remote(&store, &reg, url, actor) {
+        Ok(r) => r,
+        Err(e) => return record(api, Done::failed(e.kind(), words(&e))),
+    };
     // `sync` records its outcome (the time, or the error) in the registry itself.
     match promptdesk_sync::sync(&mut reg, &remote, &mut |_| {}) {
         Ok(report) => Done {
@@ -271,9 +276,9 @@ fn round(api: &Api, path: &Path, actor: &str, url: &str) -> Done {
     }
 }
 
-fn remote(store: &KeyStore, url: &str, person: &str) -> Result<Remote, SyncError> {
+fn remote(store: &KeyStore, reg: &Registry, url: &str, person: &str) -> Result<Remote, SyncError> {
     let token = promptdesk_sync::token_for(store, url, person)?;
-    Ok(Remote::new(url, &token))
+    promptdesk_sync::remote_for(reg, url, &token)
 }
 
 /// Records a failure that happened before the round could start, so the status says why.

@@ -427,6 +427,9 @@ pub struct SyncStatus {
     pub cursor: i64,
     /// Changes made here that the server refused, oldest first, with what each one tried.
     pub refused: Vec<RefusedDetail>,
+    /// Everyone's changes that were pulled but could not be applied here, set aside so that
+    /// the rest still arrives.
+    pub set_aside: Vec<promptdesk_core::sync::inbox::SetAsideEvent>,
     /// When the last sync finished without error.
     pub last_synced_at: Option<String>,
     /// Why the last sync since then failed.

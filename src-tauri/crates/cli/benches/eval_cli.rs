@@ -907,9 +907,10 @@ fn orchestrate() {
             }
         }
     }
-    // The 1-case runs alternate with a diagnostic: the same run with OpenSSL pointed at an empty
-    // CA file and directory, to measure what building the HTTPS-capable client costs when the
-    // provider is plain http (the TLS settings are otherwise the product's).
+    // The 1-case runs alternate with a diagnostic: the same run with the system root store
+    // (rustls-native-certs reads SSL_CERT_FILE/SSL_CERT_DIR) pointed at an empty CA file and
+    // directory, to measure what building the HTTPS-capable client costs when the provider is
+    // plain http (the TLS settings are otherwise the product's).
     let no_ca = tempfile::tempdir().expect("a temporary directory");
     let empty_file = no_ca.path().join("empty.pem");
     std::fs::write(&empty_file, "").unwrap();

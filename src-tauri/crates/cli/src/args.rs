@@ -179,6 +179,14 @@ pub enum Command {
         /// Address to listen on
         #[arg(long, default_value = "127.0.0.1:8600")]
         addr: String,
+        /// Serve HTTPS with this PEM certificate chain (the server's certificate first);
+        /// needs --tls-key. Without it the server speaks plain HTTP (for this machine, or
+        /// behind a reverse proxy that terminates TLS)
+        #[arg(long, value_name = "PEM", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert
+        #[arg(long, value_name = "PEM", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Administer a registry server's database: tokens and the roles they carry
     Server {
@@ -520,6 +528,14 @@ pub enum RemoteCommand {
         /// Read the token from standard input instead of asking for it
         #[arg(long)]
         token_stdin: bool,
+        /// Also trust the CA certificates in this PEM file (a private CA), besides the
+        /// system's; kept with the remote as a path (PROMPTDESK_CA_FILE overrides it)
+        #[arg(long, value_name = "PEM")]
+        ca_file: Option<PathBuf>,
+        /// Allow plain http:// to a host that is not this machine: the token and every change
+        /// then cross the network unencrypted. Certificate checks of https:// are never off
+        #[arg(long)]
+        insecure: bool,
     },
     /// The server this registry syncs with, and who the kept token signs in as
     Show,

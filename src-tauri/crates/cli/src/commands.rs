@@ -70,7 +70,15 @@ pub fn run(cli: Cli) -> Out {
         Command::Import { dir } => import_dir(&path, json, &dir),
         Command::Verify => verify(&path, json),
         Command::Ui { port, ui_dir } => crate::web::run(&path, json, port, ui_dir),
-        Command::Serve { database, addr } => crate::serve::serve(json, &database, &addr),
+        Command::Serve {
+            database,
+            addr,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = tls_cert.zip(tls_key);
+            crate::serve::serve(json, &database, &addr, tls.as_ref())
+        }
         Command::Server { database, command } => crate::serve::admin(json, &database, command),
         Command::Remote { command } => crate::sync::remote(&path, json, command),
         Command::Sync { status } => crate::sync::sync(&path, json, status),

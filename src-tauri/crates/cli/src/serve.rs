@@ -1,5 +1,6 @@
 //! `promptdesk serve` and `promptdesk server token …`: the team's registry server.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use promptdesk_server::{ServerError, Store};
@@ -18,7 +19,15 @@ fn failure(e: ServerError) -> Failure {
     }
 }
 
-pub fn serve(json: bool, database: &str, addr: &str) -> Out {
+/// Serves the registry on `addr`: HTTPS with `tls` (certificate chain, key), else plain HTTP.
+pub fn serve(json: bool, database: &str, addr: &str, tls: Option<&(PathBuf, PathBuf)>) -> Out {
+    // A bad certificate or key is found before the database is touched or a port taken.
+    let tls = match tls {
+        Some((cert, key)) => {
+            Some(promptdesk_server::tls::server_config(cert, key).map_err(Failure::bad_input)?)
+        }
+        None => None,
+    };
     let store = Arc::new(Store::open(database).map_err(failure)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -32,18 +41,28 @@ pub fn serve(json: bool, database: &str, addr: &str) -> Out {
             .local_addr()
             .map_err(|e| Failure::internal(format!("cannot read the listening address: {e}")))?;
         let shutdown = crate::web::shutdown_signal()?;
-        let url = format!("http://{local}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{local}");
+        if tls.is_none() && !local.ip().is_loopback() {
+            eprintln!(
+                "Warning: serving plain HTTP on {local}: tokens and prompts cross the network in \
+                 clear. Give --tls-cert and --tls-key, or put a reverse proxy that terminates TLS \
+                 in front of a loopback address."
+            );
+        }
         // A PostgreSQL URL may carry a password; the line goes to terminals and logs.
         let shown = promptdesk_server::store::display_url(database);
         let line = if json {
-            json!({ "url": url, "database": shown }).to_string()
+            json!({ "url": url, "database": shown, "tls": scheme == "https" }).to_string()
         } else {
             format!("Promptdesk server listening on {url} (database {shown})")
         };
         println!("{line}");
-        promptdesk_server::serve(store, listener, shutdown)
-            .await
-            .map_err(|e| Failure::internal(format!("the server failed: {e}")))
+        let served = match tls {
+            Some(tls) => promptdesk_server::serve_tls(store, listener, tls, shutdown).await,
+            None => promptdesk_server::serve(store, listener, shutdown).await,
+        };
+        served.map_err(|e| Failure::internal(format!("the server failed: {e}")))
     })
 }
 

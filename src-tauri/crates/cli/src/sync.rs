@@ -4,7 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use promptdesk_keys::KeyStore;
-use promptdesk_sync::{Progress, Remote, SyncError};
+use promptdesk_sync::{Progress, Remote, RemoteOptions, SyncError};
 use serde_json::json;
 
 use crate::args::RemoteCommand;
@@ -24,6 +24,8 @@ fn failure(e: SyncError) -> Failure {
             Failure::bad_input(e.to_string())
         }
         SyncError::Offline { .. } => Failure::refused("offline", e.to_string(), json!(null)),
+        SyncError::Tls { .. } => Failure::refused("tls", e.to_string(), json!(null)),
+        SyncError::Setup(_) => Failure::bad_input(e.to_string()),
         SyncError::Unauthorized { .. } => {
             Failure::refused("unauthorized", e.to_string(), json!(null))
         }
@@ -35,16 +37,38 @@ pub fn remote(path: &Path, json: bool, command: RemoteCommand) -> Out {
     let mut reg = context::open(path)?;
     let store = key_store()?;
     match command {
-        RemoteCommand::Set { url, token_stdin } => {
+        RemoteCommand::Set {
+            url,
+            token_stdin,
+            ca_file,
+            insecure,
+        } => {
             let url = url.trim().trim_end_matches('/').to_string();
+            if insecure && url.starts_with("https://") {
+                return Err(Failure::bad_input(
+                    "--insecure is for plain http:// URLs only: certificate checks of https://                      are never turned off (for a private CA, give --ca-file CA.pem)",
+                ));
+            }
+            // Kept as an absolute path, so syncing works from any directory.
+            let ca_file = match ca_file {
+                Some(p) => Some(std::path::absolute(&p).map_err(|e| {
+                    Failure::bad_input(format!("the CA file {}: {e}", p.display()))
+                })?),
+                None => None,
+            };
+            let options = RemoteOptions { ca_file, insecure };
+            // The URL and the CA file are checked before the token is asked for, and long
+            // before anything is sent.
+            Remote::with_options(&url, "", &options).map_err(failure)?;
             let token = read_token(&url, token_stdin)?;
             // Check the token before keeping anything: a typo must not replace a good setting.
-            let (user, role) =
-                promptdesk_sync::whoami(&Remote::new(&url, &token)).map_err(failure)?;
+            let remote = Remote::with_options(&url, &token, &options).map_err(failure)?;
+            let (user, role) = promptdesk_sync::whoami(&remote).map_err(failure)?;
             store
                 .set_server_token(&url, reg.actor(), &token)
                 .map_err(|e| Failure::bad_input(e.to_string()))?;
             reg.set_sync_remote(&url)?;
+            promptdesk_sync::set_remote_options(&reg, &url, &options).map_err(failure)?;
             let acting = reg.actor().to_string();
             let warning = (user != acting).then(|| {
                 format!(
@@ -56,10 +80,20 @@ pub fn remote(path: &Path, json: bool, command: RemoteCommand) -> Out {
             emit(
                 json,
                 &json!({ "remote": url, "user": user, "role": role, "token": store.describe(),
+                         "ca_file": options.ca_file, "insecure": options.insecure,
                          "warning": warning }),
                 || {
                     println!("This registry now syncs with {url} as {user} ({role}).");
                     println!("The token is kept in {}.", store.describe());
+                    if let Some(ca) = &options.ca_file {
+                        println!("Also trusting the CA certificates in {}.", ca.display());
+                    }
+                    if options.insecure {
+                        println!(
+                            "Warning: plain http:// to another machine: the token and every \
+                             change cross the network unencrypted."
+                        );
+                    }
                     if let Some(w) = &warning {
                         println!("Warning: {w}");
                     }
@@ -69,6 +103,10 @@ pub fn remote(path: &Path, json: bool, command: RemoteCommand) -> Out {
         }
         RemoteCommand::Show => {
             let url = reg.sync_remote()?;
+            let options = match &url {
+                Some(u) => promptdesk_sync::remote_options(&reg, u).map_err(failure)?,
+                None => RemoteOptions::default(),
+            };
             let kept = match &url {
                 Some(u) => store
                     .server_token(u, reg.actor())
@@ -80,25 +118,39 @@ pub fn remote(path: &Path, json: bool, command: RemoteCommand) -> Out {
                 (Some(u), true) => {
                     let token =
                         promptdesk_sync::token_for(&store, u, reg.actor()).map_err(failure)?;
-                    promptdesk_sync::whoami(&Remote::new(u, &token)).ok()
+                    Remote::with_options(u, &token, &options)
+                        .and_then(|r| promptdesk_sync::whoami(&r))
+                        .map_err(|e| e.to_string())
                 }
-                _ => None,
+                _ => Err(String::new()),
             };
+            let ca_file = promptdesk_sync::tls::effective_ca_file(options.ca_file.as_deref());
+            let problem = who.as_ref().err().filter(|e| !e.is_empty()).cloned();
+            let who = who.ok();
             emit(
                 json,
                 &json!({ "remote": url, "token_kept": kept,
-                         "user": who.as_ref().map(|w| &w.0), "role": who.as_ref().map(|w| &w.1) }),
+                         "user": who.as_ref().map(|w| &w.0), "role": who.as_ref().map(|w| &w.1),
+                         "ca_file": ca_file, "insecure": options.insecure, "problem": problem }),
                 || match &url {
                     None => println!("No server is set: `promptdesk remote set URL`."),
                     Some(u) => {
                         println!("Syncs with {u}.");
+                        if let Some(ca) = &ca_file {
+                            println!("Also trusts the CA certificates in {}.", ca.display());
+                        }
+                        if options.insecure {
+                            println!("Plain http:// to another machine is allowed (--insecure).");
+                        }
                         match (&who, kept) {
                             (Some((user, role)), _) => println!("Signed in as {user} ({role})."),
-                            (None, true) => {
-                                println!(
-                                    "A token is kept, but the server could not confirm it now."
-                                )
-                            }
+                            (None, true) => println!(
+                                "A token is kept, but the server could not confirm it now{}.",
+                                problem
+                                    .as_deref()
+                                    .map(|p| format!(": {p}"))
+                                    .unwrap_or_default()
+                            ),
                             (None, false) => {
                                 println!("No token is kept for it: `promptdesk remote set {u}`.")
                             }

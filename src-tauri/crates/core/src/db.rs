@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_sync.sql"),
     include_str!("../migrations/0004_evals.sql"),
     include_str!("../migrations/0005_incidents.sql"),
+    include_str!("../migrations/0006_sync_set_aside.sql"),
 ];
 
 /// The schema version this build writes.

@@ -356,7 +356,7 @@ fn ship(reg: &mut Registry, name: &str, number: u32, changelog: &str) -> Result<
     let version = Some(Ref::Number(number));
     let review = reg.request_review(name, version.as_ref(), "production", changelog)?;
     reg.set_actor("ben");
-    reg.set_signer(Box::new(demo_signer("ben")));
+    reg.set_signer(Box::new(demo_signer("ben")?));
     reg.comment(
         review.number,
         "Read it against the policy page; wording is right.",
@@ -365,7 +365,7 @@ fn ship(reg: &mut Registry, name: &str, number: u32, changelog: &str) -> Result<
     )?;
     reg.approve(review.number, "Approved")?;
     reg.set_actor("rita");
-    reg.set_signer(Box::new(demo_signer("rita")));
+    reg.set_signer(Box::new(demo_signer("rita")?));
     reg.release(
         name,
         version.as_ref(),
@@ -386,11 +386,18 @@ thread_local! {
         Default::default();
 }
 
-fn demo_signer(person: &str) -> crate::signing::MemorySigner {
-    let seed = DEMO_KEYS.with(|k| {
-        *k.borrow_mut()
-            .entry(person.to_string())
-            .or_insert_with(crate::signing::random_seed)
-    });
-    crate::signing::MemorySigner::from_seed(seed)
+fn demo_signer(person: &str) -> Result<crate::signing::MemorySigner> {
+    let known = DEMO_KEYS.with(|k| k.borrow().get(person).copied());
+    let seed = match known {
+        Some(seed) => seed,
+        None => {
+            let seed = crate::signing::random_seed().map_err(|e| crate::Error::Io {
+                context: "making a demo signing key".into(),
+                source: std::io::Error::other(e),
+            })?;
+            DEMO_KEYS.with(|k| k.borrow_mut().insert(person.to_string(), seed));
+            seed
+        }
+    };
+    Ok(crate::signing::MemorySigner::from_seed(seed))
 }

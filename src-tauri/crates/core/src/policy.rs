@@ -128,7 +128,8 @@ pub struct SuiteRequirement {
 }
 
 /// A period in which a label may not be promoted (rollbacks stay allowed: an incident must
-/// never wait for a freeze to end). RFC 3339 UTC times; `from` inclusive, `to` exclusive.
+/// never wait for a freeze to end). RFC 3339 times (any offset; compared as instants, never as
+/// text); `from` inclusive, `to` exclusive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct FreezeWindow {
     pub from: String,
@@ -213,7 +214,8 @@ impl Policy {
             return Err("at most 20 approvals can be required".into());
         }
         for w in &self.freeze_windows {
-            if w.to <= w.from {
+            let (from, to) = w.instants()?;
+            if to <= from {
                 return Err(format!(
                     "freeze window {} → {} ends before it starts",
                     w.from, w.to
@@ -221,6 +223,30 @@ impl Policy {
             }
         }
         Ok(())
+    }
+}
+
+/// An RFC 3339 time as an instant, or what is wrong with it.
+pub fn parse_instant(text: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| format!("'{text}' is not an RFC 3339 time (like 2026-12-24T18:00:00Z)"))
+}
+
+impl FreezeWindow {
+    /// Its start and end as instants.
+    pub fn instants(&self) -> Result<(time::OffsetDateTime, time::OffsetDateTime), String> {
+        let from = parse_instant(&self.from).map_err(|e| format!("freeze window start: {e}"))?;
+        let to = parse_instant(&self.to).map_err(|e| format!("freeze window end: {e}"))?;
+        Ok((from, to))
+    }
+
+    /// Whether `now` falls in the window. A window or a clock that cannot be read counts as in
+    /// force: a freeze nobody can read must not let a release through.
+    fn holds_at(&self, now: Result<time::OffsetDateTime, String>) -> bool {
+        match (self.instants(), now) {
+            (Ok((from, to)), Ok(now)) => from <= now && now < to,
+            _ => true,
+        }
     }
 }
 
@@ -278,7 +304,7 @@ pub struct Situation<'a> {
     pub changelog: &'a str,
     pub approvals: &'a [ApprovalFact],
     pub suite_results: &'a [SuiteResult],
-    /// RFC 3339 UTC.
+    /// RFC 3339: the clock of whoever decides (the server's, for a release it accepts).
     pub now: &'a str,
     pub rollback: bool,
 }
@@ -455,10 +481,11 @@ pub fn check_release(policy: &Policy, s: &Situation<'_>) -> Decision {
     }
 
     if !s.rollback {
+        let now = parse_instant(s.now);
         if let Some(w) = policy
             .freeze_windows
             .iter()
-            .find(|w| w.from.as_str() <= s.now && s.now < w.to.as_str())
+            .find(|w| w.holds_at(now.clone()))
         {
             conditions.push(condition(
                 "freeze",

@@ -26,8 +26,9 @@ impl MemorySigner {
         MemorySigner(SigningKey::from_bytes(&seed))
     }
 
-    pub fn generate() -> Self {
-        MemorySigner::from_seed(random_seed())
+    /// A new key from the OS random source.
+    pub fn generate() -> Result<Self, String> {
+        Ok(MemorySigner::from_seed(random_seed()?))
     }
 
     /// The private key's seed, for storing it (the `keys` crate puts it in the OS keyring).
@@ -36,25 +37,19 @@ impl MemorySigner {
     }
 }
 
-/// 32 bytes from the OS random source.
-pub fn random_seed() -> [u8; 32] {
+/// 32 bytes from the OS random source (full entropy: every bit random, unlike the bytes of a
+/// random UUID, six of which are fixed).
+pub fn random_seed() -> Result<[u8; 32], String> {
     let mut seed = [0u8; 32];
-    getrandom_fill(&mut seed);
-    seed
+    getrandom::fill(&mut seed)
+        .map_err(|e| format!("the operating system gave no random bytes for a key: {e}"))?;
+    Ok(seed)
 }
 
 impl std::fmt::Debug for MemorySigner {
     // Never prints the private key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "MemorySigner(public key {})", self.public_key())
-    }
-}
-
-fn getrandom_fill(buf: &mut [u8]) {
-    // uuid's v4 generator is backed by the OS random source; two of them give 32 bytes.
-    for chunk in buf.chunks_mut(16) {
-        let bytes = *uuid::Uuid::new_v4().as_bytes();
-        chunk.copy_from_slice(&bytes[..chunk.len()]);
     }
 }
 
@@ -108,10 +103,10 @@ mod tests {
     fn a_signature_verifies_only_for_its_key_and_message() {
         let a = MemorySigner::from_seed([7; 32]);
         assert_ne!(
-            MemorySigner::generate().public_key(),
-            MemorySigner::generate().public_key()
+            MemorySigner::generate().unwrap().public_key(),
+            MemorySigner::generate().unwrap().public_key()
         );
-        let b = MemorySigner::generate();
+        let b = MemorySigner::generate().unwrap();
         let msg = statement_bytes(&serde_json::json!({"b": 1, "a": "x"}));
         assert_eq!(msg, br#"{"a":"x","b":1}"#);
         let sig = a.sign(&msg).unwrap();
@@ -120,5 +115,24 @@ mod tests {
         assert!(!verify(&a.public_key(), b"other", &sig));
         assert!(!verify(&a.public_key(), &msg, "00"));
         assert_eq!(key_id(&a.public_key()).len(), 16);
+    }
+
+    #[test]
+    fn seeds_use_every_bit() {
+        // A UUIDv4 fixes 6 of its 128 bits (the version nibble and the variant bits); a seed
+        // built from two of them would have bytes 6 and 8 (and 22, 24) never take most values.
+        // Over 64 seeds each of those bytes takes well over the 16 values a UUID nibble allows.
+        let seeds: Vec<[u8; 32]> = (0..64).map(|_| random_seed().unwrap()).collect();
+        for byte in [6, 8, 22, 24] {
+            let distinct: std::collections::BTreeSet<u8> = seeds.iter().map(|s| s[byte]).collect();
+            assert!(
+                distinct.len() > 20,
+                "byte {byte} of the seed took only {} values over 64 seeds",
+                distinct.len()
+            );
+            let high_nibbles: std::collections::BTreeSet<u8> =
+                seeds.iter().map(|s| s[byte] >> 4).collect();
+            assert!(high_nibbles.len() > 4, "byte {byte}'s high nibble is fixed");
+        }
     }
 }

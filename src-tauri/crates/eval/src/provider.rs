@@ -282,6 +282,7 @@ impl Provider {
             ProviderKind::Anthropic => "/v1/messages",
         };
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("promptdesk/", env!("CARGO_PKG_VERSION")))
@@ -596,6 +597,29 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// An error and its sources, `: `-separated.
+/// TLS of provider calls: rustls with ring (the workspace's one crypto provider) trusting the
+/// system's root certificates (`SSL_CERT_FILE` / `SSL_CERT_DIR` honoured), read once per
+/// process.
+fn tls_config() -> Result<rustls::ClientConfig, ProviderError> {
+    static ROOTS: std::sync::OnceLock<std::sync::Arc<rustls::RootCertStore>> =
+        std::sync::OnceLock::new();
+    let roots = ROOTS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        std::sync::Arc::new(roots)
+    });
+    #[allow(deprecated)] // ring lacks post-quantum key exchange; see the workspace's Cargo.toml
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ProviderError::Config {
+            message: format!("cannot start TLS: {e}"),
+        })?
+        .with_root_certificates(roots.clone())
+        .with_no_client_auth();
+    Ok(config)
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();

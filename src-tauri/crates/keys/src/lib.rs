@@ -96,7 +96,7 @@ impl KeyStore {
             KeyStore::Os => {
                 let entry = keyring::Entry::new(SERVICE, CANARY_USER)
                     .map_err(|e| KeyError::Unavailable(e.to_string()))?;
-                let value = hex::encode(random_seed());
+                let value = hex::encode(random_seed().map_err(KeyError::Unavailable)?);
                 entry
                     .set_password(&value)
                     .map_err(|e| KeyError::Unavailable(e.to_string()))?;
@@ -130,7 +130,7 @@ impl KeyStore {
         match self.load(person)? {
             Some(seed) => Ok(MemorySigner::from_seed(seed)),
             None => {
-                let signer = MemorySigner::generate();
+                let signer = MemorySigner::generate().map_err(KeyError::Unavailable)?;
                 if let Err(e) = self.store(person, &signer.seed()) {
                     // Another process made this person's key at the same moment: use theirs.
                     if let Some(seed) = self.load(person)? {

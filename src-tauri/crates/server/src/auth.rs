@@ -1,8 +1,12 @@
 //! Tokens and who they belong to.
 //!
 //! Native tokens are `pdt_` + 40 hex digits, sent as `Authorization: Bearer`. Langfuse-style
-//! pairs are a public key `pk-lf-…` and a secret key `sk-lf-…`, sent as HTTP Basic. Only the
-//! SHA-256 of a secret is stored; the secret is shown once, when it is created.
+//! pairs are a public key `pk-lf-…` and a secret key `sk-lf-…`, sent as HTTP Basic — and only
+//! so: a Langfuse secret is not a Bearer token, and a native token is not a Basic password. Only
+//! the SHA-256 of a secret is stored; the secret is shown once, when it is created.
+//!
+//! Failed sign-ins are limited per address and, for key pairs, per account (the public key), so
+//! guessing from many addresses at one account is slowed down too.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -112,9 +116,14 @@ pub fn authenticate(store: &Store, creds: &Credentials) -> Result<Principal> {
                 tx.token_by_secret(&secret_hash(secret), Some(public))?
             }
         };
+        // Each kind of credential opens only its own kind of token.
+        let expected = match creds {
+            Credentials::Bearer(_) => "token",
+            Credentials::Basic { .. } => "langfuse",
+        };
         match token {
-            Some(t) => Ok(Some((t.user.clone(), tx.role_of(&t.user)?))),
-            None => Ok(None),
+            Some(t) if t.kind == expected => Ok(Some((t.user.clone(), tx.role_of(&t.user)?))),
+            _ => Ok(None),
         }
     })?;
     match found {
@@ -127,12 +136,33 @@ pub fn authenticate(store: &Store, creds: &Credentials) -> Result<Principal> {
     }
 }
 
-/// Slows down guessing: after `max_failures` failed authentications from one address within
-/// `window`, further attempts from it are refused (429) until the window has passed.
+/// What failed sign-ins are counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Attempt {
+    /// The address the attempt came from.
+    Address(IpAddr),
+    /// The account it tried: a key pair's public key.
+    Account(String),
+}
+
+impl Credentials {
+    /// The account these credentials name, when they name one (a Bearer token names none: it
+    /// is all secret).
+    pub fn account(&self) -> Option<Attempt> {
+        match self {
+            Credentials::Bearer(_) => None,
+            Credentials::Basic { public, .. } => Some(Attempt::Account(public.clone())),
+        }
+    }
+}
+
+/// Slows down guessing: after `max_failures` failed authentications from one address (or at
+/// one account) within `window`, further attempts from it (or at it) are refused (429) until
+/// the window has passed.
 pub struct FailureLimiter {
     max_failures: u32,
     window: Duration,
-    seen: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    seen: Mutex<HashMap<Attempt, (u32, Instant)>>,
 }
 
 impl FailureLimiter {
@@ -144,10 +174,10 @@ impl FailureLimiter {
         }
     }
 
-    /// `Some(seconds to wait)` when `ip` must wait before trying again.
-    pub fn blocked(&self, ip: IpAddr) -> Option<u64> {
+    /// `Some(seconds to wait)` when attempts from (or at) `who` must wait.
+    pub fn blocked(&self, who: &Attempt) -> Option<u64> {
         let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let (count, since) = seen.get(&ip)?;
+        let (count, since) = seen.get(who)?;
         let elapsed = since.elapsed();
         if *count >= self.max_failures && elapsed < self.window {
             Some((self.window - elapsed).as_secs().max(1))
@@ -156,14 +186,14 @@ impl FailureLimiter {
         }
     }
 
-    pub fn failed(&self, ip: IpAddr) {
+    pub fn failed(&self, who: Attempt) {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         // Forget old entries now and then so the map cannot grow without bound.
         if seen.len() > 10_000 {
             let window = self.window;
             seen.retain(|_, (_, since)| since.elapsed() < window);
         }
-        let entry = seen.entry(ip).or_insert((0, Instant::now()));
+        let entry = seen.entry(who).or_insert((0, Instant::now()));
         if entry.1.elapsed() >= self.window {
             *entry = (0, Instant::now());
         }

@@ -23,12 +23,18 @@ use crate::error::{Result, ServerError};
 use crate::store::{Pick, PromptRow, Store, VersionRow};
 
 /// How long a verified token is trusted without asking the database again: a revoked token
-/// stops working within this time.
-const AUTH_TTL: Duration = Duration::from_secs(5);
+/// stops working within this time on every replica (each asks the shared database again after
+/// it). One lookup per token per half second costs nothing next to a request.
+const AUTH_TTL: Duration = Duration::from_millis(500);
 
 pub struct ServerState {
     pub store: Arc<Store>,
+    /// Failed sign-ins per address.
     limiter: FailureLimiter,
+    /// Failed sign-ins per account (a key pair's public key), whatever the address: more are
+    /// allowed than per address, since anyone who knows a public key could otherwise lock its
+    /// owner out.
+    account_limiter: FailureLimiter,
     auth_cache: RwLock<HashMap<String, (Principal, Instant)>>,
     /// Runtime answers by request key; dropped whenever the event log grows.
     runtime_cache: RwLock<HashMap<String, Arc<Cached>>>,
@@ -50,6 +56,7 @@ impl ServerState {
         Arc::new(ServerState {
             store,
             limiter: FailureLimiter::new(10, Duration::from_secs(60)),
+            account_limiter: FailureLimiter::new(30, Duration::from_secs(60)),
             auth_cache: RwLock::new(HashMap::new()),
             runtime_cache: RwLock::new(HashMap::new()),
             cache_head: AtomicI64::new(-1),
@@ -131,7 +138,8 @@ impl ServerState {
         headers: &HeaderMap,
         peer: SocketAddr,
     ) -> std::result::Result<Principal, Refusal> {
-        if let Some(wait) = self.limiter.blocked(peer.ip()) {
+        let address = auth::Attempt::Address(peer.ip());
+        if let Some(wait) = self.limiter.blocked(&address) {
             return Err(Refusal::TooMany(wait));
         }
         let Some(creds) = headers
@@ -139,11 +147,18 @@ impl ServerState {
             .and_then(|v| v.to_str().ok())
             .and_then(auth::parse_authorization)
         else {
-            self.limiter.failed(peer.ip());
+            self.limiter.failed(address);
             return Err(Refusal::Error(ServerError::Unauthorized(
                 "this server needs a token: Authorization: Bearer pdt_… (or HTTP Basic with a Langfuse key pair)".into(),
             )));
         };
+        let account = creds.account();
+        if let Some(wait) = account
+            .as_ref()
+            .and_then(|a| self.account_limiter.blocked(a))
+        {
+            return Err(Refusal::TooMany(wait));
+        }
         let key = match &creds {
             Credentials::Bearer(t) => auth::secret_hash(t),
             Credentials::Basic { public, secret } => {
@@ -172,7 +187,10 @@ impl ServerState {
                 Ok(p)
             }
             Err(e @ ServerError::Unauthorized(_)) => {
-                self.limiter.failed(peer.ip());
+                self.limiter.failed(address);
+                if let Some(account) = account {
+                    self.account_limiter.failed(account);
+                }
                 Err(Refusal::Error(e))
             }
             Err(e) => Err(Refusal::Error(e)),
@@ -596,4 +614,73 @@ fn runtime_body(tx: &mut dyn crate::store::Tx, p: &PromptRow, v: &VersionRow) ->
         "message": v.message,
         "created_at": v.created_at,
     }))
+}
+
+/// Sign-in limits as the routes apply them, with the peer addresses a test cannot make over a
+/// real socket: many addresses guessing at one account.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promptdesk_core::policy::Role;
+
+    fn basic(public: &str, secret: &str) -> HeaderMap {
+        use base64::Engine as _;
+        let mut h = HeaderMap::new();
+        let b = base64::engine::general_purpose::STANDARD.encode(format!("{public}:{secret}"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {b}")).unwrap(),
+        );
+        h
+    }
+
+    fn from(i: u32) -> SocketAddr {
+        SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 40000))
+    }
+
+    #[tokio::test]
+    async fn failed_sign_ins_are_limited_per_account_whatever_the_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("server.db").display());
+        let store = Arc::new(Store::open(&url).unwrap());
+        let mine =
+            auth::create_token(&store, "ana", Role::Editor, true, "2026-01-01T00:00:00Z").unwrap();
+        let other =
+            auth::create_token(&store, "ben", Role::Editor, true, "2026-01-01T00:00:00Z").unwrap();
+        let pk = mine.row.public_key.clone().unwrap();
+        let state = ServerState::new(store);
+        // One wrong guess from each of many addresses: no address reaches its own limit.
+        for i in 0..30 {
+            let r = state.principal(&basic(&pk, "sk-lf-wrong"), from(i)).await;
+            assert!(
+                matches!(r, Err(Refusal::Error(_))),
+                "guess {i} is refused as wrong"
+            );
+        }
+        // Now the account itself waits, from a new address, even with the right secret.
+        let r = state.principal(&basic(&pk, &mine.secret), from(999)).await;
+        assert!(
+            matches!(r, Err(Refusal::TooMany(_))),
+            "the account is limited after 30 failures from 30 addresses"
+        );
+        // Other accounts are not.
+        let ben_pk = other.row.public_key.unwrap();
+        let r = state
+            .principal(&basic(&ben_pk, &other.secret), from(1000))
+            .await;
+        assert!(matches!(r, Ok(p) if p.user == "ben"));
+        // And one address is limited on its own, sooner.
+        for _ in 0..10 {
+            let _ = state
+                .principal(&basic(&ben_pk, "sk-lf-wrong"), from(2000))
+                .await;
+        }
+        let r = state
+            .principal(&basic(&ben_pk, &other.secret), from(2000))
+            .await;
+        assert!(
+            matches!(r, Err(Refusal::TooMany(_))),
+            "10 failures from one address"
+        );
+    }
 }

@@ -13,6 +13,9 @@
 //! Every route needs a token; failed authentication is rate limited per address (429 with
 //! `Retry-After`); bodies over [`BODY_LIMIT`] are refused with 413 before any handler runs;
 //! each request is logged as one JSON line without credentials.
+//!
+//! HTTPS: [`serve_tls`] serves the same routes over TLS ([`tls`]: rustls with ring, through
+//! tokio-rustls); plain HTTP ([`serve`]) stays for loopback and behind a TLS-terminating proxy.
 
 pub mod apply;
 pub mod auth;
@@ -20,6 +23,7 @@ pub mod error;
 mod http;
 mod langfuse;
 pub mod store;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,12 +53,29 @@ pub fn now() -> String {
 /// it, or `stop`, shuts it down gracefully and waits for it.
 pub struct Background {
     pub addr: SocketAddr,
+    scheme: &'static str,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Background {
     pub fn start(store: Arc<Store>) -> std::io::Result<Background> {
+        Background::start_with(store, None)
+    }
+
+    /// The same over HTTPS with `tls` (see [`tls::server_config`]); `url` is then `https://`.
+    pub fn start_tls(
+        store: Arc<Store>,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<Background> {
+        Background::start_with(store, Some(tls))
+    }
+
+    fn start_with(
+        store: Arc<Store>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<Background> {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let (ready, listening) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -72,10 +93,13 @@ impl Background {
                     Err(e) => return drop(ready.send(Err(e))),
                 };
                 let _ = ready.send(listener.local_addr());
-                let _ = serve(store, listener, async {
+                let shutdown = async {
                     let _ = stopped.await;
-                })
-                .await;
+                };
+                let _ = match tls {
+                    Some(tls) => serve_tls(store, listener, tls, shutdown).await,
+                    None => serve(store, listener, shutdown).await,
+                };
             });
         });
         let addr = listening
@@ -83,13 +107,14 @@ impl Background {
             .map_err(|_| std::io::Error::other("the server thread ended before listening"))??;
         Ok(Background {
             addr,
+            scheme,
             stop: Some(stop),
             thread: Some(thread),
         })
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops the server and waits until it no longer answers.
@@ -118,6 +143,29 @@ pub async fn serve(
     let state = ServerState::new(store);
     state.watch_for_changes();
     let app = router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// [`serve`] over TLS: the same routes, limits, logging and graceful shutdown; only connections
+/// that finished a TLS handshake reach them.
+pub async fn serve_tls(
+    store: Arc<Store>,
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let state = ServerState::new(store);
+    state.watch_for_changes();
+    let app = router(state);
+    // `tap_io` gives the listener axum's `ConnectInfo<SocketAddr>` (the per-address sign-in
+    // limit reads it) for any listener whose address is a `SocketAddr`.
+    let listener = tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -10,8 +10,14 @@
 //!
 //! The core crate decides what an event means for a registry (`promptdesk_core::sync`); this
 //! crate only moves them over HTTP and keeps the token where it belongs (the OS keyring).
+//!
+//! Nothing crosses a network in clear: `https://` is verified with rustls against the system's
+//! roots plus an optional private CA file ([`RemoteOptions`], kept next to the remote's URL in
+//! the registry's settings; `PROMPTDESK_CA_FILE` overrides it), and plain `http://` is refused
+//! for any host but this machine unless the remote was set with `--insecure` ([`tls`]).
 
 mod http;
+pub mod tls;
 
 use promptdesk_core::sync::inbox::{Acknowledged, PullReport, Pulled, RefusedChange};
 use promptdesk_core::sync::outbox::Pending;
@@ -20,7 +26,8 @@ use promptdesk_core::Registry;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub use http::Remote;
+pub use http::{Remote, RemoteOptions};
+pub use tls::SetupError;
 
 /// How many events go in one push request.
 const PUSH_BATCH: usize = 200;
@@ -34,6 +41,14 @@ pub enum SyncError {
     Offline { url: String, detail: String },
     #[error("the server at {url} does not accept the token: {detail}. Set a new one with `promptdesk remote set {url}`")]
     Unauthorized { url: String, detail: String },
+    /// The TLS handshake failed (a certificate not trusted, of another name, expired, …): not
+    /// "offline", since trying again later fails the same way.
+    #[error("no secure connection to {url}: {detail}")]
+    Tls { url: String, detail: String },
+    /// The remote's setup is refused before connecting (plain http to another machine, an
+    /// unusable CA file).
+    #[error("{0}")]
+    Setup(SetupError),
     #[error("no server is set for this registry: `promptdesk remote set URL`")]
     NoRemote,
     #[error("no token is kept for {url}: `promptdesk remote set {url}` (or PROMPTDESK_TOKEN)")]
@@ -54,11 +69,21 @@ impl SyncError {
         match self {
             SyncError::Offline { .. } => "offline",
             SyncError::Unauthorized { .. } => "unauthorized",
+            SyncError::Tls { .. } => "tls",
+            SyncError::Setup(SetupError::Insecure { .. }) => "insecure",
+            SyncError::Setup(SetupError::CaFile { .. }) => "tls",
+            SyncError::Setup(SetupError::BadUrl { .. }) => "not_configured",
             SyncError::NoRemote | SyncError::NoToken { .. } => "not_configured",
             SyncError::Protocol(_) | SyncError::Gap(_) => "protocol",
             SyncError::Registry(_) => "registry",
             SyncError::Keys(_) => "keys",
         }
+    }
+}
+
+impl From<SetupError> for SyncError {
+    fn from(e: SetupError) -> Self {
+        SyncError::Setup(e)
     }
 }
 
@@ -348,11 +373,59 @@ pub fn token_for(
         .ok_or_else(|| SyncError::NoToken { url: url.into() })
 }
 
-/// The remote of `reg`, with the acting person's token, ready to sync.
+/// The remote of `reg`, with the acting person's token and the options kept with it, ready to
+/// sync.
 pub fn remote_of(reg: &Registry, store: &promptdesk_keys::KeyStore) -> Result<Remote, SyncError> {
     let url = reg.sync_remote()?.ok_or(SyncError::NoRemote)?;
     let token = token_for(store, &url, reg.actor())?;
-    Ok(Remote::new(&url, &token))
+    remote_for(reg, &url, &token)
+}
+
+/// A remote for `url` with `token` and the options `reg` keeps for that URL.
+pub fn remote_for(reg: &Registry, url: &str, token: &str) -> Result<Remote, SyncError> {
+    Remote::with_options(url, token, &remote_options(reg, url)?)
+}
+
+/// The registry setting holding the options of the remote (a JSON object with the URL they are
+/// for, so options set for one server never apply to another).
+const OPTIONS_SETTING: &str = "sync.remote_options";
+
+#[derive(Serialize, Deserialize)]
+struct KeptOptions {
+    url: String,
+    #[serde(flatten)]
+    options: RemoteOptions,
+}
+
+/// The options kept for `url` (the defaults when none are, or they are another URL's).
+pub fn remote_options(reg: &Registry, url: &str) -> Result<RemoteOptions, SyncError> {
+    let url = url.trim().trim_end_matches('/');
+    let Some(text) = promptdesk_core::store::settings::get(reg.connection(), OPTIONS_SETTING)?
+    else {
+        return Ok(RemoteOptions::default());
+    };
+    let kept: KeptOptions = serde_json::from_str(&text)
+        .map_err(|e| SyncError::Protocol(format!("the kept remote options are unreadable: {e}")))?;
+    Ok(if kept.url == url {
+        kept.options
+    } else {
+        RemoteOptions::default()
+    })
+}
+
+/// Keeps `options` for `url` (a path and a flag, never a secret).
+pub fn set_remote_options(
+    reg: &Registry,
+    url: &str,
+    options: &RemoteOptions,
+) -> Result<(), SyncError> {
+    let kept = KeptOptions {
+        url: url.trim().trim_end_matches('/').to_string(),
+        options: options.clone(),
+    };
+    let text = serde_json::to_string(&kept).map_err(|e| SyncError::Protocol(e.to_string()))?;
+    promptdesk_core::store::settings::set(reg.connection(), OPTIONS_SETTING, &text)?;
+    Ok(())
 }
 
 /// A value for JSON output: the state plus the last round's report.

@@ -293,3 +293,69 @@ fn policies_that_cannot_work_are_refused() {
     assert!(production().is_protected());
     assert!(!Policy::default_for("staging").is_protected());
 }
+
+fn decide_at(policy: &Policy, now: &str) -> Decision {
+    check_release(
+        policy,
+        &Situation {
+            label: "production",
+            actor: "rita",
+            actor_role: Releaser,
+            version: 3,
+            version_hash: V3,
+            version_author: "ana",
+            changelog: "Shorter reply",
+            approvals: &[approval("bob", Reviewer, V3)],
+            suite_results: &[],
+            now,
+            rollback: false,
+        },
+    )
+}
+
+fn window(from: &str, to: &str) -> Policy {
+    Policy {
+        freeze_windows: vec![FreezeWindow {
+            from: from.into(),
+            to: to.into(),
+            reason: "sale".into(),
+        }],
+        ..production()
+    }
+}
+
+#[test]
+fn freeze_windows_compare_instants_not_text() {
+    let frozen = frozen();
+    // 2026-11-22T03:00:00+05:00 is 2026-11-21T22:00:00Z: inside the window, although as text it
+    // sorts like any other string.
+    for now in [
+        "2026-11-22T03:00:00+05:00",
+        "2026-11-21T22:00:00Z",
+        "2026-11-24T19:00:00-04:59",
+    ] {
+        let d = decide_at(&frozen, now);
+        assert!(!d.allowed, "a release at {now} falls in the freeze: {d:?}");
+        assert!(d.refusal().contains("frozen until"), "{}", d.refusal());
+    }
+    // Just outside, written with offsets that make the text look inside.
+    for now in ["2026-11-19T23:59:59-00:00", "2026-11-25T04:00:00+04:00"] {
+        let d = decide_at(&frozen, now);
+        assert!(d.allowed, "a release at {now} is outside the freeze: {d:?}");
+    }
+    // A window written with an offset is the same instants as in UTC.
+    let east = window("2026-11-20T05:00:00+05:00", "2026-11-25T05:00:00+05:00");
+    assert!(!decide_at(&east, "2026-11-24T23:59:59Z").allowed);
+    assert!(decide_at(&east, "2026-11-25T00:00:00Z").allowed);
+}
+
+#[test]
+fn a_freeze_or_clock_that_cannot_be_read_blocks_a_release() {
+    let unreadable = window("next tuesday", "2026-11-25T00:00:00Z");
+    assert!(!decide_at(&unreadable, NOW).allowed);
+    assert!(unreadable
+        .validate()
+        .unwrap_err()
+        .contains("not an RFC 3339 time"));
+    assert!(!decide_at(&frozen(), "yesterday").allowed);
+}

@@ -44,6 +44,29 @@ pub struct Pulled {
     pub hash: String,
     #[serde(default)]
     pub assigned: Value,
+    /// Who pushed it: its author, or an admin who carried it for them (servers before schema 3
+    /// do not say).
+    #[serde(default)]
+    pub pushed_by: String,
+    /// The server's clock when it accepted the event.
+    #[serde(default)]
+    pub received_at: String,
+}
+
+/// A pulled event this registry could not apply: kept aside with why, so that every later
+/// change still arrives. Shown with the sync status until someone deals with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct SetAsideEvent {
+    pub event_id: String,
+    /// The server's sequence number.
+    pub seq: i64,
+    pub kind: String,
+    pub subject: String,
+    pub author: String,
+    /// Why it could not be applied here.
+    pub message: String,
+    /// When this registry set it aside.
+    pub at: String,
 }
 
 /// The server's answer about one pushed event.
@@ -77,6 +100,8 @@ pub struct SyncState {
     /// The last server sequence number pulled.
     pub cursor: i64,
     pub refused: Vec<RefusedChange>,
+    /// Everyone's changes that this registry pulled but could not apply.
+    pub set_aside: Vec<SetAsideEvent>,
     /// When the last sync finished without error, and the last error since.
     pub last_synced_at: Option<String>,
     pub last_error: Option<String>,
@@ -89,12 +114,52 @@ pub struct PullReport {
     /// Events that were this registry's own (or already applied).
     pub known: u64,
     pub renumbered: u64,
+    /// Events that could not be applied here and were set aside (see [`SetAsideEvent`]).
+    #[serde(default)]
+    pub set_aside: u64,
 }
 
 const CURSOR: &str = "sync.cursor";
 const REMOTE: &str = "sync.remote";
 const LAST_OK: &str = "sync.last_ok";
 const LAST_ERROR: &str = "sync.last_error";
+
+/// Whether applying a pulled event failed because of the event (what it says, or what it
+/// needs that this registry does not have) rather than because of this registry's storage.
+fn is_about_the_event(e: &Error) -> bool {
+    match e {
+        Error::Storage(rusqlite::Error::SqliteFailure(f, _)) => {
+            f.code == rusqlite::ErrorCode::ConstraintViolation
+        }
+        Error::Storage(rusqlite::Error::FromSqlConversionFailure(..))
+        | Error::Storage(rusqlite::Error::InvalidColumnType(..)) => true,
+        Error::Storage(_) | Error::Io { .. } => false,
+        _ => true,
+    }
+}
+
+/// Keeps a pulled event that cannot be applied here, with why; the pull goes on after it.
+fn set_aside(tx: &Connection, p: &Pulled, why: &str, now: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO sync_events (event_id, ledger_id, kind, subject, seq, hash, status, message,
+                                  at, event)
+         VALUES (?1, NULL, ?2, ?3, ?4, ?5, 'set_aside', ?6, ?7, ?8)
+         ON CONFLICT (event_id) DO UPDATE SET seq = coalesce(excluded.seq, seq),
+             status = 'set_aside', message = excluded.message, at = excluded.at,
+             event = excluded.event",
+        params![
+            p.event.id,
+            p.event.body.change_kind(),
+            subject_of(&p.event),
+            p.seq,
+            p.hash,
+            why,
+            now,
+            serde_json::to_string(&p.event).unwrap_or_default()
+        ],
+    )?;
+    Ok(())
+}
 
 fn subject_of(event: &SyncEvent) -> String {
     match &event.body {
@@ -182,11 +247,30 @@ impl Registry {
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT event_id, seq, kind, subject, coalesce(json_extract(event, '$.author'), ''),
+                    message, at
+             FROM sync_events WHERE status = 'set_aside' ORDER BY seq",
+        )?;
+        let set_aside = stmt
+            .query_map([], |r| {
+                Ok(SetAsideEvent {
+                    event_id: r.get(0)?,
+                    seq: r.get(1)?,
+                    kind: r.get(2)?,
+                    subject: r.get(3)?,
+                    author: r.get(4)?,
+                    message: r.get(5)?,
+                    at: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(SyncState {
             remote: settings::get(conn, REMOTE)?,
             pending: super::outbox::count(conn)?,
             cursor: self.sync_cursor()?,
             refused,
+            set_aside,
             last_synced_at: settings::get(conn, LAST_OK)?,
             last_error: settings::get(conn, LAST_ERROR)?.filter(|e| !e.is_empty()),
         })
@@ -285,7 +369,10 @@ impl Registry {
         })
     }
 
-    /// Applies a page of pulled events in one transaction and moves the cursor past them.
+    /// Applies a page of pulled events in one transaction and moves the cursor past them. An
+    /// event that cannot be applied here is set aside (undone to where it began, kept with
+    /// why) and the page goes on: one bad event from anyone must not stop everyone's sync. A
+    /// failure of this registry itself (storage, disk) stops the page, and nothing of it stays.
     pub fn sync_apply_pulled(&mut self, events: &[Pulled]) -> Result<PullReport> {
         let start = self.sync_cursor()?;
         self.write(|tx, ctx| {
@@ -293,21 +380,30 @@ impl Registry {
             let mut cursor = start;
             let unpushed = unpushed_rows(tx)?;
             for p in events {
-                apply_pulled(tx, ctx, p, &unpushed, &mut report).map_err(|e| {
-                    let at = format!(
-                        "pulled event {} (#{}, {} by {})",
-                        p.event.id,
-                        p.seq,
-                        p.event.body.kind(),
-                        p.event.author
-                    );
-                    match e {
-                        Error::Conflict(m) => Error::Conflict(format!("{at}: {m}")),
-                        Error::BadInput(m) => Error::BadInput(format!("{at}: {m}")),
-                        Error::Integrity(m) => Error::Integrity(format!("{at}: {m}")),
-                        other => other,
+                tx.execute_batch("SAVEPOINT pulled_event")?;
+                match apply_pulled(tx, ctx, p, &unpushed, &mut report) {
+                    Ok(()) => tx.execute_batch("RELEASE pulled_event")?,
+                    Err(e) if is_about_the_event(&e) => {
+                        tx.execute_batch("ROLLBACK TO pulled_event; RELEASE pulled_event")?;
+                        set_aside(tx, p, &e.to_string(), &ctx.at)?;
+                        report.set_aside += 1;
                     }
-                })?;
+                    Err(e) => {
+                        return Err(match e {
+                            Error::Storage(s) => Error::Io {
+                                context: format!(
+                                    "applying pulled event {} (#{}, {} by {})",
+                                    p.event.id,
+                                    p.seq,
+                                    p.event.body.kind(),
+                                    p.event.author
+                                ),
+                                source: std::io::Error::other(s),
+                            },
+                            other => other,
+                        })
+                    }
+                }
                 cursor = cursor.max(p.seq);
             }
             settings::set(tx, CURSOR, &cursor.to_string())?;
@@ -510,7 +606,12 @@ fn witness(
 ) -> Result<()> {
     let id = ctx.new_id();
     if let Some(o) = payload.as_object_mut() {
-        o.insert("sync".into(), json!({ "event": p.event.id, "seq": p.seq }));
+        let mut sync = json!({ "event": p.event.id, "seq": p.seq });
+        // Carried by someone other than its author (an admin moving a registry over): say so.
+        if !p.pushed_by.is_empty() && p.pushed_by != p.event.author {
+            sync["pushed_by"] = json!(p.pushed_by);
+        }
+        o.insert("sync".into(), sync);
     }
     ledger::append(
         tx,
@@ -581,6 +682,11 @@ fn apply_pulled(
             |r| r.get(0),
         )
         .optional()?;
+    if known.as_deref() == Some("set_aside") {
+        // Set aside before (and pulled again from the start): it stays aside.
+        report.set_aside += 1;
+        return Ok(());
+    }
     if known.is_some() {
         // Ours (pushed from here) or applied before: note where the server put it.
         tx.execute(
@@ -658,6 +764,18 @@ fn apply_pulled(
             message,
         } => {
             let id = prompt_id(tx, prompt)?;
+            // Two people made this name offline as different kinds and the server kept the
+            // other one: its versions cannot live in the prompt made here.
+            let here = prompts::get_by_id(tx, id)?.kind;
+            if here != content.kind() {
+                return Err(Error::Conflict(format!(
+                    "{prompt} is a {} prompt here, but the server's {prompt} is {} (its \
+                     creation reached the server first): rename the prompt made here to keep \
+                     both",
+                    here.as_str(),
+                    content.kind().as_str()
+                )));
+            }
             let number = p
                 .assigned
                 .get("number")
@@ -873,6 +991,29 @@ fn apply_pulled(
                     )?;
                 }
                 MoveKind::Release | MoveKind::Rollback => {
+                    // The rule the server applies, checked again here: a rollback returns a
+                    // label only to content it served before, never onto a label serving
+                    // nothing. A registry that pulls one anyway sets it aside.
+                    if *kind == MoveKind::Rollback {
+                        let served: bool = tx.query_row(
+                            "SELECT EXISTS (SELECT 1 FROM label_history WHERE prompt_id = ?1
+                                            AND label = ?2 AND to_hash = ?3)",
+                            params![id, label, to_hash],
+                            |r| r.get(0),
+                        )?;
+                        if here.is_none() || !served {
+                            return Err(Error::Integrity(format!(
+                                "it rolls {label} of {prompt} back to version {to}, which {label} \
+                                 never served here{}: a rollback only returns to what a label \
+                                 served before",
+                                if here.is_none() {
+                                    " (it serves nothing yet)"
+                                } else {
+                                    ""
+                                }
+                            )));
+                        }
+                    }
                     let review_no = review
                         .as_deref()
                         .map(|r| review_number(tx, r))

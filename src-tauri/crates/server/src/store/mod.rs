@@ -22,6 +22,14 @@ pub struct StoredEvent {
     pub event: Value,
     pub hash: String,
     pub assigned: Value,
+    /// Who pushed it (the token's person): the author, or an admin carrying someone else's
+    /// event. Pulls carry it so a registry can show "pushed by … on behalf of …".
+    #[serde(default)]
+    pub pushed_by: String,
+    /// The server's clock when it accepted the event: what every time rule used. The event's
+    /// own `at` is the author's clock, kept for display.
+    #[serde(default)]
+    pub received_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,6 +73,32 @@ pub struct ReviewRow {
     pub requested_by: String,
 }
 
+/// One accepted label move, as the server's label history keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelMoveRow {
+    pub prompt: String,
+    pub label: String,
+    /// `release`, `rollback` or `set`.
+    pub kind: String,
+    pub from_hash: Option<String>,
+    pub to_hash: String,
+    pub event_id: String,
+    pub moved_by: String,
+    /// The server's clock.
+    pub moved_at: String,
+}
+
+/// A person's public signing key and who registered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRow {
+    pub key_id: String,
+    pub person: String,
+    pub public_key: String,
+    /// The person whose token pushed the registration; `None` for keys whose registration the
+    /// server cannot trace. Only a key its person registered counts for their signatures.
+    pub registered_by: Option<String>,
+}
+
 /// An approval or a change request, as the release policy weighs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionRow {
@@ -77,6 +111,8 @@ pub struct DecisionRow {
     pub actor_role: Role,
     pub kind: String,
     pub at: String,
+    /// The key the decision was signed with.
+    pub key_id: Option<String>,
 }
 
 /// A record (test suite, case, rating, incident, note, postmortem) the server has accepted: what
@@ -163,14 +199,20 @@ pub trait Tx {
     fn labels(&mut self, prompt: &str) -> Result<Vec<LabelRow>>;
     fn set_label(&mut self, row: &LabelRow) -> Result<()>;
     fn remove_label(&mut self, prompt: &str, label: &str) -> Result<()>;
+    fn insert_label_move(&mut self, row: &LabelMoveRow) -> Result<()>;
+    /// Whether `label` of `prompt` was ever moved to `hash` by an accepted move.
+    fn label_served(&mut self, prompt: &str, label: &str, hash: &str) -> Result<bool>;
+    /// Every accepted move of `label` of `prompt`, oldest first.
+    fn label_history(&mut self, prompt: &str, label: &str) -> Result<Vec<LabelMoveRow>>;
 
     // review and release
-    fn key(&mut self, key_id: &str) -> Result<Option<(String, String)>>;
-    fn insert_key(&mut self, key_id: &str, person: &str, public_key: &str) -> Result<()>;
+    fn key(&mut self, key_id: &str) -> Result<Option<KeyRow>>;
+    fn insert_key(&mut self, row: &KeyRow) -> Result<()>;
     fn review(&mut self, id: &str) -> Result<Option<ReviewRow>>;
     fn insert_review(&mut self, row: &ReviewRow) -> Result<()>;
     fn insert_decision(&mut self, row: &DecisionRow) -> Result<()>;
-    /// Each reviewer's latest decision on each content hash, for a prompt and label.
+    /// Each reviewer's latest decision on each content hash, for a prompt and label, signed
+    /// with a key its reviewer registered themselves (others never count).
     fn decisions(&mut self, prompt: &str, label: &str) -> Result<Vec<DecisionRow>>;
     fn policy(&mut self, label: &str) -> Result<Option<Policy>>;
     fn set_policy(&mut self, label: &str, policy: &Policy, by: &str, at: &str) -> Result<()>;

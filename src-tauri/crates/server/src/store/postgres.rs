@@ -36,18 +36,18 @@ use std::time::Duration;
 use ::postgres::config::Host;
 use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
-use ::postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement, Transaction};
+use ::postgres::{Client, Config, IsolationLevel, Row, Statement, Transaction};
 use promptdesk_core::policy::{Policy, Role};
 use serde_json::Value;
 
 use super::{
-    DecisionRow, LabelRow, Pick, PromptFilter, PromptRow, RecordRow, ReviewRow, StoredEvent,
-    TokenRow, Tx, VersionRow,
+    DecisionRow, KeyRow, LabelMoveRow, LabelRow, Pick, PromptFilter, PromptRow, RecordRow,
+    ReviewRow, StoredEvent, TokenRow, Tx, VersionRow,
 };
 use crate::error::{Result, ServerError};
 
 /// The schema file is idempotent, so it takes any older schema to this one.
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 const SCHEMA: &str = include_str!("postgres_schema.sql");
 
 /// The advisory lock every write transaction holds (and schema creation too). Any constant does,
@@ -62,8 +62,12 @@ pub const MAX_CONNECTIONS: usize = 8;
 /// fails: the same bound as SQLite's busy timeout.
 const WAIT: Duration = Duration::from_secs(10);
 
+mod tls;
+
 pub struct PostgresStore {
     config: Config,
+    /// `sslmode` and `sslrootcert` of the URL: plain, or rustls and how it checks the server.
+    tls: tls::Tls,
     /// Where the database is, for messages: host, port, database and user, never the password.
     target: String,
     pool: Mutex<Pool>,
@@ -141,9 +145,11 @@ impl From<::postgres::Error> for ServerError {
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgres://user:password@host:port/database?…`), checks the database and
-    /// creates or checks the schema.
+    /// Connects to `url` (`postgres://user:password@host:port/database?…`, with `sslmode` and
+    /// `sslrootcert` as libpq reads them, see [`tls`]), checks the database and creates or checks
+    /// the schema.
     pub fn open(url: &str) -> Result<PostgresStore> {
+        let (url, tls) = tls::from_url(url)?;
         let mut config: Config = url.parse().map_err(|e: ::postgres::Error| {
             ServerError::BadInput(format!(
                 "the PostgreSQL URL is not valid ({}): use postgres://USER:PASSWORD@HOST:PORT/DATABASE",
@@ -156,9 +162,11 @@ impl PostgresStore {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(WAIT);
         }
+        tls.configure(&mut config);
         let store = PostgresStore {
             target: describe(&config),
             config,
+            tls,
             pool: Mutex::new(Pool::default()),
             freed: Condvar::new(),
         };
@@ -173,13 +181,18 @@ impl PostgresStore {
     /// A new connection, or why not (naming the database, never the password).
     fn connect(&self) -> std::result::Result<Conn, String> {
         let cannot = |e: ::postgres::Error| {
+            let hint = self
+                .tls
+                .hint(&e)
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
             format!(
-                "cannot connect to PostgreSQL at {}: {}",
+                "cannot connect to PostgreSQL at {}: {}{hint}",
                 self.target,
                 message(&e)
             )
         };
-        let mut client = self.config.connect(NoTls).map_err(cannot)?;
+        let mut client = self.tls.connect(&self.config).map_err(cannot)?;
         // A writer waits this long for the write lock, like SQLite's busy timeout; a request
         // never hangs behind a stuck writer.
         client
@@ -474,6 +487,21 @@ fn event_row(r: &Row) -> Result<StoredEvent> {
         event: json_col(r, 1)?,
         hash: r.try_get(2)?,
         assigned: json_col(r, 3)?,
+        pushed_by: r.try_get(4)?,
+        received_at: r.try_get(5)?,
+    })
+}
+
+fn move_row(r: &Row) -> Result<LabelMoveRow> {
+    Ok(LabelMoveRow {
+        prompt: r.try_get(0)?,
+        label: r.try_get(1)?,
+        kind: r.try_get(2)?,
+        from_hash: r.try_get(3)?,
+        to_hash: r.try_get(4)?,
+        event_id: r.try_get(5)?,
+        moved_by: r.try_get(6)?,
+        moved_at: r.try_get(7)?,
     })
 }
 
@@ -488,6 +516,7 @@ fn decision_row(r: &Row) -> Result<DecisionRow> {
         actor_role: role_col(r, 6)?,
         kind: r.try_get(7)?,
         at: r.try_get(8)?,
+        key_id: r.try_get(9)?,
     })
 }
 
@@ -501,7 +530,7 @@ const TOKEN_COLS: &str = "id, kind, display, public_key, user_name, created_at, 
 impl Tx for PgTx<'_> {
     fn event(&mut self, id: &str) -> Result<Option<StoredEvent>> {
         self.query_opt(
-            "SELECT seq, event, hash, assigned FROM events WHERE id = $1",
+            "SELECT seq, event, hash, assigned, pushed_by, received_at FROM events WHERE id = $1",
             &[&id],
         )?
         .as_ref()
@@ -539,11 +568,11 @@ impl Tx for PgTx<'_> {
         // The page's rows first (LIMIT), then the running size over them only: the events
         // whose JSON before them in the page is under the budget.
         let rows = self.query(
-            "SELECT seq, event, hash, assigned FROM (
-                 SELECT seq, event, hash, assigned,
+            "SELECT seq, event, hash, assigned, pushed_by, received_at FROM (
+                 SELECT seq, event, hash, assigned, pushed_by, received_at,
                         sum(octet_length(event)) OVER (ORDER BY seq) - octet_length(event) AS before
-                 FROM (SELECT seq, event, hash, assigned FROM events WHERE seq > $1
-                       ORDER BY seq LIMIT $2) page
+                 FROM (SELECT seq, event, hash, assigned, pushed_by, received_at FROM events
+                       WHERE seq > $1 ORDER BY seq LIMIT $2) page
              ) sized WHERE before < $3 ORDER BY seq",
             &[&seq, &i64::from(limit), &(super::PAGE_BYTES as i64)],
         )?;
@@ -715,20 +744,65 @@ impl Tx for PgTx<'_> {
         Ok(())
     }
 
-    fn key(&mut self, key_id: &str) -> Result<Option<(String, String)>> {
+    fn insert_label_move(&mut self, m: &LabelMoveRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO label_history (prompt, label, kind, from_hash, to_hash, event_id,
+                                        moved_by, moved_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &m.prompt,
+                &m.label,
+                &m.kind,
+                &m.from_hash,
+                &m.to_hash,
+                &m.event_id,
+                &m.moved_by,
+                &m.moved_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn label_served(&mut self, prompt: &str, label: &str, hash: &str) -> Result<bool> {
+        Ok(self
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM label_history
+                                WHERE prompt = $1 AND label = $2 AND to_hash = $3)",
+                &[&prompt, &label, &hash],
+            )?
+            .try_get(0)?)
+    }
+
+    fn label_history(&mut self, prompt: &str, label: &str) -> Result<Vec<LabelMoveRow>> {
+        let rows = self.query(
+            "SELECT prompt, label, kind, from_hash, to_hash, event_id, moved_by, moved_at
+             FROM label_history WHERE prompt = $1 AND label = $2 ORDER BY seq",
+            &[&prompt, &label],
+        )?;
+        all(rows, move_row)
+    }
+
+    fn key(&mut self, key_id: &str) -> Result<Option<KeyRow>> {
         match self.query_opt(
-            "SELECT person, public_key FROM signing_keys WHERE key_id = $1",
+            "SELECT key_id, person, public_key, registered_by FROM signing_keys
+             WHERE key_id = $1",
             &[&key_id],
         )? {
-            Some(r) => Ok(Some((r.try_get(0)?, r.try_get(1)?))),
+            Some(r) => Ok(Some(KeyRow {
+                key_id: r.try_get(0)?,
+                person: r.try_get(1)?,
+                public_key: r.try_get(2)?,
+                registered_by: r.try_get(3)?,
+            })),
             None => Ok(None),
         }
     }
 
-    fn insert_key(&mut self, key_id: &str, person: &str, public_key: &str) -> Result<()> {
+    fn insert_key(&mut self, k: &KeyRow) -> Result<()> {
         self.execute(
-            "INSERT INTO signing_keys (key_id, person, public_key) VALUES ($1, $2, $3)",
-            &[&key_id, &person, &public_key],
+            "INSERT INTO signing_keys (key_id, person, public_key, registered_by)
+             VALUES ($1, $2, $3, $4)",
+            &[&k.key_id, &k.person, &k.public_key, &k.registered_by],
         )?;
         Ok(())
     }
@@ -766,8 +840,9 @@ impl Tx for PgTx<'_> {
 
     fn insert_decision(&mut self, d: &DecisionRow) -> Result<()> {
         self.execute(
-            "INSERT INTO decisions (id, review, prompt, label, content_hash, actor, actor_role, kind, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO decisions (id, review, prompt, label, content_hash, actor, actor_role, kind,
+                                    at, key_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 &d.id,
                 &d.review,
@@ -778,6 +853,7 @@ impl Tx for PgTx<'_> {
                 &d.actor_role.as_str(),
                 &d.kind,
                 &d.at,
+                &d.key_id,
             ],
         )?;
         Ok(())
@@ -785,11 +861,13 @@ impl Tx for PgTx<'_> {
 
     fn decisions(&mut self, prompt: &str, label: &str) -> Result<Vec<DecisionRow>> {
         let rows = self.query(
-            "SELECT id, review, prompt, label, content_hash, actor, actor_role, kind, at
+            "SELECT id, review, prompt, label, content_hash, actor, actor_role, kind, at, key_id
              FROM decisions d WHERE prompt = $1 AND label = $2
                AND seq = (SELECT max(seq) FROM decisions d2 WHERE d2.prompt = d.prompt
                           AND d2.label = d.label AND d2.actor = d.actor
                           AND d2.content_hash = d.content_hash)
+               AND EXISTS (SELECT 1 FROM signing_keys k WHERE k.key_id = d.key_id
+                           AND k.person = d.actor AND k.registered_by = d.actor)
              ORDER BY seq",
             &[&prompt, &label],
         )?;

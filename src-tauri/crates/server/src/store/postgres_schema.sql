@@ -146,3 +146,43 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (collection, id),
     UNIQUE (collection, prompt, name)
 );
+
+-- Schema 3 (see sqlite_schema_3.sql for why): the label history the rollback rule reads, who
+-- registered each signing key, and the key each decision was signed with. Backfilled from the
+-- event log once, when the table is first made.
+CREATE TABLE IF NOT EXISTS label_history (
+    seq       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    prompt    TEXT COLLATE "C" NOT NULL REFERENCES prompts (name),
+    label     TEXT COLLATE "C" NOT NULL,
+    kind      TEXT NOT NULL CHECK (kind IN ('release', 'rollback', 'set')),
+    from_hash TEXT,
+    to_hash   TEXT NOT NULL,
+    event_id  TEXT NOT NULL UNIQUE,
+    moved_by  TEXT NOT NULL,
+    moved_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS label_history_served ON label_history (prompt, label, to_hash);
+DROP TRIGGER IF EXISTS label_history_is_append_only ON label_history;
+CREATE TRIGGER label_history_is_append_only BEFORE UPDATE OR DELETE ON label_history
+    FOR EACH ROW EXECUTE FUNCTION promptdesk_events_are_append_only();
+INSERT INTO label_history (prompt, label, kind, from_hash, to_hash, event_id, moved_by, moved_at)
+SELECT event::json -> 'payload' ->> 'prompt', event::json -> 'payload' ->> 'label',
+       event::json -> 'payload' ->> 'kind', event::json -> 'payload' ->> 'from_hash',
+       event::json -> 'payload' ->> 'to_hash', id, event::json ->> 'author', received_at
+FROM events
+WHERE event::json ->> 'kind' = 'label.move'
+  AND NOT EXISTS (SELECT 1 FROM label_history h WHERE h.event_id = events.id)
+ORDER BY seq;
+
+ALTER TABLE signing_keys ADD COLUMN IF NOT EXISTS registered_by TEXT;
+UPDATE signing_keys SET registered_by = (
+    SELECT e.pushed_by FROM events e
+    WHERE e.event::json ->> 'kind' = 'key.register'
+      AND e.event::json -> 'payload' ->> 'key_id' = signing_keys.key_id
+    ORDER BY e.seq LIMIT 1)
+WHERE registered_by IS NULL;
+
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS key_id TEXT;
+UPDATE decisions SET key_id = (
+    SELECT e.event::json -> 'payload' ->> 'key_id' FROM events e WHERE e.id = decisions.id)
+WHERE key_id IS NULL;

@@ -10,16 +10,17 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde_json::Value;
 
 use super::{
-    DecisionRow, LabelRow, Pick, PromptFilter, PromptRow, RecordRow, ReviewRow, StoredEvent,
-    TokenRow, Tx, VersionRow,
+    DecisionRow, KeyRow, LabelMoveRow, LabelRow, Pick, PromptFilter, PromptRow, RecordRow,
+    ReviewRow, StoredEvent, TokenRow, Tx, VersionRow,
 };
 use crate::error::{Result, ServerError};
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 /// Schema N is reached by running `MIGRATIONS[N - 1]` on schema N - 1 (0: an empty file).
 const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
     include_str!("sqlite_schema.sql"),
     include_str!("sqlite_schema_2.sql"),
+    include_str!("sqlite_schema_3.sql"),
 ];
 const READERS: usize = 4;
 
@@ -171,6 +172,25 @@ fn event_row(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
         event: json_col(r, 1)?,
         hash: r.get(2)?,
         assigned: json_col(r, 3)?,
+        pushed_by: r.get(4)?,
+        received_at: r.get(5)?,
+    })
+}
+
+const EVENT_COLS: &str = "seq, event, hash, assigned, pushed_by, received_at";
+
+const MOVE_COLS: &str = "prompt, label, kind, from_hash, to_hash, event_id, moved_by, moved_at";
+
+fn move_row(r: &Row<'_>) -> rusqlite::Result<LabelMoveRow> {
+    Ok(LabelMoveRow {
+        prompt: r.get(0)?,
+        label: r.get(1)?,
+        kind: r.get(2)?,
+        from_hash: r.get(3)?,
+        to_hash: r.get(4)?,
+        event_id: r.get(5)?,
+        moved_by: r.get(6)?,
+        moved_at: r.get(7)?,
     })
 }
 
@@ -194,7 +214,7 @@ impl Tx for SqliteTx<'_> {
     fn event(&mut self, id: &str) -> Result<Option<StoredEvent>> {
         Ok(self
             .0
-            .prepare_cached("SELECT seq, event, hash, assigned FROM events WHERE id = ?1")?
+            .prepare_cached(&format!("SELECT {EVENT_COLS} FROM events WHERE id = ?1"))?
             .query_row([id], event_row)
             .optional()?)
     }
@@ -225,9 +245,9 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn events_after(&mut self, seq: i64, limit: u32) -> Result<Vec<StoredEvent>> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT seq, event, hash, assigned FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {EVENT_COLS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        ))?;
         let mut rows = stmt.query(params![seq, limit])?;
         let mut out = Vec::new();
         let mut bytes = 0;
@@ -403,18 +423,65 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn key(&mut self, key_id: &str) -> Result<Option<(String, String)>> {
+    fn insert_label_move(&mut self, m: &LabelMoveRow) -> Result<()> {
+        self.0
+            .prepare_cached(&format!(
+                "INSERT INTO label_history ({MOVE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            ))?
+            .execute(params![
+                m.prompt,
+                m.label,
+                m.kind,
+                m.from_hash,
+                m.to_hash,
+                m.event_id,
+                m.moved_by,
+                m.moved_at
+            ])?;
+        Ok(())
+    }
+
+    fn label_served(&mut self, prompt: &str, label: &str, hash: &str) -> Result<bool> {
         Ok(self
             .0
-            .prepare_cached("SELECT person, public_key FROM signing_keys WHERE key_id = ?1")?
-            .query_row([key_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM label_history
+                                WHERE prompt = ?1 AND label = ?2 AND to_hash = ?3)",
+            )?
+            .query_row(params![prompt, label, hash], |r| r.get(0))?)
+    }
+
+    fn label_history(&mut self, prompt: &str, label: &str) -> Result<Vec<LabelMoveRow>> {
+        let mut stmt = self.0.prepare_cached(&format!(
+            "SELECT {MOVE_COLS} FROM label_history WHERE prompt = ?1 AND label = ?2 ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map(params![prompt, label], move_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn key(&mut self, key_id: &str) -> Result<Option<KeyRow>> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT key_id, person, public_key, registered_by FROM signing_keys
+                 WHERE key_id = ?1",
+            )?
+            .query_row([key_id], |r| {
+                Ok(KeyRow {
+                    key_id: r.get(0)?,
+                    person: r.get(1)?,
+                    public_key: r.get(2)?,
+                    registered_by: r.get(3)?,
+                })
+            })
             .optional()?)
     }
 
-    fn insert_key(&mut self, key_id: &str, person: &str, public_key: &str) -> Result<()> {
+    fn insert_key(&mut self, k: &KeyRow) -> Result<()> {
         self.0.execute(
-            "INSERT INTO signing_keys (key_id, person, public_key) VALUES (?1, ?2, ?3)",
-            params![key_id, person, public_key],
+            "INSERT INTO signing_keys (key_id, person, public_key, registered_by)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![k.key_id, k.person, k.public_key, k.registered_by],
         )?;
         Ok(())
     }
@@ -454,8 +521,9 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_decision(&mut self, d: &DecisionRow) -> Result<()> {
         self.0.execute(
-            "INSERT INTO decisions (id, review, prompt, label, content_hash, actor, actor_role, kind, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO decisions (id, review, prompt, label, content_hash, actor, actor_role, kind,
+                                    at, key_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 d.id,
                 d.review,
@@ -465,7 +533,8 @@ impl Tx for SqliteTx<'_> {
                 d.actor,
                 d.actor_role.as_str(),
                 d.kind,
-                d.at
+                d.at,
+                d.key_id
             ],
         )?;
         Ok(())
@@ -473,11 +542,13 @@ impl Tx for SqliteTx<'_> {
 
     fn decisions(&mut self, prompt: &str, label: &str) -> Result<Vec<DecisionRow>> {
         let mut stmt = self.0.prepare_cached(
-            "SELECT id, review, prompt, label, content_hash, actor, actor_role, kind, at
+            "SELECT id, review, prompt, label, content_hash, actor, actor_role, kind, at, key_id
              FROM decisions d WHERE prompt = ?1 AND label = ?2
                AND seq = (SELECT max(seq) FROM decisions d2 WHERE d2.prompt = d.prompt
                           AND d2.label = d.label AND d2.actor = d.actor
                           AND d2.content_hash = d.content_hash)
+               AND EXISTS (SELECT 1 FROM signing_keys k WHERE k.key_id = d.key_id
+                           AND k.person = d.actor AND k.registered_by = d.actor)
              ORDER BY seq",
         )?;
         let rows = stmt.query_map(params![prompt, label], |r| {
@@ -491,6 +562,7 @@ impl Tx for SqliteTx<'_> {
                 actor_role: role_col(r, 6)?,
                 kind: r.get(7)?,
                 at: r.get(8)?,
+                key_id: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

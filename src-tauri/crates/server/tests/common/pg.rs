@@ -11,6 +11,9 @@
 //!
 //! No PostgreSQL is a failure, never a skip: CI installs the package (`.ci/install-deps.sh`).
 //!
+//! A second instance, [`tls_instance`], has `ssl = on` with a server certificate for
+//! `localhost` signed by a CA the harness makes (see [`TlsFiles`]); the first stays plain.
+//!
 //! The instance lives in a static and statics are never dropped, so a keeper process stops it
 //! and removes the directory: a shell that blocks reading a pipe from this process and acts when
 //! the pipe closes, which happens however this process ends (even when it is killed).
@@ -22,13 +25,26 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+/// Certificates made for the TLS instance (and by other TLS tests).
+#[path = "pki.rs"]
+pub mod pki;
+
 pub struct Instance {
     pub port: u16,
     /// Whether new databases get an ICU (en-US) default collation, under which names sort
     /// unlike SQLite's bytes: what the store's own `COLLATE "C"` must undo.
     pub icu: bool,
     admin: Mutex<postgres::Client>,
+    /// The certificate authorities of a TLS instance.
+    pub tls: Option<TlsFiles>,
     _keeper: Keeper,
+}
+
+/// What a TLS instance's clients need: the CA that signed the server's certificate (valid for
+/// `localhost` only, not for `127.0.0.1`), and another CA that signed nothing of it.
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub other_ca: PathBuf,
 }
 
 struct Keeper {
@@ -41,17 +57,37 @@ struct Keeper {
 pub struct TestDb {
     pub name: String,
     pub url: String,
+    pg: &'static Instance,
 }
 
 impl TestDb {
     pub fn create() -> TestDb {
-        let pg = instance();
+        TestDb::create_on(instance())
+    }
+
+    /// A database on `pg` (the plain instance, or [`tls_instance`]).
+    pub fn create_on(pg: &'static Instance) -> TestDb {
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
         pg.admin_execute(&format!("CREATE DATABASE {name}"));
         TestDb {
             url: pg.url(&name),
             name,
+            pg,
         }
+    }
+
+    /// Whether every connection to this database is encrypted, and how many there are.
+    pub fn connections_encrypted(&self) -> (bool, i64) {
+        let row = self
+            .pg
+            .lock_admin()
+            .query_one(
+                "SELECT coalesce(bool_and(s.ssl), false), count(*) FROM pg_stat_activity a
+                 JOIN pg_stat_ssl s ON s.pid = a.pid WHERE a.datname = $1",
+                &[&self.name],
+            )
+            .unwrap_or_else(|e| panic!("pg_stat_ssl: {}", describe(&e)));
+        (row.get(0), row.get(1))
     }
 }
 
@@ -60,7 +96,7 @@ impl Drop for TestDb {
         // FORCE closes what the stores still hold open (a failed test may leak a store). Not
         // dropping would only cost disk until the instance goes, so a failure here is a note.
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        if let Err(e) = instance().lock_admin().batch_execute(&sql) {
+        if let Err(e) = self.pg.lock_admin().batch_execute(&sql) {
             eprintln!("note: could not drop test database {}: {e}", self.name);
         }
     }
@@ -94,7 +130,16 @@ fn describe(e: &postgres::Error) -> String {
 /// The instance of this test binary, started on first use.
 pub fn instance() -> &'static Instance {
     static INSTANCE: OnceLock<std::result::Result<Instance, String>> = OnceLock::new();
-    match INSTANCE.get_or_init(start) {
+    match INSTANCE.get_or_init(|| start(false)) {
+        Ok(i) => i,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// An instance with `ssl = on` (its certificates in [`Instance::tls`]), started on first use.
+pub fn tls_instance() -> &'static Instance {
+    static INSTANCE: OnceLock<std::result::Result<Instance, String>> = OnceLock::new();
+    match INSTANCE.get_or_init(|| start(true)) {
         Ok(i) => i,
         Err(e) => panic!("{e}"),
     }
@@ -216,7 +261,7 @@ fn free_port() -> u16 {
         .expect("no free port on 127.0.0.1")
 }
 
-fn start() -> std::result::Result<Instance, String> {
+fn start(tls: bool) -> std::result::Result<Instance, String> {
     let bin = bindir()?;
     let user = server_user()?;
     let dir = std::env::temp_dir().join(format!(
@@ -233,16 +278,26 @@ fn start() -> std::result::Result<Instance, String> {
     // From here on the keeper owns the directory: it removes it, and stops the server if one
     // started, when this process ends (also when starting fails below).
     let keeper = keeper(&dir, &bin, &user)?;
-    if let Some(u) = &user {
-        let id = |flag: &str| -> std::result::Result<u32, String> {
-            command_output(Command::new("id").arg(flag).arg(u))?
-                .trim()
-                .parse()
-                .map_err(|e| format!("id {flag} {u}: {e}"))
-        };
-        std::os::unix::fs::chown(&dir, Some(id("-u")?), Some(id("-g")?))
-            .map_err(|e| format!("cannot hand {} to {u}: {e}", dir.display()))?;
-    }
+    let owner = match &user {
+        Some(u) => {
+            let id = |flag: &str| -> std::result::Result<u32, String> {
+                command_output(Command::new("id").arg(flag).arg(u))?
+                    .trim()
+                    .parse()
+                    .map_err(|e| format!("id {flag} {u}: {e}"))
+            };
+            Some((id("-u")?, id("-g")?))
+        }
+        None => None,
+    };
+    let hand_over = |path: &Path| -> std::result::Result<(), String> {
+        match owner {
+            Some((uid, gid)) => std::os::unix::fs::chown(path, Some(uid), Some(gid))
+                .map_err(|e| format!("cannot hand {} to the server user: {e}", path.display())),
+            None => Ok(()),
+        }
+    };
+    hand_over(&dir)?;
     let data = dir.join("data");
 
     let version = command_output(as_user(&user, &bin, "postgres").arg("--version"))?;
@@ -277,6 +332,11 @@ fn start() -> std::result::Result<Instance, String> {
         .open(data.join("postgresql.conf"))
         .and_then(|mut f| f.write_all(conf.as_bytes()))
         .map_err(|e| format!("cannot configure {}: {e}", data.display()))?;
+    let tls = if tls {
+        Some(configure_tls(&dir, &data, &hand_over)?)
+    } else {
+        None
+    };
 
     // The port is free when picked but may be taken before the server binds it; try another.
     let log = dir.join("server.log");
@@ -295,12 +355,20 @@ fn start() -> std::result::Result<Instance, String> {
         );
         match started {
             Ok(_) => {
-                let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-                let admin = connect_admin(&url)?;
+                let mut config = postgres::Config::new();
+                config.user("postgres").dbname("postgres").port(port);
+                if tls.is_some() {
+                    // TCP takes TLS only; the harness's own connection needs no certificate.
+                    config.host_path(&dir);
+                } else {
+                    config.host("127.0.0.1");
+                }
+                let admin = connect_admin(&config)?;
                 return Ok(Instance {
                     port,
                     icu,
                     admin: Mutex::new(admin),
+                    tls,
                     _keeper: keeper,
                 });
             }
@@ -316,12 +384,50 @@ fn start() -> std::result::Result<Instance, String> {
     Err(format!("PostgreSQL did not start: {last}"))
 }
 
-fn connect_admin(url: &str) -> std::result::Result<postgres::Client, String> {
+/// `ssl = on` with a certificate for `localhost` from a CA made here (the server insists that
+/// its key belongs to it and is readable by it alone), and only encrypted connections over
+/// TCP; the admin connection comes over the unix socket.
+fn configure_tls(
+    dir: &Path,
+    data: &Path,
+    hand_over: &dyn Fn(&Path) -> std::result::Result<(), String>,
+) -> std::result::Result<TlsFiles, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let ca = pki::Ca::new(dir, "pg");
+    let other = pki::Ca::new(dir, "stranger");
+    let leaf = ca.issue(data, "server", &["localhost"]);
+    for file in [&leaf.cert, &leaf.key] {
+        hand_over(file)?;
+    }
+    std::fs::set_permissions(&leaf.key, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot restrict {}: {e}", leaf.key.display()))?;
+    let conf = "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n";
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(data.join("postgresql.conf"))
+        .and_then(|mut f| f.write_all(conf.as_bytes()))
+        .map_err(|e| format!("cannot configure TLS in {}: {e}", data.display()))?;
+    // Rules match in order: TCP only with TLS, before initdb's rules that take both.
+    let hba = data.join("pg_hba.conf");
+    let rules =
+        std::fs::read_to_string(&hba).map_err(|e| format!("cannot read {}: {e}", hba.display()))?;
+    let rules = format!(
+        "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n\
+         hostnossl all all 0.0.0.0/0 reject\nhostnossl all all ::/0 reject\n{rules}"
+    );
+    std::fs::write(&hba, rules).map_err(|e| format!("cannot write {}: {e}", hba.display()))?;
+    Ok(TlsFiles {
+        ca: ca.pem.clone(),
+        other_ca: other.pem.clone(),
+    })
+}
+
+fn connect_admin(config: &postgres::Config) -> std::result::Result<postgres::Client, String> {
     // pg_ctl -w has seen the server accept connections; a short retry covers the socket
     // becoming ready an instant later on TCP.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match postgres::Client::connect(url, postgres::NoTls) {
+        match config.connect(postgres::NoTls) {
             Ok(c) => return Ok(c),
             Err(e) if Instant::now() > deadline => {
                 return Err(format!(

@@ -11,7 +11,7 @@ use promptdesk_core::policy::Role;
 use promptdesk_core::signing::MemorySigner;
 use promptdesk_core::{DraftContent, NewPrompt, Registry};
 use promptdesk_server::Store;
-use promptdesk_sync::{Remote, Report};
+use promptdesk_sync::{Remote, RemoteOptions, Report};
 
 pub struct Server {
     /// Declared first: fields drop in order, so the server stops before its database goes.
@@ -29,10 +29,23 @@ impl Server {
 
     /// Starts (or restarts) a server over the database in `dir`.
     pub fn start_in(dir: tempfile::TempDir) -> Server {
+        Server::start_with(dir, None)
+    }
+
+    /// A server speaking HTTPS with `tls`.
+    pub fn start_tls(tls: Arc<rustls::ServerConfig>) -> Server {
+        Server::start_with(tempfile::tempdir().unwrap(), Some(tls))
+    }
+
+    fn start_with(dir: tempfile::TempDir, tls: Option<Arc<rustls::ServerConfig>>) -> Server {
         std::env::set_var("PROMPTDESK_SERVER_QUIET", "1");
         let url = format!("sqlite://{}", dir.path().join("server.db").display());
         let store = Arc::new(Store::open(&url).unwrap());
-        let running = promptdesk_server::Background::start(store.clone()).unwrap();
+        let running = match tls {
+            Some(tls) => promptdesk_server::Background::start_tls(store.clone(), tls),
+            None => promptdesk_server::Background::start(store.clone()),
+        }
+        .unwrap();
         let addr = running.addr;
         Server {
             addr,
@@ -43,7 +56,7 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.running.url()
     }
 
     pub fn token(&self, user: &str, role: Role) -> String {
@@ -75,18 +88,32 @@ pub struct Member {
 
 impl Member {
     pub fn join(server: &Server, name: &str, role: Role) -> Member {
+        Member::join_at(server, &server.url(), name, role, &RemoteOptions::default())
+            .unwrap_or_else(|e| panic!("{name} cannot join: {e}"))
+    }
+
+    /// Joins through `url` (the server's, or another name for it) with `options`.
+    pub fn join_at(
+        server: &Server,
+        url: &str,
+        name: &str,
+        role: Role,
+        options: &RemoteOptions,
+    ) -> Result<Member, promptdesk_sync::SyncError> {
         let dir = tempfile::tempdir().unwrap();
         let (mut reg, _) = Registry::init(&dir.path().join("registry.db")).unwrap();
         reg.set_actor(name);
         reg.set_signer(Box::new(signer(name)));
-        reg.set_sync_remote(&server.url()).unwrap();
-        let remote = Remote::new(&server.url(), &server.token(name, role));
-        Member {
+        reg.set_sync_remote(url).unwrap();
+        promptdesk_sync::set_remote_options(&reg, url, options)?;
+        let token = server.token(name, role);
+        let remote = promptdesk_sync::remote_for(&reg, url, &token)?;
+        Ok(Member {
             name: name.into(),
             reg,
             remote,
             _dir: dir,
-        }
+        })
     }
 
     pub fn sync(&mut self) -> Report {
