@@ -23,6 +23,7 @@ pub mod release_records;
 pub mod signing;
 pub mod store;
 pub mod sync;
+pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};
 pub use model::*;

@@ -55,6 +55,19 @@ fn ledger_len(m: &Member) -> usize {
     m.reg.ledger(None, 0, 1_000_000).unwrap().len()
 }
 
+/// Each registry's tables are what its own ledger says.
+fn assert_verifies(team: &[&Member]) {
+    for m in team {
+        let report = m.reg.verify().unwrap();
+        assert!(
+            report.problems.is_empty(),
+            "{}: {:#?}",
+            m.name,
+            report.problems
+        );
+    }
+}
+
 /// Everyone syncs until nobody pushes or pulls anything.
 fn settle(team: &mut [&mut Member]) {
     for _ in 0..2 {
@@ -253,6 +266,9 @@ fn suites_cases_and_ratings_reach_every_registry_and_the_last_edit_wins() {
         let state = m.reg.sync_state().unwrap();
         assert_eq!((state.pending, state.refused.len()), (0, 0), "{state:?}");
     }
+    // Both verify: the replay orders synced record changes as the server did (ben's ledger
+    // has ana's earlier-pushed edit after his own, which still wins).
+    assert_verifies(&[&ana, &ben]);
 }
 
 /// ana writes, ben approves, rita releases `number` of GREETING to production.
@@ -520,6 +536,9 @@ fn two_suites_of_one_name_made_offline_the_second_is_refused_and_kept_where_it_w
     assert_eq!(r.refused.len(), 1, "{r:?}");
     assert!(r.refused[0].message.contains("editor"), "{:?}", r.refused);
     assert!(vic.reg.suite(REFUND, "tone").is_ok());
+    // The refused suites, the one kept as smoke.local and the shared one all verify where they
+    // are.
+    assert_verifies(&[&ana, &ben, &vic]);
 }
 
 #[test]

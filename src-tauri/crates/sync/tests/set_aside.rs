@@ -99,6 +99,15 @@ fn a_pulled_event_that_cannot_be_applied_is_set_aside_and_the_rest_still_arrives
     // ana, whose registry also pulls it, is not stopped either.
     ana.sync();
     assert_eq!(ana.reg.sync_state().unwrap().set_aside.len(), 1);
+    for m in [&ana, &ben] {
+        let report = m.reg.verify().unwrap();
+        assert!(
+            report.problems.is_empty(),
+            "{}: {:#?}",
+            m.name,
+            report.problems
+        );
+    }
 }
 
 /// The rollback rule holds in the pull path too: a rollback to content the label never served,
@@ -160,4 +169,13 @@ fn a_pulled_rollback_to_content_never_served_is_set_aside() {
         .resolve(NAME, Some(&Ref::Label("staging".into())))
         .unwrap();
     assert_eq!(staging.hash, v1, "staging still serves what it served");
+    for m in [&ana, &ben] {
+        let report = m.reg.verify().unwrap();
+        assert!(
+            report.problems.is_empty(),
+            "{}: {:#?}",
+            m.name,
+            report.problems
+        );
+    }
 }

@@ -178,6 +178,46 @@ fn offline_work_converges_and_a_release_goes_through_review_across_registries() 
     assert_eq!(a, shared_state(&root.reg));
     assert_eq!(a["versions"].as_array().unwrap().len(), 3);
     assert_eq!(a["releases"].as_array().unwrap().len(), 1);
+    // Every registry that pulled the others' versions, renumberings, review, release and
+    // restored label verifies against its own ledger: the replay rebuilds what the pulls wrote.
+    for m in [&ana, &ben, &rita, &root] {
+        let report = m.reg.verify().unwrap();
+        assert!(
+            report.problems.is_empty(),
+            "{}: {:#?}",
+            m.name,
+            report.problems
+        );
+    }
+    // And what a pull wrote, edited behind the ledger's back, is named: ben's production is
+    // pointed at the version nobody approved.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("ben.db");
+    ben.reg
+        .connection()
+        .execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
+        .unwrap();
+    let unapproved = ben.reg.resolve(NAME, Some(&Ref::Number(1))).unwrap().hash;
+    rusqlite::Connection::open(&copy)
+        .unwrap()
+        .execute(
+            "UPDATE labels SET hash = ?1 WHERE name = 'production'",
+            [&unapproved],
+        )
+        .unwrap();
+    let problems = promptdesk_core::Registry::open(&copy)
+        .unwrap()
+        .verify()
+        .unwrap()
+        .problems;
+    assert!(
+        problems.iter().any(|p| p.starts_with(&format!(
+            "labels: {NAME}/production points at version 1 (#{}",
+            &unapproved[..12]
+        ))),
+        "{problems:#?}"
+    );
+
     // Nothing secret went into the registry file.
     let bytes = std::fs::read(ben.reg.path()).unwrap();
     let text = String::from_utf8_lossy(&bytes);
