@@ -896,8 +896,10 @@ impl Registry {
         }
         let replayed = crate::verify::replay(&self.conn)?;
         report.problems.extend(replayed.problems);
-        // The chain is unkeyed: a rewrite of the whole ledger is only seen by comparing
-        // `replayed.head` with a copy of the head kept elsewhere (the team server's log head).
+        // The chain is unkeyed: a rewrite of the whole ledger is only seen by comparing with
+        // what is kept elsewhere. The team server's summary of this registry's exchanges, kept
+        // at each sync, catches pulled events (or their ledger entries) cut from the file.
+        report.problems.extend(self.sync_witness_problems()?);
         report.problems.extend(
             crate::release::verify_signatures(&self.conn)?
                 .into_iter()

@@ -148,8 +148,13 @@ fn round(
         }
         report.gap_filled = true;
     }
+    // The server's log agreed with this registry up to here: keep its summary as a witness,
+    // so that `verify` can tell if what was pulled is later cut from the file.
+    let upto = reg.sync_cursor()?;
+    let (count, digest) = reg.sync_summary(upto)?;
+    reg.sync_keep_witness(upto, count, &digest)?;
     restore_refused_labels(reg, remote, &refused_moves, &mut report)?;
-    report.cursor = reg.sync_cursor()?;
+    report.cursor = upto;
     Ok(report)
 }
 

@@ -123,6 +123,7 @@ const CURSOR: &str = "sync.cursor";
 const REMOTE: &str = "sync.remote";
 const LAST_OK: &str = "sync.last_ok";
 const LAST_ERROR: &str = "sync.last_error";
+const WITNESS: &str = "sync.witness";
 
 /// Whether applying a pulled event failed because of the event (what it says, or what it
 /// needs that this registry does not have) rather than because of this registry's storage.
@@ -295,6 +296,64 @@ impl Registry {
         Ok(settings::get(self.connection(), CURSOR)?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0))
+    }
+
+    /// Keeps the server's word on this registry's exchanges up to `upto` (how many, and the
+    /// digest of their ids), after the two agreed. [`Registry::sync_witness_problems`] checks
+    /// it: a registry file whose pulled events (or their ledger entries) were cut out no longer
+    /// matches what the server once confirmed.
+    pub fn sync_keep_witness(&mut self, upto: i64, count: u64, digest: &str) -> Result<()> {
+        let witness = json!({ "upto": upto, "count": count, "digest": digest });
+        self.write(|tx, _| settings::set(tx, WITNESS, &witness.to_string()))
+    }
+
+    /// What the kept witness of the server's log says is missing here, if anything: the
+    /// exchanges it confirmed must all still be here, and every event applied here must still
+    /// have its ledger entry. Without a witness (never synced) there is nothing to say.
+    pub fn sync_witness_problems(&self) -> Result<Vec<String>> {
+        let conn = self.connection();
+        let mut problems = Vec::new();
+        if let Some(text) = settings::get(conn, WITNESS)? {
+            let w: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            match (
+                w["upto"].as_i64(),
+                w["count"].as_u64(),
+                w["digest"].as_str(),
+            ) {
+                (Some(upto), Some(count), Some(digest)) => {
+                    let (here, here_digest) = self.sync_summary(upto)?;
+                    if here != count || here_digest != digest {
+                        problems.push(format!(
+                            "sync_events: the team server confirmed {count} exchanged events up                              to #{upto} at the last sync; this registry now has {here}{}                              (rows were removed or changed; a sync pulls them again)",
+                            if here == count { " with other ids" } else { "" }
+                        ));
+                    }
+                }
+                _ => problems
+                    .push("settings: the kept witness of the server's log is unreadable".into()),
+            }
+        }
+        let mut stmt = conn.prepare(
+            "SELECT s.event_id, s.ledger_id, s.seq FROM sync_events s
+             WHERE s.ledger_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.id = s.ledger_id)
+             ORDER BY s.seq",
+        )?;
+        let missing = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })?;
+        for m in missing {
+            let (event, ledger_id, seq) = m?;
+            problems.push(format!(
+                "ledger: entry {ledger_id} (event {event}{}) was exchanged with the server but                  is no longer in the ledger (the ledger was cut)",
+                seq.map(|s| format!(", server #{s}")).unwrap_or_default()
+            ));
+        }
+        Ok(problems)
     }
 
     /// Starts the next pull from the beginning (after a gap was found); applying is idempotent.
