@@ -2,16 +2,19 @@
 //!
 //! - **Sync** (`/v1/sync/*`): clients push events (idempotent: a replay changes nothing; the same
 //!   id with other content is a 409 showing both hashes) and pull everything after a cursor. The
-//!   server assigns sequence numbers and version numbers, and checks every event with the same
-//!   policy code as the desktop app ([`apply`]).
+//!   server assigns sequence numbers and version numbers, stamps each event with its own clock,
+//!   and checks every event with the same policy code as the desktop app, deciding from what it
+//!   holds (label history, its own keys register, the eval runs synced to it), never from what
+//!   a client claims ([`apply`]).
 //! - **Runtime** (`GET /v1/prompts/{name}`): what an application fetches, with the content hash as
 //!   `ETag` (`If-None-Match` → 304) and a short `Cache-Control`; served from a per-replica cache
 //!   that is dropped whenever the event log grows (checked every [`CACHE_CHECK`]).
 //! - **Langfuse-compatible** (`/api/public/*`, see [`langfuse`]): existing SDKs fetch and create
 //!   prompts; every label change obeys the release policy (403 with the reason).
 //!
-//! Every route needs a token; failed authentication is rate limited per address (429 with
-//! `Retry-After`); bodies over [`BODY_LIMIT`] are refused with 413 before any handler runs;
+//! Every route needs a token; failed authentication is rate limited per address and per key
+//! pair (429 with `Retry-After`); a verified token is trusted for half a second at most, so a
+//! revocation reaches every replica within a second; bodies over [`BODY_LIMIT`] are refused with 413 before any handler runs;
 //! each request is logged as one JSON line without credentials.
 //!
 //! HTTPS: [`serve_tls`] serves the same routes over TLS ([`tls`]: rustls with ring, through
