@@ -139,6 +139,29 @@ impl Move<'_> {
     }
 }
 
+/// A move of production of `refund` by `who`, signed with `key_of`'s key when given.
+fn production_move<'a>(
+    who: &'a str,
+    key_of: Option<&str>,
+    kind: MoveKind,
+    from: Option<&'a str>,
+    to: &'a str,
+    review: Option<&'a str>,
+    at: &'a str,
+) -> Move<'a> {
+    Move {
+        who,
+        key: key_of.map(signer),
+        prompt: "refund",
+        label: "production",
+        kind,
+        from,
+        to,
+        review,
+        at,
+    }
+}
+
 fn review_request(who: &str, prompt: &str, hash: &str) -> SyncEvent {
     SyncEvent::new(
         who,
@@ -423,17 +446,7 @@ fn attacks() -> Vec<Attack> {
             &[403],
             "belongs to ben, not rita",
             |w| {
-                let m = Move {
-                    who: "rita",
-                    key: Some(signer("ben")),
-                    prompt: "refund",
-                    label: "production",
-                    kind: MoveKind::Release,
-                    from: Some(&w.v2),
-                    to: &w.v1,
-                    review: None,
-                    at: AT,
-                };
+                let m = production_move("rita", Some("ben"), MoveKind::Release, Some(&w.v2), &w.v1, None, AT);
                 by(w, &w.rita, &[&m.event()])
             },
         ),
@@ -502,17 +515,7 @@ fn attacks() -> Vec<Attack> {
             &[404],
             "not on the server",
             |w| {
-                let m = Move {
-                    who: "rita",
-                    key: Some(signer("rita")),
-                    prompt: "refund",
-                    label: "production",
-                    kind: MoveKind::Release,
-                    from: Some(&w.v2),
-                    to: &w.v1,
-                    review: Some("made-up-review"),
-                    at: AT,
-                };
+                let m = production_move("rita", Some("rita"), MoveKind::Release, Some(&w.v2), &w.v1, Some("made-up-review"), AT);
                 by(w, &w.rita, &[&m.event()])
             },
         ),
@@ -521,17 +524,7 @@ fn attacks() -> Vec<Attack> {
             &[400],
             "asks to release",
             |w| {
-                let m = Move {
-                    who: "rita",
-                    key: Some(signer("rita")),
-                    prompt: "refund",
-                    label: "production",
-                    kind: MoveKind::Release,
-                    from: Some(&w.v2),
-                    to: &w.v1,
-                    review: Some(&w.review_v2),
-                    at: AT,
-                };
+                let m = production_move("rita", Some("rita"), MoveKind::Release, Some(&w.v2), &w.v1, Some(&w.review_v2), AT);
                 by(w, &w.rita, &[&m.event()])
             },
         ),
@@ -582,17 +575,7 @@ fn attacks() -> Vec<Attack> {
             &[403],
             "is protected",
             |w| {
-                let m = Move {
-                    who: "root",
-                    key: None,
-                    prompt: "refund",
-                    label: "production",
-                    kind: MoveKind::Set,
-                    from: Some(&w.v2),
-                    to: &w.v3,
-                    review: None,
-                    at: AT,
-                };
+                let m = production_move("root", None, MoveKind::Set, Some(&w.v2), &w.v3, None, AT);
                 by(w, &w.root, &[&m.event()])
             },
         ),
@@ -601,17 +584,7 @@ fn attacks() -> Vec<Attack> {
             &[403],
             "approval",
             |w| {
-                let m = Move {
-                    who: "rita",
-                    key: Some(signer("rita")),
-                    prompt: "refund",
-                    label: "production",
-                    kind: MoveKind::Release,
-                    from: Some(&w.v2),
-                    to: &w.v3,
-                    review: None,
-                    at: AT,
-                };
+                let m = production_move("rita", Some("rita"), MoveKind::Release, Some(&w.v2), &w.v3, None, AT);
                 by(w, &w.rita, &[&m.event()])
             },
         ),
@@ -652,17 +625,7 @@ fn attacks() -> Vec<Attack> {
             &[403],
             "only a releaser or above",
             |w| {
-                let m = Move {
-                    who: "ana",
-                    key: Some(signer("ana")),
-                    prompt: "refund",
-                    label: "production",
-                    kind: MoveKind::Rollback,
-                    from: Some(&w.v2),
-                    to: &w.v1,
-                    review: None,
-                    at: AT,
-                };
+                let m = production_move("ana", Some("ana"), MoveKind::Rollback, Some(&w.v2), &w.v1, None, AT);
                 by(w, &w.ana, &[&m.event()])
             },
         ),
