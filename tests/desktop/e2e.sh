@@ -162,11 +162,30 @@ TEAM_PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",
 TEAM_TOKEN=$("$CLI" --json server --database "sqlite://$TEAM_DB" token create --user desk --role admin \
   | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>process.stdout.write(JSON.parse(s).secret ?? ""))')
 # The demo's people have roles on the server (a token each), as they would on a real team.
+declare -A PERSON_TOKEN
 for person_role in cho:admin ana:editor sam:editor ben:reviewer rita:releaser; do
-  "$CLI" server --database "sqlite://$TEAM_DB" token create --user "${person_role%%:*}" --role "${person_role#*:}" >/dev/null
+  PERSON_TOKEN[${person_role%%:*}]=$("$CLI" --json server --database "sqlite://$TEAM_DB" token create \
+      --user "${person_role%%:*}" --role "${person_role#*:}" \
+    | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>process.stdout.write(JSON.parse(s).secret ?? ""))')
 done
 PROMPTDESK_SERVER_QUIET=1 "$CLI" serve --database "sqlite://$TEAM_DB" --addr "127.0.0.1:$TEAM_PORT" >"$WORK/team-server.log" 2>&1 &
 TEAM_PID=$!
+for _ in $(seq 1 100); do
+  node -e 'fetch(process.argv[1]).then(() => process.exit(0), () => process.exit(1))' \
+    "http://127.0.0.1:$TEAM_PORT/v1/health" && break
+  sleep 0.1
+done
+# A signing key counts on the server only when its owner registered it with their own token (an
+# admin carrying the demo cannot give ben or rita a key). So ben and rita each sync a copy of
+# the demo under their own token first, as they would from their own machines: their keys reach
+# the server (their other changes wait for the admin's push, which carries the rest).
+for signer in ben rita; do
+  cp "$REGISTRY" "$WORK/$signer.db"
+  printf '%s' "${PERSON_TOKEN[$signer]}" | PROMPTDESK_USER=$signer PROMPTDESK_KEYSTORE="file:$WORK/keys-$signer" \
+    "$CLI" --registry "$WORK/$signer.db" remote set "http://127.0.0.1:$TEAM_PORT" --token-stdin >/dev/null 2>&1
+  PROMPTDESK_USER=$signer PROMPTDESK_KEYSTORE="file:$WORK/keys-$signer" PROMPTDESK_TOKEN="${PERSON_TOKEN[$signer]}" \
+    "$CLI" --registry "$WORK/$signer.db" sync >"$WORK/sync-$signer.log" 2>&1 || true
+done
 export PROMPTDESK_USER=desk E2E_TEAM_URL="http://127.0.0.1:$TEAM_PORT" E2E_TEAM_TOKEN="$TEAM_TOKEN"
 
 # The application tauri-driver launches: a wrapper that sends the app's output to its own log and
