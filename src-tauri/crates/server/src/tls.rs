@@ -47,7 +47,7 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
     let key_pem = read(key)?;
     let private = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
         format!(
-            "the TLS key {} holds no usable private key (expected PEM: -----BEGIN PRIVATE KEY-----; {e})",
+            "the TLS key {} holds no usable private key (expected a PEM private key block, PKCS#8, RSA or EC; {e})",
             key.display()
         )
     })?;
