@@ -10,11 +10,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use criterion::{black_box, Criterion};
+use criterion::Criterion;
 use promptdesk_content::{Body, ModelSettings, VarType, Variable, VersionContent};
 use promptdesk_core::store::{labels, prompts, search, versions};
 use promptdesk_core::{DraftContent, NewPrompt, Ref, Registry};
 use serde_json::json;
+use std::hint::black_box;
 
 const PROMPTS: usize = 10_000;
 const VERSIONS_PER_PROMPT: u32 = 20;
