@@ -201,7 +201,8 @@ function TimelineEntry({ r, onOpenIncident }: { r: Release; onOpenIncident?: (()
         ) : null}
       </p>
       <p className="small">
-        {r.actor} <span className="muted">({r.actor_role})</span> ·{' '}
+        {r.actor} <span className="muted">({r.actor_role})</span>
+        {r.pushed_by ? <span className="muted"> (pushed by {r.pushed_by} on behalf of {r.actor})</span> : null} ·{' '}
         <time dateTime={r.at} title={r.at}>
           {relativeTime(r.at)}
         </time>

@@ -305,6 +305,10 @@ function Thread({ detail }: { detail: ReviewDetail }) {
             <p className="event__meta small">
               <strong>{e.actor}</strong> <span className="muted">({e.actor_role})</span>{' '}
               {EVENT_TEXT[e.kind] ?? e.kind}
+              {e.pushed_by ? <span className="muted"> (pushed by {e.pushed_by} on behalf of {e.actor})</span> : null}
+              {e.key_revoked ? (
+                <span className="error"> · signed with a key revoked since: it no longer counts</span>
+              ) : null}
               {e.kind === 'approve' || e.kind === 'request_changes' ? (
                 <span className="event__bound">
                   {' '}

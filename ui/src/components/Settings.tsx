@@ -1,10 +1,12 @@
-// Settings: who you are (recorded on every version and event), where your signing key lives,
+// Settings: who you are (recorded on every version and event), where your signing key lives
+// and everyone's keys (rotate, revoke),
 // the team's server, the model providers eval runs use, the labels' release policies, and which
 // registry file is open.
 import { useEffect, useState } from 'react';
 import type { Settings as SettingsData } from '../api/generated';
 import { errorText, useApi } from './context';
 import { SigningKeySettings } from './signing';
+import { TeamKeys } from './TeamKeys';
 import { TeamServerSettings } from './sync';
 import { ModelProviders } from './Providers';
 import { ReleasePolicies } from './Policies';
@@ -85,6 +87,7 @@ export function Settings({
         </div>
       </form>
       <SigningKeySettings />
+      <TeamKeys actor={data ? data.actor : null} />
       <TeamServerSettings focus={section === 'team'} />
       <ModelProviders />
       <ReleasePolicies refreshKey={refreshKey} />

@@ -94,6 +94,7 @@ const release = (over: Partial<Release> = {}): Release => ({
   actor_role: 'releaser',
   at: '2026-11-21T09:00:00.000Z',
   bundle: null,
+  pushed_by: null,
   ...over,
 });
 

@@ -219,6 +219,8 @@ const approval: ReviewEvent = {
   reply_to: null,
   content_hash: 'h4',
   version: 4,
+  pushed_by: null,
+  key_revoked: false,
 };
 const detail = (events: ReviewEvent[], status: Review['status'] = 'open'): ReviewDetail => ({
   review: { ...review, status },
@@ -405,6 +407,7 @@ const moved = (prompt: string, from: number, to: number, reviewNumber: number): 
   actor_role: 'releaser',
   at: '2026-01-01T00:00:00Z',
   bundle: 'b1',
+  pushed_by: null,
 });
 
 describe('releasing approved reviews together', () => {

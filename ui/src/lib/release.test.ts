@@ -83,6 +83,8 @@ const event = (actor: string, kind: string, hash: string | null, version: number
   reply_to: null,
   content_hash: hash,
   version,
+  pushed_by: null,
+  key_revoked: false,
 });
 
 describe('a decision made already', () => {

@@ -405,6 +405,7 @@ use promptdesk_core::policy::Decision;
 use promptdesk_core::release::{
     Release, ReleaseRequest, Review, ReviewDetail, ReviewEvent, RollbackCheck, RollbackRequest,
 };
+use promptdesk_core::signing_keys::{KeyRotation, SigningKey};
 
 fn reference(text: &str) -> R<Ref> {
     Ok(Ref::parse(text.trim())?)
@@ -588,6 +589,39 @@ pub fn choose_key_store(api: &Api, req: ChooseKeyStore) -> R<KeyStatus> {
     };
     api.choose_key_store(store.clone())?;
     check_signing_key(api, NoArgs {})
+}
+
+pub fn list_signing_keys(api: &Api, _: NoArgs) -> R<Vec<SigningKey>> {
+    api.with(|reg| Ok(reg.signing_keys()?))
+}
+
+pub fn rotate_signing_key(api: &Api, _: NoArgs) -> R<KeyRotation> {
+    use promptdesk_core::signing::{key_id, Sign};
+    let (store, _) = api.key_store()?;
+    api.with(|reg| {
+        let (old, new) = store
+            .rotate(reg.actor())
+            .map_err(|e| ApiError::bad_input(e.to_string()))?;
+        let old_public = old.as_ref().map(|o| o.public_key());
+        reg.rotate_signing_key(old_public.as_deref(), &new.public_key())
+            .map_err(|e| {
+                let mut e = ApiError::from(e);
+                e.message = format!(
+                    "Your new key is in place and signs from now on, but the registry could not \
+                     record the change{}: {}",
+                    old_public
+                        .as_deref()
+                        .map(|p| format!(" (revoke the old key {} below)", key_id(p)))
+                        .unwrap_or_default(),
+                    e.message
+                );
+                e
+            })
+    })
+}
+
+pub fn revoke_signing_key(api: &Api, req: RevokeSigningKey) -> R<SigningKey> {
+    api.with(|reg| Ok(reg.revoke_signing_key(&req.key_id, &req.reason)?))
 }
 
 /// The start-up canary: proves `store` works by writing, reading and removing a value, then

@@ -362,6 +362,12 @@ commands! {
     check_signing_key(NoArgs) -> KeyStatus;
     /// Chooses where signing keys are kept (the desktop app remembers it), then checks it.
     choose_key_store(ChooseKeyStore) -> KeyStatus;
+    /// Everyone's signing keys: whose, since when, who pushed them, and which are revoked.
+    list_signing_keys(NoArgs) -> Vec<promptdesk_core::signing_keys::SigningKey>;
+    /// Moves the acting person to a new signing key (kept in the key store) and revokes the old.
+    rotate_signing_key(NoArgs) -> promptdesk_core::signing_keys::KeyRotation;
+    /// Revokes a signing key (its owner, or an admin): nothing it signed counts any more.
+    revoke_signing_key(RevokeSigningKey) -> promptdesk_core::signing_keys::SigningKey;
     /// Where this registry stands with the team's server (whether a token is kept, never it).
     sync_status(NoArgs) -> SyncStatus;
     /// Checks the token with the server, then keeps it in the key store and the URL here.

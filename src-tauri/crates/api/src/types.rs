@@ -404,6 +404,13 @@ pub struct ChooseKeyStore {
     pub store: KeyStoreKind,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+pub struct RevokeSigningKey {
+    pub key_id: String,
+    /// Why (laptop lost, left the team, …): kept with the revocation.
+    pub reason: String,
+}
+
 // ---- team sync ------------------------------------------------------------------------------
 
 /// Where this registry stands with the team's server: the header's sync pill, Settings → Team

@@ -269,7 +269,7 @@ pub enum Command {
         #[command(subcommand)]
         command: RoleCommand,
     },
-    /// Your signing key (kept in the OS keyring): `keys check` proves the keyring works
+    /// Signing keys: `keys check` proves the keyring works; list, rotate or revoke keys
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -693,4 +693,18 @@ pub enum IncidentCommand {
 pub enum KeysCommand {
     /// Prove the key store works and show your public key (made on first use)
     Check,
+    /// Everyone's signing keys in this registry: whose, since when, and which are revoked
+    List,
+    /// Move to a new signing key: the new one is kept in the key store and registered, the old
+    /// one revoked (what it signed stays signed; it signs nothing more)
+    Rotate,
+    /// Revoke a signing key (yours, or anyone's as an admin): nothing it signed counts in a
+    /// release decision any more
+    Revoke {
+        /// The key's id (or the first digits of it, as `keys list` shows)
+        key_id: String,
+        /// Why (laptop lost, left the team, …): kept with the revocation
+        #[arg(long)]
+        reason: String,
+    },
 }

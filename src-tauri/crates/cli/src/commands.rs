@@ -189,9 +189,14 @@ pub fn run(cli: Cli) -> Out {
         }
         Command::Policy { command } => crate::release::policy(&path, json, command),
         Command::Role { command } => crate::release::role(&path, json, command),
-        Command::Keys {
-            command: crate::args::KeysCommand::Check,
-        } => crate::release::keys_check(&path, json),
+        Command::Keys { command } => match command {
+            crate::args::KeysCommand::Check => crate::release::keys_check(&path, json),
+            crate::args::KeysCommand::List => crate::release::keys_list(&path, json),
+            crate::args::KeysCommand::Rotate => crate::release::keys_rotate(&path, json),
+            crate::args::KeysCommand::Revoke { key_id, reason } => {
+                crate::release::keys_revoke(&path, &key_id, &reason, json)
+            }
+        },
         Command::RenderWorker => unreachable!("handled above"),
     }
 }

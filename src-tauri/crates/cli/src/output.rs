@@ -43,6 +43,12 @@ impl Failure {
         }
     }
 
+    /// The same failure, with what was already done said first.
+    pub fn context(mut self, before: impl Into<String>) -> Self {
+        self.message = format!("{}: {}", before.into(), self.message);
+        self
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self.kind {
             // Refused, or could not finish now (the server is unreachable or turned the token

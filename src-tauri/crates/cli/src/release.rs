@@ -484,3 +484,88 @@ pub fn keys_check(path: &Path, json: bool) -> Out {
     );
     Ok(())
 }
+
+fn key_line(k: &promptdesk_core::signing_keys::SigningKey) -> String {
+    let state = match &k.revoked {
+        Some(r) => format!("revoked by {} on {}: {}", r.by, r.at, r.reason),
+        None => "in use".to_string(),
+    };
+    let carried = k
+        .pushed_by
+        .as_deref()
+        .map(|by| format!(" (registration pushed by {by} on behalf of {})", k.person))
+        .unwrap_or_default();
+    format!(
+        "{}  {:<20} registered {}  {state}{carried}",
+        k.key_id, k.person, k.registered_at
+    )
+}
+
+/// `promptdesk keys list`: every signing key in the registry and its state.
+pub fn keys_list(path: &Path, json: bool) -> Out {
+    let reg = context::open(path)?;
+    let keys = reg.signing_keys()?;
+    emit(json, &keys, || {
+        if keys.is_empty() {
+            println!("no signing keys yet (a key is made on your first approval or release)");
+        }
+        for k in &keys {
+            println!("{}", key_line(k));
+        }
+    });
+    Ok(())
+}
+
+/// `promptdesk keys rotate`: a new key in the key store, registered; the old one revoked.
+pub fn keys_rotate(path: &Path, json: bool) -> Out {
+    let mut reg = context::open(path)?;
+    let store =
+        promptdesk_keys::KeyStore::from_env().map_err(|e| Failure::bad_input(e.to_string()))?;
+    use promptdesk_core::signing::Sign;
+    let (old, new) = store
+        .rotate(reg.actor())
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
+    let old_public = old.as_ref().map(|o| o.public_key());
+    let rotation = reg
+        .rotate_signing_key(old_public.as_deref(), &new.public_key())
+        .map_err(|e| {
+            Failure::from(e).context(format!(
+                "your new key is in the key store and signs from now on, but the registry could \
+                 not record the rotation{}",
+                old_public
+                    .as_deref()
+                    .map(|p| format!(
+                        "; revoke the old key with `promptdesk keys revoke {} --reason rotated`",
+                        promptdesk_core::signing::key_id(p)
+                    ))
+                    .unwrap_or_default()
+            ))
+        })?;
+    emit(json, &rotation, || {
+        println!(
+            "{} now signs with key {}",
+            reg.actor(),
+            rotation.new_key.key_id
+        );
+        match &rotation.old_key {
+            Some(old) => println!(
+                "the old key {} is revoked: it signs nothing more",
+                old.key_id
+            ),
+            None => println!("(there was no key before)"),
+        }
+        println!("run `promptdesk sync` to tell the team server");
+    });
+    Ok(())
+}
+
+/// `promptdesk keys revoke KEY --reason …`
+pub fn keys_revoke(path: &Path, key_id: &str, reason: &str, json: bool) -> Out {
+    let mut reg = context::open(path)?;
+    let key = reg.revoke_signing_key(key_id, reason)?;
+    emit(json, &key, || {
+        println!("{}", key_line(&key));
+        println!("nothing signed with it counts in a release decision any more; run `promptdesk sync` to tell the team server");
+    });
+    Ok(())
+}

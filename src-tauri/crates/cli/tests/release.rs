@@ -385,3 +385,116 @@ fn a_bundle_file_releases_everything_or_nothing() {
     let out = env.run("rita", &["release", "--bundle", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn keys_are_listed_rotated_and_revoked_from_the_command_line() {
+    let env = Env::new();
+    let req: serde_json::Value = serde_json::from_str(&env.ok(
+        "ana",
+        &[
+            "--json",
+            "review",
+            "request",
+            "support/refund-reply@4",
+            "--label",
+            "production",
+        ],
+    ))
+    .unwrap();
+    let id = req["number"].to_string();
+    env.ok("ben", &["review", "approve", &id]);
+    let keys: serde_json::Value =
+        serde_json::from_str(&env.ok("ben", &["--json", "keys", "list"])).unwrap();
+    let ben_old = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["person"] == "ben")
+        .unwrap()["key_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Ben rotates: his key file holds the new key, and the old one is revoked.
+    let rotated: serde_json::Value =
+        serde_json::from_str(&env.ok("ben", &["--json", "keys", "rotate"])).unwrap();
+    assert_eq!(rotated["old_key"]["key_id"], ben_old.as_str());
+    assert_eq!(rotated["old_key"]["revoked"]["by"], "ben");
+    let new_id = rotated["new_key"]["key_id"].as_str().unwrap().to_string();
+    assert_ne!(new_id, ben_old);
+    assert!(env.ok("ben", &["keys", "check"]).contains(&new_id));
+    let listed = env.ok("ben", &["keys", "list"]);
+    assert!(
+        listed.contains(&format!("{ben_old}  ben")) && listed.contains("revoked by ben"),
+        "{listed}"
+    );
+
+    // His old approval no longer counts: the release is refused, and says so.
+    let why = env.refused(
+        "rita",
+        &[
+            "release",
+            "support/refund-reply@4",
+            "--label",
+            "production",
+            "-m",
+            "Friendlier",
+        ],
+    );
+    assert!(why.contains("0 so far"), "{why}");
+    env.ok("ben", &["review", "approve", &id, "-m", "again, new key"]);
+    env.ok(
+        "rita",
+        &[
+            "release",
+            "support/refund-reply@4",
+            "--label",
+            "production",
+            "-m",
+            "Friendlier",
+        ],
+    );
+
+    // Ana may not revoke rita's key; root may; a reason is required.
+    let rita_key =
+        serde_json::from_str::<serde_json::Value>(&env.ok("rita", &["--json", "keys", "list"]))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["person"] == "rita")
+            .unwrap()["key_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let why = env.refused(
+        "ana",
+        &["keys", "revoke", &rita_key, "--reason", "mine now"],
+    );
+    assert!(why.contains("revoked by rita or by an admin"), "{why}");
+    env.ok(
+        "root",
+        &[
+            "keys",
+            "revoke",
+            &rita_key[..8],
+            "--reason",
+            "Rita left the team",
+        ],
+    );
+    let out = env.run(
+        "rita",
+        &[
+            "release",
+            "support/refund-reply@3",
+            "--label",
+            "production",
+            "-m",
+            "back",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("was revoked by root"), "{err}");
+    assert!(env.ok("root", &["verify"]).contains("ok"));
+}

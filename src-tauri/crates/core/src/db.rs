@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_evals.sql"),
     include_str!("../migrations/0005_incidents.sql"),
     include_str!("../migrations/0006_sync_set_aside.sql"),
+    include_str!("../migrations/0007_key_revocations.sql"),
 ];
 
 /// The schema version this build writes.

@@ -10,6 +10,9 @@
 //! DIR/signing-keys.jsonl                        public signing keys (never a private one):
 //!                                               key_id, person, public_key, registered_at;
 //!                                               by registration time
+//! DIR/key-revocations.jsonl                    revoked keys: key_id, revoked_by, revoked_at,
+//!                                               reason; by revocation time (absent from
+//!                                               exports made before keys could be revoked)
 //! DIR/roles.jsonl                               person, role, granted_by, granted_at; by person
 //! DIR/policies.jsonl                            label, policy, updated_by, updated_at; by label
 //! DIR/reviews.jsonl                             review requests: number, id, prompt, version,
@@ -67,6 +70,7 @@ const MANIFEST: &str = "promptdesk-export.json";
 const PROMPT_FILE: &str = "_prompt.yaml";
 const LEDGER_FILE: &str = "ledger.jsonl";
 const KEYS_FILE: &str = "signing-keys.jsonl";
+const REVOCATIONS_FILE: &str = "key-revocations.jsonl";
 const ROLES_FILE: &str = "roles.jsonl";
 const POLICIES_FILE: &str = "policies.jsonl";
 const REVIEWS_FILE: &str = "reviews.jsonl";
@@ -81,6 +85,8 @@ pub struct TransferSummary {
     pub label_moves: usize,
     #[serde(default)]
     pub signing_keys: usize,
+    #[serde(default)]
+    pub key_revocations: usize,
     #[serde(default)]
     pub roles: usize,
     #[serde(default)]
@@ -226,6 +232,7 @@ fn export_snapshot(reg: &Registry, dir: &Path) -> Result<TransferSummary> {
 
     let records = release_records::read(conn)?;
     summary.signing_keys = write_jsonl(&dir.join(KEYS_FILE), &records.keys)?;
+    summary.key_revocations = write_jsonl(&dir.join(REVOCATIONS_FILE), &records.key_revocations)?;
     summary.roles = write_jsonl(&dir.join(ROLES_FILE), &records.roles)?;
     summary.policies = write_jsonl(&dir.join(POLICIES_FILE), &records.policies)?;
     summary.reviews = write_jsonl(&dir.join(REVIEWS_FILE), &records.reviews)?;
@@ -377,6 +384,7 @@ pub fn import(reg: &mut Registry, dir: &Path) -> Result<TransferSummary> {
         summary.unchanged += already_here.len();
         let counts = reg.apply_records(&records)?;
         summary.signing_keys = counts.keys;
+        summary.key_revocations = counts.key_revocations;
         summary.roles = counts.roles;
         summary.policies = counts.policies;
         summary.reviews = counts.reviews;
@@ -459,6 +467,11 @@ fn read_records(dir: &Path) -> Result<Vec<(String, Record)>> {
     let witnesses = read_ledger(&dir.join(LEDGER_FILE))?;
     let mut out = Vec::new();
     read_jsonl(&dir.join(KEYS_FILE), Record::Key, &mut out)?;
+    // Exports made before keys could be revoked have no such file (and their ledgers no
+    // revocation, so none can be missing).
+    if dir.join(REVOCATIONS_FILE).exists() {
+        read_jsonl(&dir.join(REVOCATIONS_FILE), Record::KeyRevocation, &mut out)?;
+    }
     read_jsonl(&dir.join(ROLES_FILE), Record::Role, &mut out)?;
     read_jsonl(&dir.join(POLICIES_FILE), Record::Policy, &mut out)?;
     read_jsonl(&dir.join(REVIEWS_FILE), Record::Review, &mut out)?;
@@ -499,6 +512,7 @@ fn read_records(dir: &Path) -> Result<Vec<(String, Record)>> {
     if let Some((line, (kind, id), entry)) = missing.first() {
         let file = match kind {
             WitnessKind::Key => KEYS_FILE,
+            WitnessKind::KeyRevocation => REVOCATIONS_FILE,
             WitnessKind::Role => ROLES_FILE,
             WitnessKind::Policy => POLICIES_FILE,
             WitnessKind::Review => REVIEWS_FILE,

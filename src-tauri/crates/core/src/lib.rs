@@ -21,6 +21,7 @@ pub mod registry;
 pub mod release;
 pub mod release_records;
 pub mod signing;
+pub mod signing_keys;
 pub mod store;
 pub mod sync;
 pub mod verify;

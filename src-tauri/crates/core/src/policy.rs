@@ -116,6 +116,20 @@ pub fn check_action(actor: &str, role: Role, action: Action) -> Result<(), Strin
     }
 }
 
+/// Whether `actor` (holding `role`) may revoke a signing key of `owner`: owners revoke their
+/// own keys (after rotating, on losing a machine), admins anyone's (a person leaving, a key
+/// thought stolen). The same rule on the desktop and on the server.
+pub fn check_key_revocation(actor: &str, role: Role, owner: &str) -> Result<(), String> {
+    if actor == owner || role == Role::Admin {
+        Ok(())
+    } else {
+        Err(format!(
+            "{actor} is {}; a signing key of {owner} is revoked by {owner} or by an admin",
+            role.with_article()
+        ))
+    }
+}
+
 /// A required test suite: the pass rate its latest complete run on the candidate must reach
 /// and, with `no_regressions`, no case that passes on what the label serves now may fail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]

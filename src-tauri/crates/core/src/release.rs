@@ -77,6 +77,11 @@ pub struct ReviewEvent {
     /// For decisions: the content they are bound to, and that content's version number.
     pub content_hash: Option<String>,
     pub version: Option<u32>,
+    /// Who pushed it to the team server, when that was not its author (an admin carrying a
+    /// registry over): shown as "pushed by … on behalf of …".
+    pub pushed_by: Option<String>,
+    /// A decision signed with a key revoked since: it no longer counts.
+    pub key_revoked: bool,
 }
 
 /// A review with its thread and what the policy says about releasing it now.
@@ -112,6 +117,8 @@ pub struct Release {
     pub actor_role: Role,
     pub at: String,
     pub bundle: Option<String>,
+    /// Who pushed it to the team server, when that was not the releaser.
+    pub pushed_by: Option<String>,
 }
 
 /// One item of a release bundle.
@@ -306,9 +313,11 @@ impl Registry {
         let review = self.review(number)?;
         let conn = self.connection();
         let mut stmt = conn.prepare_cached(
-            "SELECT e.id, e.kind, e.actor, e.actor_role, e.at, e.body, e.anchor, e.reply_to, e.content_hash, v.number
+            "SELECT e.id, e.kind, e.actor, e.actor_role, e.at, e.body, e.anchor, e.reply_to, e.content_hash, v.number,
+                    s.pushed_by, EXISTS (SELECT 1 FROM key_revocations k WHERE k.key_id = e.key_id)
              FROM review_events e JOIN reviews r ON r.number = e.review
              LEFT JOIN versions v ON v.prompt_id = r.prompt_id AND v.hash = e.content_hash
+             LEFT JOIN sync_events s ON s.event_id = e.id
              WHERE e.review = ?1 ORDER BY e.seq",
         )?;
         let events = stmt
@@ -326,6 +335,8 @@ impl Registry {
                     reply_to: r.get(7)?,
                     content_hash: r.get(8)?,
                     version: r.get(9)?,
+                    pushed_by: r.get(10)?,
+                    key_revoked: r.get(11)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -444,6 +455,7 @@ impl Registry {
                          WHERE r.prompt_id = (SELECT prompt_id FROM reviews WHERE number = ?1)
                            AND r.label = ?2 AND e.actor = ?3 AND e.content_hash = ?4
                            AND e.kind IN ('approve', 'request_changes')
+                           AND NOT EXISTS (SELECT 1 FROM key_revocations k WHERE k.key_id = e.key_id)
                          ORDER BY e.seq DESC LIMIT 1",
                         params![number, review.label, actor, review.version_hash],
                         |r| r.get(0),
@@ -495,13 +507,13 @@ impl Registry {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![id, number, kind, ctx.actor, role.as_str(), ctx.at, body.trim(), anchor_json, reply_to, content_hash, key_id, signature],
             )?;
-            ctx.event(
-                tx,
-                &format!("review.{kind}"),
-                &review.prompt,
-                json!({ "review": number, "id": id, "body": body.trim(), "anchor": anchor,
-                        "hash": content_hash, "role": role }),
-            )?;
+            let mut payload = json!({ "review": number, "id": id, "body": body.trim(),
+                                      "anchor": anchor, "hash": content_hash, "role": role });
+            if let Some(k) = &key_id {
+                // Which key signed it: `verify` leaves out decisions of keys revoked since.
+                payload["key_id"] = json!(k);
+            }
+            ctx.event(tx, &format!("review.{kind}"), &review.prompt, payload)?;
             Ok(ReviewEvent {
                 id,
                 kind: kind.to_string(),
@@ -513,6 +525,8 @@ impl Registry {
                 reply_to: reply_to.map(str::to_string),
                 content_hash,
                 version: decision.then_some(review.version),
+                pushed_by: None,
+                key_revoked: false,
             })
         });
         self.signer = signer;
@@ -887,13 +901,16 @@ struct DecisionRow {
 }
 
 /// Each reviewer's latest decision per content hash, over the reviews of this prompt and label.
-/// A later "request changes" withdraws an earlier approval of the same content.
+/// A later "request changes" withdraws an earlier approval of the same content. A decision
+/// signed with a key revoked since counts for nothing (and hides none of its signer's earlier
+/// ones: their latest word is not one anyone can trust).
 fn latest_decisions(conn: &Connection, prompt_id: i64, label: &str) -> Result<Vec<DecisionRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.kind, e.actor, e.actor_role, e.content_hash, v.number
          FROM review_events e JOIN reviews r ON r.number = e.review
          JOIN versions v ON v.prompt_id = r.prompt_id AND v.hash = e.content_hash
          WHERE r.prompt_id = ?1 AND r.label = ?2 AND e.kind IN ('approve', 'request_changes')
+           AND NOT EXISTS (SELECT 1 FROM key_revocations k WHERE k.key_id = e.key_id)
            AND e.seq = (SELECT max(e2.seq) FROM review_events e2 JOIN reviews r2 ON r2.number = e2.review
                         WHERE r2.prompt_id = r.prompt_id AND r2.label = r.label AND e2.actor = e.actor
                           AND e2.content_hash = e.content_hash AND e2.kind IN ('approve', 'request_changes'))
@@ -1150,6 +1167,7 @@ fn record_release(
         actor_role: role,
         at: ctx.at.clone(),
         bundle: m.bundle.map(str::to_string),
+        pushed_by: None,
     })
 }
 
@@ -1220,37 +1238,7 @@ fn sign_statement(
             ctx.actor
         ))
     })?;
-    let public_key = signer.public_key();
-    let key_id = signing::key_id(&public_key);
-    let owner: Option<String> = tx
-        .query_row(
-            "SELECT person FROM signing_keys WHERE key_id = ?1",
-            [&key_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match owner {
-        Some(owner) if owner != ctx.actor => {
-            return Err(Error::Refused(format!(
-                "the signing key {key_id} belongs to {owner}; {} cannot sign with it",
-                ctx.actor
-            )))
-        }
-        Some(_) => {}
-        None => {
-            tx.execute(
-                "INSERT INTO signing_keys (key_id, person, public_key, registered_at) VALUES (?1, ?2, ?3, ?4)",
-                params![key_id, ctx.actor, public_key, ctx.at],
-            )?;
-            let person = ctx.actor.to_string();
-            ctx.event(
-                tx,
-                "key.registered",
-                &person,
-                json!({ "key_id": key_id, "public_key": public_key }),
-            )?;
-        }
-    }
+    let key_id = crate::signing_keys::ready_to_sign(tx, ctx, &signer.public_key())?;
     let signature = signer
         .sign(&signing::statement_bytes(statement))
         .map_err(|e| Error::Refused(format!("could not sign as {}: {e}", ctx.actor)))?;
@@ -1379,8 +1367,9 @@ fn releases_of(
 ) -> Result<Vec<Release>> {
     let mut stmt = conn.prepare_cached(
         "SELECT r.id, r.label, r.kind, vf.number, r.from_hash, vt.number, r.to_hash, r.changelog, r.review,
-                r.decision, r.actor, r.actor_role, r.at, r.bundle
+                r.decision, r.actor, r.actor_role, r.at, r.bundle, s.pushed_by
          FROM releases r
+         LEFT JOIN sync_events s ON s.event_id = r.id
          JOIN versions vt ON vt.prompt_id = r.prompt_id AND vt.hash = r.to_hash
          LEFT JOIN versions vf ON vf.prompt_id = r.prompt_id AND vf.hash = r.from_hash
          WHERE r.prompt_id = ?1 AND (?2 IS NULL OR r.label = ?2)
@@ -1411,6 +1400,7 @@ fn releases_of(
             actor_role: role_column(r, 11)?,
             at: r.get(12)?,
             bundle: r.get(13)?,
+            pushed_by: r.get(14)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

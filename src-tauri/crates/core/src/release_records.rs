@@ -47,6 +47,16 @@ pub struct KeyRecord {
     pub registered_at: String,
 }
 
+/// A signing key's revocation: from then on nothing signed with it counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRevocationRecord {
+    pub key_id: String,
+    pub revoked_by: String,
+    pub revoked_at: String,
+    pub reason: String,
+}
+
 /// A person's role.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,6 +140,7 @@ pub struct ReleaseRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Key(KeyRecord),
+    KeyRevocation(KeyRevocationRecord),
     Role(RoleRecord),
     Policy(PolicyRecord),
     Review(ReviewRecord),
@@ -150,6 +161,8 @@ pub enum Applied {
 pub struct Records {
     /// By registration time, then key id.
     pub keys: Vec<KeyRecord>,
+    /// By revocation time, then key id.
+    pub key_revocations: Vec<KeyRevocationRecord>,
     /// By person.
     pub roles: Vec<RoleRecord>,
     /// By label.
@@ -168,6 +181,7 @@ impl Records {
     pub fn into_ordered(self) -> Vec<Record> {
         let mut out = Vec::new();
         out.extend(self.keys.into_iter().map(Record::Key));
+        out.extend(self.key_revocations.into_iter().map(Record::KeyRevocation));
         out.extend(self.roles.into_iter().map(Record::Role));
         out.extend(self.policies.into_iter().map(Record::Policy));
         out.extend(self.reviews.into_iter().map(Record::Review));
@@ -186,6 +200,7 @@ impl Record {
     pub fn id(&self) -> &str {
         match self {
             Record::Key(k) => &k.key_id,
+            Record::KeyRevocation(k) => &k.key_id,
             Record::Role(r) => &r.person,
             Record::Policy(p) => &p.label,
             Record::Review(r) => &r.id,
@@ -198,6 +213,12 @@ impl Record {
     pub fn describe(&self) -> String {
         match self {
             Record::Key(k) => format!("{}'s signing key {}", k.person, k.key_id),
+            Record::KeyRevocation(k) => {
+                format!(
+                    "the revocation of signing key {} by {}",
+                    k.key_id, k.revoked_by
+                )
+            }
             Record::Role(r) => format!("the role of {}", r.person),
             Record::Policy(p) => format!("the release policy of {}", p.label),
             Record::Review(r) => format!("review #{} ({})", r.number, r.id),
@@ -218,6 +239,7 @@ impl Record {
     fn to_json(&self) -> Value {
         let v = match self {
             Record::Key(r) => serde_json::to_value(r),
+            Record::KeyRevocation(r) => serde_json::to_value(r),
             Record::Role(r) => serde_json::to_value(r),
             Record::Policy(r) => serde_json::to_value(r),
             Record::Review(r) => serde_json::to_value(r),
@@ -232,6 +254,7 @@ impl Record {
     fn imported_kind(&self) -> &'static str {
         match self {
             Record::Key(_) => "key.imported",
+            Record::KeyRevocation(_) => "key_revocation.imported",
             Record::Role(_) => "role.imported",
             Record::Policy(_) => "policy.imported",
             Record::Review(_) => "review.imported",
@@ -244,6 +267,7 @@ impl Record {
     pub fn witness_key(&self) -> (WitnessKind, String) {
         let kind = match self {
             Record::Key(_) => WitnessKind::Key,
+            Record::KeyRevocation(_) => WitnessKind::KeyRevocation,
             Record::Role(_) => WitnessKind::Role,
             Record::Policy(_) => WitnessKind::Policy,
             Record::Review(_) => WitnessKind::Review,
@@ -257,6 +281,7 @@ impl Record {
 // ---- reading ---------------------------------------------------------------------------------
 
 const KEY_SQL: &str = "SELECT key_id, person, public_key, registered_at FROM signing_keys";
+const REVOCATION_SQL: &str = "SELECT key_id, revoked_by, revoked_at, reason FROM key_revocations";
 const ROLE_SQL: &str = "SELECT person, role, granted_by, granted_at FROM roles";
 const POLICY_SQL: &str = "SELECT label, policy, updated_by, updated_at FROM policies";
 const REVIEW_SQL: &str =
@@ -305,6 +330,15 @@ fn key_row(r: &Row<'_>) -> Result<KeyRecord> {
         person: r.get(1)?,
         public_key: r.get(2)?,
         registered_at: r.get(3)?,
+    })
+}
+
+fn revocation_row(r: &Row<'_>) -> Result<KeyRevocationRecord> {
+    Ok(KeyRevocationRecord {
+        key_id: r.get(0)?,
+        revoked_by: r.get(1)?,
+        revoked_at: r.get(2)?,
+        reason: r.get(3)?,
     })
 }
 
@@ -409,6 +443,12 @@ pub fn read(conn: &Connection) -> Result<Records> {
             [],
             key_row,
         )?,
+        key_revocations: query(
+            conn,
+            &format!("{REVOCATION_SQL} ORDER BY revoked_at, key_id"),
+            [],
+            revocation_row,
+        )?,
         roles: query(conn, &format!("{ROLE_SQL} ORDER BY person"), [], role_row)?,
         policies: query(
             conn,
@@ -444,6 +484,7 @@ fn first<T>(rows: Vec<T>) -> Option<T> {
 pub fn apply(conn: &Connection, record: &Record) -> Result<Applied> {
     match record {
         Record::Key(k) => apply_key(conn, k),
+        Record::KeyRevocation(k) => apply_revocation(conn, k),
         Record::Role(r) => apply_role(conn, r),
         Record::Policy(p) => apply_policy(conn, p),
         Record::Review(r) => apply_review(conn, r),
@@ -538,6 +579,28 @@ fn apply_key(conn: &Connection, k: &KeyRecord) -> Result<Applied> {
     conn.execute(
         "INSERT INTO signing_keys (key_id, person, public_key, registered_at) VALUES (?1, ?2, ?3, ?4)",
         params![k.key_id, k.person, k.public_key, k.registered_at],
+    )?;
+    Ok(Applied::Inserted)
+}
+
+fn apply_revocation(conn: &Connection, k: &KeyRevocationRecord) -> Result<Applied> {
+    non_empty(&k.revoked_by, "who revoked the key")?;
+    non_empty(&k.reason, "the reason the key was revoked")?;
+    key_exists(conn, &k.key_id)?;
+    let here = first(query(
+        conn,
+        &format!("{REVOCATION_SQL} WHERE key_id = ?1"),
+        [&k.key_id],
+        revocation_row,
+    )?);
+    if here.is_some() {
+        // Revoked here too (by someone else, or at another time): a key is revoked once, and
+        // the first revocation stands.
+        return Ok(Applied::AlreadyPresent);
+    }
+    conn.execute(
+        "INSERT INTO key_revocations (key_id, revoked_by, revoked_at, reason) VALUES (?1, ?2, ?3, ?4)",
+        params![k.key_id, k.revoked_by, k.revoked_at, k.reason],
     )?;
     Ok(Applied::Inserted)
 }
@@ -862,6 +925,14 @@ fn apply_release(conn: &Connection, r: &ReleaseRecord) -> Result<Applied> {
 fn subject_of(conn: &Connection, record: &Record) -> Result<String> {
     Ok(match record {
         Record::Key(k) => k.person.clone(),
+        Record::KeyRevocation(k) => conn
+            .query_row(
+                "SELECT person FROM signing_keys WHERE key_id = ?1",
+                [&k.key_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or_default(),
         Record::Role(r) => r.person.clone(),
         Record::Policy(p) => p.label.clone(),
         Record::Review(r) => r.prompt.clone(),
@@ -895,6 +966,7 @@ fn located(origin: &str, record: &Record, e: Error) -> Error {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppliedCounts {
     pub keys: usize,
+    pub key_revocations: usize,
     pub roles: usize,
     pub policies: usize,
     pub reviews: usize,
@@ -921,6 +993,7 @@ impl Registry {
                         ctx.event(tx, record.imported_kind(), &subject, record.to_json())?;
                         match record {
                             Record::Key(_) => counts.keys += 1,
+                            Record::KeyRevocation(_) => counts.key_revocations += 1,
                             Record::Role(_) => counts.roles += 1,
                             Record::Policy(_) => counts.policies += 1,
                             Record::Review(_) => counts.reviews += 1,
@@ -962,6 +1035,7 @@ impl Registry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum WitnessKind {
     Key,
+    KeyRevocation,
     Role,
     Policy,
     Review,
@@ -980,6 +1054,9 @@ pub fn witness_key(e: &LedgerEntry) -> Option<(WitnessKind, String)> {
     let kind = e.kind.as_str();
     let found = match kind {
         "key.registered" | "key.imported" => (WitnessKind::Key, payload_str(e, "key_id")?),
+        "key.revoked" | "key_revocation.imported" => {
+            (WitnessKind::KeyRevocation, payload_str(e, "key_id")?)
+        }
         "role.set" => (WitnessKind::Role, e.subject.as_str()),
         "role.imported" => (WitnessKind::Role, payload_str(e, "person")?),
         "policy.set" => (WitnessKind::Policy, e.subject.as_str()),
@@ -1023,6 +1100,11 @@ pub fn witness_mismatch(record: &Record, e: &LedgerEntry) -> Option<String> {
                 ("key_id", json!(k.key_id)),
                 ("public_key", json!(k.public_key)),
             ],
+        ),
+        Record::KeyRevocation(k) => (
+            &k.revoked_by,
+            &k.revoked_at,
+            vec![("key_id", json!(k.key_id)), ("reason", json!(k.reason))],
         ),
         Record::Role(r) => (&r.granted_by, &r.granted_at, vec![("role", json!(r.role))]),
         Record::Policy(p) => (&p.updated_by, &p.updated_at, vec![("to", json!(p.policy))]),

@@ -149,6 +149,23 @@ impl KeyStore {
         }
     }
 
+    /// Replaces `person`'s signing key with a new one (rotation) and returns the old one, if
+    /// there was one, with the new. The new key is stored and read back before this returns;
+    /// the old private half is gone from the store afterwards (its public half stays in the
+    /// registry, revoked).
+    pub fn rotate(&self, person: &str) -> Result<(Option<MemorySigner>, MemorySigner), KeyError> {
+        self.canary()?;
+        let old = self.load(person)?.map(MemorySigner::from_seed);
+        let signer = MemorySigner::generate().map_err(KeyError::Unavailable)?;
+        self.replace(person, &signer.seed())?;
+        match self.load(person)? {
+            Some(seed) if seed == signer.seed() => Ok((old, signer)),
+            _ => Err(KeyError::Unavailable(
+                "the new key could not be read back after storing it".into(),
+            )),
+        }
+    }
+
     fn load(&self, person: &str) -> Result<Option<[u8; 32]>, KeyError> {
         let text = match self {
             KeyStore::Os => {
@@ -183,6 +200,23 @@ impl KeyStore {
             detail: format!("{} bytes instead of 32", bytes.len()),
         })?;
         Ok(Some(seed))
+    }
+
+    /// Stores `seed` as `person`'s key in place of the one there: the keyring overwrites; a key
+    /// file is written beside the old one and renamed over it, so a crash leaves one whole key.
+    fn replace(&self, person: &str, seed: &[u8; 32]) -> Result<(), KeyError> {
+        let KeyStore::Files(dir) = self else {
+            return self.store(person, seed);
+        };
+        let path = key_file(dir, person);
+        let fresh = path.with_extension("key.new");
+        let failed = |e: std::io::Error| KeyError::File {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        };
+        let _ = std::fs::remove_file(&fresh);
+        write_private(&fresh, &hex::encode(seed)).map_err(failed)?;
+        std::fs::rename(&fresh, &path).map_err(failed)
     }
 
     fn store(&self, person: &str, seed: &[u8; 32]) -> Result<(), KeyError> {
@@ -475,6 +509,23 @@ mod tests {
             store.server_token(url, "ben").unwrap().as_deref(),
             Some("pdt_ben")
         );
+    }
+
+    #[test]
+    fn rotating_replaces_the_key_and_returns_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KeyStore::Files(dir.path().to_path_buf());
+        let first = store.signer_for("ana").unwrap().public_key();
+        let (old, new) = store.rotate("ana").unwrap();
+        assert_eq!(old.map(|o| o.public_key()), Some(first.clone()));
+        assert_ne!(new.public_key(), first);
+        assert_eq!(
+            store.signer_for("ana").unwrap().public_key(),
+            new.public_key()
+        );
+        // Someone without a key yet gets one and no old one.
+        let (old, _) = store.rotate("ben").unwrap();
+        assert!(old.is_none());
     }
 
     #[test]

@@ -204,6 +204,17 @@ fn key_register(owner: &str, key: &MemorySigner) -> SyncEvent {
     )
 }
 
+fn key_revoke(who: &str, key_id: &str) -> SyncEvent {
+    SyncEvent::new(
+        who,
+        AT,
+        EventBody::KeyRevoke {
+            key_id: key_id.into(),
+            reason: "laptop lost".into(),
+        },
+    )
+}
+
 fn ok(r: Reply) -> Value {
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
@@ -428,6 +439,8 @@ fn attacks() -> Vec<Attack> {
                             person: "ben".into(),
                             public_key: pk.clone(),
                             registered_by: Some("root".into()),
+                            revoked_at: None,
+                            revoked_by: None,
                         })
                     })
                     .unwrap();
@@ -439,6 +452,60 @@ fn attacks() -> Vec<Attack> {
                     &w.root,
                     &[&approval("ben", &forged, &r3.id, "production", &w.v3, AT)],
                 )
+            },
+        ),
+        attack(
+            "an editor revokes a releaser's key (to stop their releases)",
+            &[403],
+            "revoked by rita or by an admin",
+            |w| {
+                let k = signing::key_id(&signer("rita").public_key());
+                by(w, &w.ana, &[&key_revoke("ana", &k)])
+            },
+        ),
+        attack(
+            "an approval signed with a key its owner revoked",
+            &[403],
+            "was revoked by ben",
+            |w| {
+                let lost = MemorySigner::from_seed([45; 32]);
+                ok(by(w, &w.ben, &[&key_register("ben", &lost)]));
+                let id = signing::key_id(&lost.public_key());
+                ok(by(w, &w.ben, &[&key_revoke("ben", &id)]));
+                let r3 = review_request("ana", "refund", &w.v3);
+                ok(by(w, &w.ana, &[&r3]));
+                w.ready();
+                by(w, &w.ben, &[&approval("ben", &lost, &r3.id, "production", &w.v3, AT)])
+            },
+        ),
+        attack(
+            "a revoked key registered again",
+            &[409],
+            "cannot be registered again",
+            |w| {
+                let old = MemorySigner::from_seed([46; 32]);
+                ok(by(w, &w.ana, &[&key_register("ana", &old)]));
+                let id = signing::key_id(&old.public_key());
+                ok(by(w, &w.root, &[&key_revoke("root", &id)]));
+                w.ready();
+                by(w, &w.ana, &[&key_register("ana", &old)])
+            },
+        ),
+        attack(
+            "a release counting an approval whose key was revoked after it was given",
+            &[403],
+            "0 so far",
+            |w| {
+                let laptop = MemorySigner::from_seed([47; 32]);
+                ok(by(w, &w.ben, &[&key_register("ben", &laptop)]));
+                let r3 = review_request("ana", "refund", &w.v3);
+                ok(by(w, &w.ana, &[&r3]));
+                ok(by(w, &w.ben, &[&approval("ben", &laptop, &r3.id, "production", &w.v3, AT)]));
+                let id = signing::key_id(&laptop.public_key());
+                ok(by(w, &w.root, &[&key_revoke("root", &id)]));
+                w.ready();
+                let m = production_move("rita", Some("rita"), MoveKind::Release, Some(&w.v2), &w.v3, Some(&r3.id), AT);
+                by(w, &w.rita, &[&m.event()])
             },
         ),
         attack(

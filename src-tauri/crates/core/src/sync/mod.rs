@@ -65,6 +65,9 @@ pub enum EventBody {
     /// A person's public signing key (the private half never leaves their keyring).
     #[serde(rename = "key.register")]
     KeyRegister { key_id: String, public_key: String },
+    /// A signing key revoked by its person or an admin: nothing it signed counts from then on.
+    #[serde(rename = "key.revoke")]
+    KeyRevoke { key_id: String, reason: String },
     /// A label moved: a release or rollback under the label's policy (signed), or a plain move
     /// of an unprotected label. `from_hash` is what the mover saw: the server applies the move
     /// as a compare-and-swap on it.
@@ -190,6 +193,7 @@ impl EventBody {
             EventBody::PromptUpdate { .. } => "prompt.update",
             EventBody::VersionCreate { .. } => "version.create",
             EventBody::KeyRegister { .. } => "key.register",
+            EventBody::KeyRevoke { .. } => "key.revoke",
             EventBody::LabelMove { .. } => "label.move",
             EventBody::ReviewRequest { .. } => "review.request",
             EventBody::ReviewEvent { .. } => "review.event",
@@ -303,6 +307,16 @@ impl SyncEvent {
                 return Err(at(format!(
                     "key id {key_id} does not belong to the public key sent"
                 )));
+            }
+            EventBody::KeyRevoke { key_id, reason } => {
+                if key_id.len() != 16 || !key_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(at(format!("'{key_id}' is not a signing key id")));
+                }
+                if reason.trim().is_empty() || reason.chars().count() > 1000 {
+                    return Err(at(
+                        "a revocation gives its reason in 1 to 1000 characters".into()
+                    ));
+                }
             }
             _ => {}
         }

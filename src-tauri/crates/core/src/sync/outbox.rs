@@ -50,6 +50,8 @@ pub const SYNCED_KINDS: &[&str] = &[
     "label.moved",
     "key.registered",
     "key.imported",
+    "key.revoked",
+    "key_revocation.imported",
     "policy.set",
     "policy.imported",
     "review.requested",
@@ -329,6 +331,21 @@ fn event_for(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncE
                 EventBody::KeyRegister {
                     key_id: text(p, "key_id", entry)?,
                     public_key: text(p, "public_key", entry)?,
+                },
+            )
+        }
+        "key.revoked" | "key_revocation.imported" => {
+            let by = p["revoked_by"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| entry.actor.clone());
+            SyncEvent::with_id(
+                &entry.id,
+                &by,
+                &entry.at,
+                EventBody::KeyRevoke {
+                    key_id: text(p, "key_id", entry)?,
+                    reason: text(p, "reason", entry)?,
                 },
             )
         }

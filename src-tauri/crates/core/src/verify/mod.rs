@@ -12,7 +12,8 @@
 //!   move in order, from `label.moved`, releases, rollbacks, `label.restored` and imports.
 //!   `latest` is checked to point at the highest-numbered version (a pull moves it without an
 //!   entry of its own, so its history and mover are not covered).
-//! - **policies**, **roles**, **signing_keys**: each row as the last entry about it left it;
+//! - **policies**, **roles**, **signing_keys**, **key_revocations**: each row as the last entry
+//!   about it left it;
 //!   and each role or policy change made here was made by someone the ledger had as an admin
 //!   at the time (the registry always keeps one).
 //! - **reviews** and **review_events**: each request and each comment or decision with its
@@ -172,6 +173,8 @@ impl Replay {
             "release.imported"
             | "key.registered"
             | "key.imported"
+            | "key.revoked"
+            | "key_revocation.imported"
             | "role.set"
             | "role.imported"
             | "policy.set"

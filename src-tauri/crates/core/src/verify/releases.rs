@@ -19,6 +19,12 @@ struct KeyState {
     at: String,
 }
 
+struct RevocationState {
+    by: String,
+    at: String,
+    reason: String,
+}
+
 struct RoleState {
     role: String,
     by: String,
@@ -104,11 +110,15 @@ struct Decided {
     seq: i64,
     kind: String,
     role: Role,
+    /// The key that signed it, where the entry says (entries from before keys could be
+    /// revoked do not).
+    key_id: Option<String>,
 }
 
 #[derive(Default)]
 pub(crate) struct ReleaseState {
     keys: BTreeMap<String, KeyState>,
+    revocations: BTreeMap<String, RevocationState>,
     roles: BTreeMap<String, RoleState>,
     policies: BTreeMap<String, PolicyState>,
     reviews: BTreeMap<u32, ReviewState>,
@@ -165,6 +175,11 @@ impl ReleaseState {
         let mut out: Vec<(i64, ApprovalFact)> = decided
             .iter()
             .filter(|(_, d)| d.kind == "approve")
+            .filter(|(_, d)| {
+                d.key_id
+                    .as_ref()
+                    .is_none_or(|k| !self.revocations.contains_key(k))
+            })
             .filter_map(|((reviewer, hash), d)| {
                 let v = prompts.version(key, hash)?;
                 Some((
@@ -215,6 +230,26 @@ impl ReleaseState {
                         person: text(p, "person"),
                         public_key: text(p, "public_key"),
                         at: text(p, "registered_at"),
+                    },
+                );
+            }
+            "key.revoked" => {
+                self.revocations.insert(
+                    text(p, "key_id"),
+                    RevocationState {
+                        by: e.actor.clone(),
+                        at: e.at.clone(),
+                        reason: text(p, "reason"),
+                    },
+                );
+            }
+            "key_revocation.imported" => {
+                self.revocations.insert(
+                    text(p, "key_id"),
+                    RevocationState {
+                        by: text(p, "revoked_by"),
+                        at: text(p, "revoked_at"),
+                        reason: text(p, "reason"),
                     },
                 );
             }
@@ -326,7 +361,7 @@ impl ReleaseState {
                         opt_text(p, "signature"),
                     )),
                 };
-                self.record_event(e.seq, text(p, "id"), ev);
+                self.record_event(e.seq, text(p, "id"), ev, opt_text(p, "key_id"));
             }
             "release.recorded" | "rollback.recorded" => self.apply_release(e, prompts, problems),
             "release.imported" => {
@@ -393,12 +428,12 @@ impl ReleaseState {
                     content_hash: opt_text(p, "hash"),
                     signed: None,
                 };
-                self.record_event(e.seq, text(p, "id"), ev);
+                self.record_event(e.seq, text(p, "id"), ev, opt_text(p, "key_id"));
             }
         }
     }
 
-    fn record_event(&mut self, seq: i64, id: String, ev: EventState) {
+    fn record_event(&mut self, seq: i64, id: String, ev: EventState, key_id: Option<String>) {
         let review = self.reviews.get(&ev.review);
         let decision = matches!(ev.kind.as_str(), "approve" | "request_changes");
         if let (Some(Some(prompt)), Some(hash), true) =
@@ -411,6 +446,7 @@ impl ReleaseState {
                     seq,
                     kind: ev.kind.clone(),
                     role: Role::parse(&ev.role).unwrap_or(Role::Viewer),
+                    key_id,
                 },
             );
         }
@@ -474,6 +510,7 @@ impl ReleaseState {
         problems: &mut Vec<String>,
     ) -> Result<()> {
         self.compare_keys(conn, problems)?;
+        self.compare_revocations(conn, problems)?;
         self.compare_roles(conn, problems)?;
         self.compare_policies(conn, problems)?;
         self.compare_reviews(conn, prompts, problems)?;
@@ -602,6 +639,56 @@ impl ReleaseState {
                 problems.push(format!(
                     "signing_keys: {id} (of {}) is in the ledger but not in the table",
                     k.person
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn compare_revocations(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
+        let mut stmt =
+            conn.prepare("SELECT key_id, revoked_by, revoked_at, reason FROM key_revocations")?;
+        let mut rows = stmt.query([])?;
+        let mut seen = BTreeSet::new();
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let place = format!("key_revocations: {id}");
+            let Some(k) = self.revocations.get(&id) else {
+                problems.push(format!(
+                    "{place} (revoked by {}) is not in the ledger",
+                    r.get::<_, String>(1)?
+                ));
+                continue;
+            };
+            seen.insert(id.clone());
+            differs(
+                problems,
+                &place,
+                "revoked_by",
+                &r.get::<_, String>(1)?,
+                &k.by,
+            );
+            differs(
+                problems,
+                &place,
+                "revoked_at",
+                &r.get::<_, String>(2)?,
+                &k.at,
+            );
+            differs(
+                problems,
+                &place,
+                "reason",
+                &r.get::<_, String>(3)?,
+                &k.reason,
+            );
+        }
+        for (id, k) in &self.revocations {
+            if !seen.contains(id) {
+                problems.push(format!(
+                    "key_revocations: {id} (revoked by {}) is in the ledger but not in the table: \
+                     its signatures would count again",
+                    k.by
                 ));
             }
         }

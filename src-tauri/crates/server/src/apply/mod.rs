@@ -12,7 +12,8 @@
 //!   before through a move this server accepted (its label history), never onto a label that
 //!   serves nothing.
 //! - **Keys** belong to their person: a signing key is registered only with its owner's own
-//!   token, and a signature counts only with such a key.
+//!   token, revoked only with its owner's or an admin's, and a signature counts only with such
+//!   a key while nobody has revoked it.
 //! - **No poison**: an event is accepted only when every registry can apply it. Each field the
 //!   client's apply reads (anchors, replies, review ids, keys) is checked here, so one bad event
 //!   from anyone never stops anyone else's pull.
@@ -135,6 +136,7 @@ pub fn apply(tx: &mut dyn Tx, who: &Principal, event: &SyncEvent, now: &str) -> 
         }
         EventBody::VersionCreate { .. } => versions::apply(tx, &push)?,
         EventBody::KeyRegister { .. } => keys::apply(tx, &push)?,
+        EventBody::KeyRevoke { .. } => keys::revoke(tx, &push)?,
         EventBody::ReviewRequest { .. } | EventBody::ReviewEvent { .. } => {
             reviews::apply(tx, &push)?
         }
@@ -212,6 +214,13 @@ fn check_signature(
             key.registered_by
                 .as_deref()
                 .unwrap_or("someone the server cannot name")
+        )));
+    }
+    if let Some(at) = &key.revoked_at {
+        return Err(refuse(format!(
+            "signing key {key_id} of {author} was revoked by {} on {at}: it signs nothing any \
+             more (sign with a new key: `promptdesk keys rotate`)",
+            key.revoked_by.as_deref().unwrap_or("someone")
         )));
     }
     if !signing::verify(

@@ -289,7 +289,7 @@ fn a_schema_1_sqlite_database_gains_the_records_index() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4, "opened databases reach the current schema");
+    assert_eq!(version, 5, "opened databases reach the current schema");
 }
 
 #[test]
@@ -308,5 +308,5 @@ fn a_schema_1_postgres_database_gains_the_records_index() {
         .query_one("SELECT version FROM promptdesk_schema", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, 4, "opened databases reach the current schema");
+    assert_eq!(version, 5, "opened databases reach the current schema");
 }

@@ -97,6 +97,9 @@ pub struct KeyRow {
     /// The person whose token pushed the registration; `None` for keys whose registration the
     /// server cannot trace. Only a key its person registered counts for their signatures.
     pub registered_by: Option<String>,
+    /// When (the server's clock) and by whom it was revoked; a revoked key signs nothing.
+    pub revoked_at: Option<String>,
+    pub revoked_by: Option<String>,
 }
 
 /// An approval or a change request, as the release policy weighs it.
@@ -208,11 +211,13 @@ pub trait Tx {
     // review and release
     fn key(&mut self, key_id: &str) -> Result<Option<KeyRow>>;
     fn insert_key(&mut self, row: &KeyRow) -> Result<()>;
+    /// Marks a key revoked (a key is revoked once: a second call changes nothing).
+    fn revoke_key(&mut self, key_id: &str, by: &str, at: &str, reason: &str) -> Result<()>;
     fn review(&mut self, id: &str) -> Result<Option<ReviewRow>>;
     fn insert_review(&mut self, row: &ReviewRow) -> Result<()>;
     fn insert_decision(&mut self, row: &DecisionRow) -> Result<()>;
     /// Each reviewer's latest decision on each content hash, for a prompt and label, signed
-    /// with a key its reviewer registered themselves (others never count).
+    /// with a key its reviewer registered themselves and nobody revoked (others never count).
     fn decisions(&mut self, prompt: &str, label: &str) -> Result<Vec<DecisionRow>>;
     fn policy(&mut self, label: &str) -> Result<Option<Policy>>;
     fn set_policy(&mut self, label: &str, policy: &Policy, by: &str, at: &str) -> Result<()>;

@@ -47,7 +47,7 @@ use super::{
 use crate::error::{Result, ServerError};
 
 /// The schema file is idempotent, so it takes any older schema to this one.
-const SCHEMA_VERSION: i32 = 4;
+const SCHEMA_VERSION: i32 = 5;
 const SCHEMA: &str = include_str!("postgres_schema.sql");
 
 /// The advisory lock every write transaction holds (and schema creation too). Any constant does,
@@ -784,8 +784,8 @@ impl Tx for PgTx<'_> {
 
     fn key(&mut self, key_id: &str) -> Result<Option<KeyRow>> {
         match self.query_opt(
-            "SELECT key_id, person, public_key, registered_by FROM signing_keys
-             WHERE key_id = $1",
+            "SELECT key_id, person, public_key, registered_by, revoked_at, revoked_by
+             FROM signing_keys WHERE key_id = $1",
             &[&key_id],
         )? {
             Some(r) => Ok(Some(KeyRow {
@@ -793,6 +793,8 @@ impl Tx for PgTx<'_> {
                 person: r.try_get(1)?,
                 public_key: r.try_get(2)?,
                 registered_by: r.try_get(3)?,
+                revoked_at: r.try_get(4)?,
+                revoked_by: r.try_get(5)?,
             })),
             None => Ok(None),
         }
@@ -803,6 +805,15 @@ impl Tx for PgTx<'_> {
             "INSERT INTO signing_keys (key_id, person, public_key, registered_by)
              VALUES ($1, $2, $3, $4)",
             &[&k.key_id, &k.person, &k.public_key, &k.registered_by],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_key(&mut self, key_id: &str, by: &str, at: &str, reason: &str) -> Result<()> {
+        self.execute(
+            "UPDATE signing_keys SET revoked_at = $2, revoked_by = $3, revoke_reason = $4
+             WHERE key_id = $1 AND revoked_at IS NULL",
+            &[&key_id, &at, &by, &reason],
         )?;
         Ok(())
     }
@@ -867,7 +878,8 @@ impl Tx for PgTx<'_> {
                           AND d2.label = d.label AND d2.actor = d.actor
                           AND d2.content_hash = d.content_hash)
                AND EXISTS (SELECT 1 FROM signing_keys k WHERE k.key_id = d.key_id
-                           AND k.person = d.actor AND k.registered_by = d.actor)
+                           AND k.person = d.actor AND k.registered_by = d.actor
+                           AND k.revoked_at IS NULL)
              ORDER BY seq",
             &[&prompt, &label],
         )?;

@@ -191,3 +191,8 @@ WHERE key_id IS NULL;
 ALTER TABLE records ADD COLUMN IF NOT EXISTS fields TEXT;
 ALTER TABLE records ADD COLUMN IF NOT EXISTS deleted INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS records_by_prompt ON records (collection, prompt);
+
+-- Schema 5 (see sqlite_schema_5.sql for why): revoked signing keys.
+ALTER TABLE signing_keys ADD COLUMN IF NOT EXISTS revoked_at TEXT;
+ALTER TABLE signing_keys ADD COLUMN IF NOT EXISTS revoked_by TEXT;
+ALTER TABLE signing_keys ADD COLUMN IF NOT EXISTS revoke_reason TEXT;

@@ -15,13 +15,14 @@ use super::{
 };
 use crate::error::{Result, ServerError};
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 /// Schema N is reached by running `MIGRATIONS[N - 1]` on schema N - 1 (0: an empty file).
 const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
     include_str!("sqlite_schema.sql"),
     include_str!("sqlite_schema_2.sql"),
     include_str!("sqlite_schema_3.sql"),
     include_str!("sqlite_schema_4.sql"),
+    include_str!("sqlite_schema_5.sql"),
 ];
 const READERS: usize = 4;
 
@@ -464,8 +465,8 @@ impl Tx for SqliteTx<'_> {
         Ok(self
             .0
             .prepare_cached(
-                "SELECT key_id, person, public_key, registered_by FROM signing_keys
-                 WHERE key_id = ?1",
+                "SELECT key_id, person, public_key, registered_by, revoked_at, revoked_by
+                 FROM signing_keys WHERE key_id = ?1",
             )?
             .query_row([key_id], |r| {
                 Ok(KeyRow {
@@ -473,6 +474,8 @@ impl Tx for SqliteTx<'_> {
                     person: r.get(1)?,
                     public_key: r.get(2)?,
                     registered_by: r.get(3)?,
+                    revoked_at: r.get(4)?,
+                    revoked_by: r.get(5)?,
                 })
             })
             .optional()?)
@@ -483,6 +486,15 @@ impl Tx for SqliteTx<'_> {
             "INSERT INTO signing_keys (key_id, person, public_key, registered_by)
              VALUES (?1, ?2, ?3, ?4)",
             params![k.key_id, k.person, k.public_key, k.registered_by],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_key(&mut self, key_id: &str, by: &str, at: &str, reason: &str) -> Result<()> {
+        self.0.execute(
+            "UPDATE signing_keys SET revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4
+             WHERE key_id = ?1 AND revoked_at IS NULL",
+            params![key_id, at, by, reason],
         )?;
         Ok(())
     }
@@ -549,7 +561,8 @@ impl Tx for SqliteTx<'_> {
                           AND d2.label = d.label AND d2.actor = d.actor
                           AND d2.content_hash = d.content_hash)
                AND EXISTS (SELECT 1 FROM signing_keys k WHERE k.key_id = d.key_id
-                           AND k.person = d.actor AND k.registered_by = d.actor)
+                           AND k.person = d.actor AND k.registered_by = d.actor
+                           AND k.revoked_at IS NULL)
              ORDER BY seq",
         )?;
         let rows = stmt.query_map(params![prompt, label], |r| {

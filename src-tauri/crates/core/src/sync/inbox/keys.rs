@@ -1,5 +1,6 @@
-//! Pulled `key.register`: a person's public signing key, as its owner registered it with
-//! their own token (the server refuses any other).
+//! Pulled `key.register` and `key.revoke`: a person's public signing key, as its owner
+//! registered it with their own token (the server refuses any other), and its revocation by
+//! its owner or an admin (the server checked who).
 
 use rusqlite::Connection;
 use serde_json::json;
@@ -30,6 +31,41 @@ pub(super) fn register(tx: &Connection, ctx: &mut WriteContext<'_>, p: &Pulled) 
             &e.author,
             json!({ "key_id": key_id, "public_key": public_key }),
         )?,
+        release_records::Applied::AlreadyPresent => {
+            record_exchange(tx, e, None, Some(p.seq), "pulled", "", &ctx.at)?
+        }
+    }
+    Ok(())
+}
+
+/// A key revoked elsewhere. A key revoked here too keeps the first revocation.
+pub(super) fn revoke(tx: &Connection, ctx: &mut WriteContext<'_>, p: &Pulled) -> Result<()> {
+    let e = &p.event;
+    let EventBody::KeyRevoke { key_id, reason } = &e.body else {
+        return Err(misrouted(e));
+    };
+    let record = Record::KeyRevocation(release_records::KeyRevocationRecord {
+        key_id: key_id.clone(),
+        revoked_by: e.author.clone(),
+        revoked_at: e.at.clone(),
+        reason: reason.clone(),
+    });
+    match release_records::apply(tx, &record)? {
+        release_records::Applied::Inserted => {
+            let person: String = tx.query_row(
+                "SELECT person FROM signing_keys WHERE key_id = ?1",
+                [key_id],
+                |r| r.get(0),
+            )?;
+            witness(
+                tx,
+                ctx,
+                p,
+                "key.revoked",
+                &person,
+                json!({ "key_id": key_id, "person": person, "reason": reason }),
+            )?
+        }
         release_records::Applied::AlreadyPresent => {
             record_exchange(tx, e, None, Some(p.seq), "pulled", "", &ctx.at)?
         }

@@ -177,6 +177,7 @@ fn set_aside(tx: &Connection, p: &Pulled, why: &str, now: &str) -> Result<()> {
 fn subject_of(event: &SyncEvent) -> String {
     match &event.body {
         EventBody::KeyRegister { .. } => event.author.clone(),
+        EventBody::KeyRevoke { key_id, .. } => format!("signing key {key_id}"),
         EventBody::PolicySet { label, .. } => label.clone(),
         body => body.prompt().unwrap_or_default().to_string(),
     }
@@ -497,7 +498,7 @@ pub(super) fn witness(
     if let Some(o) = payload.as_object_mut() {
         let mut sync = json!({ "event": p.event.id, "seq": p.seq });
         // Carried by someone other than its author (an admin moving a registry over): say so.
-        if !p.pushed_by.is_empty() && p.pushed_by != p.event.author {
+        if carried(p) {
             sync["pushed_by"] = json!(p.pushed_by);
         }
         o.insert("sync".into(), sync);
@@ -511,7 +512,19 @@ pub(super) fn witness(
         subject,
         payload,
     )?;
-    record_exchange(tx, &p.event, Some(&id), Some(p.seq), "pulled", "", &ctx.at)
+    record_exchange(tx, &p.event, Some(&id), Some(p.seq), "pulled", "", &ctx.at)?;
+    if carried(p) {
+        tx.execute(
+            "UPDATE sync_events SET pushed_by = ?2 WHERE event_id = ?1",
+            params![p.event.id, p.pushed_by],
+        )?;
+    }
+    Ok(())
+}
+
+/// Whether someone other than its author pushed the event (an admin carrying a registry over).
+fn carried(p: &Pulled) -> bool {
+    !p.pushed_by.is_empty() && p.pushed_by != p.event.author
 }
 
 pub(super) fn prompt_id(tx: &Connection, name: &str) -> Result<i64> {
@@ -611,6 +624,7 @@ fn apply_pulled(
         EventBody::PromptUpdate { .. } => prompts::update(tx, ctx, p)?,
         EventBody::VersionCreate { .. } => versions::create(tx, ctx, p, report)?,
         EventBody::KeyRegister { .. } => keys::register(tx, ctx, p)?,
+        EventBody::KeyRevoke { .. } => keys::revoke(tx, ctx, p)?,
         EventBody::RecordsPut { .. } => records::put(tx, ctx, p, unpushed)?,
         EventBody::PolicySet { .. } => policies::set(tx, ctx, p)?,
         EventBody::ReviewRequest { .. } => reviews::request(tx, ctx, p)?,

@@ -105,8 +105,14 @@ pub(super) fn event(tx: &Connection, ctx: &mut WriteContext<'_>, p: &Pulled) -> 
         p,
         &format!("review.{}", decision.as_str()),
         &prompt,
-        json!({ "review": number, "id": e.id, "body": body, "anchor": anchor,
-                "hash": content_hash, "role": role }),
+        {
+            let mut payload = json!({ "review": number, "id": e.id, "body": body,
+                                      "anchor": anchor, "hash": content_hash, "role": role });
+            if let Some(k) = key_id {
+                payload["key_id"] = json!(k);
+            }
+            payload
+        },
     )?;
     Ok(())
 }
