@@ -270,6 +270,16 @@ describe('the review page', () => {
     expect((screen.getByRole('button', { name: 'Request changes' }) as HTMLButtonElement).disabled).toBe(false);
   });
 
+  it('says who carried an event over and that a revoked key\'s approval no longer counts', async () => {
+    page(detail([{ ...approval, pushed_by: 'root', key_revoked: true }]));
+    const thread = await screen.findByRole('list', { name: 'Review thread' });
+    expect(thread.textContent).toContain('pushed by root on behalf of ben');
+    expect(thread.textContent).toContain('signed with a key revoked since: it no longer counts');
+    // Ben may approve again, with his new key.
+    const approve = await screen.findByRole('button', { name: 'Approve' });
+    expect((approve as HTMLButtonElement).disabled).toBe(false);
+  });
+
   it('explains disabled buttons when signing does not work, and offers the choice', async () => {
     const ask = vi.fn();
     page(detail([]), { ...signingOk, status: keyStatus(), ask });

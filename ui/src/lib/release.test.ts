@@ -95,6 +95,8 @@ describe('a decision made already', () => {
     expect(lastDecisionOf('ben', review, [event('ben', 'approve', 'h5'), event('ben', 'request_changes', 'h5')])).toBe('request_changes');
     // Someone else's approval, or ben's approval of other content, is not ben's decision on this.
     expect(lastDecisionOf('ben', review, [event('cho', 'approve', 'h5'), event('ben', 'approve', 'h4', 4)])).toBeNull();
+    // An approval signed with a key revoked since counts for nothing: ben may approve again.
+    expect(lastDecisionOf('ben', review, [{ ...event('ben', 'approve', 'h5'), key_revoked: true }])).toBeNull();
   });
   it('disables the same decision again, with the reason', () => {
     const after = repeatBlockers('ben', review, [event('ben', 'approve', 'h5')]);

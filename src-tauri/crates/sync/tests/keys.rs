@@ -175,3 +175,52 @@ impl ReviewHere for promptdesk_core::release::Review {
             .number
     }
 }
+
+#[test]
+fn events_an_admin_carried_over_say_who_pushed_them() {
+    let server = Server::start();
+    let mut root = Member::join(&server, "root", Role::Admin);
+    let mut rita = Member::join(&server, "rita", Role::Releaser);
+
+    // A registry kept before the team server existed: ana wrote, ben commented.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut old, _) = promptdesk_core::Registry::init(&dir.path().join("old.db")).unwrap();
+    old.set_actor("ana");
+    old.create_prompt(
+        NAME,
+        promptdesk_content::PromptKind::Text,
+        promptdesk_core::NewPrompt {
+            draft: Some(common::text("Hello.")),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    old.commit(NAME, "First").unwrap();
+    let review = old
+        .request_review(NAME, Some(&Ref::Number(1)), "production", "First")
+        .unwrap();
+    old.set_actor("ben");
+    old.comment(review.number, "Say hi instead?", None, None).unwrap();
+    promptdesk_core::export::export(&old, &dir.path().join("export")).unwrap();
+
+    // The admin imports it and pushes it under the admin's token (ana and ben have accounts,
+    // whose roles the server weighs).
+    server.token("ana", Role::Editor);
+    server.token("ben", Role::Viewer);
+    promptdesk_core::export::import(&mut root.reg, &dir.path().join("export")).unwrap();
+    let r = root.sync();
+    assert!(r.refused.is_empty(), "{r:?}");
+    rita.sync();
+    let here = review.number_for(&rita);
+    let detail = rita.reg.review_detail(here).unwrap();
+    let comment = detail.events.iter().find(|e| e.kind == "comment").unwrap();
+    assert_eq!(comment.actor, "ben");
+    assert_eq!(comment.pushed_by.as_deref(), Some("root"));
+    // What people push themselves says nothing more.
+    rita.reg.comment(here, "Fine by me", None, None).unwrap();
+    rita.sync();
+    root.sync();
+    let at_root = root.reg.review_detail(review.number_for(&root)).unwrap();
+    let own = at_root.events.iter().find(|e| e.actor == "rita").unwrap();
+    assert_eq!(own.pushed_by, None);
+}
