@@ -92,6 +92,7 @@ export function ReviewEvals({
                     Weighed the run of {ev.suite}: {ev.passed} of {ev.total} passed ({Math.round(ev.pass_rate * 100)}%).
                   </p>
                 ) : null}
+                {ev.run_id && ev.ran_by ? <p className="small muted review-evals__provenance">{provenanceText(ev)}</p> : null}
                 {ev.failing.length ? (
                   <>
                     <p className="small">Failing cases:</p>
@@ -192,6 +193,25 @@ export function ReviewEvals({
       </section>
     </section>
   );
+}
+
+/** Where the weighed run's verdicts come from, in words: who ran it (the model's answers are
+ * theirs), which checks anyone can run again on those answers, and which are taken as recorded. */
+export function provenanceText(ev: {
+  ran_by?: string | null;
+  rerun_checks?: number;
+  recorded_checks?: number;
+}): string {
+  const rerun = ev.rerun_checks ?? 0;
+  const recorded = ev.recorded_checks ?? 0;
+  const checks = (n: number) => `${n} check${n === 1 ? '' : 's'}`;
+  const parts = [`Run by ${ev.ran_by}: the answers are the model's as that run recorded them.`];
+  if (rerun) parts.push(`${checks(rerun)} on those answers can be run again by anyone (the team server does, at release).`);
+  if (recorded)
+    parts.push(
+      `${checks(recorded)} (model-graded rubrics, latency and cost limits) cannot be re-checked and are taken as recorded.`,
+    );
+  return parts.join(' ');
 }
 
 function RatingList({ ratings, label }: { ratings: readonly Rating[]; label: string }) {

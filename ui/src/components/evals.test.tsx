@@ -552,6 +552,9 @@ describe('the review’s Evals section', () => {
       baseline_run: 'run3',
       baseline_version: 3,
       problem: null,
+      ran_by: 'ana',
+      rerun_checks: 5,
+      recorded_checks: 1,
     },
   });
   const evals = (v: number): VersionEvals =>
@@ -573,6 +576,10 @@ describe('the review’s Evals section', () => {
     expect(within(verdict).getByRole('list', { name: 'Failing cases' }).textContent).toBe('#1 a#2 b');
     expect(within(verdict).getByRole('list', { name: 'Regressions' }).textContent).toBe('#1 a#2 b');
     expect(verdict.textContent).toContain('Regressions (pass on v3, fail here)');
+    // Where the verdicts come from: who ran it, what can be checked again, what is taken as recorded.
+    expect(verdict.textContent).toContain("Run by ana: the answers are the model's as that run recorded them.");
+    expect(verdict.textContent).toContain('5 checks on those answers can be run again by anyone');
+    expect(verdict.textContent).toContain('1 check (model-graded rubrics, latency and cost limits) cannot be re-checked');
     const runs = await screen.findByRole('table', { name: 'Latest runs' });
     // The newest run of each suite only.
     expect(within(runs).getAllByRole('row')).toHaveLength(2);

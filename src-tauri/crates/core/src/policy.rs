@@ -303,6 +303,20 @@ pub struct SuiteResult {
     /// Why no run counts (never ran, still running, the suite changed since, …).
     #[serde(default)]
     pub problem: Option<String>,
+    /// Who ran the run weighed: its outputs (the model's answers) are that runner's word.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ran_by: Option<String>,
+    /// Of its verdicts, how many come from checks anyone can run again on the stored outputs
+    /// (the team server does, at release) …
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rerun_checks: u32,
+    /// … and how many (model-graded rubrics, latency and cost limits) are taken as recorded.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub recorded_checks: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A promotion or rollback, and everything the policy looks at.

@@ -1060,6 +1060,10 @@ fn gated_release(w: &World, run_id: &str) -> Reply {
         baseline_run: None,
         baseline_version: None,
         problem: None,
+        // What a releaser would claim: nothing of it is taken (the server recounts).
+        ran_by: Some("rita".into()),
+        rerun_checks: 2,
+        recorded_checks: 0,
     };
     let id = uuid::Uuid::new_v4().to_string();
     let changelog = "Shorter";

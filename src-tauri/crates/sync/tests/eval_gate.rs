@@ -102,6 +102,11 @@ fn a_suite_gated_release_carries_its_evidence_to_the_server_and_to_every_registr
         .unwrap();
     let decision: serde_json::Value = serde_json::from_str(&decision).unwrap();
     assert_eq!(decision["evidence"]["run_id"], serde_json::json!(run_id));
+    // The server's own account of the run: who ran it, and that its one check was run again on
+    // the stored output (none taken as recorded).
+    assert_eq!(decision["evidence"]["ran_by"], "rita");
+    assert_eq!(decision["evidence"]["rerun_checks"], 1);
+    assert!(decision["evidence"].get("recorded_checks").is_none(), "{decision}");
     let report = ben.reg.verify().unwrap();
     assert!(
         report.problems.is_empty(),

@@ -200,7 +200,8 @@ fn events_an_admin_carried_over_say_who_pushed_them() {
         .request_review(NAME, Some(&Ref::Number(1)), "production", "First")
         .unwrap();
     old.set_actor("ben");
-    old.comment(review.number, "Say hi instead?", None, None).unwrap();
+    old.comment(review.number, "Say hi instead?", None, None)
+        .unwrap();
     promptdesk_core::export::export(&old, &dir.path().join("export")).unwrap();
 
     // The admin imports it and pushes it under the admin's token (ana and ben have accounts,

@@ -12,7 +12,7 @@
 //! cost a runner measured.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::assertions::{case_score, check_all, Observation};
 use super::{Case, CaseInput, Check, RubricVerdict};
@@ -217,6 +217,8 @@ pub struct Rechecked {
     /// Verdicts that could not be checked again (model-graded rubrics, latency and cost) and
     /// were taken as the runner recorded them.
     pub taken_as_recorded: u32,
+    /// Verdicts of deterministic checks, run again here on the stored outputs.
+    pub rerun: u32,
     /// Stored verdicts that the recheck overturned (a runner that claimed a pass, or a fail).
     pub overturned: Vec<String>,
 }
@@ -265,6 +267,7 @@ pub fn recheck(
         passing: Vec::new(),
         failing: Vec::new(),
         taken_as_recorded: 0,
+        rerun: 0,
         overturned: Vec::new(),
     };
     for case in cases {
@@ -279,7 +282,9 @@ pub fn recheck(
                 // Rubric verdicts come from a grader model: the stored ones are all there is.
                 let mut rubric = Vec::new();
                 for (a, c) in case.assertions.iter().zip(stored.iter()) {
-                    if !a.kind.is_deterministic() {
+                    if a.kind.is_deterministic() {
+                        out.rerun += 1;
+                    } else {
                         out.taken_as_recorded += 1;
                         if a.kind.type_name() == "rubric" {
                             rubric.push(RubricVerdict {
@@ -345,14 +350,4 @@ pub fn sort_cases(cases: &mut [Case]) {
 /// A run's test case snapshot, for messages.
 pub fn snapshot_of(result: &EvalResultRecord) -> CaseInput {
     serde_json::from_value(result.test_case.clone()).unwrap_or_default()
-}
-
-/// What a synced run says about itself, for messages: who ran it, where its verdicts came from.
-pub fn provenance(run: &EvalRunRecord, checked: &Rechecked) -> Value {
-    json!({
-        "started_by": run.started_by,
-        "started_at": run.started_at,
-        "taken_as_recorded": checked.taken_as_recorded,
-        "overturned": checked.overturned,
-    })
 }

@@ -812,14 +812,6 @@ fn gate_run(
     Ok(runs.into_iter().next())
 }
 
-fn failing_labels(conn: &Connection, run_id: &str) -> Result<Vec<(String, String)>> {
-    Ok(results_of(conn, run_id)?
-        .into_iter()
-        .filter(|r| !r.passed)
-        .map(|r| (r.case_id.clone(), r.label))
-        .collect())
-}
-
 /// What the release gate weighs for `version` going to `label` under `req`: the pass rate of
 /// its latest complete run of the current suite, the failing cases, and (when the policy asks
 /// for no regressions) the cases that pass on what the label serves now and fail here.
@@ -842,6 +834,9 @@ pub(crate) fn gate_evidence(
         baseline_run: None,
         baseline_version: None,
         problem: None,
+        ran_by: None,
+        rerun_checks: 0,
+        recorded_checks: 0,
     };
     let name = &version.prompt;
     let Some(row) = suite_row(conn, p.id, &req.suite)? else {
@@ -893,7 +888,24 @@ pub(crate) fn gate_evidence(
         result.run_id = Some(run.id);
         return Ok(result);
     }
-    let failing = failing_labels(conn, &run.id)?;
+    let results = results_of(conn, &run.id)?;
+    let failing: Vec<(String, String)> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| (r.case_id.clone(), r.label.clone()))
+        .collect();
+    // Where its verdicts come from: checks on the outputs anyone can run again, or what the
+    // runner recorded (a grader model's verdict, the latency and cost it measured).
+    for r in results.iter().filter(|r| r.output.is_some()) {
+        for a in &r.case.assertions {
+            if a.kind.is_deterministic() {
+                result.rerun_checks += 1;
+            } else {
+                result.recorded_checks += 1;
+            }
+        }
+    }
+    result.ran_by = Some(run.started_by.clone());
     result.pass_rate = run.pass_rate;
     result.passed = run.passed;
     result.total = run.total;

@@ -112,6 +112,9 @@ impl Row {
             baseline_run: None,
             baseline_version: None,
             problem: None,
+            ran_by: None,
+            rerun_checks: 0,
+            recorded_checks: 0,
         }];
         self
     }

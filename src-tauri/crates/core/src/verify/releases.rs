@@ -1104,6 +1104,9 @@ impl ReleaseState {
                     baseline_run: None,
                     baseline_version: None,
                     problem: None,
+                    ran_by: None,
+                    rerun_checks: 0,
+                    recorded_checks: 0,
                 });
                 suite_results.push(SuiteResult {
                     suite: req.suite.clone(),

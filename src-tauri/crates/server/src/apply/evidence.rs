@@ -38,6 +38,9 @@ pub(super) fn suite_result(
         baseline_run: None,
         baseline_version: None,
         problem: None,
+        ran_by: None,
+        rerun_checks: 0,
+        recorded_checks: 0,
     };
     let prompt = &target.prompt;
     let Some(suite) = tx.named_record(Collection::Suite.as_str(), prompt, &req.suite)? else {
@@ -88,6 +91,9 @@ pub(super) fn suite_result(
             return Ok(result);
         }
     };
+    result.ran_by = Some(run.started_by.clone());
+    result.rerun_checks = checked.rerun;
+    result.recorded_checks = checked.taken_as_recorded;
     result.total = cases.len() as u32;
     result.passed = checked.passing.len() as u32;
     result.pass_rate = if cases.is_empty() {
