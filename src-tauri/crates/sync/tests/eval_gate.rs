@@ -106,7 +106,10 @@ fn a_suite_gated_release_carries_its_evidence_to_the_server_and_to_every_registr
     // the stored output (none taken as recorded).
     assert_eq!(decision["evidence"]["ran_by"], "rita");
     assert_eq!(decision["evidence"]["rerun_checks"], 1);
-    assert!(decision["evidence"].get("recorded_checks").is_none(), "{decision}");
+    assert!(
+        decision["evidence"].get("recorded_checks").is_none(),
+        "{decision}"
+    );
     let report = ben.reg.verify().unwrap();
     assert!(
         report.problems.is_empty(),

@@ -360,6 +360,18 @@ impl RecordChange {
         } else {
             MAX_RECORD_BYTES
         };
+        if size > limit && self.collection == Collection::EvalRun {
+            // Every output travels in the run's one record; the server cannot check (or count
+            // for a release) a run it never received.
+            return Err(format!(
+                "{what} {} is {:.1} MiB with its outputs; a run syncs as one record of at most \
+                 {} MiB, so this one stays on the machine that ran it. Split the suite into \
+                 smaller suites (or ask for shorter answers) and run them again",
+                self.id,
+                size as f64 / (1024.0 * 1024.0),
+                limit >> 20
+            ));
+        }
         if size > limit {
             return Err(format!(
                 "{what} {} is {size} bytes of JSON; at most {limit} are accepted",
@@ -704,5 +716,27 @@ mod tests {
             vec![(Collection::Postmortem, "i1".to_string())]
         );
         assert!(keys_of("version.created", &json!({})).is_empty());
+    }
+
+    #[test]
+    fn a_run_too_large_to_sync_says_what_to_do() {
+        let big = RecordChange::put(
+            Collection::EvalRun,
+            "run1",
+            json!({"suite": "s1", "results": [{"output": "x".repeat(MAX_RUN_RECORD_BYTES)}]}),
+        );
+        let err = big.typed().unwrap_err();
+        assert!(
+            err.contains("a run syncs as one record of at most 5 MiB")
+                && err.contains("Split the suite"),
+            "{err}"
+        );
+        // Other records keep their own, smaller limit and message.
+        let note = RecordChange::put(
+            Collection::IncidentNote,
+            "n1",
+            json!({"text": "x".repeat(MAX_RECORD_BYTES)}),
+        );
+        assert!(note.typed().unwrap_err().contains("bytes of JSON; at most"));
     }
 }

@@ -84,9 +84,15 @@ pub(crate) struct Push<'a> {
 pub fn apply(tx: &mut dyn Tx, who: &Principal, event: &SyncEvent, now: &str) -> Result<Applied> {
     let size = serde_json::to_vec(event)?.len();
     if size > MAX_EVENT_BYTES {
+        let split = if event.body.change_kind() == "eval.finished" {
+            "an eval run travels with all its outputs: split the suite into smaller suites and \
+             run them again"
+        } else {
+            "split it, e.g. import the cases in several files"
+        };
         return Err(ServerError::BadInput(format!(
             "event {} ({} of {}) is {:.1} MiB of JSON; the server takes at most {} MiB per \
-             change (split it, e.g. import the cases in several files)",
+             change ({split})",
             event.id,
             event.body.change_kind(),
             event.body.prompt().unwrap_or(&event.author),
