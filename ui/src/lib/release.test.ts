@@ -97,6 +97,11 @@ describe('a decision made already', () => {
     expect(lastDecisionOf('ben', review, [event('cho', 'approve', 'h5'), event('ben', 'approve', 'h4', 4)])).toBeNull();
     // An approval signed with a key revoked since counts for nothing: ben may approve again.
     expect(lastDecisionOf('ben', review, [{ ...event('ben', 'approve', 'h5'), key_revoked: true }])).toBeNull();
+    // The latest decision decides, whatever key made the earlier ones: an approval withdrawn with
+    // a key revoked since does not come back.
+    expect(
+      lastDecisionOf('ben', review, [event('ben', 'approve', 'h5'), { ...event('ben', 'request_changes', 'h5'), key_revoked: true }]),
+    ).toBeNull();
   });
   it('disables the same decision again, with the reason', () => {
     const after = repeatBlockers('ben', review, [event('ben', 'approve', 'h5')]);

@@ -68,13 +68,14 @@ export function signingBlocker(status: KeyStatus | null, checkError: string | nu
 }
 
 /** The acting person's latest decision (approve or request changes) on exactly this content,
- * in a review's thread; null when they made none. A decision signed with a key revoked since
- * counts for nothing (as in the backend), so it does not stop them deciding again. */
+ * in a review's thread; null when they made none. When that latest decision was signed with a
+ * key revoked since, it is no decision at all (as the backend reads it), so they may decide
+ * again. */
 export function lastDecisionOf(actor: string, review: Review, events: readonly ReviewEvent[]): 'approve' | 'request_changes' | null {
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
-    if (e.actor !== actor || e.content_hash !== review.version_hash || e.key_revoked) continue;
-    if (e.kind === 'approve' || e.kind === 'request_changes') return e.kind;
+    if (e.actor !== actor || e.content_hash !== review.version_hash) continue;
+    if (e.kind === 'approve' || e.kind === 'request_changes') return e.key_revoked ? null : e.kind;
   }
   return null;
 }

@@ -467,16 +467,17 @@ fn read_records(dir: &Path) -> Result<Vec<(String, Record)>> {
     let witnesses = read_ledger(&dir.join(LEDGER_FILE))?;
     let mut out = Vec::new();
     read_jsonl(&dir.join(KEYS_FILE), Record::Key, &mut out)?;
-    // Exports made before keys could be revoked have no such file (and their ledgers no
-    // revocation, so none can be missing).
-    if dir.join(REVOCATIONS_FILE).exists() {
-        read_jsonl(&dir.join(REVOCATIONS_FILE), Record::KeyRevocation, &mut out)?;
-    }
     read_jsonl(&dir.join(ROLES_FILE), Record::Role, &mut out)?;
     read_jsonl(&dir.join(POLICIES_FILE), Record::Policy, &mut out)?;
     read_jsonl(&dir.join(REVIEWS_FILE), Record::Review, &mut out)?;
     read_jsonl(&dir.join(REVIEW_EVENTS_FILE), Record::ReviewEvent, &mut out)?;
     read_jsonl(&dir.join(RELEASES_FILE), Record::Release, &mut out)?;
+    // Revocations after everything signed (applied, and pushed, in this order). Exports made
+    // before keys could be revoked have no such file (and their ledgers no revocation, so none
+    // can be missing).
+    if dir.join(REVOCATIONS_FILE).exists() {
+        read_jsonl(&dir.join(REVOCATIONS_FILE), Record::KeyRevocation, &mut out)?;
+    }
     // Signatures cover only part of a record (not a comment, not a decision's body or the
     // reviewer's role, which decides whether an approval counts). The ledger recorded each
     // record when it was made, in a hash chain: a record edited by hand no longer agrees with

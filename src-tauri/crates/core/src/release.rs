@@ -449,18 +449,21 @@ impl Registry {
                 )));
             }
             if decision {
-                let last: Option<String> = tx
+                // Their latest decision on this content, as the release decision reads it: one
+                // signed with a key revoked since is no decision at all.
+                let last: Option<(String, bool)> = tx
                     .query_row(
-                        "SELECT e.kind FROM review_events e JOIN reviews r ON r.number = e.review
+                        "SELECT e.kind, EXISTS (SELECT 1 FROM key_revocations k WHERE k.key_id = e.key_id)
+                         FROM review_events e JOIN reviews r ON r.number = e.review
                          WHERE r.prompt_id = (SELECT prompt_id FROM reviews WHERE number = ?1)
                            AND r.label = ?2 AND e.actor = ?3 AND e.content_hash = ?4
                            AND e.kind IN ('approve', 'request_changes')
-                           AND NOT EXISTS (SELECT 1 FROM key_revocations k WHERE k.key_id = e.key_id)
                          ORDER BY e.seq DESC LIMIT 1",
                         params![number, review.label, actor, review.version_hash],
-                        |r| r.get(0),
+                        |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .optional()?;
+                let last = last.filter(|(_, revoked)| !revoked).map(|(k, _)| k);
                 if last.as_deref() == Some(kind) {
                     return Err(Error::Conflict(format!(
                         "{actor} already {} {}@{} for {}",
@@ -901,9 +904,11 @@ struct DecisionRow {
 }
 
 /// Each reviewer's latest decision per content hash, over the reviews of this prompt and label.
-/// A later "request changes" withdraws an earlier approval of the same content. A decision
-/// signed with a key revoked since counts for nothing (and hides none of its signer's earlier
-/// ones: their latest word is not one anyone can trust).
+/// A later "request changes" withdraws an earlier approval of the same content. When a
+/// reviewer's latest decision was signed with a key revoked since, they have no decision on that
+/// content at all: it counts for nothing, and their earlier ones stay withdrawn by it (an
+/// approval they took back must not return because the key that took it back was lost). The
+/// server reads decisions the same way.
 fn latest_decisions(conn: &Connection, prompt_id: i64, label: &str) -> Result<Vec<DecisionRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.kind, e.actor, e.actor_role, e.content_hash, v.number

@@ -181,12 +181,14 @@ impl Records {
     pub fn into_ordered(self) -> Vec<Record> {
         let mut out = Vec::new();
         out.extend(self.keys.into_iter().map(Record::Key));
-        out.extend(self.key_revocations.into_iter().map(Record::KeyRevocation));
         out.extend(self.roles.into_iter().map(Record::Role));
         out.extend(self.policies.into_iter().map(Record::Policy));
         out.extend(self.reviews.into_iter().map(Record::Review));
         out.extend(self.review_events.into_iter().map(Record::ReviewEvent));
         out.extend(self.releases.into_iter().map(Record::Release));
+        // Revocations last: what a key signed before it was revoked is history, applied (and
+        // pushed, by an admin moving a registry over) before the revocation.
+        out.extend(self.key_revocations.into_iter().map(Record::KeyRevocation));
         out
     }
 }
@@ -986,6 +988,15 @@ impl Registry {
             let mut counts = AppliedCounts::default();
             let mut signed = BTreeSet::new();
             for (origin, record) in records {
+                if let Record::KeyRevocation(k) = record {
+                    // Revocations carry no signature: the one who revoked must have been allowed
+                    // to, as this registry's roles have it.
+                    let owner = subject_of(tx, record)?;
+                    let role = crate::release::role_of(tx, &k.revoked_by)?;
+                    crate::policy::check_key_revocation(&k.revoked_by, role, &owner).map_err(
+                        |why| Error::bad(format!("{origin}: {}: {why}", record.describe())),
+                    )?;
+                }
                 match apply(tx, record).map_err(|e| located(origin, record, e))? {
                     Applied::AlreadyPresent => counts.already_present += 1,
                     Applied::Inserted => {

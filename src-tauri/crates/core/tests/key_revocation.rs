@@ -233,3 +233,155 @@ fn an_export_carries_revocations_and_the_import_counts_no_revoked_approval() {
         .to_string();
     assert!(e.contains("missing from key-revocations.jsonl"), "{e}");
 }
+
+/// One ledger row, to be rewritten and chained again as someone with the file and the time
+/// would (the chain is not keyed).
+struct Row {
+    id: String,
+    at: String,
+    actor: String,
+    kind: String,
+    subject: String,
+    payload: serde_json::Value,
+}
+
+fn rewrite_ledger(path: &std::path::Path, edit: impl FnOnce(&mut Vec<Row>)) {
+    use promptdesk_core::store::ledger::{entry_hash, GENESIS};
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let triggers: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'ledger'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for t in triggers {
+        conn.execute_batch(&format!("DROP TRIGGER {t}")).unwrap();
+    }
+    let mut rows: Vec<Row> = conn
+        .prepare("SELECT id, at, actor, kind, subject, payload FROM ledger ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| {
+            Ok(Row {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                kind: r.get(3)?,
+                subject: r.get(4)?,
+                payload: serde_json::from_str(&r.get::<_, String>(5)?).unwrap(),
+            })
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    edit(&mut rows);
+    conn.execute_batch("DELETE FROM ledger").unwrap();
+    let mut prev = GENESIS.to_string();
+    for (i, r) in rows.iter().enumerate() {
+        let seq = i as i64 + 1;
+        let hash = entry_hash(
+            seq, &r.id, &r.at, &r.actor, &r.kind, &r.subject, &r.payload, &prev,
+        );
+        conn.execute(
+            "INSERT INTO ledger (seq, id, at, actor, kind, subject, payload, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            rusqlite::params![
+                seq,
+                r.id,
+                r.at,
+                r.actor,
+                r.kind,
+                r.subject,
+                r.payload.to_string(),
+                prev,
+                hash
+            ],
+        )
+        .unwrap();
+        prev = hash;
+    }
+}
+
+#[test]
+fn verify_names_a_signature_made_after_its_keys_revocation_and_a_revocation_nobody_could_make() {
+    let (dir, mut reg, _) = team();
+    let ben = key_id(&seeded(1).public_key());
+    act(&mut reg, "root", seeded(9));
+    reg.revoke_signing_key(&ben, "Ben left the team").unwrap();
+    assert!(reg.verify().unwrap().problems.is_empty());
+    let path = dir.path().join("registry.db");
+    drop(reg);
+    let copy = |name: &str| {
+        let p = dir.path().join(name);
+        std::fs::copy(&path, &p).unwrap();
+        p
+    };
+
+    // The ledger rewritten so the revocation comes before ben's approval: an approval signed
+    // with a key already revoked.
+    let reordered = copy("reordered.db");
+    rewrite_ledger(&reordered, |rows| {
+        let revoked = rows.iter().position(|r| r.kind == "key.revoked").unwrap();
+        let approval = rows
+            .iter()
+            .position(|r| r.kind == "review.approve")
+            .unwrap();
+        let r = rows.remove(revoked);
+        rows.insert(approval, r);
+    });
+    let problems = Registry::open(&reordered)
+        .unwrap()
+        .verify()
+        .unwrap()
+        .problems;
+    assert!(
+        problems.iter().any(|p| p.contains("'s approve")
+            && p.contains(&format!("is signed with key {ben}, which root revoked"))),
+        "{problems:#?}"
+    );
+
+    // The revocation (ledger and table) rewritten as rita's, who may not revoke ben's key.
+    let usurped = copy("usurped.db");
+    rewrite_ledger(&usurped, |rows| {
+        rows.iter_mut()
+            .find(|r| r.kind == "key.revoked")
+            .unwrap()
+            .actor = "rita".into();
+    });
+    rusqlite::Connection::open(&usurped)
+        .unwrap()
+        .execute_batch(
+            "DROP TRIGGER key_revocations_are_append_only;
+             UPDATE key_revocations SET revoked_by = 'rita'",
+        )
+        .unwrap();
+    let problems = Registry::open(&usurped).unwrap().verify().unwrap().problems;
+    assert!(
+        problems.iter().any(|p| p.contains(&format!(
+            "key_revocations: {ben}: the ledger's revocation by rita"
+        )) && p.contains("was not allowed")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_reviewers_latest_decision_with_a_revoked_key_withdraws_the_earlier_and_they_may_decide_again()
+{
+    let (_dir, mut reg, review) = team();
+    // Ben, on a second machine with another key, asks for changes; that key is lost and revoked.
+    act(&mut reg, "ben", seeded(12));
+    reg.request_changes(review, "wait").unwrap();
+    act(&mut reg, "root", seeded(9));
+    reg.revoke_signing_key(&key_id(&seeded(12).public_key()), "laptop lost")
+        .unwrap();
+    // His approval (first machine) stays withdrawn: nothing of his counts.
+    assert!(counted(&reg).is_empty());
+    // And he may approve again with the key he still has.
+    act(&mut reg, "ben", seeded(1));
+    reg.approve(review, "Now it is fine").unwrap();
+    assert_eq!(counted(&reg), vec!["ben".to_string()]);
+    let detail = reg.review_detail(review).unwrap();
+    let marked: Vec<bool> = detail.events.iter().map(|e| e.key_revoked).collect();
+    assert_eq!(marked, vec![false, true, false]);
+    assert!(reg.verify().unwrap().problems.is_empty());
+}

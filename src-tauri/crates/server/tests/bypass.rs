@@ -464,9 +464,9 @@ fn attacks() -> Vec<Attack> {
             },
         ),
         attack(
-            "an approval signed with a key its owner revoked",
+            "a release counting an approval signed with a key already revoked (kept, never counted)",
             &[403],
-            "was revoked by ben",
+            "0 so far",
             |w| {
                 let lost = MemorySigner::from_seed([45; 32]);
                 ok(by(w, &w.ben, &[&key_register("ben", &lost)]));
@@ -474,8 +474,25 @@ fn attacks() -> Vec<Attack> {
                 ok(by(w, &w.ben, &[&key_revoke("ben", &id)]));
                 let r3 = review_request("ana", "refund", &w.v3);
                 ok(by(w, &w.ana, &[&r3]));
+                ok(by(w, &w.ben, &[&approval("ben", &lost, &r3.id, "production", &w.v3, AT)]));
                 w.ready();
-                by(w, &w.ben, &[&approval("ben", &lost, &r3.id, "production", &w.v3, AT)])
+                let m = production_move("rita", Some("rita"), MoveKind::Release, Some(&w.v2), &w.v3, Some(&r3.id), AT);
+                by(w, &w.rita, &[&m.event()])
+            },
+        ),
+        attack(
+            "a release signed with the releaser's revoked key",
+            &[403],
+            "was revoked by root",
+            |w| {
+                let old = MemorySigner::from_seed([48; 32]);
+                ok(by(w, &w.rita, &[&key_register("rita", &old)]));
+                let id = signing::key_id(&old.public_key());
+                ok(by(w, &w.root, &[&key_revoke("root", &id)]));
+                w.ready();
+                let mut m = production_move("rita", None, MoveKind::Release, Some(&w.v2), &w.v1, None, AT);
+                m.key = Some(MemorySigner::from_seed([48; 32]));
+                by(w, &w.rita, &[&m.event()])
             },
         ),
         attack(

@@ -121,6 +121,15 @@ pub(crate) struct Replay {
 /// Replays the ledger of `conn` and compares every derived table with it.
 pub(crate) fn replay(conn: &Connection) -> Result<Replayed> {
     let mut state = Replay::default();
+    let mut keys = std::collections::HashMap::new();
+    let mut stmt = conn.prepare("SELECT id, key_id FROM review_events WHERE key_id IS NOT NULL")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        keys.insert(r.get::<_, String>(0)?, r.get::<_, String>(1)?);
+    }
+    drop(rows);
+    drop(stmt);
+    state.releases.set_event_keys(keys);
     let mut head = None;
     let mut stmt = conn.prepare(
         "SELECT seq, id, at, actor, kind, subject, payload, hash FROM ledger ORDER BY seq",

@@ -10,7 +10,8 @@ use super::prompts::Prompts;
 use super::{differs, short, Entry};
 use crate::error::Result;
 use crate::policy::{
-    check_action, check_release, Action, ApprovalFact, Policy, Role, Situation, SuiteResult,
+    check_action, check_key_revocation, check_release, Action, ApprovalFact, Policy, Role,
+    Situation, SuiteResult,
 };
 
 struct KeyState {
@@ -20,6 +21,8 @@ struct KeyState {
 }
 
 struct RevocationState {
+    /// The ledger entry that revoked it: what is signed with it after that does not count.
+    seq: i64,
     by: String,
     at: String,
     reason: String,
@@ -119,6 +122,9 @@ struct Decided {
 pub(crate) struct ReleaseState {
     keys: BTreeMap<String, KeyState>,
     revocations: BTreeMap<String, RevocationState>,
+    /// Which key signed each decision, from the table (its signature is checked against that
+    /// key): ledger entries from before keys could be revoked do not name it.
+    event_keys: HashMap<String, String>,
     roles: BTreeMap<String, RoleState>,
     policies: BTreeMap<String, PolicyState>,
     reviews: BTreeMap<u32, ReviewState>,
@@ -234,9 +240,25 @@ impl ReleaseState {
                 );
             }
             "key.revoked" => {
+                if e.pulled.is_none() {
+                    let owner = text(p, "person");
+                    if let Err(why) =
+                        check_key_revocation(&e.actor, self.role_now(&e.actor), &owner)
+                    {
+                        problems.push(format!(
+                            "key_revocations: {}: the ledger's revocation by {} at {} (entry {}) \
+                             was not allowed: {why}",
+                            text(p, "key_id"),
+                            e.actor,
+                            e.at,
+                            e.seq
+                        ));
+                    }
+                }
                 self.revocations.insert(
                     text(p, "key_id"),
                     RevocationState {
+                        seq: e.seq,
                         by: e.actor.clone(),
                         at: e.at.clone(),
                         reason: text(p, "reason"),
@@ -247,6 +269,7 @@ impl ReleaseState {
                 self.revocations.insert(
                     text(p, "key_id"),
                     RevocationState {
+                        seq: e.seq,
                         by: text(p, "revoked_by"),
                         at: text(p, "revoked_at"),
                         reason: text(p, "reason"),
@@ -428,9 +451,43 @@ impl ReleaseState {
                     content_hash: opt_text(p, "hash"),
                     signed: None,
                 };
-                self.record_event(e.seq, text(p, "id"), ev, opt_text(p, "key_id"));
+                let id = text(p, "id");
+                let key_id = opt_text(p, "key_id").or_else(|| self.event_keys.get(&id).cloned());
+                if e.pulled.is_none() {
+                    self.signed_after_revocation(
+                        key_id.as_deref(),
+                        e,
+                        &format!("review_events: {id}: {}'s {kind}", e.actor),
+                        problems,
+                    );
+                }
+                self.record_event(e.seq, id, ev, key_id);
             }
         }
+    }
+
+    /// A signature made here with a key the ledger had revoked by then: it signs nothing.
+    fn signed_after_revocation(
+        &self,
+        key_id: Option<&str>,
+        e: &Entry,
+        place: &str,
+        problems: &mut Vec<String>,
+    ) {
+        let Some(r) = key_id.and_then(|k| self.revocations.get(k).map(|r| (k, r))) else {
+            return;
+        };
+        let (key, r) = r;
+        problems.push(format!(
+            "{place} at {} (entry {}) is signed with key {key}, which {} revoked at entry {}: \
+             a revoked key signs nothing",
+            e.at, e.seq, r.by, r.seq
+        ));
+    }
+
+    /// Which key signed each decision, as the table holds it (read before the replay).
+    pub(super) fn set_event_keys(&mut self, keys: HashMap<String, String>) {
+        self.event_keys = keys;
     }
 
     fn record_event(&mut self, seq: i64, id: String, ev: EventState, key_id: Option<String>) {
@@ -470,6 +527,19 @@ impl ReleaseState {
             }),
             _ => None,
         };
+        if e.pulled.is_none() {
+            self.signed_after_revocation(
+                p.get("key_id").and_then(Value::as_str),
+                e,
+                &format!(
+                    "releases: {kind} {} of {} to {label} by {}",
+                    text(p, "id"),
+                    e.subject,
+                    e.actor
+                ),
+                problems,
+            );
+        }
         if e.pulled.is_none() && judge.is_none() {
             problems.push(format!(
                 "releases: {kind} {} of {} to {label}: the ledger's entry {} releases {}, a version \

@@ -16,7 +16,7 @@ use promptdesk_core::release::{release_statement, ReleaseStatement};
 use promptdesk_core::sync::{EventBody, MoveKind};
 use serde_json::{json, Value};
 
-use super::{check_signature, misrouted, refuse, version_of, Push};
+use super::{check_signature, misrouted, refuse, version_of, Push, Revoked};
 use crate::error::{Result, ServerError};
 use crate::store::{LabelMoveRow, LabelRow, Tx, VersionRow};
 
@@ -109,7 +109,7 @@ pub(super) fn apply(tx: &mut dyn Tx, push: &Push<'_>) -> Result<Value> {
                 at: &event.at,
                 eval_run: evidence.as_ref().and_then(|e| e.run_id.as_deref()),
             });
-            check_signature(tx, author, key_id, signature, &statement)?;
+            check_signature(tx, author, key_id, signature, &statement, Revoked::Refused)?;
         }
     }
     tx.set_label(&LabelRow {

@@ -187,6 +187,14 @@ fn version_of(tx: &mut dyn Tx, prompt: &str, hash: &str) -> Result<VersionRow> {
         })
 }
 
+/// What a signature made with a revoked key gets: a release is refused (a revoked key moves no
+/// label), a review decision is kept and counts for nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Revoked {
+    Refused,
+    Kept,
+}
+
 /// Checks that `signature` is `author`'s signature of `statement`, made with a key `author`
 /// registered with their own token.
 fn check_signature(
@@ -195,6 +203,7 @@ fn check_signature(
     key_id: &Option<String>,
     signature: &Option<String>,
     statement: &Value,
+    revoked: Revoked,
 ) -> Result<()> {
     let (Some(key_id), Some(signature)) = (key_id, signature) else {
         return Err(refuse(format!(
@@ -222,7 +231,7 @@ fn check_signature(
                 .unwrap_or("someone the server cannot name")
         )));
     }
-    if let Some(at) = &key.revoked_at {
+    if let (Some(at), Revoked::Refused) = (&key.revoked_at, revoked) {
         return Err(refuse(format!(
             "signing key {key_id} of {author} was revoked by {} on {at}: it signs nothing any \
              more (sign with a new key: `promptdesk keys rotate`)",

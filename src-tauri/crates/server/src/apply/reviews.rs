@@ -10,7 +10,7 @@ use promptdesk_core::release::{decision_statement, Anchor};
 use promptdesk_core::sync::{EventBody, ReviewEventKind};
 use serde_json::{json, Value};
 
-use super::{check_signature, misrouted, refuse, version_of, Push};
+use super::{check_signature, misrouted, refuse, version_of, Push, Revoked};
 use crate::error::{Result, ServerError};
 use crate::store::{DecisionRow, ReviewRow, Tx};
 
@@ -99,7 +99,9 @@ fn review_event(tx: &mut dyn Tx, push: &Push<'_>) -> Result<Value> {
             author,
             &event.at,
         );
-        check_signature(tx, author, key_id, signature, &statement)?;
+        // A decision signed with a revoked key is kept (it may be history an admin carries over)
+        // and counts for nothing: the decisions the policy reads leave it out.
+        check_signature(tx, author, key_id, signature, &statement, Revoked::Kept)?;
         tx.insert_decision(&DecisionRow {
             id: event.id.clone(),
             review: review.clone(),
