@@ -1,7 +1,7 @@
 // The typed API layer: one `call()` for every backend command, over whichever transport this
 // page runs on. Request and response types come from the Rust types (src/api/generated.ts,
 // written by `npm run gen`), so the two sides cannot drift apart.
-import type { ApiError as WireError, ApiErrorKind, Commands } from './generated';
+import { API_ERROR_KINDS, type ApiError as WireError, type ApiErrorKind, type Commands } from './generated';
 
 export type CommandName = keyof Commands;
 export type Req<K extends CommandName> = Commands[K]['req'];
@@ -9,10 +9,10 @@ export type Res<K extends CommandName> = Commands[K]['res'];
 
 /** An error from the backend (or from reaching it), with a kind the UI can branch on. */
 export class ApiCallError extends Error {
-  readonly kind: ApiErrorKind | 'offline';
+  readonly kind: ApiErrorKind;
   readonly details: unknown;
 
-  constructor(kind: ApiErrorKind | 'offline', message: string, details: unknown = null) {
+  constructor(kind: ApiErrorKind, message: string, details: unknown = null) {
     super(message);
     this.name = 'ApiCallError';
     this.kind = kind;
@@ -32,22 +32,13 @@ export function createClient(transport: Transport): Call {
   return async (command, req) => (await transport.send(command, req)) as never;
 }
 
-const KINDS: readonly string[] = [
-  'bad_input',
-  'not_found',
-  'conflict',
-  'invalid_template',
-  'policy_refused',
-  'unauthorized',
-  'internal',
-];
 
 /** Turns whatever a transport rejected with into an ApiCallError. */
 export function toApiError(err: unknown): ApiCallError {
   if (err instanceof ApiCallError) return err;
   if (typeof err === 'object' && err !== null && 'kind' in err && 'message' in err) {
     const e = err as Partial<WireError>;
-    const kind = typeof e.kind === 'string' && KINDS.includes(e.kind) ? e.kind : 'internal';
+    const kind = typeof e.kind === 'string' && (API_ERROR_KINDS as readonly string[]).includes(e.kind) ? (e.kind as ApiErrorKind) : 'internal';
     return new ApiCallError(kind, String(e.message), e.details ?? null);
   }
   if (typeof err === 'string') return new ApiCallError('internal', err);

@@ -5,23 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum ApiErrorKind {
-    /// The request was malformed or a value in it is invalid (a name, a file, a ref).
-    BadInput,
-    NotFound,
-    /// Valid, but conflicts with what is stored (a name taken, nothing to commit).
-    Conflict,
-    /// A template problem; `details` holds the located [`promptdesk_template::TemplateError`].
-    InvalidTemplate,
-    /// Refused by a release policy (review and release arrive in a later issue).
-    PolicyRefused,
-    /// The web-mode token was missing or wrong.
-    Unauthorized,
-    /// Our fault: storage, a crashed worker, a bug.
-    Internal,
-}
+/// The one error taxonomy (`promptdesk_protocol::ErrorKind`), named as the UI knows it.
+pub use promptdesk_protocol::ErrorKind as ApiErrorKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ApiError {
@@ -60,15 +45,7 @@ impl std::error::Error for ApiError {}
 
 impl From<promptdesk_core::Error> for ApiError {
     fn from(e: promptdesk_core::Error) -> Self {
-        use promptdesk_core::ErrorKind as K;
-        let kind = match e.kind() {
-            K::BadInput => ApiErrorKind::BadInput,
-            K::NotFound => ApiErrorKind::NotFound,
-            K::Conflict => ApiErrorKind::Conflict,
-            K::PolicyRefused => ApiErrorKind::PolicyRefused,
-            K::InvalidTemplate => ApiErrorKind::InvalidTemplate,
-            K::Internal => ApiErrorKind::Internal,
-        };
+        let kind = e.kind();
         let details = match &e {
             promptdesk_core::Error::Template(t) => serde_json::to_value(t).ok(),
             _ => None,

@@ -298,6 +298,16 @@ macro_rules! commands {
                 ));
             )*
             map.push_str("};\n");
+            // The error taxonomy's kinds as a value, so the UI's check of a wire error's kind
+            // reads the one list instead of keeping its own.
+            let kinds: Vec<String> = promptdesk_protocol::ErrorKind::ALL
+                .iter()
+                .map(|k| format!("'{}'", k.as_str()))
+                .collect();
+            map.push_str(&format!(
+                "\nexport const API_ERROR_KINDS: readonly ApiErrorKind[] = [{}];\n",
+                kinds.join(", ")
+            ));
             out.finish(&map)
         }
     };

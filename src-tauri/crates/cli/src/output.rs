@@ -21,7 +21,7 @@ impl Failure {
 
     pub fn bad_input(message: impl Into<String>) -> Self {
         Failure {
-            kind: "bad_input",
+            kind: ErrorKind::BadInput.as_str(),
             message: message.into(),
             details: Value::Null,
         }
@@ -67,14 +67,7 @@ impl From<Error> for Failure {
             Error::Template(t) => serde_json::to_value(t).unwrap_or(Value::Null),
             _ => Value::Null,
         };
-        let kind = match e.kind() {
-            ErrorKind::BadInput => "bad_input",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::Conflict => "conflict",
-            ErrorKind::PolicyRefused => "policy_refused",
-            ErrorKind::InvalidTemplate => "invalid_template",
-            ErrorKind::Internal => "internal",
-        };
+        let kind = e.kind().as_str();
         Failure {
             kind,
             message: e.to_string(),

@@ -207,17 +207,9 @@ pub(crate) fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>,
     }
 }
 
-/// The HTTP status of an API error kind.
+/// The HTTP status of an API error kind (the one mapping, in the taxonomy itself).
 pub fn status_of(kind: ApiErrorKind) -> StatusCode {
-    match kind {
-        ApiErrorKind::BadInput => StatusCode::BAD_REQUEST,
-        ApiErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ApiErrorKind::Conflict => StatusCode::CONFLICT,
-        ApiErrorKind::InvalidTemplate => StatusCode::UNPROCESSABLE_ENTITY,
-        ApiErrorKind::PolicyRefused => StatusCode::FORBIDDEN,
-        ApiErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
-        ApiErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 fn error_response(status: StatusCode, error: ApiError) -> Response {

@@ -3,7 +3,6 @@
 
 use promptdesk_content::InvalidName;
 use promptdesk_template::TemplateError;
-use serde::Serialize;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -47,17 +46,8 @@ pub enum Error {
     },
 }
 
-/// What kind of failure an [`Error`] is, for exit codes and for the UI to react to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    BadInput,
-    NotFound,
-    Conflict,
-    PolicyRefused,
-    InvalidTemplate,
-    Internal,
-}
+/// What kind of failure an [`Error`] is: the one taxonomy, shared with the server and the API.
+pub use promptdesk_protocol::ErrorKind;
 
 impl Error {
     pub fn kind(&self) -> ErrorKind {

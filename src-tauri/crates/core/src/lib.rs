@@ -15,16 +15,17 @@ pub mod format;
 pub mod incidents;
 pub mod includes;
 pub mod model;
-pub mod policy;
 pub mod refs;
 pub mod registry;
 pub mod release;
 pub mod release_records;
-pub mod signing;
 pub mod signing_keys;
 pub mod store;
 pub mod sync;
 pub mod verify;
+
+// Shared with the team server; see `promptdesk_protocol`.
+pub use promptdesk_protocol::{policy, signing};
 
 pub use error::{Error, ErrorKind, Result};
 pub use model::*;

@@ -8,8 +8,7 @@ use promptdesk_content::{validate_label_name, validate_prompt_name};
 
 use crate::error::{Error, Result};
 
-/// Labels that name something other than a movable pointer and so cannot be set by hand.
-pub const RESERVED_LABELS: &[&str] = &["latest", "draft"];
+pub use promptdesk_protocol::labels::RESERVED_LABELS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ref {

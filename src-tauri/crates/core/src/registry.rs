@@ -18,7 +18,7 @@ use crate::db;
 use crate::error::{Error, Result};
 use crate::includes;
 use crate::model::*;
-use crate::refs::{Ref, RESERVED_LABELS};
+use crate::refs::Ref;
 use crate::store::{drafts, labels, ledger, prompts, samples, search, settings, versions};
 
 /// Produces timestamps (RFC 3339, UTC). Injected so tests are deterministic.
@@ -699,12 +699,7 @@ impl Registry {
         label: &str,
         reason: &str,
     ) -> Result<LabelMove> {
-        validate_label_name(label)?;
-        if RESERVED_LABELS.contains(&label) {
-            return Err(Error::bad(format!(
-                "'{label}' is reserved: it moves by itself when a version is committed"
-            )));
-        }
+        crate::release::check_label(label)?;
         self.write(|tx, ctx| {
             let policy = crate::release::policy_of(tx, label)?;
             if policy.is_protected() {

@@ -7,17 +7,19 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use promptdesk_content::validate_label_name;
-
 use crate::error::{Error, Result};
 use crate::model::Version;
 use crate::policy::{
     check_action, check_release, Action, ApprovalFact, Decision, Policy, Role, Situation,
 };
-use crate::refs::{Ref, RESERVED_LABELS};
+use crate::refs::Ref;
 use crate::registry::{resolve_version, Registry};
 use crate::signing::{self, Sign};
 use crate::store::{labels, prompts};
+
+pub use promptdesk_protocol::statements::{
+    decision_eval_run, decision_statement, release_statement, Anchor, ReleaseStatement,
+};
 
 /// A person and their role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -53,14 +55,6 @@ pub struct Review {
     pub requested_by: String,
     pub requested_at: String,
     pub status: ReviewStatus,
-}
-
-/// Where a comment points: a line of the template or of one message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
-pub struct Anchor {
-    /// `template`, or `message N` for chat prompts.
-    pub template: String,
-    pub line: u32,
 }
 
 /// A comment or a decision on a review.
@@ -766,14 +760,9 @@ impl Registry {
 
 // ---- helpers shared by the operations above ------------------------------------------------
 
-fn check_label(label: &str) -> Result<()> {
-    validate_label_name(label)?;
-    if RESERVED_LABELS.contains(&label) {
-        return Err(Error::bad(format!(
-            "'{label}' is reserved: it moves by itself when a version is committed"
-        )));
-    }
-    Ok(())
+/// The one label check ([`promptdesk_protocol::labels::check_movable`]) as a registry error.
+pub(crate) fn check_label(label: &str) -> Result<()> {
+    promptdesk_protocol::labels::check_movable(label).map_err(Error::BadInput)
 }
 
 /// A role stored in column `i` (the schema only ever writes valid ones; anything else reads as
@@ -1177,57 +1166,6 @@ fn record_release(
 }
 
 // ---- signatures ------------------------------------------------------------------------------
-
-/// What a reviewer signs when deciding: this decision, on this content, for this label.
-pub fn decision_statement(
-    id: &str,
-    review_id: &str,
-    label: &str,
-    content_hash: &str,
-    decision: &str,
-    actor: &str,
-    at: &str,
-) -> Value {
-    json!({
-        "statement": "promptdesk.review-decision/1", "id": id, "review": review_id, "label": label,
-        "content_hash": content_hash, "decision": decision, "actor": actor, "at": at,
-    })
-}
-
-/// The fields of a release that its signature covers.
-pub struct ReleaseStatement<'a> {
-    pub id: &'a str,
-    pub kind: &'a str,
-    pub label: &'a str,
-    pub from_hash: Option<&'a str>,
-    pub to_hash: &'a str,
-    pub changelog: &'a str,
-    pub review_id: Option<&'a str>,
-    pub actor: &'a str,
-    pub at: &'a str,
-    /// The eval run the release gate counted, when the policy required a suite.
-    pub eval_run: Option<&'a str>,
-}
-
-/// What a releaser signs: this label moved from this content to that, and why (and on the
-/// evidence of which eval run, when a suite gated it; releases without one sign exactly what
-/// they signed before evals existed).
-pub fn release_statement(r: &ReleaseStatement<'_>) -> Value {
-    let mut v = json!({
-        "statement": "promptdesk.release/1", "id": r.id, "kind": r.kind, "label": r.label,
-        "from_hash": r.from_hash, "to_hash": r.to_hash, "changelog": r.changelog,
-        "review": r.review_id, "actor": r.actor, "at": r.at,
-    });
-    if let Some(run) = r.eval_run {
-        v["eval_run"] = json!(run);
-    }
-    v
-}
-
-/// The eval run a stored decision (JSON) counted, if any.
-pub fn decision_eval_run(decision: &Value) -> Option<&str> {
-    decision["evidence"]["run_id"].as_str()
-}
 
 /// Signs `statement` as the acting person, registering their public key on first use.
 fn sign_statement(

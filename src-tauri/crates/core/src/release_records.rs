@@ -26,14 +26,11 @@ use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use promptdesk_content::validate_label_name;
-
 use crate::error::{Error, Result};
 use crate::model::LedgerEntry;
 use crate::policy::{Policy, Role};
-use crate::refs::RESERVED_LABELS;
 use crate::registry::Registry;
-use crate::release::Anchor;
+use crate::release::{check_label, Anchor};
 use crate::signing;
 use crate::store::{prompts, versions};
 
@@ -498,16 +495,6 @@ pub fn apply(conn: &Connection, record: &Record) -> Result<Applied> {
 fn non_empty(value: &str, what: &str) -> Result<()> {
     if value.trim().is_empty() {
         return Err(Error::bad(format!("{what} is empty")));
-    }
-    Ok(())
-}
-
-fn check_label(label: &str) -> Result<()> {
-    validate_label_name(label)?;
-    if RESERVED_LABELS.contains(&label) {
-        return Err(Error::bad(format!(
-            "'{label}' is reserved and is never reviewed or released"
-        )));
     }
     Ok(())
 }

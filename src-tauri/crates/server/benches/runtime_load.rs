@@ -29,8 +29,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use promptdesk_core::policy::Role;
-use promptdesk_core::sync::{EventBody, MoveKind, SyncEvent};
+use promptdesk_protocol::events::{EventBody, MoveKind, SyncEvent};
+use promptdesk_protocol::policy::Role;
 use promptdesk_server::apply::{apply, Principal};
 use promptdesk_server::Store;
 use serde_json::{json, Value};

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use promptdesk_core::policy::Role;
+use promptdesk_protocol::policy::Role;
 use sha2::{Digest, Sha256};
 
 use crate::apply::Principal;

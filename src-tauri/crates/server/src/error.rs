@@ -1,6 +1,7 @@
 //! Why a request failed, and the HTTP status that says so.
 
 use axum::http::StatusCode;
+use promptdesk_protocol::ErrorKind;
 
 pub type Result<T> = std::result::Result<T, ServerError>;
 
@@ -27,27 +28,19 @@ pub enum ServerError {
 
 impl ServerError {
     pub fn status(&self) -> StatusCode {
-        match self {
-            ServerError::BadInput(_) => StatusCode::BAD_REQUEST,
-            ServerError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ServerError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ServerError::NotFound(_) => StatusCode::NOT_FOUND,
-            ServerError::Conflict(_) => StatusCode::CONFLICT,
-            ServerError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            ServerError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.kind().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
-    /// The machine-readable kind, as the desktop API names its errors.
-    pub fn kind(&self) -> &'static str {
+    /// The failure's kind in the one taxonomy the desktop API and the CLI use too.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            ServerError::BadInput(_) => "bad_input",
-            ServerError::Unauthorized(_) => "unauthorized",
-            ServerError::Forbidden(_) => "policy_refused",
-            ServerError::NotFound(_) => "not_found",
-            ServerError::Conflict(_) => "conflict",
-            ServerError::RateLimited(_) => "rate_limited",
-            ServerError::Internal(_) => "internal",
+            ServerError::BadInput(_) => ErrorKind::BadInput,
+            ServerError::Unauthorized(_) => ErrorKind::Unauthorized,
+            ServerError::Forbidden(_) => ErrorKind::PolicyRefused,
+            ServerError::NotFound(_) => ErrorKind::NotFound,
+            ServerError::Conflict(_) => ErrorKind::Conflict,
+            ServerError::RateLimited(_) => ErrorKind::RateLimited,
+            ServerError::Internal(_) => ErrorKind::Internal,
         }
     }
 }

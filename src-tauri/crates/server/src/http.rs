@@ -13,7 +13,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use promptdesk_core::sync::SyncEvent;
+use promptdesk_protocol::events::SyncEvent;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -621,7 +621,7 @@ fn runtime_body(tx: &mut dyn crate::store::Tx, p: &PromptRow, v: &VersionRow) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use promptdesk_core::policy::Role;
+    use promptdesk_protocol::policy::Role;
 
     fn basic(public: &str, secret: &str) -> HeaderMap {
         use base64::Engine as _;

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch};
 use axum::Router;
 use promptdesk_content::{Body, ChatMessage, ModelSettings, VersionContent};
-use promptdesk_core::sync::{EventBody, MoveKind, SyncEvent};
+use promptdesk_protocol::events::{EventBody, MoveKind, SyncEvent};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 

@@ -16,13 +16,13 @@ use std::cell::Cell;
 use common::events::{prompt_create, push, signer, version_event};
 use common::{Auth, Backend, Reply, Server};
 use promptdesk_content::ModelSettings;
-use promptdesk_core::eval::assertions::parse_short;
-use promptdesk_core::eval::evidence;
-use promptdesk_core::policy::{FreezeWindow, Policy, Role, SuiteRequirement, SuiteResult};
-use promptdesk_core::release::{decision_statement, release_statement, ReleaseStatement};
-use promptdesk_core::signing::{self, MemorySigner, Sign};
-use promptdesk_core::sync::records::{CaseRecord, RecordChange};
-use promptdesk_core::sync::{Collection, EventBody, MoveKind, ReviewEventKind, SyncEvent};
+use promptdesk_protocol::eval::assertions::parse_short;
+use promptdesk_protocol::eval::evidence;
+use promptdesk_protocol::events::{Collection, EventBody, MoveKind, ReviewEventKind, SyncEvent};
+use promptdesk_protocol::policy::{FreezeWindow, Policy, Role, SuiteRequirement, SuiteResult};
+use promptdesk_protocol::records::{CaseRecord, RecordChange};
+use promptdesk_protocol::signing::{self, MemorySigner, Sign};
+use promptdesk_protocol::statements::{decision_statement, release_statement, ReleaseStatement};
 use serde_json::{json, Value};
 
 const AT: &str = "2026-11-21T10:00:00Z";
@@ -979,7 +979,7 @@ fn pulls_carry_who_pushed_each_event_and_when_the_server_took_it() {
     assert_eq!(own["pushed_by"], own["event"]["author"]);
     let received = carried["received_at"].as_str().unwrap();
     assert_ne!(received, AT, "the server's clock, not the author's");
-    promptdesk_core::policy::parse_instant(received).unwrap();
+    promptdesk_protocol::policy::parse_instant(received).unwrap();
 }
 
 // ---- 4. Eval evidence: the server decides the suite condition from runs it holds ----------
@@ -1004,7 +1004,7 @@ fn case_fields(position: u32, assertion: &str) -> Value {
 }
 
 /// The suite's cases as the server will hold them, for the hash a run records.
-fn smoke_cases(assertions: &[&str]) -> Vec<promptdesk_core::eval::Case> {
+fn smoke_cases(assertions: &[&str]) -> Vec<promptdesk_protocol::eval::Case> {
     let mut cases: Vec<_> = assertions
         .iter()
         .enumerate()
@@ -1022,7 +1022,7 @@ const SMOKE: [&str; 2] = ["contains: 3 days", "not-contains: Never"];
 /// A finished run record of `version` with `outputs`, each claimed to pass.
 fn run_fields(version: &str, outputs: &[&str], model: Value, cases_hash: &str) -> Value {
     let settings = serde_json::from_value::<ModelSettings>(model.clone())
-        .map(|m| promptdesk_core::eval::settings_hash(&m))
+        .map(|m| promptdesk_protocol::eval::settings_hash(&m))
         .unwrap();
     json!({
         "suite": "s-smoke", "version_hash": version, "suite_hash": cases_hash,
@@ -1161,7 +1161,7 @@ fn gated_matrix(backend: Backend) {
             ),
         ],
     ));
-    let hash = promptdesk_core::eval::suite_hash(&smoke_cases(&SMOKE));
+    let hash = promptdesk_protocol::eval::suite_hash(&smoke_cases(&SMOKE));
     let no_model = serde_json::to_value(ModelSettings::default()).unwrap();
     let good = ["Refunds take 3 days.", "Refunds take 3 days."];
 
@@ -1185,7 +1185,7 @@ fn gated_matrix(backend: Backend) {
             &hash,
         ),
     );
-    let old_cases = promptdesk_core::eval::suite_hash(&smoke_cases(&["contains: 3 days"]));
+    let old_cases = promptdesk_protocol::eval::suite_hash(&smoke_cases(&["contains: 3 days"]));
     push_run(
         &w,
         "run-old-cases",

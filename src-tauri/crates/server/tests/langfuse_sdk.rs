@@ -9,8 +9,8 @@ use std::process::Command;
 
 use common::events::*;
 use common::Server;
-use promptdesk_core::policy::Role;
-use promptdesk_core::sync::{EventBody, SyncEvent};
+use promptdesk_protocol::events::{EventBody, SyncEvent};
+use promptdesk_protocol::policy::Role;
 use serde_json::{json, Value};
 
 fn sdk(server: &Server, keys: &(String, String), phase: &str) -> Value {

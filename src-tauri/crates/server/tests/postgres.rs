@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use common::events::*;
 use common::{pg, Auth, Backend, Server};
-use promptdesk_core::policy::Role;
-use promptdesk_core::sync::{EventBody, SyncEvent};
+use promptdesk_protocol::events::{EventBody, SyncEvent};
+use promptdesk_protocol::policy::Role;
 use promptdesk_server::Store;
 use serde_json::Value;
 

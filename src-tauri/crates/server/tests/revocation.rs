@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Auth, Backend, Server};
-use promptdesk_core::policy::Role;
+use promptdesk_protocol::policy::Role;
 
 fn revocation_reaches_every_replica(backend: Backend) {
     let first = Server::start_on(backend);

@@ -6,8 +6,8 @@ mod common;
 
 use common::events::*;
 use common::{Auth, Backend, Server};
-use promptdesk_core::policy::Role;
-use promptdesk_core::sync::{EventBody, MoveKind, SyncEvent};
+use promptdesk_protocol::events::{EventBody, MoveKind, SyncEvent};
+use promptdesk_protocol::policy::Role;
 use serde_json::{json, Value};
 
 /// Each test below runs once per storage backend: `sqlite::NAME` and `postgres::NAME`. The
@@ -330,7 +330,7 @@ fn roles_decide_what_each_token_may_push(backend: Backend) {
             AT,
             EventBody::PolicySet {
                 label: "staging".into(),
-                policy: promptdesk_core::policy::Policy::unprotected(),
+                policy: promptdesk_protocol::policy::Policy::unprotected(),
             },
         );
         let r = push(&server, token, &[&policy]);

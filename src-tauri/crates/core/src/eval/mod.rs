@@ -4,23 +4,23 @@
 //! [`Registry::start_run`] what to run, renders and sends each case, and hands every outcome to
 //! [`Registry::record_result`] as it arrives, which checks the assertions and stores it.
 
-pub mod assertions;
 pub mod evidence;
 pub mod import;
 pub mod providers;
 mod runs;
-pub mod schema;
 mod suites;
 
 use promptdesk_content::{ModelSettings, Rendered};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use assertions::{Assertion, AssertionKind, Check, RubricVerdict};
+pub use promptdesk_protocol::eval::{
+    assertions, case_label, schema, settings_hash, suite_hash, Assertion, AssertionKind, Case,
+    CaseInput, Check, RubricVerdict,
+};
 pub use providers::{builtin_providers, ModelPrice, ProviderSettings};
 pub(crate) use runs::gate_evidence;
-pub use runs::{cache_key, effective_model, listed_cases, settings_hash};
-pub use suites::suite_hash;
+pub use runs::{cache_key, effective_model, listed_cases};
 
 /// A named set of test cases of one prompt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -35,57 +35,6 @@ pub struct Suite {
     pub hash: String,
     pub created_by: String,
     pub created_at: String,
-}
-
-/// One test case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-pub struct Case {
-    pub id: String,
-    pub position: u32,
-    pub description: String,
-    #[ts(type = "Record<string, unknown>")]
-    pub vars: Map<String, Value>,
-    pub expected: Option<String>,
-    pub assertions: Vec<Assertion>,
-    pub tags: Vec<String>,
-    /// Where the case came from: empty (written here), `import:FILE` or `postmortem:ID`.
-    pub origin: String,
-    pub updated_by: String,
-    pub updated_at: String,
-}
-
-impl Case {
-    /// How the case is named in messages: its description, else its position and variables.
-    pub fn label(&self) -> String {
-        case_label(self.position, &self.description, &self.vars)
-    }
-}
-
-pub(crate) fn case_label(position: u32, description: &str, vars: &Map<String, Value>) -> String {
-    if !description.trim().is_empty() {
-        return format!("#{} {}", position, description.trim());
-    }
-    let mut vars_text = Value::Object(vars.clone()).to_string();
-    if vars_text.chars().count() > 60 {
-        vars_text = vars_text.chars().take(60).collect::<String>() + "…";
-    }
-    format!("#{position} {vars_text}")
-}
-
-/// A case as written by a person or a file, before it has an id.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-pub struct CaseInput {
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    #[ts(type = "Record<string, unknown>")]
-    pub vars: Map<String, Value>,
-    #[serde(default)]
-    pub expected: Option<String>,
-    #[serde(default)]
-    pub assertions: Vec<Assertion>,
-    #[serde(default)]
-    pub tags: Vec<String>,
 }
 
 /// A suite with its cases, in order.

@@ -10,27 +10,18 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 
 use super::assertions::{case_score, check_all, Observation};
-use super::suites::{cases, require_suite, suite_hash, suite_row};
+use super::suites::{cases, require_suite, suite_row};
 use super::{
     case_label, CaseInput, CaseResult, Comparison, ComparisonCell, ComparisonColumn, ComparisonRow,
     EvalRun, Outcome, PreparedRun, Rating, ReplyFacts, RunStatus, VersionEvals,
 };
+use super::{settings_hash, suite_hash};
 use crate::error::{Error, Result};
 use crate::model::Version;
 use crate::policy::{SuiteRequirement, SuiteResult};
 use crate::refs::Ref;
 use crate::registry::{resolve_version, Registry};
 use crate::store::{labels, prompts, versions};
-
-/// Hash of model settings (canonical JSON): runs with equal settings compare.
-pub fn settings_hash(model: &ModelSettings) -> String {
-    let mut bytes = Vec::new();
-    write_canonical(
-        &serde_json::to_value(model).expect("model settings serialise"),
-        &mut bytes,
-    );
-    sha256_hex(&bytes)
-}
 
 /// The version's model settings with an override applied: a non-empty provider or model
 /// replaces the version's, parameters are merged (the override's win).

@@ -1,7 +1,7 @@
 //! Suites and their cases: create, list, add (by hand, from a file, from a postmortem), edit,
 //! remove. Each change is one transaction with its ledger entry.
 
-use promptdesk_content::{sha256_hex, write_canonical};
+use super::suite_hash;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 
@@ -192,23 +192,6 @@ pub(crate) fn cases(conn: &Connection, suite_id: &str) -> Result<Vec<Case>> {
         out.push(case);
     }
     Ok(out)
-}
-
-/// What identifies a suite's content: each case's id, variables, expected output and
-/// assertions, in order. Descriptions and tags do not change what a run measures.
-/// The hash of a suite's cases (ids, variables, expected outputs, assertions), in the order
-/// given (every registry keeps them by position, then id): what a run records it ran.
-pub fn suite_hash(cases: &[Case]) -> String {
-    let items: Vec<Value> = cases
-        .iter()
-        .map(|c| {
-            json!({"id": c.id, "vars": c.vars, "expected": c.expected,
-                   "assertions": c.assertions})
-        })
-        .collect();
-    let mut bytes = Vec::new();
-    write_canonical(&Value::Array(items), &mut bytes);
-    sha256_hex(&bytes)
 }
 
 pub(crate) fn suite_of(conn: &Connection, prompt: &str, row: &SuiteRow) -> Result<Suite> {

@@ -19,9 +19,9 @@ use crate::store::{labels, ledger, prompts};
 
 pub use markdown::postmortem_markdown;
 
-pub const SEVERITIES: &[&str] = &["SEV1", "SEV2", "SEV3", "SEV4"];
-pub const STATUSES: &[&str] = &["investigating", "mitigated", "resolved"];
-pub const DETECTIONS: &[&str] = &["user_reports", "monitoring", "eval", "other"];
+pub use promptdesk_protocol::incidents::{
+    ActionItem, PostmortemDoc, DETECTIONS, SEVERITIES, STATUSES,
+};
 
 /// What opening an incident takes.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ts_rs::TS)]
@@ -117,57 +117,6 @@ pub struct IncidentDetail {
     pub blast_radius: BlastRadius,
     pub timeline: Vec<TimelineEntry>,
     pub has_postmortem: bool,
-}
-
-/// A corrective action of a postmortem.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-pub struct ActionItem {
-    #[serde(default)]
-    pub id: String,
-    pub text: String,
-    #[serde(default)]
-    pub owner: String,
-    /// YYYY-MM-DD, or empty.
-    #[serde(default)]
-    pub due: String,
-    /// open or done.
-    #[serde(default = "open")]
-    pub status: String,
-}
-
-fn open() -> String {
-    "open".into()
-}
-
-impl Default for ActionItem {
-    fn default() -> Self {
-        ActionItem {
-            id: String::new(),
-            text: String::new(),
-            owner: String::new(),
-            due: String::new(),
-            status: open(),
-        }
-    }
-}
-
-/// What people write in a postmortem (the rest is computed from the registry).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
-pub struct PostmortemDoc {
-    #[serde(default)]
-    pub summary: String,
-    #[serde(default)]
-    pub root_cause: String,
-    #[serde(default)]
-    pub impact: String,
-    #[serde(default)]
-    pub went_well: String,
-    #[serde(default)]
-    pub went_badly: String,
-    #[serde(default)]
-    pub learning: String,
-    #[serde(default)]
-    pub actions: Vec<ActionItem>,
 }
 
 /// A postmortem: the written part and what the registry knows.
@@ -866,7 +815,7 @@ impl Registry {
     pub fn save_postmortem(&mut self, id: &str, mut doc: PostmortemDoc) -> Result<Postmortem> {
         for (i, a) in doc.actions.iter_mut().enumerate() {
             if a.status.trim().is_empty() {
-                a.status = open();
+                a.status = "open".into();
             }
             if a.text.trim().is_empty() {
                 return Err(Error::bad(format!(

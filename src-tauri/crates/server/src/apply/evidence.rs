@@ -4,20 +4,20 @@
 //! server does not take the releaser's numbers: it looks the run up among the runs registries
 //! synced to it, checks it is a completed run of exactly the candidate content, with the
 //! version's own model settings, of the suite's cases as the server has them now, and
-//! recomputes every verdict from the stored outputs (`promptdesk_core::eval::evidence`). With
+//! recomputes every verdict from the stored outputs (`promptdesk_protocol::eval::evidence`). With
 //! "no regressions", the baseline is the server's own latest such run on what the label serves.
 
 use promptdesk_content::ModelSettings;
-use promptdesk_core::eval::evidence::{self, Rechecked};
-use promptdesk_core::eval::{settings_hash, Case};
-use promptdesk_core::policy::{SuiteRequirement, SuiteResult};
-use promptdesk_core::sync::records::{CaseRecord, EvalRunRecord};
-use promptdesk_core::sync::Collection;
+use promptdesk_protocol::eval::evidence::{self, Rechecked};
+use promptdesk_protocol::eval::{settings_hash, Case};
+use promptdesk_protocol::events::Collection;
+use promptdesk_protocol::policy::{SuiteRequirement, SuiteResult};
+use promptdesk_protocol::records::{CaseRecord, EvalRunRecord};
 
 use crate::error::Result;
 use crate::store::{Pick, Tx, VersionRow};
 
-/// What the server knows of `req`'s suite on `target`, for [`promptdesk_core::policy::check_release`].
+/// What the server knows of `req`'s suite on `target`, for [`promptdesk_protocol::policy::check_release`].
 /// `cited` is what the release claims; only its run id is used.
 pub(super) fn suite_result(
     tx: &mut dyn Tx,
@@ -200,7 +200,7 @@ fn baseline(
         let finished = run
             .finished_at
             .as_deref()
-            .and_then(|t| promptdesk_core::policy::parse_instant(t).ok());
+            .and_then(|t| promptdesk_protocol::policy::parse_instant(t).ok());
         if best.as_ref().is_none_or(|(_, f, _)| finished > *f) {
             best = Some((id, finished, checked));
         }

@@ -5,8 +5,8 @@
 //! the desktop, `policy::check_key_revocation`); from then on it signs nothing, and no decision
 //! signed with it counts.
 
-use promptdesk_core::policy::check_key_revocation;
-use promptdesk_core::sync::EventBody;
+use promptdesk_protocol::events::EventBody;
+use promptdesk_protocol::policy::check_key_revocation;
 use serde_json::{json, Value};
 
 use super::{misrouted, refuse, Push};

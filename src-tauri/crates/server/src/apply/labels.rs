@@ -11,9 +11,9 @@
 //!
 //! Every accepted move goes into the label's history with the server's time.
 
-use promptdesk_core::policy::{self, Action, ApprovalFact, Policy, Role, Situation};
-use promptdesk_core::release::{release_statement, ReleaseStatement};
-use promptdesk_core::sync::{EventBody, MoveKind};
+use promptdesk_protocol::events::{EventBody, MoveKind};
+use promptdesk_protocol::policy::{self, Action, ApprovalFact, Policy, Role, Situation};
+use promptdesk_protocol::statements::{release_statement, ReleaseStatement};
 use serde_json::{json, Value};
 
 use super::{check_signature, misrouted, refuse, version_of, Push, Revoked};

@@ -33,9 +33,9 @@ mod versions;
 #[cfg(test)]
 mod tests;
 
-use promptdesk_core::policy::Role;
-use promptdesk_core::signing;
-use promptdesk_core::sync::{EventBody, SyncEvent};
+use promptdesk_protocol::events::{EventBody, SyncEvent};
+use promptdesk_protocol::policy::Role;
+use promptdesk_protocol::signing;
 use serde::Serialize;
 use serde_json::Value;
 

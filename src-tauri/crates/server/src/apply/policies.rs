@@ -1,7 +1,7 @@
 //! `policy.set`: admins only; the policy's shape is checked with the event.
 
-use promptdesk_core::policy::{self, Action};
-use promptdesk_core::sync::EventBody;
+use promptdesk_protocol::events::EventBody;
+use promptdesk_protocol::policy::{self, Action};
 use serde_json::{json, Value};
 
 use super::{misrouted, refuse, Push};

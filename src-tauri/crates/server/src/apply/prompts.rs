@@ -1,8 +1,8 @@
 //! `prompt.create` and `prompt.update`: editors and above; two people creating the same prompt
 //! offline converge on the first one.
 
-use promptdesk_core::policy::{self, Action};
-use promptdesk_core::sync::EventBody;
+use promptdesk_protocol::events::EventBody;
+use promptdesk_protocol::policy::{self, Action};
 use serde_json::{json, Value};
 
 use super::{prompt_of, refuse, Push};

@@ -1,9 +1,9 @@
 //! `records.put`: a prompt's test suites, cases, ratings, incidents, notes and postmortems.
-//! Editors and above; the shapes are checked with the event (`promptdesk_core::sync::records`).
+//! Editors and above; the shapes are checked with the event (`promptdesk_protocol::records`).
 
-use promptdesk_core::policy::Role;
-use promptdesk_core::sync::records::{Record, RecordChange};
-use promptdesk_core::sync::{Collection, EventBody};
+use promptdesk_protocol::events::{Collection, EventBody};
+use promptdesk_protocol::policy::Role;
+use promptdesk_protocol::records::{Record, RecordChange};
 use serde_json::{json, Value};
 
 use super::{misrouted, prompt_of, refuse, version_of, Push};

@@ -5,9 +5,9 @@
 //! content the review is of, a comment carries no hash, key or signature, an anchor is a line of
 //! a template, and a reply answers an earlier event of the same review.
 
-use promptdesk_core::policy::{self, Action};
-use promptdesk_core::release::{decision_statement, Anchor};
-use promptdesk_core::sync::{EventBody, ReviewEventKind};
+use promptdesk_protocol::events::{EventBody, ReviewEventKind};
+use promptdesk_protocol::policy::{self, Action};
+use promptdesk_protocol::statements::{decision_statement, Anchor};
 use serde_json::{json, Value};
 
 use super::{check_signature, misrouted, refuse, version_of, Push, Revoked};

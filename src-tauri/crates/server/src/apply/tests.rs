@@ -9,8 +9,8 @@ mod test_pg;
 use super::*;
 use crate::store::Store;
 use promptdesk_content::{PromptKind, VersionContent};
-use promptdesk_core::sync::records::RecordChange;
-use promptdesk_core::sync::Collection;
+use promptdesk_protocol::events::Collection;
+use promptdesk_protocol::records::RecordChange;
 use serde_json::json;
 
 const AT: &str = "2026-11-21T10:00:00Z";

@@ -3,8 +3,8 @@
 //! prompt exists and is of the version's kind (the content's hash is checked with the event).
 //! The parent is history, not something a registry looks up, so it is only kept.
 
-use promptdesk_core::policy::{self, Action};
-use promptdesk_core::sync::EventBody;
+use promptdesk_protocol::events::EventBody;
+use promptdesk_protocol::policy::{self, Action};
 use serde_json::{json, Value};
 
 use super::{misrouted, prompt_of, refuse, Push};

@@ -8,7 +8,7 @@
 pub mod postgres;
 pub mod sqlite;
 
-use promptdesk_core::policy::{Policy, Role};
+use promptdesk_protocol::policy::{Policy, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -122,7 +122,7 @@ pub struct DecisionRow {
 /// the rules about records need and nothing more. The rows themselves live in the events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordRow {
-    /// `suite`, `case`, … (`promptdesk_core::sync::Collection`).
+    /// `suite`, `case`, … (`promptdesk_protocol::events::Collection`).
     pub collection: String,
     pub id: String,
     pub prompt: String,

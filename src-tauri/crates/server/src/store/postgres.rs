@@ -37,7 +37,7 @@ use ::postgres::config::Host;
 use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, IsolationLevel, Row, Statement, Transaction};
-use promptdesk_core::policy::{Policy, Role};
+use promptdesk_protocol::policy::{Policy, Role};
 use serde_json::Value;
 
 use super::{

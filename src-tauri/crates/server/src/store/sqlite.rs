@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-use promptdesk_core::policy::{Policy, Role};
+use promptdesk_protocol::policy::{Policy, Role};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde_json::Value;
 

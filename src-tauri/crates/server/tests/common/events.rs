@@ -2,9 +2,9 @@
 //! with per-person test keys.
 
 use promptdesk_content::VersionContent;
-use promptdesk_core::release::{decision_statement, release_statement, ReleaseStatement};
-use promptdesk_core::signing::{self, MemorySigner, Sign};
-use promptdesk_core::sync::{EventBody, MoveKind, ReviewEventKind, SyncEvent};
+use promptdesk_protocol::events::{EventBody, MoveKind, ReviewEventKind, SyncEvent};
+use promptdesk_protocol::signing::{self, MemorySigner, Sign};
+use promptdesk_protocol::statements::{decision_statement, release_statement, ReleaseStatement};
 use serde_json::json;
 
 use super::{Auth, Reply, Server};

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
-use promptdesk_core::policy::Role;
+use promptdesk_protocol::policy::Role;
 use promptdesk_server::Store;
 use serde_json::Value;
 
