@@ -8,11 +8,9 @@
 //! Dispatch is synchronous (SQLite, the render worker's pipes), so it runs on Tauri's blocking
 //! pool and never on the thread that drives the window.
 //!
-//! Adding a command to the API means adding its name in three places here, each checked:
-//! the `api_commands!` list below (a compile-time assertion compares it with
-//! `promptdesk_api::COMMANDS`), `COMMANDS` in build.rs and an `allow-<name>` permission in
-//! capabilities/default.json (both compared with `promptdesk_api::COMMANDS` by the CLI crate's
-//! `tauri_manifest` test, since this crate is left out of `cargo test`).
+//! Adding a command to the API means declaring it in the `commands!` list of
+//! `promptdesk_api` only: the commands here come from that list (`with_command_names!`), and
+//! build.rs reads the same list for the app manifest and the window's capability.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,8 +73,8 @@ impl AppState {
     }
 }
 
-/// One Tauri command per API command, each a one-liner over [`AppState::dispatch`], plus the
-/// list of their names and the invoke handler that routes to them.
+/// One Tauri command per API command, each a one-liner over [`AppState::dispatch`], and the
+/// invoke handler that routes to them.
 macro_rules! api_commands {
     ($($name:ident),* $(,)?) => {
         $(
@@ -89,9 +87,6 @@ macro_rules! api_commands {
             }
         )*
 
-        /// The commands this app registers, in order.
-        pub const NAMES: &[&str] = &[$(stringify!($name)),*];
-
         /// Routes `invoke` calls to the commands above.
         pub fn handler<R: tauri::Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
             tauri::generate_handler![$($name),*]
@@ -99,106 +94,5 @@ macro_rules! api_commands {
     };
 }
 
-api_commands! {
-    app_info,
-    list_prompts,
-    search_prompts,
-    create_prompt,
-    open_prompt,
-    rename_prompt,
-    update_prompt,
-    save_draft,
-    preview_draft,
-    draft_diff,
-    commit_version,
-    history,
-    get_version,
-    diff_versions,
-    save_sample,
-    delete_sample,
-    get_settings,
-    set_identity,
-    open_registry,
-    list_reviews,
-    request_review,
-    review_detail,
-    comment_review,
-    decide_review,
-    check_release,
-    release_version,
-    release_bundle,
-    rollback_label,
-    check_rollback,
-    list_releases,
-    policy_of_label,
-    set_policy,
-    list_policies,
-    check_signing_key,
-    choose_key_store,
-    list_signing_keys,
-    rotate_signing_key,
-    revoke_signing_key,
-    sync_status,
-    set_remote,
-    forget_remote,
-    sync_now,
-    list_suites,
-    get_suite,
-    create_suite,
-    add_cases,
-    import_cases,
-    update_case,
-    remove_case,
-    parse_assertion,
-    list_providers,
-    set_provider,
-    remove_provider,
-    start_eval,
-    eval_status,
-    cancel_eval,
-    list_runs,
-    run_results,
-    compare_versions,
-    rate_output,
-    version_evals,
-    list_incidents,
-    open_incident,
-    incident_detail,
-    update_incident,
-    add_incident_note,
-    incident_rollback,
-    get_postmortem,
-    save_postmortem,
-    add_regression_cases,
-    export_postmortem,
-    open_actions,
-}
-
-/// Whether two lists of names are equal, usable in a constant.
-const fn same_names(a: &[&str], b: &[&str]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        let (x, y) = (a[i].as_bytes(), b[i].as_bytes());
-        if x.len() != y.len() {
-            return false;
-        }
-        let mut j = 0;
-        while j < x.len() {
-            if x[j] != y[j] {
-                return false;
-            }
-            j += 1;
-        }
-        i += 1;
-    }
-    true
-}
-
-// The build fails when the API gains, loses or renames a command and this list is not updated.
-const _: () = assert!(
-    same_names(NAMES, promptdesk_api::COMMANDS),
-    "the api_commands! list in src-tauri/src/commands.rs differs from promptdesk_api::COMMANDS"
-);
+// One Tauri command per entry of the API's one command list.
+promptdesk_api::with_command_names!(api_commands);

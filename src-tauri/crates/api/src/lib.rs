@@ -263,9 +263,20 @@ fn parse_args<T: serde::de::DeserializeOwned>(command: &str, args: Value) -> Res
 /// Declares the commands: name, request type, response type. Generates the dispatcher, the
 /// list of names and the TypeScript command map from this one list.
 macro_rules! commands {
-    ($( $(#[doc = $doc:literal])* $name:ident ( $req:ty ) -> $res:ty ; )*) => {
+    // `$d` is a literal `$`, passed in so this macro can write another macro (below) that has
+    // metavariables of its own.
+    (@with_dollar ($d:tt) $( $(#[doc = $doc:literal])* $name:ident ( $req:ty ) -> $res:ty ; )*) => {
         /// Every command name, in declaration order.
         pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
+
+        /// Calls the macro named `$callback` with every command's name, comma-separated: how
+        /// the desktop shell makes one `#[tauri::command]` per command without its own list.
+        #[macro_export]
+        macro_rules! with_command_names {
+            ($d callback:ident) => {
+                $d callback! { $($name),* }
+            };
+        }
 
         impl Api {
             fn dispatch_inner(&self, command: &str, args: Value) -> Result<Value, ApiError> {
@@ -311,8 +322,15 @@ macro_rules! commands {
             out.finish(&map)
         }
     };
+    ($($body:tt)*) => {
+        commands! { @with_dollar ($) $($body)* }
+    };
 }
 
+// The one declaration of the command surface: each command's name, request and response types
+// (and doc line, shown in the UI's generated types). The dispatcher, the TypeScript types, the
+// Tauri shell's commands (`with_command_names!`), its app manifest and its capability (read from
+// this list by src-tauri/build.rs) all come from it.
 commands! {
     /// Name, version, registry and acting person of this backend.
     app_info(NoArgs) -> AppInfo;

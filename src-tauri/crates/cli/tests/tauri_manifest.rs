@@ -1,7 +1,9 @@
-//! The desktop app exposes every API command, and only those: the names in build.rs (the app
-//! manifest, from which Tauri makes an `allow-<name>` permission per command), the permissions
-//! granted in capabilities/default.json, and the `api_commands!` list in src/commands.rs must
-//! all be exactly `promptdesk_api::COMMANDS`. The app crate itself is not part of `cargo test`
+//! The desktop app exposes every API command, and only those. The commands are declared once,
+//! in the `commands!` list of the api crate: src/commands.rs makes its Tauri commands from it
+//! (`with_command_names!`), and build.rs reads it as text for the app manifest (from which Tauri
+//! makes an `allow-<name>` permission per command) and writes capabilities/default.json from
+//! it. These tests check that the text reading gives exactly `promptdesk_api::COMMANDS` and that
+//! the capability in the repository was rewritten after the list last changed. The app crate itself is not part of `cargo test`
 //! (it needs WebKitGTK and a UI build), so its files are checked here, as text.
 
 use std::collections::BTreeSet;
@@ -56,19 +58,18 @@ fn check(what: &str, found: Vec<String>) -> Result<(), String> {
     }
 }
 
-/// Every double-quoted string in `text`.
-fn quoted(text: &str) -> Vec<String> {
-    text.split('"')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect()
-}
-
-fn build_rs_commands() -> (PathBuf, Vec<String>) {
-    let (path, text) = app_file("build.rs");
-    let list = between(&text, "const COMMANDS: &[&str] = &[", "]", "build.rs");
-    (path, quoted(list))
+/// The names of the API's `commands! { … }` list read as text, the way build.rs reads them
+/// for the app manifest and the capability it writes.
+fn declared_commands() -> (PathBuf, Vec<String>) {
+    let (path, text) = app_file("crates/api/src/lib.rs");
+    let list = between(&text, "\ncommands! {\n", "\n}", "crates/api/src/lib.rs");
+    let names = list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .map(|l| l.split('(').next().unwrap_or_default().trim().to_string())
+        .collect();
+    (path, names)
 }
 
 fn granted_commands() -> (PathBuf, Vec<String>) {
@@ -88,18 +89,6 @@ fn granted_commands() -> (PathBuf, Vec<String>) {
     (path, names)
 }
 
-fn registered_commands() -> (PathBuf, Vec<String>) {
-    let (path, text) = app_file("src/commands.rs");
-    let list = between(&text, "\napi_commands! {", "}", "src/commands.rs");
-    let names = list
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    (path, names)
-}
-
 #[test]
 fn the_api_has_commands() {
     assert!(promptdesk_api::COMMANDS.len() > 10);
@@ -107,8 +96,8 @@ fn the_api_has_commands() {
 }
 
 #[test]
-fn build_rs_declares_exactly_the_api_commands() {
-    let (path, names) = build_rs_commands();
+fn build_rs_reads_exactly_the_api_commands() {
+    let (path, names) = declared_commands();
     if let Err(e) = check(&path.display().to_string(), names) {
         panic!("{e}");
     }
@@ -123,11 +112,13 @@ fn the_default_capability_grants_exactly_the_api_commands() {
 }
 
 #[test]
-fn the_app_registers_exactly_the_api_commands() {
-    let (path, names) = registered_commands();
-    if let Err(e) = check(&path.display().to_string(), names) {
-        panic!("{e}");
-    }
+fn the_app_registers_the_commands_from_the_api_list() {
+    let (path, text) = app_file("src/commands.rs");
+    assert!(
+        text.contains("\npromptdesk_api::with_command_names!(api_commands);"),
+        "{} must make its commands from promptdesk_api::with_command_names!",
+        path.display()
+    );
 }
 
 #[test]
