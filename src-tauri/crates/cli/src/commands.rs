@@ -230,7 +230,7 @@ fn demo(path: &Path, json: bool) -> Out {
             Value::Null,
         ));
     }
-    promptdesk_core::demo::seed(&mut reg)?;
+    promptdesk_demo::seed(&mut reg)?;
     let prompts = reg.list(None)?;
     emit(json, &json!({"registry": path, "prompts": prompts}), || {
         println!("Seeded the demo into {}:", path.display());

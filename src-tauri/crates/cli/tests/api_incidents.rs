@@ -20,7 +20,7 @@ fn an_incident_from_open_to_exported_postmortem_in_the_app() {
     {
         let (mut reg, _) = promptdesk_core::Registry::init(&path).unwrap();
         reg.set_actor("seed");
-        promptdesk_core::demo::seed(&mut reg).unwrap();
+        promptdesk_demo::seed(&mut reg).unwrap();
     }
     let worker = Api::worker_config(env!("CARGO_BIN_EXE_promptdesk").into());
     let api = Api::open(&path, worker).key_files_in(dir.path().join("keys"));

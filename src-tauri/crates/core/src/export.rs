@@ -32,7 +32,7 @@
 //! a prompt `a` and a prompt `a/b` never collide. Everything is written in a stable order, so
 //! exporting twice gives identical bytes, a new version shows up as one new file in a diff and
 //! a new approval as one new line. The `.jsonl` files hold one JSON object per line (see
-//! [`crate::release_records`]). Drafts are personal working copies and are not exported.
+//! [`crate::release::records`]). Drafts are personal working copies and are not exported.
 //!
 //! Import reads and checks everything first, and only then writes, in one transaction, so a
 //! malformed export changes nothing. Every version must still hash to its recorded hash. The
@@ -57,7 +57,7 @@ use crate::error::{Error, Result};
 use crate::format::{self, PromptFile, VersionMeta};
 use crate::model::{LabelMove, LedgerEntry, Prompt, Samples, Version};
 use crate::registry::{NewPrompt, Registry};
-use crate::release_records::{self, Record, WitnessKind};
+use crate::release::records::{self as release_records, Record, WitnessKind};
 use crate::store::{ledger, prompts, versions};
 
 /// The format this build writes. Version 2 added the review and release records: an older

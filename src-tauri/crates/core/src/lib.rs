@@ -7,7 +7,6 @@
 //! `BEGIN IMMEDIATE` transaction that also appends its ledger event.
 
 pub mod db;
-pub mod demo;
 pub mod error;
 pub mod eval;
 pub mod export;
@@ -18,7 +17,6 @@ pub mod model;
 pub mod refs;
 pub mod registry;
 pub mod release;
-pub mod release_records;
 pub mod signing_keys;
 pub mod store;
 pub mod sync;

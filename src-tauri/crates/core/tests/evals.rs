@@ -19,7 +19,7 @@ fn demo() -> (tempfile::TempDir, Registry) {
     let dir = tempfile::tempdir().unwrap();
     let (mut reg, _) = Registry::init(&dir.path().join("registry.db")).unwrap();
     reg.set_actor("seed");
-    promptdesk_core::demo::seed(&mut reg).unwrap();
+    promptdesk_demo::seed(&mut reg).unwrap();
     as_(&mut reg, "root");
     reg.set_role("root", Role::Admin).unwrap();
     reg.set_role("ana", Role::Editor).unwrap();

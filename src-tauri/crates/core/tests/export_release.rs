@@ -10,7 +10,8 @@ use promptdesk_core::export::{export, import, TransferSummary};
 use promptdesk_core::policy::{Policy, Role};
 use promptdesk_core::release::{Anchor, BundleItem, ReleaseRequest, RollbackRequest};
 use promptdesk_core::signing::MemorySigner;
-use promptdesk_core::{demo, Error, Ref, Registry};
+use promptdesk_core::{Error, Ref, Registry};
+use promptdesk_demo as demo;
 use serde_json::Value;
 
 const RECORD_FILES: [&str; 6] = [

@@ -62,7 +62,7 @@ fn exported_files_keep_their_documented_shape() {
     let dir = tempfile::tempdir().unwrap();
     let (mut reg, _) = promptdesk_core::Registry::init(&dir.path().join("r.db")).unwrap();
     reg.set_clock(Box::new(|| "2026-11-20T12:00:00.000Z".to_string()));
-    promptdesk_core::demo::seed(&mut reg).unwrap();
+    promptdesk_demo::seed(&mut reg).unwrap();
     let out = dir.path().join("export");
     promptdesk_core::export::export(&reg, &out).unwrap();
     let read = |p: &str| std::fs::read_to_string(out.join(p)).unwrap();

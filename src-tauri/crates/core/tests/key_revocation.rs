@@ -26,7 +26,7 @@ fn team() -> (tempfile::TempDir, Registry, u32) {
         format!("2026-12-01T10:{:02}:{:02}.000Z", t / 60 % 60, t % 60)
     }));
     reg.set_actor("seed");
-    promptdesk_core::demo::seed(&mut reg).unwrap();
+    promptdesk_demo::seed(&mut reg).unwrap();
     act(&mut reg, "root", seeded(9));
     reg.set_role("root", Role::Admin).unwrap();
     reg.set_role("ana", Role::Editor).unwrap();

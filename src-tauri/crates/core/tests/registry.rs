@@ -471,7 +471,7 @@ fn verify_detects_a_tampered_ledger_row_and_version() {
 #[test]
 fn export_then_import_reproduces_every_hash_label_and_history() {
     let (dir, mut reg) = registry();
-    promptdesk_core::demo::seed(&mut reg).unwrap();
+    promptdesk_demo::seed(&mut reg).unwrap();
     let out = dir.path().join("export");
     let summary = export(&reg, &out).unwrap();
     assert_eq!(summary.prompts, 3);
@@ -513,7 +513,7 @@ fn export_then_import_reproduces_every_hash_label_and_history() {
 #[test]
 fn an_export_edited_by_hand_is_refused_before_anything_is_written() {
     let (dir, mut reg) = registry();
-    promptdesk_core::demo::seed(&mut reg).unwrap();
+    promptdesk_demo::seed(&mut reg).unwrap();
     let out = dir.path().join("export");
     export(&reg, &out).unwrap();
     let file = out.join("prompts/support/refund-reply/_v0002.prompt");
@@ -533,7 +533,7 @@ fn an_export_edited_by_hand_is_refused_before_anything_is_written() {
 #[test]
 fn the_demo_states_the_refund_policy_in_production() {
     let (_d, mut reg) = registry();
-    promptdesk_core::demo::seed(&mut reg).unwrap();
+    promptdesk_demo::seed(&mut reg).unwrap();
     let prod = reg
         .resolve(
             "support/refund-reply",
@@ -577,7 +577,7 @@ fn files(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn a_failing_import_leaves_the_registry_exactly_as_it_was() {
     let (dir, mut reg) = registry();
-    promptdesk_core::demo::seed(&mut reg).unwrap();
+    promptdesk_demo::seed(&mut reg).unwrap();
     let out = dir.path().join("export");
     export(&reg, &out).unwrap();
     // The last prompt (by path) gets a label history entry with an invalid label name: every

@@ -11,7 +11,7 @@ fn demo() -> (tempfile::TempDir, Registry) {
     let dir = tempfile::tempdir().unwrap();
     let (mut reg, _) = Registry::init(&dir.path().join("registry.db")).unwrap();
     reg.set_actor("seed");
-    promptdesk_core::demo::seed(&mut reg).unwrap();
+    promptdesk_demo::seed(&mut reg).unwrap();
     // A team: root administers, ana writes, ben reviews, rita releases.
     as_(&mut reg, "root");
     reg.set_role("root", Role::Admin).unwrap();

@@ -128,7 +128,7 @@ fn base() -> Base {
         format!("00000000-0000-4000-8000-{n:012}")
     }));
     reg.set_actor("seed");
-    promptdesk_core::demo::seed(&mut reg).unwrap();
+    promptdesk_demo::seed(&mut reg).unwrap();
     as_(&mut reg, "root");
     reg.set_role("root", Role::Admin).unwrap();
     reg.set_role("ana", Role::Editor).unwrap();

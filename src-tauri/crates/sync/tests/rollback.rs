@@ -159,7 +159,7 @@ fn a_rollback_made_offline_reaches_the_server_and_everyone() {
 }
 
 #[test]
-// The desktop registry refuses such a rollback (core release.rs, rollback_target), so nothing
+// The desktop registry refuses such a rollback (core release/promote.rs, rollback_target), so nothing
 // reaches the server; the server refuses a hand-made one too (its label history, see the
 // server's tests/bypass.rs), and a registry that pulled one would set it aside (set_aside.rs).
 fn a_rollback_to_a_version_production_never_served_is_refused() {

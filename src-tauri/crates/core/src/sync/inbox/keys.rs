@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{misrouted, record_exchange, witness, Pulled};
 use crate::error::Result;
 use crate::registry::WriteContext;
-use crate::release_records::{self, Record};
+use crate::release::records::{self as release_records, Record};
 use crate::sync::EventBody;
 /// A person's public signing key, registered with their own token.
 pub(super) fn register(tx: &Connection, ctx: &mut WriteContext<'_>, p: &Pulled) -> Result<()> {

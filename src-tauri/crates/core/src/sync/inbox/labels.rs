@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::{misrouted, prompt_id, review_number, role_in, version_number, witness, Pulled};
 use crate::error::{Error, Result};
 use crate::registry::WriteContext;
-use crate::release_records::{self, Record, ReleaseRecord};
+use crate::release::records::{self as release_records, Record, ReleaseRecord};
 use crate::store::{labels, prompts, versions};
 use crate::sync::{EventBody, MoveKind};
 /// A label moved: set by hand, released, or rolled back (the server ran the policy).

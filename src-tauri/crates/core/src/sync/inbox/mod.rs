@@ -2,7 +2,7 @@
 //! the server gave a version; or refused, with why), and everyone's events, pulled in the
 //! server's order and applied here as the server recorded them.
 //!
-//! Pulled records are applied verbatim (see `release_records`): the server already ran the
+//! Pulled records are applied verbatim (see `release::records`): the server already ran the
 //! release policy on them, and this registry records its verdict (`assigned.decision`) rather
 //! than re-deciding with local roles. Each applied event gets a ledger entry of the same kind
 //! the operation would have written here, with `sync: {event, seq}` in its payload, so

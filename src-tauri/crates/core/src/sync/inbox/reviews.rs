@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{misrouted, prompt_id, review_number, role_in, version_number, witness, Pulled};
 use crate::error::{Error, Result};
 use crate::registry::WriteContext;
-use crate::release_records::{self, Record, ReviewEventRecord, ReviewRecord};
+use crate::release::records::{self as release_records, Record, ReviewEventRecord, ReviewRecord};
 use crate::sync::EventBody;
 /// A review request of one version for a label.
 pub(super) fn request(tx: &Connection, ctx: &mut WriteContext<'_>, p: &Pulled) -> Result<()> {

@@ -9,10 +9,10 @@
 use promptdesk_content::{Body, ChatMessage, ModelSettings, PromptKind, VarType, Variable};
 use serde_json::{json, Map, Value};
 
-use crate::error::Result;
-use crate::model::{DraftContent, Samples};
-use crate::refs::Ref;
-use crate::registry::{NewPrompt, Registry};
+use promptdesk_core::model::{DraftContent, Samples};
+use promptdesk_core::refs::Ref;
+use promptdesk_core::registry::{NewPrompt, Registry};
+use promptdesk_core::Result;
 
 fn var(
     name: &str,
@@ -298,8 +298,8 @@ fn seed_stories(reg: &mut Registry) -> Result<()> {
 /// The refund reply's regression suite: what every reply must say. Version 3 (production)
 /// passes it; version 4, the "shorter, friendlier" reply that dropped the policy, fails it.
 fn seed_suite(reg: &mut Registry) -> Result<()> {
-    use crate::eval::assertions::parse_short;
-    use crate::eval::CaseInput;
+    use promptdesk_core::eval::assertions::parse_short;
+    use promptdesk_core::eval::CaseInput;
     reg.set_actor("ana");
     let case =
         |description: &str, vars: Value, asserts: &[&str], expected: Option<&str>| CaseInput {
@@ -370,7 +370,7 @@ fn ship(reg: &mut Registry, name: &str, number: u32, changelog: &str) -> Result<
         name,
         version.as_ref(),
         "production",
-        crate::release::ReleaseRequest {
+        promptdesk_core::release::ReleaseRequest {
             changelog,
             review: Some(review.number),
             ..Default::default()
@@ -386,18 +386,20 @@ thread_local! {
         Default::default();
 }
 
-fn demo_signer(person: &str) -> Result<crate::signing::MemorySigner> {
+fn demo_signer(person: &str) -> Result<promptdesk_core::signing::MemorySigner> {
     let known = DEMO_KEYS.with(|k| k.borrow().get(person).copied());
     let seed = match known {
         Some(seed) => seed,
         None => {
-            let seed = crate::signing::random_seed().map_err(|e| crate::Error::Io {
-                context: "making a demo signing key".into(),
-                source: std::io::Error::other(e),
+            let seed = promptdesk_core::signing::random_seed().map_err(|e| {
+                promptdesk_core::Error::Io {
+                    context: "making a demo signing key".into(),
+                    source: std::io::Error::other(e),
+                }
             })?;
             DEMO_KEYS.with(|k| k.borrow_mut().insert(person.to_string(), seed));
             seed
         }
     };
-    Ok(crate::signing::MemorySigner::from_seed(seed))
+    Ok(promptdesk_core::signing::MemorySigner::from_seed(seed))
 }
