@@ -1,9 +1,7 @@
 // What the window shows when no prompt is open: how to start, and the corrective actions of
 // postmortems that are not done yet (overdue ones first and marked), each a link to its
 // postmortem.
-import { useEffect, useState } from 'react';
-import type { OpenAction } from '../api/generated';
-import { errorText, useApi } from './context';
+import { Loadable, useCommand } from './useCommand';
 import { dueText, todayUtc } from '../lib/incidents';
 import { SeverityBadge } from './Incidents';
 
@@ -21,24 +19,8 @@ export function Home({ mod, refreshKey, onOpenPostmortem }: { mod: string; refre
 }
 
 export function OpenActions({ refreshKey, onOpen }: { refreshKey: number; onOpen: (incident: string) => void }) {
-  const { call } = useApi();
-  const [actions, setActions] = useState<OpenAction[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    call('open_actions', {})
-      .then((a) => {
-        if (!live) return;
-        setActions(a);
-        setError(null);
-      })
-      .catch((e) => live && setError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [call, refreshKey]);
-
+  const loaded = useCommand('open_actions', {}, refreshKey);
+  const actions = loaded.data;
   const today = todayUtc();
   const overdue = (actions ?? []).filter((a) => a.overdue).length;
   return (
@@ -52,18 +34,11 @@ export function OpenActions({ refreshKey, onOpen }: { refreshKey: number; onOpen
           </span>
         ) : null}
       </h3>
-      {error ? (
-        <p role="alert" className="error small">
-          {error}
-        </p>
-      ) : null}
-      {actions === null && !error ? (
-        <p className="muted small" aria-busy="true">
-          Loading…
-        </p>
-      ) : null}
-      {actions && actions.length === 0 ? <p className="muted small">No open corrective actions from postmortems.</p> : null}
-      {actions && actions.length ? (
+      <Loadable state={loaded}>
+        {(actions) =>
+          actions.length === 0 ? (
+            <p className="muted small">No open corrective actions from postmortems.</p>
+          ) : (
         <ul className="bare open-actions__list" aria-label="Open action items">
           {actions.map((a) => (
             <li key={`${a.incident}-${a.action.id}`} className={a.overdue ? 'is-overdue' : ''}>
@@ -91,7 +66,9 @@ export function OpenActions({ refreshKey, onOpen }: { refreshKey: number; onOpen
             </li>
           ))}
         </ul>
-      ) : null}
+          )
+        }
+      </Loadable>
     </section>
   );
 }

@@ -1,0 +1,102 @@
+import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Call } from '../api/client';
+import { ApiContext } from './context';
+import { Loadable, useAction, useCommand } from './useCommand';
+
+afterEach(cleanup);
+
+function withApi(call: Call, ui: React.ReactNode) {
+  return <ApiContext.Provider value={{ call, transport: 'web', refresh: () => undefined }}>{ui}</ApiContext.Provider>;
+}
+
+function Suites({ name, refreshKey = 0 }: { name: string | null; refreshKey?: number }) {
+  const loaded = useCommand('list_suites', name === null ? null : { name }, refreshKey);
+  return (
+    <Loadable state={loaded}>
+      {(suites) => <p data-testid="suites">{suites.map((s) => s.name).join(',') || 'none'}</p>}
+    </Loadable>
+  );
+}
+
+describe('useCommand and Loadable', () => {
+  it('shows loading, then the answer, and asks again when the request changes by value', async () => {
+    const call = vi.fn(async (_c: string, req: { name: string }) => [{ name: `${req.name}-suite` }]) as unknown as Call;
+    const { rerender } = render(withApi(call, <Suites name="a" />));
+    expect(screen.getByText('Loading…')).toBeTruthy();
+    expect((await screen.findByTestId('suites')).textContent).toBe('a-suite');
+    // The same request in a new object does not call again.
+    rerender(withApi(call, <Suites name="a" />));
+    rerender(withApi(call, <Suites name="b" />));
+    await waitFor(() => expect(screen.getByTestId('suites').textContent).toBe('b-suite'));
+    expect(call).toHaveBeenCalledTimes(2);
+    rerender(withApi(call, <Suites name="b" refreshKey={1} />));
+    await waitFor(() => expect(call).toHaveBeenCalledTimes(3));
+  });
+
+  it('runs nothing for a null request', () => {
+    const call = vi.fn() as unknown as Call;
+    render(withApi(call, <Suites name={null} />));
+    expect(call).not.toHaveBeenCalled();
+  });
+
+  it('drops an answer that arrives after a newer request', async () => {
+    const pending: Record<string, (v: unknown) => void> = {};
+    const call = vi.fn(
+      (_c: string, req: { name: string }) => new Promise((resolve) => (pending[req.name] = resolve)),
+    ) as unknown as Call;
+    const { rerender } = render(withApi(call, <Suites name="old" />));
+    rerender(withApi(call, <Suites name="new" />));
+    await act(async () => pending.new?.([{ name: 'new-suite' }]));
+    await act(async () => pending.old?.([{ name: 'old-suite' }]));
+    expect(screen.getByTestId('suites').textContent).toBe('new-suite');
+  });
+
+  it('says why a call failed and tries again on request, keeping the last good answer', async () => {
+    let fail = false;
+    const call = vi.fn(async () => {
+      if (fail) throw { kind: 'internal', message: 'disk on fire', details: null };
+      return [{ name: 'smoke' }];
+    }) as unknown as Call;
+    const { rerender } = render(withApi(call, <Suites name="a" />));
+    expect((await screen.findByTestId('suites')).textContent).toBe('smoke');
+    fail = true;
+    rerender(withApi(call, <Suites name="a" refreshKey={1} />));
+    expect((await screen.findByRole('alert')).textContent).toContain('disk on fire');
+    expect(screen.getByTestId('suites').textContent).toBe('smoke');
+    fail = false;
+    fireEvent.click(screen.getByRole('button', { name: 'Try again' }));
+    await waitFor(() => expect(screen.queryByRole('alert')).toBeNull());
+    expect(call).toHaveBeenCalledTimes(3);
+  });
+});
+
+function Saver({ save }: { save: () => Promise<string> }) {
+  const action = useAction(save);
+  return (
+    <>
+      <button type="button" disabled={action.busy} onClick={() => void action.run()}>
+        Save
+      </button>
+      {action.error ? <p role="alert">{action.error}</p> : null}
+    </>
+  );
+}
+
+describe('useAction', () => {
+  it('is busy while the change runs and keeps its error', async () => {
+    let finish: (v: string) => void = () => undefined;
+    const save = vi.fn(() => new Promise<string>((resolve) => (finish = resolve)));
+    const { rerender } = render(withApi(vi.fn() as unknown as Call, <Saver save={save} />));
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    await waitFor(() => expect((screen.getByRole('button', { name: 'Save' }) as HTMLButtonElement).disabled).toBe(true));
+    await act(async () => finish('ok'));
+    expect((screen.getByRole('button', { name: 'Save' }) as HTMLButtonElement).disabled).toBe(false);
+    const failing = vi.fn(async () => {
+      throw { kind: 'conflict', message: 'someone else saved first', details: null };
+    });
+    rerender(withApi(vi.fn() as unknown as Call, <Saver save={failing} />));
+    fireEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect((await screen.findByRole('alert')).textContent).toBe('someone else saved first');
+  });
+});

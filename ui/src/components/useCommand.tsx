@@ -1,0 +1,139 @@
+// Reading from the backend without hand-written effects: `useCommand` runs a command whenever
+// its request (compared by value) or a refresh key changes, drops answers that arrive after a
+// newer request or after the component went away, and keeps the last good answer while a
+// reload is under way; `Loadable` shows its three states the same way on every screen; and
+// `useAction` runs a change with a busy flag and its error, for buttons.
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import type { CommandName, Req, Res } from '../api/client';
+import { errorText, useApi } from './context';
+
+export interface Loaded<T> {
+  /** The latest answer; `null` until the first one arrives. */
+  data: T | null;
+  /** Why the latest call failed, in words for people; `null` after a success. */
+  error: string | null;
+  /** A call is under way. */
+  loading: boolean;
+  /** Calls the command again with the same request. */
+  reload: () => void;
+}
+
+/**
+ * Runs `command` with `req` and keeps its answer. `req === null` runs nothing (nothing to ask
+ * yet). The call runs again when `req` changes by value, when `refreshKey` changes, or on
+ * `reload()`.
+ */
+export function useCommand<K extends CommandName>(
+  command: K,
+  req: Req<K> | null,
+  refreshKey: unknown = 0,
+): Loaded<Res<K>> {
+  const { call } = useApi();
+  const [data, setData] = useState<Res<K> | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [loading, setLoading] = useState(req !== null);
+  const [again, setAgain] = useState(0);
+  const key = req === null ? null : JSON.stringify(req);
+  // The request as of the key, so the effect reads it without depending on its identity.
+  const latest = useRef(req);
+  latest.current = req;
+
+  useEffect(() => {
+    if (key === null) {
+      setLoading(false);
+      return;
+    }
+    let live = true;
+    setLoading(true);
+    call(command, latest.current as Req<K>)
+      .then((answer) => {
+        if (!live) return;
+        setData(answer);
+        setError(null);
+      })
+      .catch((e) => {
+        if (live) setError(errorText(e));
+      })
+      .finally(() => {
+        if (live) setLoading(false);
+      });
+    return () => {
+      live = false;
+    };
+  }, [call, command, key, refreshKey, again]);
+
+  const reload = useCallback(() => setAgain((n) => n + 1), []);
+  return { data, error, loading, reload };
+}
+
+/**
+ * The three states of a `Loaded` value: "Loading…" before the first answer, the error with a
+ * way to try again, and the content. A failed reload keeps showing the last good content, with
+ * the error above it.
+ */
+export function Loadable<T>({
+  state,
+  children,
+  loadingText = 'Loading…',
+}: {
+  state: Loaded<T>;
+  children: (data: T) => ReactNode;
+  loadingText?: string;
+}) {
+  return (
+    <>
+      {state.error ? (
+        <p role="alert" className="error small">
+          {state.error}{' '}
+          <button type="button" className="linklike" onClick={state.reload}>
+            Try again
+          </button>
+        </p>
+      ) : null}
+      {state.data === null && !state.error ? (
+        <p className="muted small" aria-busy="true">
+          {loadingText}
+        </p>
+      ) : null}
+      {state.data !== null ? children(state.data) : null}
+    </>
+  );
+}
+
+export interface Action<A extends unknown[], T> {
+  /** Runs the change; resolves to its answer, or `undefined` when it failed (see `error`). */
+  run: (...args: A) => Promise<T | undefined>;
+  busy: boolean;
+  error: string | null;
+  clearError: () => void;
+}
+
+/** A change a person starts (a button): one at a time, with its error kept for display. */
+export function useAction<A extends unknown[], T>(perform: (...args: A) => Promise<T>): Action<A, T> {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
+  const run = useCallback(
+    async (...args: A) => {
+      setBusy(true);
+      setError(null);
+      try {
+        return await perform(...args);
+      } catch (e) {
+        if (mounted.current) setError(errorText(e));
+        return undefined;
+      } finally {
+        if (mounted.current) setBusy(false);
+      }
+    },
+    [perform],
+  );
+  const clearError = useCallback(() => setError(null), []);
+  return { run, busy, error, clearError };
+}
