@@ -2,9 +2,10 @@
 // the registry has them (read-only), the impact durations, corrective actions, the failing
 // inputs added as regression cases of the prompt's suite, and the Markdown export (shown,
 // downloaded, copied). Saved only when asked; leaving with unsaved changes asks first.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ActionItem, Case, CaseInput, Postmortem, PostmortemDoc, Variable } from '../api/generated';
 import { errorText, useApi } from './context';
+import { useCommand } from './useCommand';
 import { relativeTime } from '../lib/format';
 import {
   EMPTY_DOC,
@@ -24,6 +25,8 @@ import { IncidentStatusBadge, IncidentTimeline, SeverityBadge } from './Incident
 import { AssertionList, useAssertionRows } from './Tests';
 import { useLeaveGuard } from './leave';
 
+const NO_VARIABLES: Variable[] = [];
+
 export const UNSAVED_MESSAGE = 'The postmortem has changes that are not saved.';
 
 export function PostmortemEditor({
@@ -41,8 +44,6 @@ export function PostmortemEditor({
   const [error, setError] = useState<string | null>(null);
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const [saving, setSaving] = useState(false);
-  const [declared, setDeclared] = useState<Variable[]>([]);
-  const [suites, setSuites] = useState<string[]>([]);
   const [addingCase, setAddingCase] = useState(false);
   const [exporting, setExporting] = useState(false);
   const [layout, setLayout] = useState<DiffLayout>('unified');
@@ -76,20 +77,11 @@ export function PostmortemEditor({
 
   const prompt = pm?.incident.prompt;
   const bad = pm?.bad_version ?? null;
-  useEffect(() => {
-    if (!prompt) return;
-    let live = true;
-    // The failing input was for the bad version: its variables (the latest's without one).
-    call('get_version', { name: prompt, reference: bad !== null ? String(bad) : 'latest' })
-      .then((v) => live && setDeclared(v.content.variables))
-      .catch(() => undefined);
-    call('list_suites', { name: prompt })
-      .then((s) => live && setSuites(s.map((x) => x.name)))
-      .catch(() => undefined);
-    return () => {
-      live = false;
-    };
-  }, [call, prompt, bad]);
+  // The failing input was for the bad version: its variables (the latest's without one).
+  const badVersion = useCommand('get_version', prompt ? { name: prompt, reference: bad !== null ? String(bad) : 'latest' } : null);
+  const declared = badVersion.data?.content.variables ?? NO_VARIABLES;
+  const suiteList = useCommand('list_suites', prompt ? { name: prompt } : null).data;
+  const suites = useMemo(() => (suiteList ?? []).map((x) => x.name), [suiteList]);
 
   const problem = actionsProblem(doc.actions);
   const save = async () => {

@@ -1,9 +1,8 @@
 // The review page's "Evals" section: the latest runs of each suite on the version under review,
 // what the release gate made of them (the policy's suite condition and the evidence it weighed:
 // failing cases, regressions, or why no run counts), and everyone's ratings of its outputs.
-import { useEffect, useState } from 'react';
-import type { Decision, EvalRun, Rating, VersionEvals } from '../api/generated';
-import { errorText, useApi } from './context';
+import type { Decision, EvalRun, Rating } from '../api/generated';
+import { useCommand } from './useCommand';
 import { relativeTime } from '../lib/format';
 import { STATUS_WORDS, gateOf, gateSummary, latestPerSuite, passText } from '../lib/evals';
 
@@ -26,37 +25,14 @@ export function ReviewEvals({
   /** Opens the comparison of this version with what the label serves, on `suite`. */
   onCompare: (versions: number[], suite: string | undefined) => void;
 }) {
-  const { call } = useApi();
-  const [evals, setEvals] = useState<VersionEvals | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const loaded = useCommand('version_evals', { name: prompt, reference: String(version) }, refreshKey);
+  const { data: evals, error } = loaded;
   // The ratings of what the label serves, for comparison.
-  const [servingEvals, setServingEvals] = useState<VersionEvals | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    setServingEvals(null);
-    if (serving === null || serving === version) return;
-    call('version_evals', { name: prompt, reference: String(serving) })
-      .then((e) => live && setServingEvals(e))
-      .catch(() => undefined);
-    return () => {
-      live = false;
-    };
-  }, [call, prompt, serving, version, refreshKey]);
-
-  useEffect(() => {
-    let live = true;
-    call('version_evals', { name: prompt, reference: String(version) })
-      .then((e) => {
-        if (!live) return;
-        setEvals(e);
-        setError(null);
-      })
-      .catch((e) => live && setError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [call, prompt, version, refreshKey]);
+  const { data: servingEvals } = useCommand(
+    'version_evals',
+    serving === null || serving === version ? null : { name: prompt, reference: String(serving) },
+    refreshKey,
+  );
 
   const gate = gateOf(decision);
   const ev = gate?.evidence ?? null;

@@ -28,6 +28,8 @@ describe('useCommand and Loadable', () => {
     // The same request in a new object does not call again.
     rerender(withApi(call, <Suites name="a" />));
     rerender(withApi(call, <Suites name="b" />));
+    // What answered "a" is not shown as the answer to "b".
+    expect(screen.queryByText('a-suite')).toBeNull();
     await waitFor(() => expect(screen.getByTestId('suites').textContent).toBe('b-suite'));
     expect(call).toHaveBeenCalledTimes(2);
     rerender(withApi(call, <Suites name="b" refreshKey={1} />));

@@ -20,8 +20,9 @@ export interface Loaded<T> {
 
 /**
  * Runs `command` with `req` and keeps its answer. `req === null` runs nothing (nothing to ask
- * yet). The call runs again when `req` changes by value, when `refreshKey` changes, or on
- * `reload()`.
+ * yet) and has no data. The call runs again when `req` changes by value (its old answer is no
+ * longer shown), when `refreshKey` changes, or on `reload()` (the old answer stays shown until
+ * the new one arrives).
  */
 export function useCommand<K extends CommandName>(
   command: K,
@@ -29,7 +30,9 @@ export function useCommand<K extends CommandName>(
   refreshKey: unknown = 0,
 ): Loaded<Res<K>> {
   const { call } = useApi();
-  const [data, setData] = useState<Res<K> | null>(null);
+  // The answer with the request it answers: an answer to another request is never shown, while
+  // one to this request stays shown through a refresh or a reload.
+  const [answer, setAnswer] = useState<{ key: string; data: Res<K> } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(req !== null);
   const [again, setAgain] = useState(0);
@@ -46,9 +49,9 @@ export function useCommand<K extends CommandName>(
     let live = true;
     setLoading(true);
     call(command, latest.current as Req<K>)
-      .then((answer) => {
+      .then((data) => {
         if (!live) return;
-        setData(answer);
+        setAnswer({ key, data });
         setError(null);
       })
       .catch((e) => {
@@ -63,6 +66,7 @@ export function useCommand<K extends CommandName>(
   }, [call, command, key, refreshKey, again]);
 
   const reload = useCallback(() => setAgain((n) => n + 1), []);
+  const data = answer !== null && answer.key === key ? answer.data : null;
   return { data, error, loading, reload };
 }
 
