@@ -3,8 +3,8 @@
 // one-action rollback from the incident (signed, checked against the label's policy as the
 // reason is typed), the diff of the change that shipped, and the timeline from the ledger with
 // the notes people add.
-import { useCallback, useEffect, useRef, useState } from 'react';
-import type { AppInfo, DiffResult, Incident, IncidentDetail, Release, RollbackCheck, TimelineEntry } from '../api/generated';
+import { useCallback, useEffect, useState } from 'react';
+import type { AppInfo, DiffResult, Incident, IncidentDetail, Release, TimelineEntry } from '../api/generated';
 import { errorText, useApi } from './context';
 import { relativeTime, shortHash } from '../lib/format';
 import {
@@ -22,14 +22,12 @@ import {
   timelineKindClass,
   timelineKindText,
 } from '../lib/incidents';
-import { rollbackBlockers, signingBlocker } from '../lib/release';
 import { FormDialog } from './Dialog';
-import { Blockers, Checklist } from './Checklist';
+import { Blockers } from './Checklist';
 import { DiffView, type DiffLayout } from './DiffView';
 import { LayoutToggle } from './SaveVersionDialog';
 import { LabelBadge } from './labels';
-import { useSigning } from './signing';
-import { ROLLBACK_CHECK_DELAY_MS } from './Releases';
+import { RollbackPolicy, useRollbackCheck } from './rollback';
 
 export function SeverityBadge({ severity }: { severity: string }) {
   return (
@@ -767,44 +765,10 @@ export function IncidentRollbackDialog({
   onDone: () => void;
 }) {
   const { call } = useApi();
-  const signing = useSigning();
   const i = detail.incident;
   const [reason, setReason] = useState(() => defaultRollbackReason(i));
-  const [check, setCheck] = useState<RollbackCheck | null>(null);
-  const [checkedReason, setCheckedReason] = useState<string | null>(null);
-  const [checkError, setCheckError] = useState<string | null>(null);
-  const seq = useRef(0);
-  const first = useRef(true);
-
-  useEffect(() => {
-    const n = ++seq.current;
-    const delay = first.current ? 0 : ROLLBACK_CHECK_DELAY_MS;
-    first.current = false;
-    const timer = setTimeout(() => {
-      call('check_rollback', { name: i.prompt, label: i.label, reason })
-        .then((c) => {
-          if (n !== seq.current) return;
-          setCheck(c);
-          setCheckedReason(reason);
-          setCheckError(null);
-        })
-        .catch((e) => {
-          if (n !== seq.current) return;
-          setCheck(null);
-          setCheckedReason(null);
-          setCheckError(errorText(e));
-        });
-    }, delay);
-    return () => clearTimeout(timer);
-  }, [call, i.prompt, i.label, reason]);
-
-  const keyProblem = signingBlocker(signing?.status ?? null, signing?.error ?? null);
-  const blockers = [
-    ...(checkError ? [checkError] : []),
-    ...(keyProblem ? [keyProblem] : []),
-    ...rollbackBlockers(reason, check, checkedReason, detail.serving ?? 0, i.label),
-  ];
-  if (!check && !checkError && reason.trim()) blockers.push('Checking the policy…');
+  const rollback = useRollbackCheck(i.prompt, i.label, reason, detail.serving ?? 0);
+  const { check, blockers } = rollback;
 
   const submit = async () => {
     await call('incident_rollback', { id: i.id, reason: reason.trim() });
@@ -841,16 +805,7 @@ export function IncidentRollbackDialog({
       <p id="incident-rollback-hint" className="hint">
         Recorded in the release ledger with your name.
       </p>
-      <section aria-label={`Rollback policy for ${i.label}`} className="rollback__policy">
-        <p className="small">Policy for rolling back {i.label}, checked now:</p>
-        {check ? (
-          <Checklist conditions={check.decision.conditions} label="Rollback checklist" />
-        ) : (
-          <p className="small muted" aria-busy={!checkError}>
-            {checkError ? 'Not checked: see below.' : 'Checking…'}
-          </p>
-        )}
-      </section>
+      <RollbackPolicy label={i.label} state={rollback} />
     </FormDialog>
   );
 }

@@ -2,20 +2,19 @@
 // release and rollback with who, why and whose approvals, and "Roll back…" with a reason, checked
 // against the label's policy by the backend as the reason is typed. An incident can be opened on
 // a label's current release or on any release in the timeline.
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { Label, Release, ReleaseTimeline, RollbackCheck, VersionSummary } from '../api/generated';
 import { toApiError } from '../api/client';
 import { errorText, useApi } from './context';
 import { relativeTime, shortHash } from '../lib/format';
-import { labelOrder, rollbackBlockers, signingBlocker } from '../lib/release';
+import { labelOrder } from '../lib/release';
 import { FormDialog } from './Dialog';
-import { Blockers, Checklist } from './Checklist';
+import { Blockers } from './Checklist';
 import { LabelBadge, useProtectedLabels } from './labels';
-import { useSigning } from './signing';
+import { noTargetText, RollbackPolicy, useRollbackCheck } from './rollback';
 import { OpenIncidentDialog, type IncidentInit } from './Incidents';
 
 /** The backend's "no earlier release" without its command-line hint (`--to`). */
-const noTargetText = (m: string) => m.replace(/; name a version with --to$/, '.');
 
 /** What a rollback of each label would do now (or why there is none), by label. */
 type RollbackPreviews = Record<string, { check: RollbackCheck } | { error: string }>;
@@ -219,7 +218,6 @@ function TimelineEntry({ r, onOpenIncident }: { r: Release; onOpenIncident?: (()
 }
 
 /** How long typing must pause before the policy is checked again for the reason. */
-export const ROLLBACK_CHECK_DELAY_MS = 300;
 
 export function RollbackDialog({
   name,
@@ -237,47 +235,12 @@ export function RollbackDialog({
   onDone: () => void;
 }) {
   const { call, refresh } = useApi();
-  const signing = useSigning();
   const [reason, setReason] = useState('');
   // The version the person saw serving: a compare-and-swap makes sure it still does.
   const [seen, setSeen] = useState(label.number);
-  const [check, setCheck] = useState<RollbackCheck | null>(null);
-  const [checkedReason, setCheckedReason] = useState<string | null>(null);
-  const [checkError, setCheckError] = useState<string | null>(null);
   const [recheck, setRecheck] = useState(0);
-  const seq = useRef(0);
-  const first = useRef(true);
-
-  // The backend's answer for the reason as typed (debounced): where it goes and the checklist.
-  useEffect(() => {
-    const n = ++seq.current;
-    const delay = first.current ? 0 : ROLLBACK_CHECK_DELAY_MS;
-    first.current = false;
-    const timer = setTimeout(() => {
-      call('check_rollback', { name, label: label.name, reason })
-        .then((c) => {
-          if (n !== seq.current) return;
-          setCheck(c);
-          setCheckedReason(reason);
-          setCheckError(null);
-        })
-        .catch((e) => {
-          if (n !== seq.current) return;
-          setCheck(null);
-          setCheckedReason(null);
-          setCheckError(noTargetText(errorText(e)));
-        });
-    }, delay);
-    return () => clearTimeout(timer);
-  }, [call, name, label.name, reason, recheck]);
-
-  const keyProblem = signingBlocker(signing?.status ?? null, signing?.error ?? null);
-  const blockers = [
-    ...(checkError ? [checkError] : []),
-    ...(keyProblem ? [keyProblem] : []),
-    ...rollbackBlockers(reason, check, checkedReason, seen, label.name),
-  ];
-  if (!check && !checkError && reason.trim()) blockers.push('Checking the policy…');
+  const rollback = useRollbackCheck(name, label.name, reason, seen, recheck);
+  const { check, checkError, blockers } = rollback;
 
   const submit = async () => {
     if (!check) return;
@@ -359,16 +322,7 @@ export function RollbackDialog({
       <p id="rollback-hint" className="hint">
         Required; recorded in the release ledger with your name.
       </p>
-      <section aria-label={`Rollback policy for ${label.name}`} className="rollback__policy">
-        <p className="small">Policy for rolling back {label.name}, checked now:</p>
-        {check ? (
-          <Checklist conditions={check.decision.conditions} label="Rollback checklist" />
-        ) : (
-          <p className="small muted" aria-busy={!checkError}>
-            {checkError ? 'Not checked: see below.' : 'Checking…'}
-          </p>
-        )}
-      </section>
+      <RollbackPolicy label={label.name} state={rollback} />
     </FormDialog>
   );
 }

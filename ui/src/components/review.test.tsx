@@ -9,7 +9,8 @@ import { ApiContext } from './context';
 import { SigningContext, SigningKeySettings, SigningKeysDialog, type SigningValue } from './signing';
 import { LabelBadge, ProtectedLabelsContext } from './labels';
 import { ReviewPage } from './ReviewPage';
-import { ROLLBACK_CHECK_DELAY_MS, RollbackDialog } from './Releases';
+import { RollbackDialog } from './Releases';
+import { ROLLBACK_CHECK_DELAY_MS } from './rollback';
 import { ReviewQueue } from './Reviews';
 import { App } from '../App';
 

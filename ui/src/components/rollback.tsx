@@ -1,0 +1,83 @@
+// What both rollback dialogs share (the Releases tab's "Roll back" and an incident's "Roll back
+// to vN"): the backend's check of the rollback for the reason as typed, debounced, with every
+// reason it cannot happen yet; and the policy's checklist as that check decided it.
+import { useEffect, useRef, useState } from 'react';
+import type { RollbackCheck } from '../api/generated';
+import { errorText, useApi } from './context';
+import { rollbackBlockers, signingBlocker } from '../lib/release';
+import { Checklist } from './Checklist';
+import { useSigning } from './signing';
+
+/** How long typing pauses before the rollback is checked again. */
+export const ROLLBACK_CHECK_DELAY_MS = 300;
+
+/** The CLI's hint about `--to` means nothing in the app. */
+export const noTargetText = (m: string) => m.replace(/; name a version with --to$/, '.');
+
+export interface RollbackState {
+  check: RollbackCheck | null;
+  checkError: string | null;
+  /** Every reason the rollback cannot be submitted now, in words; empty when it can. */
+  blockers: string[];
+}
+
+/**
+ * Checks rolling `label` of `name` back for `reason` (at once, then after each pause in typing,
+ * and again when `recheck` changes), given that the person saw the label serving `serving`.
+ */
+export function useRollbackCheck(name: string, label: string, reason: string, serving: number, recheck = 0): RollbackState {
+  const { call } = useApi();
+  const signing = useSigning();
+  const [check, setCheck] = useState<RollbackCheck | null>(null);
+  const [checkedReason, setCheckedReason] = useState<string | null>(null);
+  const [checkError, setCheckError] = useState<string | null>(null);
+  const seq = useRef(0);
+  const first = useRef(true);
+
+  useEffect(() => {
+    const n = ++seq.current;
+    const delay = first.current ? 0 : ROLLBACK_CHECK_DELAY_MS;
+    first.current = false;
+    const timer = setTimeout(() => {
+      call('check_rollback', { name, label, reason })
+        .then((c) => {
+          if (n !== seq.current) return;
+          setCheck(c);
+          setCheckedReason(reason);
+          setCheckError(null);
+        })
+        .catch((e) => {
+          if (n !== seq.current) return;
+          setCheck(null);
+          setCheckedReason(null);
+          setCheckError(noTargetText(errorText(e)));
+        });
+    }, delay);
+    return () => clearTimeout(timer);
+  }, [call, name, label, reason, recheck]);
+
+  const keyProblem = signingBlocker(signing?.status ?? null, signing?.error ?? null);
+  const blockers = [
+    ...(checkError ? [checkError] : []),
+    ...(keyProblem ? [keyProblem] : []),
+    ...rollbackBlockers(reason, check, checkedReason, serving, label),
+  ];
+  if (!check && !checkError && reason.trim()) blockers.push('Checking the policy…');
+  return { check, checkError, blockers };
+}
+
+/** The rollback policy's checklist as the latest check decided it. */
+export function RollbackPolicy({ label, state }: { label: string; state: RollbackState }) {
+  return (
+    <section aria-label={`Rollback policy for ${label}`} className="rollback__policy">
+      <p className="small">Policy for rolling back {label}, checked now:</p>
+      {state.check ? (
+        <Checklist conditions={state.check.decision.conditions} label="Rollback checklist" />
+      ) : (
+        <p className="small muted" aria-busy={!state.checkError}>
+          {state.checkError ? 'Not checked: see below.' : 'Checking…'}
+        </p>
+      )}
+    </section>
+  );
+}
