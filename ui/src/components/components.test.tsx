@@ -5,7 +5,7 @@ import type { Call } from '../api/client';
 import { ApiContext } from './context';
 import { DiffView, splitRows } from './DiffView';
 import { PromptBrowser } from './PromptBrowser';
-import { parseDefault } from './SchemaEditor';
+import { parseDefault } from './evals/SchemaEditor';
 
 afterEach(cleanup);
 

@@ -9,7 +9,7 @@ import { ApiContext } from './context';
 import { ConflictsDialog, SyncContext, SyncStatusPill, TeamServerSettings, useSyncController, type SyncValue } from './sync';
 import { describeRefused, pillView, readableMessage, SyncScheduler } from '../lib/sync';
 import { App } from '../App';
-import { History } from './History';
+import { History } from './editor/History';
 
 beforeEach(() => window.localStorage.clear());
 afterEach(() => {

@@ -4,9 +4,9 @@
 // reason is typed), the diff of the change that shipped, and the timeline from the ledger with
 // the notes people add.
 import { useCallback, useEffect, useState } from 'react';
-import type { AppInfo, DiffResult, Incident, IncidentDetail, Release, TimelineEntry } from '../api/generated';
-import { errorText, useApi } from './context';
-import { relativeTime, shortHash } from '../lib/format';
+import type { AppInfo, DiffResult, Incident, IncidentDetail, Release, TimelineEntry } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { relativeTime, shortHash } from '../../lib/format';
 import {
   DETECTIONS,
   DETECTION_TEXT,
@@ -21,13 +21,13 @@ import {
   timeText,
   timelineKindClass,
   timelineKindText,
-} from '../lib/incidents';
-import { FormDialog } from './Dialog';
-import { Blockers } from './Checklist';
-import { DiffView, type DiffLayout } from './DiffView';
-import { LayoutToggle } from './SaveVersionDialog';
-import { LabelBadge } from './labels';
-import { RollbackPolicy, useRollbackCheck } from './rollback';
+} from '../../lib/incidents';
+import { FormDialog } from '../Dialog';
+import { Blockers } from '../Checklist';
+import { DiffView, type DiffLayout } from '../DiffView';
+import { LayoutToggle } from '../editor/SaveVersionDialog';
+import { LabelBadge } from '../labels';
+import { RollbackPolicy, useRollbackCheck } from '../releases/rollback';
 
 export function SeverityBadge({ severity }: { severity: string }) {
   return (

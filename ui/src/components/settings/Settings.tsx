@@ -3,13 +3,13 @@
 // the team's server, the model providers eval runs use, the labels' release policies, and which
 // registry file is open.
 import { useEffect, useState } from 'react';
-import type { Settings as SettingsData } from '../api/generated';
-import { errorText, useApi } from './context';
-import { SigningKeySettings } from './signing';
+import type { Settings as SettingsData } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { SigningKeySettings } from '../signing';
 import { TeamKeys } from './TeamKeys';
-import { TeamServerSettings } from './sync';
+import { TeamServerSettings } from '../sync';
 import { ModelProviders } from './Providers';
-import { ReleasePolicies } from './Policies';
+import { ReleasePolicies } from '../releases/Policies';
 
 export function Settings({
   onRegistryChanged,

@@ -3,11 +3,11 @@
 // signed stays signed), and "Revoke…" with a reason for one's own keys or, as an admin, anyone's.
 // The backend decides who may revoke what; the page says why when it refuses.
 import { useCallback, useEffect, useState } from 'react';
-import type { SigningKey } from '../api/generated';
-import { relativeTime } from '../lib/format';
-import { errorText, useApi } from './context';
-import { Dialog } from './Dialog';
-import { useSigning } from './signing';
+import type { SigningKey } from '../../api/generated';
+import { relativeTime } from '../../lib/format';
+import { errorText, useApi } from '../context';
+import { Dialog } from '../Dialog';
+import { useSigning } from '../signing';
 
 export function TeamKeys({ actor }: { actor: string | null }) {
   const { call } = useApi();

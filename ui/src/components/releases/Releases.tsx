@@ -3,16 +3,16 @@
 // against the label's policy by the backend as the reason is typed. An incident can be opened on
 // a label's current release or on any release in the timeline.
 import { useEffect, useState } from 'react';
-import type { Label, Release, ReleaseTimeline, RollbackCheck, VersionSummary } from '../api/generated';
-import { toApiError } from '../api/client';
-import { errorText, useApi } from './context';
-import { relativeTime, shortHash } from '../lib/format';
-import { labelOrder } from '../lib/release';
-import { FormDialog } from './Dialog';
-import { Blockers } from './Checklist';
-import { LabelBadge, useProtectedLabels } from './labels';
+import type { Label, Release, ReleaseTimeline, RollbackCheck, VersionSummary } from '../../api/generated';
+import { toApiError } from '../../api/client';
+import { errorText, useApi } from '../context';
+import { relativeTime, shortHash } from '../../lib/format';
+import { labelOrder } from '../../lib/release';
+import { FormDialog } from '../Dialog';
+import { Blockers } from '../Checklist';
+import { LabelBadge, useProtectedLabels } from '../labels';
 import { noTargetText, RollbackPolicy, useRollbackCheck } from './rollback';
-import { OpenIncidentDialog, type IncidentInit } from './Incidents';
+import { OpenIncidentDialog, type IncidentInit } from '../incidents/Incidents';
 
 /** The backend's "no earlier release" without its command-line hint (`--to`). */
 

@@ -2,11 +2,11 @@
 // changelog, who may promote and roll back, freeze windows and the test suite a release must
 // pass. Only admins may change them; the backend refuses anyone else, and that answer is shown.
 import { useEffect, useState } from 'react';
-import type { AppInfo, Policy, PolicyOfLabel, Role } from '../api/generated';
-import { errorText, useApi } from './context';
-import { FormDialog } from './Dialog';
-import { LabelBadge } from './labels';
-import { ROLES, formOf, labelProblem, policyOf, policySummary, type FreezeRow, type PolicyForm } from '../lib/policy';
+import type { AppInfo, Policy, PolicyOfLabel, Role } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { FormDialog } from '../Dialog';
+import { LabelBadge } from '../labels';
+import { ROLES, formOf, labelProblem, policyOf, policySummary, type FreezeRow, type PolicyForm } from '../../lib/policy';
 
 /** What a label nobody configured gets (the backend's `Policy::unprotected`). */
 const UNPROTECTED: Policy = {

@@ -3,9 +3,9 @@
 // API key goes to the key store and is never shown again: the list says only whether one is
 // kept (or comes from the environment).
 import { useEffect, useState } from 'react';
-import type { ModelPrice, ProviderInfo, ProviderSettings } from '../api/generated';
-import { errorText, useApi } from './context';
-import { FormDialog } from './Dialog';
+import type { ModelPrice, ProviderInfo, ProviderSettings } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { FormDialog } from '../Dialog';
 
 interface PriceRow {
   model: string;

@@ -1,10 +1,10 @@
 // The review page's "Evals" section: the latest runs of each suite on the version under review,
 // what the release gate made of them (the policy's suite condition and the evidence it weighed:
 // failing cases, regressions, or why no run counts), and everyone's ratings of its outputs.
-import type { Decision, EvalRun, Rating } from '../api/generated';
-import { useCommand } from './useCommand';
-import { relativeTime } from '../lib/format';
-import { STATUS_WORDS, gateOf, gateSummary, latestPerSuite, passText } from '../lib/evals';
+import type { Decision, EvalRun, Rating } from '../../api/generated';
+import { useCommand } from '../useCommand';
+import { relativeTime } from '../../lib/format';
+import { STATUS_WORDS, gateOf, gateSummary, latestPerSuite, passText } from '../../lib/evals';
 
 export function ReviewEvals({
   prompt,

@@ -3,9 +3,9 @@
 // key; "Revoke…" asks why, sends it, and shows a refusal in words.
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import type { KeyRotation, SigningKey } from '../api/generated';
-import type { Call } from '../api/client';
-import { ApiContext } from './context';
+import type { KeyRotation, SigningKey } from '../../api/generated';
+import type { Call } from '../../api/client';
+import { ApiContext } from '../context';
 import { TeamKeys } from './TeamKeys';
 
 afterEach(cleanup);

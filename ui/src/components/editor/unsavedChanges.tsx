@@ -2,7 +2,7 @@
 // elsewhere: a view says what would be lost, the App asks before it navigates away, and the
 // browser asks before the page is closed or reloaded.
 import { createContext, useContext, useEffect } from 'react';
-import { Dialog } from './Dialog';
+import { Dialog } from '../Dialog';
 
 /** Registers (or, with null, clears) what leaving the current view would lose. */
 export const LeaveGuardContext = createContext<(message: string | null) => void>(() => undefined);

@@ -3,10 +3,10 @@
 // inputs added as regression cases of the prompt's suite, and the Markdown export (shown,
 // downloaded, copied). Saved only when asked; leaving with unsaved changes asks first.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { ActionItem, Case, CaseInput, Postmortem, PostmortemDoc, Variable } from '../api/generated';
-import { errorText, useApi } from './context';
-import { useCommand } from './useCommand';
-import { relativeTime } from '../lib/format';
+import type { ActionItem, Case, CaseInput, Postmortem, PostmortemDoc, Variable } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { useCommand } from '../useCommand';
+import { relativeTime } from '../../lib/format';
 import {
   EMPTY_DOC,
   SECTIONS,
@@ -15,15 +15,15 @@ import {
   durationText,
   newAction,
   timeText,
-} from '../lib/incidents';
-import { assertionRow, assertionShort, assertionsBlocker, varRows, varsFromRows, varText, type VarRow } from '../lib/evals';
-import { Dialog, FormDialog } from './Dialog';
-import { DiffView, type DiffLayout } from './DiffView';
-import { LayoutToggle } from './SaveVersionDialog';
-import { LabelBadge } from './labels';
+} from '../../lib/incidents';
+import { assertionRow, assertionShort, assertionsBlocker, varRows, varsFromRows, varText, type VarRow } from '../../lib/evals';
+import { Dialog, FormDialog } from '../Dialog';
+import { DiffView, type DiffLayout } from '../DiffView';
+import { LayoutToggle } from '../editor/SaveVersionDialog';
+import { LabelBadge } from '../labels';
 import { IncidentStatusBadge, IncidentTimeline, SeverityBadge } from './Incidents';
-import { AssertionList, useAssertionRows } from './Tests';
-import { useLeaveGuard } from './leave';
+import { AssertionList, useAssertionRows } from '../evals/TestSuites';
+import { useLeaveGuard } from '../editor/unsavedChanges';
 
 const NO_VARIABLES: Variable[] = [];
 

@@ -2,11 +2,11 @@
 // requests at once; a progress bar polled while it runs (with Cancel); then the results,
 // failures first, each failing check with its message. Also the prompt's recent runs.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { CaseResult, EvalProgress, EvalRun, ProviderInfo, Suite, VersionSummary } from '../api/generated';
-import { errorText, useApi } from './context';
-import { relativeTime } from '../lib/format';
-import { POLL_MS, STATUS_WORDS, failuresFirst, isRunning, passText, percent } from '../lib/evals';
-import { usePolling } from '../lib/polling';
+import type { CaseResult, EvalProgress, EvalRun, ProviderInfo, Suite, VersionSummary } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { relativeTime } from '../../lib/format';
+import { POLL_MS, STATUS_WORDS, failuresFirst, isRunning, passText, percent } from '../../lib/evals';
+import { usePolling } from '../../lib/polling';
 
 /** A run's progress: a bar and counters of fixed width, so nothing moves while it fills. */
 export function RunProgress({

@@ -12,18 +12,18 @@ import type {
   PromptKind,
   Rendered,
   TemplateError,
-} from '../api/generated';
-import type { JsonValue } from '../api/generated';
-import { errorText, useApi } from './context';
-import { DraftJournal } from '../lib/journal';
-import { LatestOnly } from '../lib/latest';
-import { serialized } from '../lib/serial';
-import { errorTarget } from '../lib/format';
+} from '../../api/generated';
+import type { JsonValue } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { DraftJournal } from '../../lib/journal';
+import { LatestOnly } from '../../lib/latest';
+import { serialized } from '../../lib/serial';
+import { errorTarget } from '../../lib/format';
 import { TemplateEditor, type EditorProblem } from './TemplateEditor';
-import { ModelSettingsForm, VariablesEditor } from './SchemaEditor';
+import { ModelSettingsForm, VariablesEditor } from '../evals/SchemaEditor';
 import { SaveVersionDialog } from './SaveVersionDialog';
-import { Badges, splitTags } from './PromptBrowser';
-import { FormDialog } from './Dialog';
+import { Badges, splitTags } from '../PromptBrowser';
+import { FormDialog } from '../Dialog';
 
 type Inputs = { [key in string]: JsonValue };
 type SaveState = { kind: 'saved'; at: string } | { kind: 'saving' } | { kind: 'failed'; message: string };

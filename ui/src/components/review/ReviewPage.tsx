@@ -2,17 +2,17 @@
 // rendered output for a sample), the thread with line comments and signed decisions, the
 // policy checklist, and the release itself. Every refusal says why.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { AppInfo, DiffResult, JsonValue, ReviewDecision, ReviewDetail, Version } from '../api/generated';
-import { errorText, useApi } from './context';
-import { relativeTime, shortHash } from '../lib/format';
-import { anchorTargets, decideBlocker, releaseBlockers, repeatBlockers, signingBlocker } from '../lib/release';
-import { DiffView, type DiffLayout } from './DiffView';
-import { LayoutToggle } from './SaveVersionDialog';
+import type { AppInfo, DiffResult, JsonValue, ReviewDecision, ReviewDetail, Version } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { relativeTime, shortHash } from '../../lib/format';
+import { anchorTargets, decideBlocker, releaseBlockers, repeatBlockers, signingBlocker } from '../../lib/release';
+import { DiffView, type DiffLayout } from '../DiffView';
+import { LayoutToggle } from '../editor/SaveVersionDialog';
 import { ReviewStatusBadge } from './Reviews';
-import { FormDialog } from './Dialog';
-import { Blockers, Checklist } from './Checklist';
-import { LabelBadge } from './labels';
-import { useSigning } from './signing';
+import { FormDialog } from '../Dialog';
+import { Blockers, Checklist } from '../Checklist';
+import { LabelBadge } from '../labels';
+import { useSigning } from '../signing';
 import { ReviewEvals } from './ReviewEvals';
 
 type Samples = Record<string, { [key in string]: JsonValue }>;

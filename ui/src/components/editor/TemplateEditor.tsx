@@ -9,7 +9,7 @@ import { tags } from '@lezer/highlight';
 import { forEachDiagnostic, linter, lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { Annotation, Compartment, EditorState, Transaction } from '@codemirror/state';
 import { EditorView, keymap, lineNumbers, placeholder as placeholderExt } from '@codemirror/view';
-import type { Variable } from '../api/generated';
+import type { Variable } from '../../api/generated';
 
 export interface EditorProblem {
   line: number;

@@ -4,9 +4,9 @@
 // Versions without a run of the suite get a Run button (or one "Run missing"); the matrix fills
 // in as results arrive.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { Comparison, ComparisonCell, ComparisonColumn, ComparisonRow, Suite, VersionSummary } from '../api/generated';
-import { errorText, useApi } from './context';
-import { relativeTime } from '../lib/format';
+import type { Comparison, ComparisonCell, ComparisonColumn, ComparisonRow, Suite, VersionSummary } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { relativeTime } from '../../lib/format';
 import {
   POLL_MS,
   annotateOutput,
@@ -19,11 +19,11 @@ import {
   ratingBlocker,
   varText,
   type OutputLine,
-} from '../lib/evals';
-import { usePolling } from '../lib/polling';
-import { Spans } from './DiffView';
-import { FormDialog } from './Dialog';
-import { LabelBadge } from './labels';
+} from '../../lib/evals';
+import { usePolling } from '../../lib/polling';
+import { Spans } from '../DiffView';
+import { FormDialog } from '../Dialog';
+import { LabelBadge } from '../labels';
 import { VerdictTag } from './EvalRun';
 
 export interface CompareInit {

@@ -3,16 +3,16 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import type { ReactNode } from 'react';
-import type { AppInfo, Condition, KeyStatus, Label, Release, Review, ReviewDetail, ReviewEvent, RollbackCheck } from '../api/generated';
-import type { Call } from '../api/client';
-import { ApiContext } from './context';
-import { SigningContext, SigningKeySettings, SigningKeysDialog, type SigningValue } from './signing';
-import { LabelBadge, ProtectedLabelsContext } from './labels';
+import type { AppInfo, Condition, KeyStatus, Label, Release, Review, ReviewDetail, ReviewEvent, RollbackCheck } from '../../api/generated';
+import type { Call } from '../../api/client';
+import { ApiContext } from '../context';
+import { SigningContext, SigningKeySettings, SigningKeysDialog, type SigningValue } from '../signing';
+import { LabelBadge, ProtectedLabelsContext } from '../labels';
 import { ReviewPage } from './ReviewPage';
-import { RollbackDialog } from './Releases';
-import { ROLLBACK_CHECK_DELAY_MS } from './rollback';
+import { RollbackDialog } from '../releases/Releases';
+import { ROLLBACK_CHECK_DELAY_MS } from '../releases/rollback';
 import { ReviewQueue } from './Reviews';
-import { App } from '../App';
+import { App } from '../../App';
 
 afterEach(() => {
   cleanup();

@@ -19,16 +19,16 @@ import type {
   TimelineEntry,
   Variable,
   VersionDiff,
-} from '../api/generated';
-import type { Call } from '../api/client';
-import { ApiContext } from './context';
+} from '../../api/generated';
+import type { Call } from '../../api/client';
+import { ApiContext } from '../context';
 import { IncidentList, IncidentPage, OpenIncidentDialog } from './Incidents';
 import { PostmortemEditor, UNSAVED_MESSAGE } from './Postmortem';
-import { OpenActions } from './Home';
-import { PolicyDialog, ReleasePolicies } from './Policies';
-import { Releases } from './Releases';
-import { LeaveGuardContext } from './leave';
-import { App } from '../App';
+import { OpenActions } from '../Home';
+import { PolicyDialog, ReleasePolicies } from '../releases/Policies';
+import { Releases } from '../releases/Releases';
+import { LeaveGuardContext } from '../editor/unsavedChanges';
+import { App } from '../../App';
 
 afterEach(() => {
   cleanup();

@@ -1,10 +1,10 @@
 // "Save version": shows exactly what the new version changes against the latest one (with the
 // rendered output for the current inputs) and requires a changelog message.
 import { useEffect, useRef, useState } from 'react';
-import type { DiffResult, JsonValue } from '../api/generated';
-import { errorText, useApi } from './context';
-import { Dialog } from './Dialog';
-import { DiffView, isEmptyDiff, type DiffLayout } from './DiffView';
+import type { DiffResult, JsonValue } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { Dialog } from '../Dialog';
+import { DiffView, isEmptyDiff, type DiffLayout } from '../DiffView';
 
 export function SaveVersionDialog({
   name,

@@ -1,7 +1,7 @@
 // The typed variables schema and the model settings form. Both edit a copy of the draft and
 // hand every valid change up; text that does not parse yet stays local, marked invalid.
 import { memo, useEffect, useState } from 'react';
-import type { JsonValue, ModelSettings, SchemaReport, VarType, Variable } from '../api/generated';
+import type { JsonValue, ModelSettings, SchemaReport, VarType, Variable } from '../../api/generated';
 
 const TYPES: VarType[] = ['string', 'number', 'boolean', 'list', 'object'];
 

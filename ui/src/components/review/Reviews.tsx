@@ -2,14 +2,14 @@
 // its review page. Approved reviews can be picked and released together as one bundle: every
 // one of them moves, or none does.
 import { useEffect, useState } from 'react';
-import type { Release, Review } from '../api/generated';
-import { errorText, useApi } from './context';
-import { relativeTime } from '../lib/format';
-import { STATUS_TEXT, signingBlocker } from '../lib/release';
-import { Dialog, FormDialog } from './Dialog';
-import { Blockers } from './Checklist';
-import { LabelBadge } from './labels';
-import { useSigning } from './signing';
+import type { Release, Review } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { relativeTime } from '../../lib/format';
+import { STATUS_TEXT, signingBlocker } from '../../lib/release';
+import { Dialog, FormDialog } from '../Dialog';
+import { Blockers } from '../Checklist';
+import { LabelBadge } from '../labels';
+import { useSigning } from '../signing';
 
 export function ReviewStatusBadge({ review }: { review: Review }) {
   return <span className={`review-status review-status--${review.status}`}>{STATUS_TEXT[review.status]}</span>;

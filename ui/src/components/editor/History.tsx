@@ -1,12 +1,12 @@
 // The history of a prompt: newest first, paged, with labels; pick any two versions (or a
 // version and the draft) to see the diff, including the rendered output for a sample.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { DiffResult, JsonValue, VersionSummary } from '../api/generated';
-import { errorText, useApi } from './context';
-import { relativeTime, shortHash } from '../lib/format';
-import { DiffView, type DiffLayout } from './DiffView';
+import type { DiffResult, JsonValue, VersionSummary } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { relativeTime, shortHash } from '../../lib/format';
+import { DiffView, type DiffLayout } from '../DiffView';
 import { LayoutToggle } from './SaveVersionDialog';
-import { LabelBadge } from './labels';
+import { LabelBadge } from '../labels';
 
 const PAGE = 100;
 

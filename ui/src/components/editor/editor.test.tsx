@@ -7,15 +7,15 @@ import { EditorView } from '@codemirror/view';
 import { undo } from '@codemirror/commands';
 import { forEachDiagnostic } from '@codemirror/lint';
 import { TemplateEditor } from './TemplateEditor';
-import type { ChatMessage, DraftContent, OpenedPrompt, PreviewDraft, Variable, VersionSummary } from '../api/generated';
-import type { Call } from '../api/client';
-import { ApiContext } from './context';
+import type { ChatMessage, DraftContent, OpenedPrompt, PreviewDraft, Variable, VersionSummary } from '../../api/generated';
+import type { Call } from '../../api/client';
+import { ApiContext } from '../context';
 import { PromptEditor, RenderedView, SaveIndicator } from './PromptEditor';
 import { History } from './History';
-import { VariablesEditor } from './SchemaEditor';
-import { Dialog } from './Dialog';
-import { DraftJournal } from '../lib/journal';
-import { App, shortcutKey } from '../App';
+import { VariablesEditor } from '../evals/SchemaEditor';
+import { Dialog } from '../Dialog';
+import { DraftJournal } from '../../lib/journal';
+import { App, shortcutKey } from '../../App';
 
 beforeAll(() => {
   // What CodeMirror measures with; jsdom lays nothing out.

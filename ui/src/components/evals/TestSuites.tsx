@@ -2,9 +2,9 @@
 // assertions in their short form checked as they are typed, tags, where each case came from),
 // importing cases from a CSV or JSONL file, running a suite, and the prompt's recent runs.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { Case, CaseInput, Suite, SuiteDetail, Variable, VersionSummary } from '../api/generated';
-import { errorText, useApi } from './context';
-import { FormDialog } from './Dialog';
+import type { Case, CaseInput, Suite, SuiteDetail, Variable, VersionSummary } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { FormDialog } from '../Dialog';
 import { RecentRuns, RunPanel } from './EvalRun';
 import {
   assertionRow,
@@ -17,7 +17,7 @@ import {
   varText,
   type AssertionRow,
   type VarRow,
-} from '../lib/evals';
+} from '../../lib/evals';
 
 /** How long typing in an assertion pauses before it is checked. */
 export const ASSERTION_CHECK_MS = 250;

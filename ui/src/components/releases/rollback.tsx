@@ -2,11 +2,11 @@
 // to vN"): the backend's check of the rollback for the reason as typed, debounced, with every
 // reason it cannot happen yet; and the policy's checklist as that check decided it.
 import { useEffect, useRef, useState } from 'react';
-import type { RollbackCheck } from '../api/generated';
-import { errorText, useApi } from './context';
-import { rollbackBlockers, signingBlocker } from '../lib/release';
-import { Checklist } from './Checklist';
-import { useSigning } from './signing';
+import type { RollbackCheck } from '../../api/generated';
+import { errorText, useApi } from '../context';
+import { rollbackBlockers, signingBlocker } from '../../lib/release';
+import { Checklist } from '../Checklist';
+import { useSigning } from '../signing';
 
 /** How long typing pauses before the rollback is checked again. */
 export const ROLLBACK_CHECK_DELAY_MS = 300;

@@ -18,15 +18,15 @@ import type {
   Variable,
   VersionEvals,
   VersionSummary,
-} from '../api/generated';
-import type { Call } from '../api/client';
-import { ApiContext } from './context';
-import { CaseDialog, Tests } from './Tests';
+} from '../../api/generated';
+import type { Call } from '../../api/client';
+import { ApiContext } from '../context';
+import { CaseDialog, Tests } from './TestSuites';
 import { RunPanel } from './EvalRun';
 import { Compare } from './Compare';
-import { ReviewEvals } from './ReviewEvals';
-import { ModelProviders, pricesFromRows } from './Providers';
-import { viewFromHash } from '../App';
+import { ReviewEvals } from '../review/ReviewEvals';
+import { ModelProviders, pricesFromRows } from '../settings/Providers';
+import { viewFromHash } from '../../App';
 
 afterEach(() => {
   cleanup();
