@@ -934,6 +934,8 @@ test('one team server, two apps: ana edits and asks, ben approves in his app, an
   await save.waitFor({ state: 'detached' });
   await ana.page.getByRole('button', { name: 'Request review…' }).click();
   const request = ana.page.getByRole('dialog', { name: 'Request review' });
+  // The dialog lists the versions once they are read; the latest is then picked.
+  await request.getByRole('combobox', { name: 'Version' }).getByRole('option', { name: /v2 \(latest\)/ }).waitFor({ state: 'attached' });
   assert.equal(await request.getByLabel('Version').inputValue(), '2');
   await request.getByLabel('Description').fill('Warmer greeting for production');
   await request.getByRole('button', { name: 'Request review', exact: true }).click();
