@@ -32,7 +32,7 @@ use crate::policy::{Policy, Role};
 use crate::registry::Registry;
 use crate::release::{check_label, Anchor};
 use crate::signing;
-use crate::store::{prompts, versions};
+use crate::store::{prompts, roles, versions};
 
 /// A public signing key (the private half never leaves its owner's keyring).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -281,7 +281,6 @@ impl Record {
 
 const KEY_SQL: &str = "SELECT key_id, person, public_key, registered_at FROM signing_keys";
 const REVOCATION_SQL: &str = "SELECT key_id, revoked_by, revoked_at, reason FROM key_revocations";
-const ROLE_SQL: &str = "SELECT person, role, granted_by, granted_at FROM roles";
 const POLICY_SQL: &str = "SELECT label, policy, updated_by, updated_at FROM policies";
 const REVIEW_SQL: &str =
     "SELECT r.number, r.id, p.name, v.number, r.version_hash, r.label, r.description,
@@ -341,13 +340,18 @@ fn revocation_row(r: &Row<'_>) -> Result<KeyRevocationRecord> {
     })
 }
 
-fn role_row(r: &Row<'_>) -> Result<RoleRecord> {
-    let person: String = r.get(0)?;
+fn role_record(r: roles::RoleRow) -> Result<RoleRecord> {
+    let role = Role::parse(&r.role).ok_or_else(|| {
+        Error::Integrity(format!(
+            "the role of {} has an unknown role '{}'",
+            r.person, r.role
+        ))
+    })?;
     Ok(RoleRecord {
-        role: role_at(r, 1, &format!("the role of {person}"))?,
-        person,
-        granted_by: r.get(2)?,
-        granted_at: r.get(3)?,
+        role,
+        person: r.person,
+        granted_by: r.granted_by,
+        granted_at: r.granted_at,
     })
 }
 
@@ -448,7 +452,10 @@ pub fn read(conn: &Connection) -> Result<Records> {
             [],
             revocation_row,
         )?,
-        roles: query(conn, &format!("{ROLE_SQL} ORDER BY person"), [], role_row)?,
+        roles: roles::list(conn)?
+            .into_iter()
+            .map(role_record)
+            .collect::<Result<_>>()?,
         policies: query(
             conn,
             &format!("{POLICY_SQL} ORDER BY label"),
@@ -596,21 +603,21 @@ fn apply_revocation(conn: &Connection, k: &KeyRevocationRecord) -> Result<Applie
 
 fn apply_role(conn: &Connection, r: &RoleRecord) -> Result<Applied> {
     non_empty(&r.person, "the role's person")?;
-    let here = first(query(
-        conn,
-        &format!("{ROLE_SQL} WHERE person = ?1"),
-        [&r.person],
-        role_row,
-    )?);
-    if let Some(here) = here {
+    if let Some(here) = roles::get(conn, &r.person)? {
+        let here = role_record(here)?;
         if here.role == r.role {
             return Ok(Applied::AlreadyPresent);
         }
         return Err(conflict(&format!("the role of {}", r.person), &here, r));
     }
-    conn.execute(
-        "INSERT INTO roles (person, role, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4)",
-        params![r.person, r.role.as_str(), r.granted_by, r.granted_at],
+    roles::insert(
+        conn,
+        &roles::RoleRow {
+            person: r.person.clone(),
+            role: r.role.as_str().to_string(),
+            granted_by: r.granted_by.clone(),
+            granted_at: r.granted_at.clone(),
+        },
     )?;
     Ok(Applied::Inserted)
 }

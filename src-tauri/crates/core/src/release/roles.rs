@@ -1,11 +1,12 @@
 //! Who may do what: each person's role, and granting roles.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::policy::{check_action, Action, Role};
 use crate::registry::Registry;
+use crate::store::roles;
 
 use super::*;
 
@@ -18,18 +19,15 @@ impl Registry {
     }
 
     pub fn roles(&self) -> Result<Vec<RoleGrant>> {
-        let mut stmt = self.connection().prepare_cached(
-            "SELECT person, role, granted_by, granted_at FROM roles ORDER BY person",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(RoleGrant {
-                person: r.get(0)?,
-                role: role_column(r, 1)?,
-                granted_by: r.get(2)?,
-                granted_at: r.get(3)?,
+        Ok(roles::list(self.connection())?
+            .into_iter()
+            .map(|r| RoleGrant {
+                role: Role::parse(&r.role).unwrap_or(Role::Viewer),
+                person: r.person,
+                granted_by: r.granted_by,
+                granted_at: r.granted_at,
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .collect())
     }
 
     /// Gives `person` a role (admins only). The registry must always keep an admin.
@@ -43,16 +41,8 @@ impl Registry {
         let actor = self.actor().to_string();
         self.write(|tx, ctx| {
             check_action(&actor, role_of(tx, &actor)?, Action::SetRole).map_err(Error::Refused)?;
-            tx.execute(
-                "INSERT INTO roles (person, role, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (person) DO UPDATE SET role = excluded.role,
-                     granted_by = excluded.granted_by, granted_at = excluded.granted_at",
-                params![person, role.as_str(), ctx.actor, ctx.at],
-            )?;
-            let admins: i64 =
-                tx.query_row("SELECT count(*) FROM roles WHERE role = 'admin'", [], |r| {
-                    r.get(0)
-                })?;
+            roles::set(tx, person, role.as_str(), ctx.actor, &ctx.at)?;
+            let admins = roles::admins(tx)?;
             if admins == 0 {
                 return Err(Error::Refused(format!(
                     "this would leave the registry without an admin; make someone admin first \
@@ -72,21 +62,18 @@ impl Registry {
     // ---- policies -------------------------------------------------------------------------
 }
 
-/// A role stored in column `i` (the schema only ever writes valid ones; anything else reads as
-/// the least role, never as more).
-pub(crate) fn role_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Role> {
-    Ok(Role::parse(&r.get::<_, String>(i)?).unwrap_or(Role::Viewer))
-}
-
 pub(crate) fn role_of(conn: &Connection, person: &str) -> Result<Role> {
-    let any: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM roles)", [], |r| r.get(0))?;
-    if !any {
+    if !roles::any(conn)? {
         return Ok(Role::Admin);
     }
-    let role: Option<String> = conn
-        .query_row("SELECT role FROM roles WHERE person = ?1", [person], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    Ok(role.and_then(|r| Role::parse(&r)).unwrap_or(Role::Viewer))
+    // A role this build does not know reads as the least role, never as more.
+    Ok(roles::get(conn, person)?
+        .and_then(|r| Role::parse(&r.role))
+        .unwrap_or(Role::Viewer))
+}
+
+/// A role stored in column `i` of another table (an actor's role at the time): the schema only
+/// ever writes valid ones; anything else reads as the least role, never as more.
+pub(crate) fn role_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Role> {
+    Ok(Role::parse(&r.get::<_, String>(i)?).unwrap_or(Role::Viewer))
 }

@@ -6,6 +6,7 @@ pub mod drafts;
 pub mod labels;
 pub mod ledger;
 pub mod prompts;
+pub mod roles;
 pub mod samples;
 pub mod search;
 pub mod settings;

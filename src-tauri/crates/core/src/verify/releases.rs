@@ -766,12 +766,9 @@ impl ReleaseState {
     }
 
     fn compare_roles(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
-        let mut stmt = conn.prepare("SELECT person, role, granted_by, granted_at FROM roles")?;
-        let mut rows = stmt.query([])?;
         let mut seen = BTreeSet::new();
-        while let Some(r) = rows.next()? {
-            let person: String = r.get(0)?;
-            let role: String = r.get(1)?;
+        for r in crate::store::roles::list(conn)? {
+            let (person, role) = (r.person, r.role);
             let Some(s) = self.roles.get(&person) else {
                 problems.push(format!(
                     "roles: {person} is {role} but the ledger never gave them a role"
@@ -786,20 +783,8 @@ impl ReleaseState {
                 ));
             }
             let place = format!("roles: {person}");
-            differs(
-                problems,
-                &place,
-                "granted_by",
-                &r.get::<_, String>(2)?,
-                &s.by,
-            );
-            differs(
-                problems,
-                &place,
-                "granted_at",
-                &r.get::<_, String>(3)?,
-                &s.at,
-            );
+            differs(problems, &place, "granted_by", &r.granted_by, &s.by);
+            differs(problems, &place, "granted_at", &r.granted_at, &s.at);
         }
         for (person, s) in &self.roles {
             if !seen.contains(person) {
