@@ -1,11 +1,12 @@
 //! Per-label release policies: reading and setting them.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::policy::{check_action, Action, Policy};
 use crate::registry::Registry;
+use crate::store::policies;
 
 use super::*;
 
@@ -17,11 +18,10 @@ impl Registry {
 
     /// Every label with a configured policy, plus `production`.
     pub fn policies(&self) -> Result<Vec<(String, Policy)>> {
-        let mut labels: Vec<String> = self
-            .connection()
-            .prepare_cached("SELECT label FROM policies ORDER BY label")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut labels: Vec<String> = policies::list(self.connection())?
+            .into_iter()
+            .map(|p| p.label)
+            .collect();
         if !labels.iter().any(|l| l == "production") {
             labels.insert(0, "production".into());
         }
@@ -37,15 +37,11 @@ impl Registry {
         new.validate().map_err(Error::BadInput)?;
         let actor = self.actor().to_string();
         self.write(|tx, ctx| {
-            check_action(&actor, role_of(tx, &actor)?, Action::SetPolicy).map_err(Error::Refused)?;
+            check_action(&actor, role_of(tx, &actor)?, Action::SetPolicy)
+                .map_err(Error::Refused)?;
             let old = policy_of(tx, label)?;
             let text = serde_json::to_string(new).expect("policies serialise");
-            tx.execute(
-                "INSERT INTO policies (label, policy, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (label) DO UPDATE SET policy = excluded.policy,
-                     updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-                params![label, text, ctx.actor, ctx.at],
-            )?;
+            policies::set(tx, label, &text, ctx.actor, &ctx.at)?;
             ctx.event(tx, "policy.set", label, json!({ "from": old, "to": new }))?;
             Ok(new.clone())
         })
@@ -55,17 +51,18 @@ impl Registry {
 }
 
 pub(crate) fn policy_of(conn: &Connection, label: &str) -> Result<Policy> {
-    let text: Option<String> = conn
-        .query_row(
-            "SELECT policy FROM policies WHERE label = ?1",
-            [label],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match text {
+    match policies::get(conn, label)? {
         None => Ok(Policy::default_for(label)),
-        Some(t) => serde_json::from_str(&t).map_err(|e| {
-            Error::Integrity(format!("the stored policy of {label} does not parse: {e}"))
-        }),
+        Some(p) => parse_policy(&p),
     }
+}
+
+/// A stored policy's text as a policy; text that does not parse is an integrity error.
+pub(crate) fn parse_policy(p: &policies::PolicyRow) -> Result<Policy> {
+    serde_json::from_str(&p.policy).map_err(|e| {
+        Error::Integrity(format!(
+            "the stored policy of {} does not parse: {e}",
+            p.label
+        ))
+    })
 }

@@ -32,7 +32,7 @@ use crate::policy::{Policy, Role};
 use crate::registry::Registry;
 use crate::release::{check_label, Anchor};
 use crate::signing;
-use crate::store::{prompts, roles, versions};
+use crate::store::{policies, prompts, roles, versions};
 
 /// A public signing key (the private half never leaves its owner's keyring).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -281,7 +281,6 @@ impl Record {
 
 const KEY_SQL: &str = "SELECT key_id, person, public_key, registered_at FROM signing_keys";
 const REVOCATION_SQL: &str = "SELECT key_id, revoked_by, revoked_at, reason FROM key_revocations";
-const POLICY_SQL: &str = "SELECT label, policy, updated_by, updated_at FROM policies";
 const REVIEW_SQL: &str =
     "SELECT r.number, r.id, p.name, v.number, r.version_hash, r.label, r.description,
             r.requested_by, r.requested_at
@@ -355,17 +354,12 @@ fn role_record(r: roles::RoleRow) -> Result<RoleRecord> {
     })
 }
 
-fn policy_row(r: &Row<'_>) -> Result<PolicyRecord> {
-    let label: String = r.get(0)?;
-    let text: String = r.get(1)?;
-    let policy = serde_json::from_str(&text).map_err(|e| {
-        Error::Integrity(format!("the stored policy of {label} does not parse: {e}"))
-    })?;
+fn policy_record(p: &policies::PolicyRow) -> Result<PolicyRecord> {
     Ok(PolicyRecord {
-        label,
-        policy,
-        updated_by: r.get(2)?,
-        updated_at: r.get(3)?,
+        label: p.label.clone(),
+        policy: crate::release::parse_policy(p)?,
+        updated_by: p.updated_by.clone(),
+        updated_at: p.updated_at.clone(),
     })
 }
 
@@ -456,12 +450,10 @@ pub fn read(conn: &Connection) -> Result<Records> {
             .into_iter()
             .map(role_record)
             .collect::<Result<_>>()?,
-        policies: query(
-            conn,
-            &format!("{POLICY_SQL} ORDER BY label"),
-            [],
-            policy_row,
-        )?,
+        policies: policies::list(conn)?
+            .into_iter()
+            .map(|p| policy_record(&p))
+            .collect::<Result<_>>()?,
         reviews: query(
             conn,
             &format!("{REVIEW_SQL} ORDER BY r.number"),
@@ -627,13 +619,8 @@ fn apply_policy(conn: &Connection, p: &PolicyRecord) -> Result<Applied> {
     p.policy
         .validate()
         .map_err(|e| Error::bad(format!("the release policy of {}: {e}", p.label)))?;
-    let here = first(query(
-        conn,
-        &format!("{POLICY_SQL} WHERE label = ?1"),
-        [&p.label],
-        policy_row,
-    )?);
-    if let Some(here) = here {
+    if let Some(here) = policies::get(conn, &p.label)? {
+        let here = policy_record(&here)?;
         if here.policy == p.policy {
             return Ok(Applied::AlreadyPresent);
         }
@@ -643,14 +630,14 @@ fn apply_policy(conn: &Connection, p: &PolicyRecord) -> Result<Applied> {
             p,
         ));
     }
-    conn.execute(
-        "INSERT INTO policies (label, policy, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            p.label,
-            serde_json::to_string(&p.policy).expect("policies serialise"),
-            p.updated_by,
-            p.updated_at
-        ],
+    policies::insert(
+        conn,
+        &policies::PolicyRow {
+            label: p.label.clone(),
+            policy: serde_json::to_string(&p.policy).expect("policies serialise"),
+            updated_by: p.updated_by.clone(),
+            updated_at: p.updated_at.clone(),
+        },
     )?;
     Ok(Applied::Inserted)
 }

@@ -5,6 +5,7 @@
 pub mod drafts;
 pub mod labels;
 pub mod ledger;
+pub mod policies;
 pub mod prompts;
 pub mod roles;
 pub mod samples;

@@ -798,15 +798,11 @@ impl ReleaseState {
     }
 
     fn compare_policies(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
-        let mut stmt =
-            conn.prepare("SELECT label, policy, updated_by, updated_at FROM policies")?;
-        let mut rows = stmt.query([])?;
         let mut seen = BTreeSet::new();
-        while let Some(r) = rows.next()? {
-            let label: String = r.get(0)?;
+        for r in crate::store::policies::list(conn)? {
+            let label = r.label.clone();
             let place = format!("policies: {label}");
-            let stored: Value =
-                serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or(Value::Null);
+            let stored: Value = serde_json::from_str(&r.policy).unwrap_or(Value::Null);
             let stored = normal_policy(&stored);
             let Some(s) = self.policies.get(&label) else {
                 problems.push(format!("{place} is {stored} but the ledger never set it"));
@@ -819,20 +815,8 @@ impl ReleaseState {
                     s.policy
                 ));
             }
-            differs(
-                problems,
-                &place,
-                "updated_by",
-                &r.get::<_, String>(2)?,
-                &s.by,
-            );
-            differs(
-                problems,
-                &place,
-                "updated_at",
-                &r.get::<_, String>(3)?,
-                &s.at,
-            );
+            differs(problems, &place, "updated_by", &r.updated_by, &s.by);
+            differs(problems, &place, "updated_at", &r.updated_at, &s.at);
         }
         for (label, s) in &self.policies {
             if !seen.contains(label) {

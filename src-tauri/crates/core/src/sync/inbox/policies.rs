@@ -1,6 +1,6 @@
 //! Pulled `policy.set`: a label's release policy, as an admin set it.
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::json;
 
 use super::{misrouted, witness, Pulled};
@@ -14,17 +14,8 @@ pub(super) fn set(tx: &Connection, ctx: &mut WriteContext<'_>, p: &Pulled) -> Re
         return Err(misrouted(e));
     };
     let old = crate::release::policy_of(tx, label)?;
-    tx.execute(
-        "INSERT INTO policies (label, policy, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (label) DO UPDATE SET policy = excluded.policy,
-             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-        params![
-            label,
-            serde_json::to_string(policy).expect("policies serialise"),
-            e.author,
-            e.at
-        ],
-    )?;
+    let text = serde_json::to_string(policy).expect("policies serialise");
+    crate::store::policies::set(tx, label, &text, &e.author, &e.at)?;
     witness(
         tx,
         ctx,
