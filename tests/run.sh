@@ -68,6 +68,10 @@ if (cd ui && npx vitest run 2>&1) | tee "$LOGS/vitest.log"; then
   passed=$((passed + ${n:-1}))
 else
   failed=$((failed + 1)); failures+=("ui vitest")
+  # Name what failed in the summary: CI shows only the tail of this script's output.
+  while IFS= read -r line; do failures+=("  vitest: $line"); done < <(
+    sed 's/\x1b\[[0-9;]*m//g' "$LOGS/vitest.log" |
+      grep -E '^ *(FAIL|×) |Unhandled|Error: |Test timed out|Worker exited' | sort -u | head -12)
 fi
 
 # The two end-to-end suites report "<suite>: N passed, M failed" as their last line.

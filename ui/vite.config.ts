@@ -22,5 +22,8 @@ export default defineConfig({
   test: {
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
+    // Some tests wait on the screens' real polling (every 500 ms) for several rounds; a loaded CI
+    // machine must not fail them for being slow. Each wait inside a test keeps its own limit.
+    testTimeout: 20_000,
   },
 });

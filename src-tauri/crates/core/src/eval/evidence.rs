@@ -8,6 +8,8 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::sync::records::{EvalResultRecord, EvalRunRecord};
 
+pub use promptdesk_protocol::eval::evidence::*;
+
 /// A finished run of this registry as the record that syncs it.
 pub(crate) fn run_record(conn: &Connection, run_id: &str) -> Result<Value> {
     let run = conn
@@ -195,5 +197,3 @@ pub(crate) fn apply_run_record(
     }
     Ok(())
 }
-
-pub use promptdesk_protocol::eval::evidence::*;

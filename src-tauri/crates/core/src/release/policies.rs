@@ -46,8 +46,6 @@ impl Registry {
             Ok(new.clone())
         })
     }
-
-    // ---- reviews --------------------------------------------------------------------------
 }
 
 pub(crate) fn policy_of(conn: &Connection, label: &str) -> Result<Policy> {

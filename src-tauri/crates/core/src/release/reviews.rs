@@ -282,8 +282,6 @@ impl Registry {
         out
     }
 
-    // ---- releases -------------------------------------------------------------------------
-
     /// What the policy of `label` says about serving `version` now, for the acting person.
     pub fn decide(
         &self,

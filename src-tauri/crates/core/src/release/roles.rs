@@ -11,8 +11,6 @@ use crate::store::roles;
 use super::*;
 
 impl Registry {
-    // ---- roles ----------------------------------------------------------------------------
-
     /// The role of `person`. While no roles are configured, everyone is an admin.
     pub fn role_of(&self, person: &str) -> Result<Role> {
         role_of(self.connection(), person)
@@ -58,8 +56,6 @@ impl Registry {
             })
         })
     }
-
-    // ---- policies -------------------------------------------------------------------------
 }
 
 pub(crate) fn role_of(conn: &Connection, person: &str) -> Result<Role> {
