@@ -1,9 +1,10 @@
 // Signing keys: where the acting person's key lives, and what to do when that place does not
-// work. The App runs the backend's canary (`check_signing_key`) at start and whenever the acting
-// person changes; when it fails, the "Signing keys" dialog says so and asks. Nothing is ever
+// work. The App runs the backend's canary (`check_signing_key`, through `useSigningController`)
+// at start and whenever the acting person changes; when it fails, the "Signing keys" dialog says so and asks. Nothing is ever
 // chosen for the person: keys go to plain files only when they press "Keep keys in files".
-import { createContext, useContext, useEffect, useId, useRef, useState } from 'react';
+import { createContext, useCallback, useContext, useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { KeyStatus, KeyStoreKind } from '../api/generated';
+import type { Call } from '../api/client';
 import { errorText } from './context';
 import { Dialog } from './Dialog';
 
@@ -25,6 +26,53 @@ export const SigningContext = createContext<SigningValue | null>(null);
 /** The signing state, or null outside the App (then nothing is known and nothing is blocked). */
 export function useSigning(): SigningValue | null {
   return useContext(SigningContext);
+}
+
+/**
+ * The canary and what it found, for the App: runs `check_signing_key` once the acting person is
+ * known and again whenever they (or the registry) change, and opens the dialog when it fails. An
+ * answer the person's own recheck or choice overtook is dropped.
+ */
+export function useSigningController(call: Call, actor: string | undefined, registryPath: string | undefined) {
+  const [status, setStatus] = useState<KeyStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [dialogOpen, setDialogOpen] = useState(false);
+  const seq = useRef(0);
+
+  useEffect(() => {
+    if (actor === undefined) return;
+    const mine = ++seq.current;
+    call('check_signing_key', {})
+      .then((k) => {
+        if (mine !== seq.current) return;
+        setStatus(k);
+        setError(null);
+        setDialogOpen(!k.ok);
+      })
+      .catch((e) => {
+        if (mine !== seq.current) return;
+        setStatus(null);
+        setError(errorText(e));
+      });
+  }, [call, actor, registryPath]);
+
+  const value = useMemo<SigningValue>(() => {
+    const take = (k: KeyStatus) => {
+      seq.current++;
+      setStatus(k);
+      setError(null);
+      return k;
+    };
+    return {
+      status,
+      error,
+      recheck: () => call('check_signing_key', {}).then(take),
+      choose: (store: KeyStoreKind) => call('choose_key_store', { store }).then(take),
+      ask: () => setDialogOpen(true),
+    };
+  }, [call, status, error]);
+  const closeDialog = useCallback(() => setDialogOpen(false), []);
+  return { value, dialogOpen, closeDialog };
 }
 
 const DECIDED_BY: Record<string, string> = {

@@ -18,7 +18,7 @@ import {
   todayUtc,
 } from './incidents';
 import { formOf, labelProblem, policyOf, policySummary, rateToPercent } from './policy';
-import { viewFromHash } from '../App';
+import { viewFromHash } from './routes';
 
 const incident: Incident = {
   id: '5cfbcddf-840f-4aa5-bc52-6fa0eaeb0b5b',

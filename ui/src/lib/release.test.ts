@@ -12,7 +12,7 @@ import {
   signingBlocker,
   unmetConditions,
 } from './release';
-import { viewFromHash } from '../App';
+import { viewFromHash } from './routes';
 
 const review: Review = {
   number: 3,

@@ -15,7 +15,8 @@ import { History } from './History';
 import { VariablesEditor } from '../evals/SchemaEditor';
 import { Dialog } from '../Dialog';
 import { DraftJournal } from '../../lib/journal';
-import { App, shortcutKey } from '../../App';
+import { App } from '../../App';
+import { shortcutKey } from '../../lib/shortcuts';
 
 beforeAll(() => {
   // What CodeMirror measures with; jsdom lays nothing out.

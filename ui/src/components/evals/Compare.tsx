@@ -25,11 +25,7 @@ import { Spans } from '../DiffView';
 import { FormDialog } from '../Dialog';
 import { LabelBadge } from '../labels';
 import { VerdictTag } from './EvalRun';
-
-export interface CompareInit {
-  versions?: number[];
-  suite?: string;
-}
+import type { CompareInit } from '../../lib/routes';
 
 /** `#1` of "#1 within the window: …". */
 const caseNumber = (row: ComparisonRow) => row.label.split(' ')[0] ?? row.label;

@@ -26,7 +26,7 @@ import { RunPanel } from './EvalRun';
 import { Compare } from './Compare';
 import { ReviewEvals } from '../review/ReviewEvals';
 import { ModelProviders, pricesFromRows } from '../settings/Providers';
-import { viewFromHash } from '../../App';
+import { viewFromHash } from '../../lib/routes';
 
 afterEach(() => {
   cleanup();
