@@ -6,6 +6,7 @@ import { useApi, errorText } from './context';
 import { baseName, buildTree, labelBadges, type FolderNode } from '../lib/tree';
 import { FormDialog } from './Dialog';
 import { LabelBadge, useProtectedLabels } from './labels';
+import { useCommand } from './useCommand';
 
 interface Props {
   selected: string | null;
@@ -105,29 +106,15 @@ function SearchResults({ results, onOpen, selected }: { results: PromptListing[]
 
 export function PromptBrowser({ selected, onOpen, onCreated = onOpen, refreshKey, searchRef }: Props) {
   const { call } = useApi();
-  const [prompts, setPrompts] = useState<PromptListing[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const listing = useCommand('list_prompts', {}, refreshKey);
+  const prompts = listing.data;
+  const error = listing.error;
   const [query, setQuery] = useState('');
   const [results, setResults] = useState<PromptListing[] | null>(null);
   // Kept apart from the listing's error: it belongs to the query and goes with it.
   const [searchError, setSearchError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const searchSeq = useRef(0);
-
-  useEffect(() => {
-    let live = true;
-    call('list_prompts', {})
-      .then((p) => {
-        if (live) {
-          setPrompts(p);
-          setError(null);
-        }
-      })
-      .catch((e) => live && setError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [call, refreshKey]);
 
   useEffect(() => {
     const q = query.trim();

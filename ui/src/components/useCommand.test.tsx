@@ -36,6 +36,24 @@ describe('useCommand and Loadable', () => {
     await waitFor(() => expect(call).toHaveBeenCalledTimes(3));
   });
 
+  it('keeps the previous answer on screen until the new one arrives when asked to', async () => {
+    const pending: Record<string, (v: unknown) => void> = {};
+    const call = vi.fn(
+      (_c: string, req: { name: string }) => new Promise((resolve) => (pending[req.name] = resolve)),
+    ) as unknown as Call;
+    function Kept({ name }: { name: string }) {
+      const loaded = useCommand('list_suites', { name }, 0, { keepPrevious: true });
+      return <Loadable state={loaded}>{(s) => <p data-testid="kept">{s.map((x) => x.name).join(',')}</p>}</Loadable>;
+    }
+    const { rerender } = render(withApi(call, <Kept name="a" />));
+    await act(async () => pending.a?.([{ name: 'a-suite' }]));
+    rerender(withApi(call, <Kept name="b" />));
+    expect(screen.getByTestId('kept').textContent).toBe('a-suite');
+    expect(screen.queryByText('Loading…')).toBeNull();
+    await act(async () => pending.b?.([{ name: 'b-suite' }]));
+    expect(screen.getByTestId('kept').textContent).toBe('b-suite');
+  });
+
   it('runs nothing for a null request', () => {
     const call = vi.fn() as unknown as Call;
     render(withApi(call, <Suites name={null} />));

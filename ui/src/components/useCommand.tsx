@@ -18,16 +18,23 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
+export interface CommandOptions {
+  /** Keep showing the answer to the previous request until the new one arrives (a list whose
+   * filter changed stays on screen instead of flashing "Loading…"). */
+  keepPrevious?: boolean;
+}
+
 /**
  * Runs `command` with `req` and keeps its answer. `req === null` runs nothing (nothing to ask
  * yet) and has no data. The call runs again when `req` changes by value (its old answer is no
- * longer shown), when `refreshKey` changes, or on `reload()` (the old answer stays shown until
- * the new one arrives).
+ * longer shown, unless `keepPrevious`), when `refreshKey` changes, or on `reload()` (the old
+ * answer stays shown until the new one arrives).
  */
 export function useCommand<K extends CommandName>(
   command: K,
   req: Req<K> | null,
   refreshKey: unknown = 0,
+  { keepPrevious = false }: CommandOptions = {},
 ): Loaded<Res<K>> {
   const { call } = useApi();
   // The answer with the request it answers: an answer to another request is never shown, while
@@ -66,7 +73,7 @@ export function useCommand<K extends CommandName>(
   }, [call, command, key, refreshKey, again]);
 
   const reload = useCallback(() => setAgain((n) => n + 1), []);
-  const data = answer !== null && answer.key === key ? answer.data : null;
+  const data = answer !== null && key !== null && (answer.key === key || keepPrevious) ? answer.data : null;
   return { data, error, loading, reload };
 }
 

@@ -1,10 +1,11 @@
 // "Save version": shows exactly what the new version changes against the latest one (with the
 // rendered output for the current inputs) and requires a changelog message.
-import { useEffect, useRef, useState } from 'react';
-import type { DiffResult, JsonValue } from '../../api/generated';
+import { useRef, useState } from 'react';
+import type { JsonValue } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { Dialog } from '../Dialog';
 import { DiffView, isEmptyDiff, type DiffLayout } from '../DiffView';
+import { useCommand } from '../useCommand';
 
 export function SaveVersionDialog({
   name,
@@ -18,23 +19,15 @@ export function SaveVersionDialog({
   onCommitted: (version: number) => void;
 }) {
   const { call } = useApi();
-  const [diff, setDiff] = useState<DiffResult | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const loaded = useCommand('draft_diff', { name, inputs });
+  const diff = loaded.data;
+  const [commitError, setError] = useState<string | null>(null);
+  const error = commitError ?? loaded.error;
   const [message, setMessage] = useState('');
   const [busy, setBusy] = useState(false);
   const [layout, setLayout] = useState<DiffLayout>('unified');
 
   const submitting = useRef(false);
-
-  useEffect(() => {
-    let live = true;
-    call('draft_diff', { name, inputs })
-      .then((d) => live && setDiff(d))
-      .catch((e) => live && setError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [call, name, inputs]);
 
   const empty = diff !== null && isEmptyDiff(diff.diff);
   const canSave = !busy && message.trim() !== '' && !empty && diff !== null;

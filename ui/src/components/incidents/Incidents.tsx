@@ -4,7 +4,7 @@
 // reason is typed), the diff of the change that shipped, and the timeline from the ledger with
 // the notes people add.
 import { useCallback, useEffect, useState } from 'react';
-import type { AppInfo, DiffResult, Incident, IncidentDetail, Release, TimelineEntry } from '../../api/generated';
+import type { AppInfo, IncidentDetail, Release, TimelineEntry } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { relativeTime, shortHash } from '../../lib/format';
 import {
@@ -28,6 +28,7 @@ import { DiffView, type DiffLayout } from '../DiffView';
 import { LayoutToggle } from '../editor/SaveVersionDialog';
 import { LabelBadge } from '../labels';
 import { RollbackPolicy, useRollbackCheck } from '../releases/rollback';
+import { useCommand } from '../useCommand';
 
 export function SeverityBadge({ severity }: { severity: string }) {
   return (
@@ -52,24 +53,10 @@ export function IncidentList({
   onOpen: (id: string) => void;
   refreshKey: number;
 }) {
-  const { call } = useApi();
-  const [incidents, setIncidents] = useState<Incident[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const listing = useCommand('list_incidents', { all }, refreshKey, { keepPrevious: true });
+  const incidents = listing.data;
+  const error = listing.error;
   const [opening, setOpening] = useState(false);
-
-  useEffect(() => {
-    let live = true;
-    call('list_incidents', { all })
-      .then((i) => {
-        if (!live) return;
-        setIncidents(i);
-        setError(null);
-      })
-      .catch((e) => live && setError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [call, all, refreshKey]);
 
   return (
     <div className="reviews incidents pad">
@@ -630,24 +617,17 @@ function RollbackDone({ release }: { release: Release }) {
 /** The change the suspected release shipped: the version it replaced → the one it put on the
  * label (after a rollback, the release that caused it against the one restored). */
 function ChangeDiff({ detail }: { detail: IncidentDetail }) {
-  const { call } = useApi();
-  const [diff, setDiff] = useState<DiffResult | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [layout, setLayout] = useState<DiffLayout>('unified');
   const s = detail.suspected;
   const good = s?.from_version ?? null;
   const bad = s?.to_version ?? null;
   const prompt = detail.incident.prompt;
-  useEffect(() => {
-    if (good === null || bad === null) return;
-    let live = true;
-    call('diff_versions', { name: prompt, old: String(good), new: String(bad) })
-      .then((d) => live && setDiff(d))
-      .catch((e) => live && setError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [call, prompt, good, bad]);
+  const loaded = useCommand(
+    'diff_versions',
+    good === null || bad === null ? null : { name: prompt, old: String(good), new: String(bad) },
+  );
+  const diff = loaded.data;
+  const error = loaded.error;
   if (good === null || bad === null) return null;
   const restored = detail.rollback?.to_version === good;
   return (

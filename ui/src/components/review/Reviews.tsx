@@ -1,7 +1,7 @@
 // The review queue: open review requests by default, all of them on request; each row opens
 // its review page. Approved reviews can be picked and released together as one bundle: every
 // one of them moves, or none does.
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { Release, Review } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { relativeTime } from '../../lib/format';
@@ -10,6 +10,7 @@ import { Dialog, FormDialog } from '../Dialog';
 import { Blockers } from '../Checklist';
 import { LabelBadge } from '../labels';
 import { useSigning } from '../signing';
+import { useCommand } from '../useCommand';
 
 export function ReviewStatusBadge({ review }: { review: Review }) {
   return <span className={`review-status review-status--${review.status}`}>{STATUS_TEXT[review.status]}</span>;
@@ -26,29 +27,13 @@ export function ReviewQueue({
   onOpen: (n: number) => void;
   refreshKey: number;
 }) {
-  const { call } = useApi();
-  const [reviews, setReviews] = useState<Review[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  // Approved reviews picked for a bundle, by number.
+  const loaded = useCommand('list_reviews', { all }, refreshKey, { keepPrevious: true });
+  const reviews = loaded.data;
+  const error = loaded.error;
+  // Approved reviews picked for a bundle, by number; a review no longer approved counts as not
+  // picked (`chosen` below).
   const [picked, setPicked] = useState<number[]>([]);
   const [bundling, setBundling] = useState(false);
-
-  useEffect(() => {
-    let live = true;
-    call('list_reviews', { all })
-      .then((r) => {
-        if (!live) return;
-        setReviews(r);
-        setError(null);
-        // Only reviews still approved stay picked.
-        const approved = new Set(r.filter((x) => x.status === 'approved').map((x) => x.number));
-        setPicked((p) => (p.every((n) => approved.has(n)) ? p : p.filter((n) => approved.has(n))));
-      })
-      .catch((e) => live && setError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [call, all, refreshKey]);
 
   const approved = (reviews ?? []).filter((r) => r.status === 'approved');
   const chosen = approved.filter((r) => picked.includes(r.number));
