@@ -2,7 +2,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-libra
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Call } from '../api/client';
 import { ApiContext } from './context';
-import { Loadable, useAction, useCommand } from './useCommand';
+import { Loadable, useAction, useCommand, useCommandEach } from './useCommand';
 
 afterEach(cleanup);
 
@@ -118,5 +118,31 @@ describe('useAction', () => {
     rerender(withApi(vi.fn() as unknown as Call, <Saver save={failing} />));
     fireEvent.click(screen.getByRole('button', { name: 'Save' }));
     expect((await screen.findByRole('alert')).textContent).toBe('someone else saved first');
+  });
+});
+
+function EachSuite({ names, refreshKey = 0 }: { names: string[]; refreshKey?: number }) {
+  const each = useCommandEach('list_suites', names.map((name) => ({ name })), refreshKey);
+  if (each === null) return <p>waiting</p>;
+  return <p data-testid="each">{each.map((o) => ('data' in o ? o.data.map((s) => s.name).join('+') : `error: ${o.error}`)).join(' | ')}</p>;
+}
+
+describe('useCommandEach', () => {
+  it('gives every outcome in order once all are in, a failure beside the answers', async () => {
+    const call = vi.fn(async (_c: string, req: { name: string }) => {
+      if (req.name === 'bad') throw { kind: 'not_found', message: 'no prompt named bad', details: null };
+      return [{ name: `${req.name}-suite` }];
+    }) as unknown as Call;
+    const { rerender } = render(withApi(call, <EachSuite names={['a', 'bad', 'c']} />));
+    expect(screen.getByText('waiting')).toBeTruthy();
+    expect((await screen.findByTestId('each')).textContent).toBe('a-suite | error: no prompt named bad | c-suite');
+    // A refresh keeps the outcomes shown while it asks again.
+    rerender(withApi(call, <EachSuite names={['a', 'bad', 'c']} refreshKey={1} />));
+    expect(screen.getByTestId('each')).toBeTruthy();
+    await waitFor(() => expect(call).toHaveBeenCalledTimes(6));
+    // Other requests show nothing of the old ones.
+    rerender(withApi(call, <EachSuite names={['d']} refreshKey={1} />));
+    expect(screen.queryByText(/a-suite/)).toBeNull();
+    expect((await screen.findByTestId('each')).textContent).toBe('d-suite');
   });
 });

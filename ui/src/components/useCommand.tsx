@@ -2,7 +2,8 @@
 // its request (compared by value) or a refresh key changes, drops answers that arrive after a
 // newer request or after the component went away, and keeps the last good answer while a
 // reload is under way; `Loadable` shows its three states the same way on every screen; and
-// `useAction` runs a change with a busy flag and its error, for buttons.
+// `useAction` runs a change with a busy flag and its error, for buttons. `useCommandEach` asks the
+// same command for each of several requests (one answer or error per request).
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { CommandName, Req, Res } from '../api/client';
 import { errorText, useApi } from './context';
@@ -75,6 +76,49 @@ export function useCommand<K extends CommandName>(
   const reload = useCallback(() => setAgain((n) => n + 1), []);
   const data = answer !== null && key !== null && (answer.key === key || keepPrevious) ? answer.data : null;
   return { data, error, loading, reload };
+}
+
+/** One request's outcome in `useCommandEach`. */
+export type Each<T> = { data: T } | { error: string };
+
+/**
+ * Runs `command` once per request in `reqs`, together, and gives their outcomes in the same
+ * order once all have settled: one failing does not hide the others. `reqs === null` runs
+ * nothing. Runs again when `reqs` changes by value (nothing is shown until the new outcomes are
+ * in) or `refreshKey` changes (the previous outcomes stay shown until then); outcomes of a
+ * superseded round are dropped.
+ */
+export function useCommandEach<K extends CommandName>(
+  command: K,
+  reqs: readonly Req<K>[] | null,
+  refreshKey: unknown = 0,
+): Each<Res<K>>[] | null {
+  const { call } = useApi();
+  const [outcomes, setOutcomes] = useState<{ key: string; each: Each<Res<K>>[] } | null>(null);
+  const key = reqs === null ? null : JSON.stringify(reqs);
+  const latest = useRef(reqs);
+  latest.current = reqs;
+
+  useEffect(() => {
+    if (key === null) return;
+    let live = true;
+    void Promise.all(
+      (latest.current ?? []).map((req) =>
+        call(command, req).then(
+          (data): Each<Res<K>> => ({ data }),
+          (e): Each<Res<K>> => ({ error: errorText(e) }),
+        ),
+      ),
+    ).then((each) => {
+      if (live) setOutcomes({ key, each });
+    });
+    return () => {
+      live = false;
+    };
+  }, [call, command, key, refreshKey]);
+
+  // Outcomes line up with the requests they answered, so another round's are never shown.
+  return key !== null && outcomes !== null && outcomes.key === key ? outcomes.each : null;
 }
 
 /**

@@ -3,7 +3,7 @@
 // one-action rollback from the incident (signed, checked against the label's policy as the
 // reason is typed), the diff of the change that shipped, and the timeline from the ledger with
 // the notes people add.
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { AppInfo, IncidentDetail, Release, TimelineEntry } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { relativeTime, shortHash } from '../../lib/format';
@@ -185,37 +185,25 @@ export function OpenIncidentDialog({
   const [label, setLabel] = useState(init.label ?? 'production');
   const [suspected, setSuspected] = useState(init.suspectedRelease ?? '');
   const [notes, setNotes] = useState('');
-  const [prompts, setPrompts] = useState<string[]>([]);
-  const [releases, setReleases] = useState<Release[] | null>(null);
+  const promptList = useCommand('list_prompts', {}).data;
+  const prompts = useMemo(() => (promptList ?? []).map((p) => p.name), [promptList]);
 
-  useEffect(() => {
-    call('list_prompts', {})
-      .then((ps) => setPrompts(ps.map((p) => p.name)))
-      .catch(() => undefined);
-  }, [call]);
-
-  // The label's releases (not its rollbacks), newest first: what may have caused it.
-  const known = prompts.includes(prompt.trim());
-  useEffect(() => {
-    const name = prompt.trim();
-    const l = label.trim() || 'production';
-    if (!name || !known) {
-      setReleases(null);
-      return;
-    }
-    let live = true;
-    call('list_releases', { name, label: l })
-      .then((t) => {
-        if (!live) return;
-        const rs = t.releases.filter((r) => r.kind === 'release' && r.label === l);
-        setReleases(rs);
-        setSuspected((s) => (rs.some((r) => r.id === s) ? s : (rs[0]?.id ?? '')));
-      })
-      .catch(() => live && setReleases([]));
-    return () => {
-      live = false;
-    };
-  }, [call, prompt, label, known]);
+  // The label's releases (not its rollbacks), newest first: what may have caused it. Null until
+  // a known prompt is named and its releases are read; none when they cannot be.
+  const name = prompt.trim();
+  const onLabel = label.trim() || 'production';
+  const known = prompts.includes(name);
+  const timeline = useCommand('list_releases', known ? { name, label: onLabel } : null);
+  const releases = useMemo(
+    () =>
+      !known ? null
+      : timeline.data ? timeline.data.releases.filter((r) => r.kind === 'release' && r.label === onLabel)
+      : timeline.error ? []
+      : null,
+    [known, timeline.data, timeline.error, onLabel],
+  );
+  // The picked release, or the label's latest when the pick is not one of its releases.
+  const suspectedId = releases === null || releases.some((r) => r.id === suspected) ? suspected : (releases[0]?.id ?? '');
 
   const detected = localInputToIso(detectedAt);
   const problem =
@@ -232,7 +220,7 @@ export function OpenIncidentDialog({
       detected_at: typeof detected === 'string' ? detected : '',
       prompt: prompt.trim(),
       label: label.trim(),
-      suspected_release: suspected,
+      suspected_release: suspectedId,
       notes: notes.trim(),
     });
     refresh();
@@ -308,7 +296,7 @@ export function OpenIncidentDialog({
       </div>
       <label>
         Suspected release
-        <select aria-label="Suspected release" value={suspected} onChange={(e) => setSuspected(e.target.value)} disabled={!releases || releases.length === 0}>
+        <select aria-label="Suspected release" value={suspectedId} onChange={(e) => setSuspected(e.target.value)} disabled={!releases || releases.length === 0}>
           {releases && releases.length ? (
             releases.map((r) => (
               <option key={r.id} value={r.id}>

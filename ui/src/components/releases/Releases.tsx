@@ -2,8 +2,8 @@
 // release and rollback with who, why and whose approvals, and "Roll back…" with a reason, checked
 // against the label's policy by the backend as the reason is typed. An incident can be opened on
 // a label's current release or on any release in the timeline.
-import { useEffect, useState } from 'react';
-import type { Label, Release, ReleaseTimeline, RollbackCheck, VersionSummary } from '../../api/generated';
+import { useMemo, useState } from 'react';
+import type { Label, Release, RollbackCheck } from '../../api/generated';
 import { toApiError } from '../../api/client';
 import { errorText, useApi } from '../context';
 import { relativeTime, shortHash } from '../../lib/format';
@@ -13,6 +13,7 @@ import { Blockers } from '../Checklist';
 import { LabelBadge, useProtectedLabels } from '../labels';
 import { noTargetText, RollbackPolicy, useRollbackCheck } from './rollback';
 import { OpenIncidentDialog, type IncidentInit } from '../incidents/Incidents';
+import { useCommand, useCommandEach } from '../useCommand';
 
 /** The backend's "no earlier release" without its command-line hint (`--to`). */
 
@@ -29,39 +30,33 @@ export function Releases({
   /** An incident was opened from here: its page opens. */
   onIncidentOpened?: (id: string) => void;
 }) {
-  const { call } = useApi();
   const protectedLabels = useProtectedLabels();
-  const [timeline, setTimeline] = useState<ReleaseTimeline | null>(null);
-  const [previews, setPreviews] = useState<RollbackPreviews>({});
-  const [error, setError] = useState<string | null>(null);
   const [rollingBack, setRollingBack] = useState<Label | null>(null);
+  // Bumped after a move made here, to read the timeline again.
   const [reload, setReload] = useState(0);
   const [incidentOn, setIncidentOn] = useState<IncidentInit | null>(null);
 
-  useEffect(() => {
-    let live = true;
-    call('list_releases', { name })
-      .then(async (t) => {
-        if (!live) return;
-        setTimeline(t);
-        setError(null);
-        // Where a rollback of each label would go, as the backend decides it.
-        const entries = await Promise.all(
-          t.serving
-            .filter((l) => l.name !== 'latest')
-            .map((l) =>
-              call('check_rollback', { name, label: l.name, reason: '' })
-                .then((check) => [l.name, { check }] as const)
-                .catch((e) => [l.name, { error: noTargetText(errorText(e)) }] as const),
-            ),
-        );
-        if (live) setPreviews(Object.fromEntries(entries));
-      })
-      .catch((e) => live && setError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [call, name, refreshKey, reload]);
+  const loaded = useCommand('list_releases', { name }, `${refreshKey}:${reload}`);
+  const timeline = loaded.data;
+  const error = loaded.error;
+  // Where a rollback of each label would go, as the backend decides it.
+  const rollbackLabels = useMemo(
+    () => (timeline ? timeline.serving.filter((l) => l.name !== 'latest').map((l) => l.name) : null),
+    [timeline],
+  );
+  const checks = useCommandEach(
+    'check_rollback',
+    rollbackLabels ? rollbackLabels.map((label) => ({ name, label, reason: '' })) : null,
+    `${refreshKey}:${reload}`,
+  );
+  const previews = useMemo<RollbackPreviews>(() => {
+    const out: RollbackPreviews = {};
+    checks?.forEach((c, i) => {
+      const label = rollbackLabels?.[i];
+      if (label !== undefined) out[label] = 'data' in c ? { check: c.data } : { error: noTargetText(c.error) };
+    });
+    return out;
+  }, [checks, rollbackLabels]);
 
   if (error) {
     return (
@@ -337,25 +332,14 @@ export function RequestReviewDialog({
   onRequested: (number: number) => void;
 }) {
   const { call, refresh } = useApi();
-  const [versions, setVersions] = useState<VersionSummary[] | null>(null);
-  const [version, setVersion] = useState('');
+  const history = useCommand('history', { name, limit: 100 });
+  const versions = history.data?.versions ?? null;
+  const loadError = history.error;
+  // The picked version; the newest until the person picks one.
+  const [picked, setVersion] = useState('');
+  const version = picked || (versions?.[0] ? String(versions[0].number) : '');
   const [label, setLabel] = useState('production');
   const [description, setDescription] = useState('');
-  const [loadError, setLoadError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    call('history', { name, limit: 100 })
-      .then((p) => {
-        if (!live) return;
-        setVersions(p.versions);
-        setVersion((v) => v || (p.versions[0] ? String(p.versions[0].number) : ''));
-      })
-      .catch((e) => live && setLoadError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [call, name]);
 
   const submit = async () => {
     const r = await call('request_review', { name, reference: version, label: label.trim(), description: description.trim() });
