@@ -1,10 +1,11 @@
 // Team sync in the window: the background rounds (every 30 s while a server is set, and ~2 s
 // after a change made here, one at a time), the header's sync pill, Settings → Team server, and
 // the conflict view that explains each change the server refused.
-import { createContext, useCallback, useContext, useEffect, useId, useRef, useState } from 'react';
+import { createContext, useCallback, useContext, useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { RefusedDetail, RemoteSet, SetAsideEvent, SyncOutcome, SyncStatus } from '../api/generated';
 import type { Call } from '../api/client';
-import { errorText, useApi } from './context';
+import { errorText } from './context';
+import { useCommandEach } from './useCommand';
 import { Dialog } from './Dialog';
 import { relativeTime } from '../lib/format';
 import {
@@ -221,41 +222,32 @@ export function ConflictsDialog({
   onSeen: (ids: string[]) => void;
   onOpenPrompt: (name: string) => void;
 }) {
-  const { call } = useApi();
-  const [now, setNow] = useState<Record<string, Now>>({});
   const ids = useId();
 
-  useEffect(() => {
-    let live = true;
-    const subjects = [...new Set(refused.filter((r) => r.label && r.subject).map((r) => r.subject))];
-    void Promise.all(
-      subjects.map((name) =>
-        call('list_releases', { name })
-          .then((t) => [name, t.serving] as const)
-          .catch((e) => [name, errorText(e)] as const),
-      ),
-    ).then((answers) => {
-      if (!live) return;
-      const out: Record<string, Now> = {};
-      for (const r of refused) {
-        if (!r.label) continue;
-        const answer = answers.find(([name]) => name === r.subject)?.[1];
-        if (answer === undefined) continue;
-        if (typeof answer === 'string') {
-          out[r.event_id] = { error: `What ${r.label} serves now could not be looked up: ${answer}` };
-          continue;
-        }
-        const l = answer.find((x) => x.name === r.label);
-        out[r.event_id] = l
-          ? { text: `${r.label} now serves v${l.number} (by ${l.moved_by}, ${relativeTime(l.moved_at)}).` }
-          : { text: `${r.label} does not point at any version now.` };
+  // What each refused label move's label serves now, read once per prompt.
+  const subjects = useMemo(
+    () => [...new Set(refused.filter((r) => r.label && r.subject).map((r) => r.subject))],
+    [refused],
+  );
+  const serving = useCommandEach('list_releases', subjects.map((name) => ({ name })));
+  const now = useMemo(() => {
+    const out: Record<string, Now> = {};
+    if (serving === null) return out;
+    for (const r of refused) {
+      if (!r.label) continue;
+      const answer = serving[subjects.indexOf(r.subject)];
+      if (answer === undefined) continue;
+      if ('error' in answer) {
+        out[r.event_id] = { error: `What ${r.label} serves now could not be looked up: ${answer.error}` };
+        continue;
       }
-      setNow(out);
-    });
-    return () => {
-      live = false;
-    };
-  }, [call, refused]);
+      const l = answer.data.serving.find((x) => x.name === r.label);
+      out[r.event_id] = l
+        ? { text: `${r.label} now serves v${l.number} (by ${l.moved_by}, ${relativeTime(l.moved_at)}).` }
+        : { text: `${r.label} does not point at any version now.` };
+    }
+    return out;
+  }, [refused, subjects, serving]);
 
   const unseen = refused.filter((r) => !seen.has(r.event_id));
   return (

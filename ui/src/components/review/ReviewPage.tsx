@@ -1,8 +1,8 @@
 // One review: what it asks for, the diff against what the target label serves now (with the
 // rendered output for a sample), the thread with line comments and signed decisions, the
 // policy checklist, and the release itself. Every refusal says why.
-import { useCallback, useEffect, useRef, useState } from 'react';
-import type { AppInfo, DiffResult, JsonValue, ReviewDecision, ReviewDetail, Version } from '../../api/generated';
+import { useEffect, useState } from 'react';
+import type { AppInfo, JsonValue, ReviewDecision, ReviewDetail } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { relativeTime, shortHash } from '../../lib/format';
 import { anchorTargets, decideBlocker, releaseBlockers, repeatBlockers, signingBlocker } from '../../lib/release';
@@ -14,8 +14,10 @@ import { Blockers, Checklist } from '../Checklist';
 import { LabelBadge } from '../labels';
 import { useSigning } from '../signing';
 import { ReviewEvals } from './ReviewEvals';
+import { useCommand } from '../useCommand';
 
 type Samples = Record<string, { [key in string]: JsonValue }>;
+const NO_SAMPLES: Samples = {};
 
 const EVENT_TEXT: Record<string, string> = {
   comment: 'commented',
@@ -38,14 +40,7 @@ export function ReviewPage({
   /** Opens the comparison of versions of the prompt on a suite. */
   onOpenCompare?: (name: string, versions: number[], suite: string | undefined) => void;
 }) {
-  const { call, refresh } = useApi();
-  const [detail, setDetail] = useState<ReviewDetail | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [version, setVersion] = useState<Version | null>(null);
-  const [samples, setSamples] = useState<Samples>({});
-  const [sample, setSample] = useState('');
-  const [diff, setDiff] = useState<DiffResult | null>(null);
-  const [diffError, setDiffError] = useState<string | null>(null);
+  const { refresh } = useApi();
   const [layout, setLayout] = useState<DiffLayout>('split');
   const [releasing, setReleasing] = useState(false);
   // Approvals and releases are signed: the App's key store canary says whether that works.
@@ -54,44 +49,20 @@ export function ReviewPage({
   // What to diff against: what the label serves (the default), or the version this reviewer
   // approved before (to see what changed since).
   const [base, setBase] = useState<'serving' | 'approved'>('serving');
-  const diffSeq = useRef(0);
 
-  const load = useCallback(() => {
-    return call('review_detail', { number })
-      .then((d) => {
-        setDetail(d);
-        setError(null);
-        return d;
-      })
-      .catch((e) => {
-        setError(errorText(e));
-        return null;
-      });
-  }, [call, number]);
-
-  useEffect(() => {
-    void load();
-  }, [load, refreshKey]);
+  const loaded = useCommand('review_detail', { number }, refreshKey);
+  const detail = loaded.data;
+  const error = loaded.error;
+  const load = loaded.reload;
 
   const prompt = detail?.review.prompt;
   const reviewVersion = detail?.review.version;
-  useEffect(() => {
-    if (!prompt || reviewVersion === undefined) return;
-    let live = true;
-    call('open_prompt', { name: prompt })
-      .then((o) => {
-        if (!live) return;
-        setSamples(o.samples as Samples);
-        setSample((s) => (s && s in o.samples ? s : (Object.keys(o.samples)[0] ?? '')));
-      })
-      .catch(() => undefined);
-    call('get_version', { name: prompt, reference: String(reviewVersion) })
-      .then((v) => live && setVersion(v))
-      .catch(() => undefined);
-    return () => {
-      live = false;
-    };
-  }, [call, prompt, reviewVersion]);
+  const known = prompt !== undefined && reviewVersion !== undefined;
+  const samples = (useCommand('open_prompt', known ? { name: prompt } : null).data?.samples ?? NO_SAMPLES) as Samples;
+  // The sample picked, or the first one while none (or one no longer there) is.
+  const [pickedSample, setSample] = useState('');
+  const sample = pickedSample && pickedSample in samples ? pickedSample : (Object.keys(samples)[0] ?? '');
+  const version = useCommand('get_version', known ? { name: prompt, reference: String(reviewVersion) } : null).data;
 
   // The diff against what the label serves now; from nothing (the backend's diff without an
   // old side) when it serves no version yet.
@@ -102,20 +73,23 @@ export function ReviewPage({
   useEffect(() => {
     if (servesNothing) setLayout('unified');
   }, [servesNothing]);
-  useEffect(() => {
-    if (!prompt || reviewVersion === undefined) return;
-    const seq = ++diffSeq.current;
-    const inputs = sample ? samples[sample] : undefined;
-    setDiffError(null);
-    call('diff_versions', {
-      name: prompt,
-      ...(serving !== null ? { old: String(serving) } : {}),
-      new: String(reviewVersion),
-      ...(inputs ? { inputs } : {}),
-    })
-      .then((d) => seq === diffSeq.current && setDiff(d))
-      .catch((e) => seq === diffSeq.current && setDiffError(errorText(e)));
-  }, [call, prompt, reviewVersion, serving, sample, samples]);
+  const inputs = sample ? samples[sample] : undefined;
+  const diffLoaded = useCommand(
+    'diff_versions',
+    known
+      ? {
+          name: prompt,
+          ...(serving !== null ? { old: String(serving) } : {}),
+          new: String(reviewVersion),
+          ...(inputs ? { inputs } : {}),
+        }
+      : null,
+    0,
+    // Another base or sample keeps the diff shown until the new one is in.
+    { keepPrevious: true },
+  );
+  const diff = diffLoaded.data;
+  const diffError = diffLoaded.loading ? null : diffLoaded.error;
 
   if (error && !detail) {
     return (
