@@ -2,81 +2,56 @@
 //! (so reviewers on other machines see the same outputs), and a pulled run stored here. The
 //! recheck a server makes of such a record is in `promptdesk_protocol::eval::evidence`.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::store::eval_runs::{self, ResultRow, RunRow};
+use crate::store::{suites, versions};
 use crate::sync::records::{EvalResultRecord, EvalRunRecord};
 
 pub use promptdesk_protocol::eval::evidence::*;
 
+/// JSON text as a value (`null` when it does not parse).
+fn json_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
 /// A finished run of this registry as the record that syncs it.
 pub(crate) fn run_record(conn: &Connection, run_id: &str) -> Result<Value> {
-    let run = conn
-        .query_row(
-            "SELECT suite_id, version_hash, suite_hash, model, settings_hash, status, total,
-                    started_by, started_at, finished_at, error
-             FROM eval_runs WHERE id = ?1",
-            [run_id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, u32>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, Option<String>>(9)?,
-                    r.get::<_, Option<String>>(10)?,
-                ))
-            },
-        )
-        .optional()?
+    let run = eval_runs::get(conn, run_id)?
         .ok_or_else(|| Error::NotFound(format!("there is no eval run {run_id}")))?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT case_id, position, test_case, output, error, passed, score, checks, latency_ms,
-                tokens_in, tokens_out, cost, cached, at
-         FROM eval_results WHERE run_id = ?1 ORDER BY position, case_id",
-    )?;
-    let results = stmt
-        .query_map([run_id], |r| {
-            let json_of = |i: usize| -> rusqlite::Result<Value> {
-                let text: String = r.get(i)?;
-                Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
-            };
-            Ok(EvalResultRecord {
-                case_id: r.get(0)?,
-                position: r.get(1)?,
-                test_case: json_of(2)?,
-                output: r.get(3)?,
-                error: r.get(4)?,
-                passed: r.get(5)?,
-                score: r.get(6)?,
-                checks: json_of(7)?,
-                latency_ms: r.get::<_, i64>(8)?.max(0) as u64,
-                tokens_in: r.get::<_, i64>(9)?.max(0) as u64,
-                tokens_out: r.get::<_, i64>(10)?.max(0) as u64,
-                cost: r.get(11)?,
-                cached: r.get(12)?,
-                at: r.get(13)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let results = eval_runs::results(conn, run_id, false)?
+        .into_iter()
+        .map(|x| EvalResultRecord {
+            test_case: json_of(&x.test_case),
+            checks: json_of(&x.checks),
+            case_id: x.case_id,
+            position: x.position,
+            output: x.output,
+            error: x.error,
+            passed: x.passed,
+            score: x.score,
+            latency_ms: x.latency_ms,
+            tokens_in: x.tokens_in,
+            tokens_out: x.tokens_out,
+            cost: x.cost,
+            cached: x.cached,
+            at: x.at,
+        })
+        .collect();
     let record = EvalRunRecord {
-        suite: run.0,
-        version_hash: run.1,
-        suite_hash: run.2,
-        model: serde_json::from_str(&run.3).unwrap_or(Value::Null),
-        settings_hash: run.4,
-        status: run.5,
-        total: run.6,
-        started_by: run.7,
-        started_at: run.8,
-        finished_at: run.9,
-        error: run.10,
+        suite: run.suite_id,
+        version_hash: run.version_hash,
+        suite_hash: run.suite_hash,
+        model: json_of(&run.model),
+        settings_hash: run.settings_hash,
+        status: run.status,
+        total: run.total,
+        started_by: run.started_by,
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+        error: run.error,
         results,
     };
     serde_json::to_value(record).map_err(|e| Error::Integrity(format!("eval run {run_id}: {e}")))
@@ -90,41 +65,25 @@ pub(crate) fn apply_run_record(
     run_id: &str,
     r: &EvalRunRecord,
 ) -> Result<()> {
-    let here: Option<String> = conn
-        .query_row(
-            "SELECT status FROM eval_runs WHERE id = ?1",
-            [run_id],
-            |row| row.get(0),
-        )
-        .optional()?;
-    if here.is_some() {
+    if eval_runs::status(conn, run_id)?.is_some() {
         return Ok(());
     }
-    let known = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<bool> {
-        Ok(conn.query_row(sql, p, |row| row.get(0))?)
-    };
-    if !known(
-        "SELECT EXISTS (SELECT 1 FROM versions WHERE prompt_id = ?1 AND hash = ?2)",
-        &[&prompt_id, &r.version_hash],
-    )? {
+    if versions::by_hash(conn, prompt_id, &r.version_hash)?.is_none() {
         return Err(Error::bad(format!(
             "eval run {run_id} is of content {}, which is not a version here",
             r.version_hash
         )));
     }
-    if !known(
-        "SELECT EXISTS (SELECT 1 FROM suites WHERE id = ?1 AND prompt_id = ?2)",
-        &[&r.suite, &prompt_id],
-    )? {
+    if suites::get(conn, &r.suite)?.is_none_or(|s| s.prompt_id != prompt_id) {
         return Err(Error::bad(format!(
             "eval run {run_id} is of test suite {}, which is not here",
             r.suite
         )));
     }
-    let done = r.results.len() as i64;
-    let passed = r.results.iter().filter(|x| x.passed).count() as i64;
-    let errored = r.results.iter().filter(|x| x.output.is_none()).count() as i64;
-    let cached = r.results.iter().filter(|x| x.cached).count() as i64;
+    let done = r.results.len() as u32;
+    let passed = r.results.iter().filter(|x| x.passed).count() as u32;
+    let errored = r.results.iter().filter(|x| x.output.is_none()).count() as u32;
+    let cached = r.results.iter().filter(|x| x.cached).count() as u32;
     let score_sum: f64 = r.results.iter().map(|x| x.score).sum();
     let tokens_in: u64 = r.results.iter().map(|x| x.tokens_in).sum();
     let tokens_out: u64 = r.results.iter().map(|x| x.tokens_out).sum();
@@ -136,64 +95,61 @@ pub(crate) fn apply_run_record(
         .filter_map(|x| x.cost)
         .collect();
     let cost = (!costs.is_empty()).then(|| costs.iter().sum::<f64>());
-    conn.execute(
-        "INSERT INTO eval_runs (id, prompt_id, version_hash, suite_id, suite_hash, model,
-             settings_hash, status, total, done, passed, errored, cached, score_sum, tokens_in,
-             tokens_out, cost, latency_ms, started_by, started_at, finished_at, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                 ?19, ?20, ?21, ?22)",
-        params![
-            run_id,
+    eval_runs::insert(
+        conn,
+        &RunRow {
+            id: run_id.to_string(),
             prompt_id,
-            r.version_hash,
-            r.suite,
-            r.suite_hash,
-            r.model.to_string(),
-            r.settings_hash,
-            r.status,
-            r.total,
+            version_hash: r.version_hash.clone(),
+            suite_id: r.suite.clone(),
+            suite_hash: r.suite_hash.clone(),
+            model: r.model.to_string(),
+            settings_hash: r.settings_hash.clone(),
+            status: r.status.clone(),
+            total: r.total,
             done,
             passed,
             errored,
             cached,
             score_sum,
-            tokens_in as i64,
-            tokens_out as i64,
+            tokens_in,
+            tokens_out,
             cost,
-            latency as i64,
-            r.started_by,
-            r.started_at,
-            r.finished_at,
-            r.error
-        ],
-    )?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO eval_results (run_id, case_id, position, test_case, input, output, error,
-             passed, score, checks, latency_ms, tokens_in, tokens_out, cost, cached, attempts, at)
-         VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 0, ?15)",
+            latency_ms: latency,
+            started_by: r.started_by.clone(),
+            started_at: r.started_at.clone(),
+            finished_at: r.finished_at.clone(),
+            error: r.error.clone(),
+        },
     )?;
     for x in &r.results {
-        insert.execute(params![
-            run_id,
-            x.case_id,
-            x.position,
-            x.test_case.to_string(),
-            x.output,
-            x.error,
-            x.passed,
-            x.score,
-            if x.checks.is_null() {
-                "[]".to_string()
-            } else {
-                x.checks.to_string()
+        eval_runs::insert_result(
+            conn,
+            &ResultRow {
+                run_id: run_id.to_string(),
+                case_id: x.case_id.clone(),
+                position: x.position,
+                test_case: x.test_case.to_string(),
+                // The rendered input stays with the runner.
+                input: None,
+                output: x.output.clone(),
+                error: x.error.clone(),
+                passed: x.passed,
+                score: x.score,
+                checks: if x.checks.is_null() {
+                    "[]".to_string()
+                } else {
+                    x.checks.to_string()
+                },
+                latency_ms: x.latency_ms,
+                tokens_in: x.tokens_in,
+                tokens_out: x.tokens_out,
+                cost: x.cost,
+                cached: x.cached,
+                attempts: 0,
+                at: x.at.clone(),
             },
-            x.latency_ms as i64,
-            x.tokens_in as i64,
-            x.tokens_out as i64,
-            x.cost,
-            x.cached,
-            x.at
-        ])?;
+        )?;
     }
     Ok(())
 }

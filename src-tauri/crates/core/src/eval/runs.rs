@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use promptdesk_content::{sha256_hex, write_canonical, ModelSettings, Rendered};
 use promptdesk_diff::{diff_text, DiffOptions};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use super::assertions::{case_score, check_all, Observation};
-use super::suites::{cases, require_suite, suite_row};
+use super::suites::{cases, require_suite};
 use super::{
     case_label, CaseInput, CaseResult, Comparison, ComparisonCell, ComparisonColumn, ComparisonRow,
     EvalRun, Outcome, PreparedRun, Rating, ReplyFacts, RunStatus, VersionEvals,
@@ -21,7 +21,10 @@ use crate::model::Version;
 use crate::policy::{SuiteRequirement, SuiteResult};
 use crate::refs::Ref;
 use crate::registry::{resolve_version, Registry};
-use crate::store::{labels, prompts, versions};
+use crate::store::eval_cache::{self, CacheRow};
+use crate::store::eval_runs::{self, ResultRow, RunRow, RunView, Tally};
+use crate::store::ratings::{self, RatingRow};
+use crate::store::{labels, prompts, suites, versions};
 
 /// The version's model settings with an override applied: a non-empty provider or model
 /// replaces the version's, parameters are merged (the override's win).
@@ -51,50 +54,48 @@ pub fn cache_key(version_hash: &str, model: &ModelSettings, input: &Rendered) ->
     sha256_hex(&bytes)
 }
 
-const RUN_COLUMNS: &str = "r.id, p.name, v.number, r.version_hash, s.name, r.suite_hash, r.model,
-    r.settings_hash, r.status, r.total, r.done, r.passed, r.errored, r.cached, r.score_sum,
-    r.tokens_in, r.tokens_out, r.cost, r.latency_ms, r.started_by, r.started_at, r.finished_at,
-    r.error, r.suite_id, v.content";
-
-const RUN_FROM: &str = "FROM eval_runs r JOIN prompts p ON p.id = r.prompt_id
-    JOIN suites s ON s.id = r.suite_id
-    JOIN versions v ON v.prompt_id = r.prompt_id AND v.hash = r.version_hash";
-
-fn run_from_row(r: &Row<'_>) -> rusqlite::Result<(EvalRun, String)> {
-    let model: String = r.get(6)?;
-    let model: ModelSettings = serde_json::from_str(&model).unwrap_or_default();
-    let total: u32 = r.get(9)?;
-    let done: u32 = r.get(10)?;
-    let passed: u32 = r.get(11)?;
-    let errored: u32 = r.get(12)?;
-    let score_sum: f64 = r.get(14)?;
-    let latency: u64 = get_u64(r, 18)?;
-    let settings_hash: String = r.get(7)?;
-    let content: String = r.get(24)?;
-    let own_settings = serde_json::from_str::<Value>(&content)
+/// A stored run as the app shows it (whether its suite changed since is the caller's to say),
+/// and its suite's id.
+fn run_of(view: RunView) -> (EvalRun, String) {
+    let RunView {
+        run: r,
+        prompt,
+        version,
+        version_content,
+        suite,
+    } = view;
+    let model: ModelSettings = serde_json::from_str(&r.model).unwrap_or_default();
+    let own_settings = serde_json::from_str::<Value>(&version_content)
         .ok()
         .and_then(|c| c.get("model").cloned())
         .and_then(|m| serde_json::from_value::<ModelSettings>(m).ok())
-        .is_some_and(|m| super::settings_hash(&m) == settings_hash);
-    Ok((
+        .is_some_and(|m| super::settings_hash(&m) == r.settings_hash);
+    let RunRow {
+        total,
+        done,
+        passed,
+        errored,
+        ..
+    } = r;
+    (
         EvalRun {
-            id: r.get(0)?,
-            prompt: r.get(1)?,
-            version: r.get(2)?,
-            version_hash: r.get(3)?,
-            suite: r.get(4)?,
-            suite_hash: r.get(5)?,
+            id: r.id,
+            prompt,
+            version,
+            version_hash: r.version_hash,
+            suite,
+            suite_hash: r.suite_hash,
             suite_changed: false,
             model,
-            settings_hash,
+            settings_hash: r.settings_hash,
             own_settings,
-            status: RunStatus::parse(&r.get::<_, String>(8)?),
+            status: RunStatus::parse(&r.status),
             total,
             done,
             passed,
             failed: done.saturating_sub(passed).saturating_sub(errored),
             errored,
-            cached: r.get(13)?,
+            cached: r.cached,
             pass_rate: if total == 0 {
                 0.0
             } else {
@@ -103,23 +104,23 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<(EvalRun, String)> {
             score: if done == 0 {
                 0.0
             } else {
-                score_sum / f64::from(done)
+                r.score_sum / f64::from(done)
             },
-            tokens_in: get_u64(r, 15)?,
-            tokens_out: get_u64(r, 16)?,
-            cost: r.get(17)?,
+            tokens_in: r.tokens_in,
+            tokens_out: r.tokens_out,
+            cost: r.cost,
             mean_latency_ms: if done == 0 {
                 0
             } else {
-                latency / u64::from(done)
+                r.latency_ms / u64::from(done)
             },
-            started_by: r.get(19)?,
-            started_at: r.get(20)?,
-            finished_at: r.get(21)?,
-            error: r.get(22)?,
+            started_by: r.started_by,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            error: r.error,
         },
-        r.get(23)?,
-    ))
+        r.suite_id,
+    )
 }
 
 /// Marks runs whose suite changed since they began.
@@ -128,20 +129,18 @@ fn with_current_hash(conn: &Connection, mut run: EvalRun, suite_id: &str) -> Res
     Ok(run)
 }
 
+/// Runs of a prompt, newest first, of one suite and one version when given; each says whether
+/// its suite changed since it began.
 fn query_runs(
     conn: &Connection,
-    filter: &str,
-    args: &[&dyn rusqlite::ToSql],
+    prompt_id: i64,
+    suite_id: Option<&str>,
+    version_hash: Option<&str>,
 ) -> Result<Vec<EvalRun>> {
-    let sql = format!(
-        "SELECT {RUN_COLUMNS} {RUN_FROM} WHERE {filter} ORDER BY r.started_at DESC, r.rowid DESC"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(args, run_from_row)?;
     let mut hashes: BTreeMap<String, String> = BTreeMap::new();
     let mut out = Vec::new();
-    for row in rows {
-        let (mut run, suite_id) = row?;
+    for view in eval_runs::views(conn, prompt_id, suite_id, version_hash)? {
+        let (mut run, suite_id) = run_of(view);
         let current = match hashes.get(&suite_id) {
             Some(h) => h.clone(),
             None => {
@@ -157,72 +156,54 @@ fn query_runs(
 }
 
 pub(crate) fn get_run(conn: &Connection, id: &str) -> Result<EvalRun> {
-    let run = get_run_unchecked(conn, id)?;
-    let suite_id: String =
-        conn.query_row("SELECT suite_id FROM eval_runs WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })?;
+    let (run, suite_id) = run_and_suite(conn, id)?;
     with_current_hash(conn, run, &suite_id)
+}
+
+fn run_and_suite(conn: &Connection, id: &str) -> Result<(EvalRun, String)> {
+    let view = eval_runs::view(conn, id)?
+        .ok_or_else(|| Error::NotFound(format!("there is no eval run {id}")))?;
+    Ok(run_of(view))
 }
 
 /// A run without checking whether its suite changed since (that reads every case of the suite:
 /// the writes of a run, which never need it, skip it).
 fn get_run_unchecked(conn: &Connection, id: &str) -> Result<EvalRun> {
-    let sql = format!("SELECT {RUN_COLUMNS} {RUN_FROM} WHERE r.id = ?1");
-    let found = conn
-        .prepare_cached(&sql)?
-        .query_row([id], run_from_row)
-        .optional()?;
-    let (run, _) = found.ok_or_else(|| Error::NotFound(format!("there is no eval run {id}")))?;
-    Ok(run)
+    Ok(run_and_suite(conn, id)?.0)
 }
 
-fn result_from_row(r: &Row<'_>) -> rusqlite::Result<CaseResult> {
-    let case: String = r.get(2)?;
-    let case: CaseInput = serde_json::from_str(&case).unwrap_or_default();
-    let input: Option<String> = r.get(3)?;
-    let checks: String = r.get(8)?;
-    let position: u32 = r.get(1)?;
-    Ok(CaseResult {
-        case_id: r.get(0)?,
-        position,
-        label: case_label(position, &case.description, &case.vars),
+fn result_of(x: ResultRow) -> CaseResult {
+    let case: CaseInput = serde_json::from_str(&x.test_case).unwrap_or_default();
+    CaseResult {
+        case_id: x.case_id,
+        position: x.position,
+        label: case_label(x.position, &case.description, &case.vars),
         case,
-        input: input.and_then(|i| serde_json::from_str(&i).ok()),
-        output: r.get(4)?,
-        error: r.get(5)?,
-        passed: r.get(6)?,
-        score: r.get(7)?,
-        checks: serde_json::from_str(&checks).unwrap_or_default(),
-        latency_ms: get_u64(r, 9)?,
-        tokens_in: get_u64(r, 10)?,
-        tokens_out: get_u64(r, 11)?,
-        cost: r.get(12)?,
-        cached: r.get(13)?,
-        attempts: r.get(14)?,
-        at: r.get(15)?,
-    })
+        input: x.input.and_then(|i| serde_json::from_str(&i).ok()),
+        output: x.output,
+        error: x.error,
+        passed: x.passed,
+        score: x.score,
+        checks: serde_json::from_str(&x.checks).unwrap_or_default(),
+        latency_ms: x.latency_ms,
+        tokens_in: x.tokens_in,
+        tokens_out: x.tokens_out,
+        cost: x.cost,
+        cached: x.cached,
+        attempts: x.attempts,
+        at: x.at,
+    }
 }
-
-const RESULT_COLUMNS: &str = "case_id, position, test_case, input, output, error, passed, score,
-    checks, latency_ms, tokens_in, tokens_out, cost, cached, attempts, at";
 
 fn results_of(conn: &Connection, run_id: &str) -> Result<Vec<CaseResult>> {
     results_where(conn, run_id, false)
 }
 
 fn results_where(conn: &Connection, run_id: &str, only_failures: bool) -> Result<Vec<CaseResult>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {RESULT_COLUMNS} FROM eval_results WHERE run_id = ?1 AND (?2 = 0 OR passed = 0)
-         ORDER BY position, case_id"
-    ))?;
-    let rows = stmt.query_map(params![run_id, only_failures], result_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// SQLite integers are signed; counts and durations are never negative.
-fn get_u64(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
-    Ok(r.get::<_, i64>(i)?.max(0) as u64)
+    Ok(eval_runs::results(conn, run_id, only_failures)?
+        .into_iter()
+        .map(result_of)
+        .collect())
 }
 
 fn output_hash(output: &str) -> String {
@@ -258,22 +239,32 @@ impl Registry {
             }
             let id = ctx.new_id();
             let hash = suite_hash(&cases);
-            tx.execute(
-                "INSERT INTO eval_runs (id, prompt_id, version_hash, suite_id, suite_hash, model,
-                     settings_hash, status, total, started_by, started_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'running', ?8, ?9, ?10)",
-                params![
-                    id,
-                    row.prompt_id,
-                    version.hash,
-                    row.id,
-                    hash,
-                    serde_json::to_string(&model).expect("model serialises"),
-                    settings_hash(&model),
-                    cases.len() as i64,
-                    ctx.actor,
-                    ctx.at,
-                ],
+            eval_runs::insert(
+                tx,
+                &RunRow {
+                    id: id.clone(),
+                    prompt_id: row.prompt_id,
+                    version_hash: version.hash.clone(),
+                    suite_id: row.id.clone(),
+                    suite_hash: hash,
+                    model: serde_json::to_string(&model).expect("model serialises"),
+                    settings_hash: settings_hash(&model),
+                    status: RunStatus::Running.as_str().to_string(),
+                    total: cases.len() as u32,
+                    done: 0,
+                    passed: 0,
+                    errored: 0,
+                    cached: 0,
+                    score_sum: 0.0,
+                    tokens_in: 0,
+                    tokens_out: 0,
+                    cost: None,
+                    latency_ms: 0,
+                    started_by: ctx.actor.to_string(),
+                    started_at: ctx.at.clone(),
+                    finished_at: None,
+                    error: None,
+                },
             )?;
             let run = get_run_unchecked(tx, &id)?;
             Ok(PreparedRun {
@@ -286,24 +277,16 @@ impl Registry {
 
     /// A reply stored under this cache key by an earlier run.
     pub fn cached_reply(&self, key: &str) -> Result<Option<ReplyFacts>> {
-        Ok(self
-            .connection()
-            .query_row(
-                "SELECT output, tokens_in, tokens_out, latency_ms, cost, finish_reason
-                 FROM eval_cache WHERE key = ?1",
-                [key],
-                |r| {
-                    Ok(ReplyFacts {
-                        output: r.get(0)?,
-                        tokens_in: get_u64(r, 1)?,
-                        tokens_out: get_u64(r, 2)?,
-                        latency_ms: get_u64(r, 3)?,
-                        cost: r.get(4)?,
-                        finish_reason: r.get(5)?,
-                    })
-                },
-            )
-            .optional()?)
+        Ok(
+            eval_cache::get(self.connection(), key)?.map(|c| ReplyFacts {
+                output: c.output,
+                tokens_in: c.tokens_in,
+                tokens_out: c.tokens_out,
+                latency_ms: c.latency_ms,
+                cost: c.cost,
+                finish_reason: c.finish_reason,
+            }),
+        )
     }
 
     /// Checks one case's outcome against its assertions and stores it (and a fresh reply in
@@ -335,10 +318,7 @@ impl Registry {
             tags: case.tags.clone(),
         };
         self.write(|tx, ctx| {
-            let status: Option<String> = tx
-                .prepare_cached("SELECT status FROM eval_runs WHERE id = ?1")?
-                .query_row([run_id], |r| r.get(0))
-                .optional()?;
+            let status = eval_runs::status(tx, run_id)?;
             match status.as_deref() {
                 None => return Err(Error::NotFound(format!("there is no eval run {run_id}"))),
                 Some("running") => {}
@@ -348,18 +328,14 @@ impl Registry {
                     )))
                 }
             }
-            let inserted = tx.prepare_cached(
-                "INSERT OR IGNORE INTO eval_results (run_id, case_id, position, test_case, input,
-                     output, error, passed, score, checks, latency_ms, tokens_in, tokens_out, cost,
-                     cached, attempts, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-            )?
-            .execute(params![
-                    run_id,
-                    case.id,
-                    case.position,
-                    serde_json::to_string(&snapshot).expect("case serialises"),
-                    outcome
+            let inserted = eval_runs::insert_result_if_new(
+                tx,
+                &ResultRow {
+                    run_id: run_id.to_string(),
+                    case_id: case.id.clone(),
+                    position: case.position,
+                    test_case: serde_json::to_string(&snapshot).expect("case serialises"),
+                    input: outcome
                         .input
                         .as_ref()
                         .map(|i| serde_json::to_string(i).expect("input serialises")),
@@ -367,61 +343,55 @@ impl Registry {
                     error,
                     passed,
                     score,
-                    serde_json::to_string(&checks).expect("checks serialise"),
-                    facts.map_or(0, |f| f.latency_ms) as i64,
-                    facts.map_or(0, |f| f.tokens_in) as i64,
-                    facts.map_or(0, |f| f.tokens_out) as i64,
-                    facts.and_then(|f| f.cost),
-                    outcome.cached,
-                    outcome.attempts,
-                    ctx.at,
-                ],
+                    checks: serde_json::to_string(&checks).expect("checks serialise"),
+                    latency_ms: facts.map_or(0, |f| f.latency_ms),
+                    tokens_in: facts.map_or(0, |f| f.tokens_in),
+                    tokens_out: facts.map_or(0, |f| f.tokens_out),
+                    cost: facts.and_then(|f| f.cost),
+                    cached: outcome.cached,
+                    attempts: outcome.attempts,
+                    at: ctx.at.clone(),
+                },
             )?;
-            if inserted == 1 {
-                tx.prepare_cached(
-                    "UPDATE eval_runs SET done = done + 1, passed = passed + ?2,
-                         errored = errored + ?3, cached = cached + ?4, score_sum = score_sum + ?5,
-                         tokens_in = tokens_in + ?6, tokens_out = tokens_out + ?7,
-                         cost = CASE WHEN ?8 IS NULL THEN cost ELSE coalesce(cost, 0) + ?8 END,
-                         latency_ms = latency_ms + ?9
-                     WHERE id = ?1",
-                )?
-                .execute(params![
-                        run_id,
-                        passed as i64,
-                        facts.is_none() as i64,
-                        outcome.cached as i64,
+            if inserted {
+                eval_runs::add_to_totals(
+                    tx,
+                    run_id,
+                    &Tally {
+                        passed,
+                        errored: facts.is_none(),
+                        cached: outcome.cached,
                         score,
-                        facts.map_or(0, |f| f.tokens_in) as i64,
-                        facts.map_or(0, |f| f.tokens_out) as i64,
+                        tokens_in: facts.map_or(0, |f| f.tokens_in),
+                        tokens_out: facts.map_or(0, |f| f.tokens_out),
                         // A cached reply cost nothing this time.
-                        facts.and_then(|f| f.cost).filter(|_| !outcome.cached),
-                        facts.map_or(0, |f| f.latency_ms) as i64,
-                    ],
+                        cost: facts.and_then(|f| f.cost).filter(|_| !outcome.cached),
+                        latency_ms: facts.map_or(0, |f| f.latency_ms),
+                    },
                 )?;
                 if let (Some(f), Some(key), false) = (facts, &outcome.cache_key, outcome.cached) {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO eval_cache (key, output, tokens_in, tokens_out,
-                             latency_ms, cost, finish_reason, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    )?
-                    .execute(params![
-                            key,
-                            f.output,
-                            f.tokens_in as i64,
-                            f.tokens_out as i64,
-                            f.latency_ms as i64,
-                            f.cost,
-                            f.finish_reason,
-                            ctx.at
-                        ],
+                    eval_cache::put(
+                        tx,
+                        &CacheRow {
+                            key: key.clone(),
+                            output: f.output.clone(),
+                            tokens_in: f.tokens_in,
+                            tokens_out: f.tokens_out,
+                            latency_ms: f.latency_ms,
+                            cost: f.cost,
+                            finish_reason: f.finish_reason.clone(),
+                            created_at: ctx.at.clone(),
+                        },
                     )?;
                 }
             }
-            let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {RESULT_COLUMNS} FROM eval_results WHERE run_id = ?1 AND case_id = ?2"
-            ))?;
-            Ok(stmt.query_row(params![run_id, case.id], result_from_row)?)
+            let stored = eval_runs::result(tx, run_id, &case.id)?.ok_or_else(|| {
+                Error::Integrity(format!(
+                    "eval run {run_id} lost its result for case {}",
+                    case.id
+                ))
+            })?;
+            Ok(result_of(stored))
         })
     }
 
@@ -449,10 +419,7 @@ impl Registry {
             } else {
                 status
             };
-            tx.execute(
-                "UPDATE eval_runs SET status = ?2, finished_at = ?3, error = ?4 WHERE id = ?1",
-                params![run_id, status.as_str(), ctx.at, error],
-            )?;
+            eval_runs::finish(tx, run_id, status.as_str(), &ctx.at, error)?;
             let run = get_run_unchecked(tx, run_id)?;
             ctx.event(
                 tx,
@@ -488,11 +455,14 @@ impl Registry {
             Some(r) => Some(resolve_version(conn, prompt, Some(r))?.hash),
             None => None,
         };
-        let mut runs = query_runs(
-            conn,
-            "r.prompt_id = ?1 AND (?2 IS NULL OR s.name = ?2) AND (?3 IS NULL OR r.version_hash = ?3)",
-            &[&p.id, &suite, &hash],
-        )?;
+        let suite_id = match suite {
+            Some(name) => match suites::find(conn, p.id, name)? {
+                Some(s) => Some(s.id),
+                None => return Ok(Vec::new()),
+            },
+            None => None,
+        };
+        let mut runs = query_runs(conn, p.id, suite_id.as_deref(), hash.as_deref())?;
         runs.truncate(limit);
         Ok(runs)
     }
@@ -526,16 +496,8 @@ impl Registry {
         self.write(|tx, ctx| {
             let v = resolve_version(tx, prompt, Some(version))?;
             let p = prompts::get(tx, prompt)?;
-            let found: Option<(String, Option<String>, String, u32)> = tx
-                .query_row(
-                    "SELECT e.run_id, e.output, e.test_case, e.position FROM eval_results e
-                     JOIN eval_runs r ON r.id = e.run_id
-                     WHERE r.prompt_id = ?1 AND r.version_hash = ?2 AND e.case_id = ?3
-                     ORDER BY r.started_at DESC, r.rowid DESC LIMIT 1",
-                    params![p.id, v.hash, case_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()?;
+            let found = eval_runs::latest_result(tx, p.id, &v.hash, case_id)?
+                .map(|x| (x.run_id, x.output, x.test_case, x.position));
             let (run_id, output, case_json, position) = found.ok_or_else(|| {
                 Error::NotFound(format!(
                     "{prompt}@{} has no output for case {case_id} to rate: run the suite on it first",
@@ -552,22 +514,20 @@ impl Registry {
             let case: CaseInput = serde_json::from_str(&case_json).unwrap_or_default();
             let id = ctx.new_id();
             let hash = output_hash(&output);
-            tx.execute(
-                "INSERT INTO ratings (id, prompt_id, version_hash, case_id, run_id, output_hash,
-                     rating, comment, rated_by, rated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    id,
-                    p.id,
-                    v.hash,
-                    case_id,
-                    run_id,
-                    hash,
-                    rating,
-                    comment.trim(),
-                    ctx.actor,
-                    ctx.at
-                ],
+            ratings::insert(
+                tx,
+                &RatingRow {
+                    id: id.clone(),
+                    prompt_id: p.id,
+                    version_hash: v.hash.clone(),
+                    case_id: case_id.to_string(),
+                    run_id: Some(run_id.clone()),
+                    output_hash: hash.clone(),
+                    rating: rating.to_string(),
+                    comment: comment.trim().to_string(),
+                    rated_by: ctx.actor.to_string(),
+                    rated_at: ctx.at.clone(),
+                },
             )?;
             ctx.event(
                 tx,
@@ -607,11 +567,7 @@ impl Registry {
         let conn = self.connection();
         let v = resolve_version(conn, prompt, Some(version))?;
         let p = prompts::get(conn, prompt)?;
-        let all = query_runs(
-            conn,
-            "r.prompt_id = ?1 AND r.version_hash = ?2",
-            &[&p.id, &v.hash],
-        )?;
+        let all = query_runs(conn, p.id, None, Some(&v.hash))?;
         let mut seen = std::collections::BTreeSet::new();
         let runs: Vec<EvalRun> = all
             .into_iter()
@@ -649,13 +605,9 @@ impl Registry {
             {
                 continue;
             }
-            let run = query_runs(
-                conn,
-                "r.prompt_id = ?1 AND r.version_hash = ?2 AND r.suite_id = ?3",
-                &[&p.id, &v.hash, &row.id],
-            )?
-            .into_iter()
-            .next();
+            let run = query_runs(conn, p.id, Some(&row.id), Some(&v.hash))?
+                .into_iter()
+                .next();
             let by_case = match &run {
                 Some(run) => results_of(conn, &run.id)?
                     .into_iter()
@@ -731,42 +683,34 @@ impl Registry {
     }
 }
 
+/// The ratings that count for a version (each person's latest of each case), in case order.
 fn ratings_of(conn: &Connection, prompt_id: i64, v: &Version) -> Result<Vec<Rating>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT r.id, r.case_id, r.run_id, r.output_hash, r.rating, r.comment, r.rated_by,
-                r.rated_at, c.description, c.vars, c.position
-         FROM ratings r LEFT JOIN suite_cases c ON c.id = r.case_id
-         WHERE r.prompt_id = ?1 AND r.version_hash = ?2
-           AND r.rowid = (SELECT max(r2.rowid) FROM ratings r2 WHERE r2.prompt_id = r.prompt_id
-                          AND r2.version_hash = r.version_hash AND r2.case_id = r.case_id
-                          AND r2.rated_by = r.rated_by)
-         ORDER BY c.position, r.rated_at",
-    )?;
-    let rows = stmt.query_map(params![prompt_id, v.hash], |r| {
-        let description: Option<String> = r.get(8)?;
-        let vars: Option<String> = r.get(9)?;
-        let position: Option<u32> = r.get(10)?;
-        let vars = vars
-            .and_then(|v| serde_json::from_str(&v).ok())
-            .unwrap_or_default();
-        Ok(Rating {
-            id: r.get(0)?,
-            version: v.number,
-            version_hash: v.hash.clone(),
-            case_id: r.get(1)?,
-            case_label: match position {
-                Some(p) => case_label(p, description.as_deref().unwrap_or(""), &vars),
-                None => "(a case since removed)".into(),
-            },
-            run_id: r.get(2)?,
-            output_hash: r.get(3)?,
-            rating: r.get(4)?,
-            comment: r.get(5)?,
-            rated_by: r.get(6)?,
-            rated_at: r.get(7)?,
+    Ok(ratings::current(conn, prompt_id, &v.hash)?
+        .into_iter()
+        .map(|c| {
+            let r = c.rating;
+            Rating {
+                id: r.id,
+                version: v.number,
+                version_hash: v.hash.clone(),
+                case_id: r.case_id,
+                case_label: match c.case {
+                    Some(case) => case_label(
+                        case.position,
+                        &case.description,
+                        &serde_json::from_str(&case.vars).unwrap_or_default(),
+                    ),
+                    None => "(a case since removed)".into(),
+                },
+                run_id: r.run_id,
+                output_hash: r.output_hash,
+                rating: r.rating,
+                comment: r.comment,
+                rated_by: r.rated_by,
+                rated_at: r.rated_at,
+            }
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        .collect())
 }
 
 /// At most this many case names in a gate message.
@@ -794,13 +738,10 @@ fn gate_run(
     version: &Version,
 ) -> Result<Option<EvalRun>> {
     let settings = settings_hash(&version.content.model);
-    let runs = query_runs(
-        conn,
-        "r.prompt_id = ?1 AND r.suite_id = ?2 AND r.version_hash = ?3 AND r.settings_hash = ?4
-         AND r.status = 'completed'",
-        &[&prompt_id, &suite_id, &version.hash, &settings],
-    )?;
-    Ok(runs.into_iter().next())
+    let runs = query_runs(conn, prompt_id, Some(suite_id), Some(&version.hash))?;
+    Ok(runs
+        .into_iter()
+        .find(|r| r.settings_hash == settings && r.status == RunStatus::Completed))
 }
 
 /// What the release gate weighs for `version` going to `label` under `req`: the pass rate of
@@ -830,7 +771,7 @@ pub(crate) fn gate_evidence(
         recorded_checks: 0,
     };
     let name = &version.prompt;
-    let Some(row) = suite_row(conn, p.id, &req.suite)? else {
+    let Some(row) = suites::find(conn, p.id, &req.suite)? else {
         result.problem = Some(format!(
             "{name} has no test suite named {}; add it (with its cases) before releasing to {label}",
             req.suite
@@ -838,11 +779,7 @@ pub(crate) fn gate_evidence(
         return Ok(result);
     };
     let Some(run) = gate_run(conn, p.id, &row.id, version)? else {
-        let any = query_runs(
-            conn,
-            "r.prompt_id = ?1 AND r.suite_id = ?2 AND r.version_hash = ?3",
-            &[&p.id, &row.id, &version.hash],
-        )?;
+        let any = query_runs(conn, p.id, Some(&row.id), Some(&version.hash))?;
         let own = settings_hash(&version.content.model);
         result.problem = Some(match any.first() {
             None => format!(

@@ -2,13 +2,14 @@
 //! remove. Each change is one transaction with its ledger entry.
 
 use super::suite_hash;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use super::{Case, CaseInput, Suite, SuiteDetail};
+use super::{Assertion, Case, CaseInput, Suite, SuiteDetail};
 use crate::error::{Error, Result};
 use crate::registry::Registry;
 use crate::store::prompts;
+use crate::store::suites::{self, CaseRow, SuiteRow};
 
 /// At most this many cases per suite: a suite is something people read and runs repeat.
 pub const MAX_CASES: usize = 100_000;
@@ -99,39 +100,14 @@ fn check_case(i: usize, c: &CaseInput) -> Result<()> {
     Ok(())
 }
 
-pub(crate) struct SuiteRow {
-    pub id: String,
-    pub prompt_id: i64,
-    pub name: String,
-    pub description: String,
-    pub created_by: String,
-    pub created_at: String,
-}
-
-pub(crate) fn suite_row(conn: &Connection, prompt_id: i64, name: &str) -> Result<Option<SuiteRow>> {
-    Ok(conn
-        .query_row(
-            "SELECT id, prompt_id, name, description, created_by, created_at FROM suites
-             WHERE prompt_id = ?1 AND name = ?2",
-            params![prompt_id, name],
-            |r| {
-                Ok(SuiteRow {
-                    id: r.get(0)?,
-                    prompt_id: r.get(1)?,
-                    name: r.get(2)?,
-                    description: r.get(3)?,
-                    created_by: r.get(4)?,
-                    created_at: r.get(5)?,
-                })
-            },
-        )
-        .optional()?)
-}
-
 pub(crate) fn require_suite(conn: &Connection, prompt: &str, name: &str) -> Result<SuiteRow> {
     let p = prompts::get(conn, prompt)?;
-    suite_row(conn, p.id, name)?.ok_or_else(|| {
-        let known = suite_names(conn, p.id).unwrap_or_default();
+    suites::find(conn, p.id, name)?.ok_or_else(|| {
+        let known: Vec<String> = suites::list(conn, p.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
         Error::NotFound(if known.is_empty() {
             format!("'{prompt}' has no test suites yet; add one with `promptdesk suite add {prompt} {name}`")
         } else {
@@ -143,55 +119,59 @@ pub(crate) fn require_suite(conn: &Connection, prompt: &str, name: &str) -> Resu
     })
 }
 
-fn suite_names(conn: &Connection, prompt_id: i64) -> Result<Vec<String>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT name FROM suites WHERE prompt_id = ?1 ORDER BY name")?;
-    let names = stmt
-        .query_map([prompt_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(names)
-}
-
-fn case_from_row(r: &Row<'_>) -> rusqlite::Result<(Case, String)> {
-    let vars: String = r.get(3)?;
-    let assertions: String = r.get(5)?;
-    let tags: String = r.get(6)?;
-    Ok((
-        Case {
-            id: r.get(0)?,
-            position: r.get(1)?,
-            description: r.get(2)?,
-            vars: serde_json::from_str(&vars).unwrap_or_default(),
-            expected: r.get(4)?,
-            assertions: serde_json::from_str(&assertions).unwrap_or_default(),
-            tags: serde_json::from_str(&tags).unwrap_or_default(),
-            origin: r.get(7)?,
-            updated_by: r.get(8)?,
-            updated_at: r.get(9)?,
-        },
-        assertions,
-    ))
-}
-
-pub(crate) fn cases(conn: &Connection, suite_id: &str) -> Result<Vec<Case>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, position, description, vars, expected, assertions, tags, origin, updated_by,
-                updated_at
-         FROM suite_cases WHERE suite_id = ?1 ORDER BY position, id",
-    )?;
-    let rows = stmt.query_map([suite_id], case_from_row)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (case, raw) = row?;
-        if case.assertions.is_empty() && raw.trim() != "[]" {
-            return Err(Error::Integrity(format!(
-                "the assertions of case {} do not parse",
-                case.id
-            )));
-        }
-        out.push(case);
+/// A stored case as the app reads it: assertions that do not parse are refused (a case
+/// silently without its assertions would pass everything).
+fn case_of(row: CaseRow) -> Result<Case> {
+    let assertions: Vec<Assertion> = serde_json::from_str(&row.assertions).unwrap_or_default();
+    if assertions.is_empty() && row.assertions.trim() != "[]" {
+        return Err(Error::Integrity(format!(
+            "the assertions of case {} do not parse",
+            row.id
+        )));
     }
-    Ok(out)
+    let position = u32::try_from(row.position).map_err(|_| {
+        Error::Integrity(format!(
+            "case {} is at position {}, which is not a position",
+            row.id, row.position
+        ))
+    })?;
+    Ok(Case {
+        id: row.id,
+        position,
+        description: row.description,
+        vars: serde_json::from_str(&row.vars).unwrap_or_default(),
+        expected: row.expected,
+        assertions,
+        tags: serde_json::from_str(&row.tags).unwrap_or_default(),
+        origin: row.origin,
+        updated_by: row.updated_by,
+        updated_at: row.updated_at,
+    })
+}
+
+/// A case as stored in suite `suite_id`.
+fn row_of(suite_id: &str, c: &Case) -> CaseRow {
+    CaseRow {
+        id: c.id.clone(),
+        suite_id: suite_id.to_string(),
+        position: i64::from(c.position),
+        description: c.description.clone(),
+        vars: Value::Object(c.vars.clone()).to_string(),
+        expected: c.expected.clone(),
+        assertions: serde_json::to_string(&c.assertions).expect("assertions serialise"),
+        tags: serde_json::to_string(&c.tags).expect("tags serialise"),
+        origin: c.origin.clone(),
+        updated_by: c.updated_by.clone(),
+        updated_at: c.updated_at.clone(),
+    }
+}
+
+/// The cases of a suite, in order.
+pub(crate) fn cases(conn: &Connection, suite_id: &str) -> Result<Vec<Case>> {
+    suites::cases(conn, suite_id)?
+        .into_iter()
+        .map(case_of)
+        .collect()
 }
 
 pub(crate) fn suite_of(conn: &Connection, prompt: &str, row: &SuiteRow) -> Result<Suite> {
@@ -220,15 +200,21 @@ impl Registry {
         self.write(|tx, ctx| {
             let id = ctx.new_id();
             let p = prompts::get(tx, prompt)?;
-            if suite_row(tx, p.id, name)?.is_some() {
+            if suites::find(tx, p.id, name)?.is_some() {
                 return Err(Error::Conflict(format!(
                     "'{prompt}' already has a test suite named '{name}'"
                 )));
             }
-            tx.execute(
-                "INSERT INTO suites (id, prompt_id, name, description, created_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, p.id, name, description.trim(), ctx.actor, ctx.at],
+            suites::insert(
+                tx,
+                &SuiteRow {
+                    id: id.clone(),
+                    prompt_id: p.id,
+                    name: name.to_string(),
+                    description: description.trim().to_string(),
+                    created_by: ctx.actor.to_string(),
+                    created_at: ctx.at.clone(),
+                },
             )?;
             ctx.event(
                 tx,
@@ -236,7 +222,7 @@ impl Registry {
                 prompt,
                 json!({"suite": name, "id": id, "description": description.trim()}),
             )?;
-            let row = suite_row(tx, p.id, name)?.expect("just inserted");
+            let row = suites::find(tx, p.id, name)?.expect("just inserted");
             suite_of(tx, prompt, &row)
         })
     }
@@ -245,12 +231,10 @@ impl Registry {
     pub fn suites(&self, prompt: &str) -> Result<Vec<Suite>> {
         let conn = self.connection();
         let p = prompts::get(conn, prompt)?;
-        let mut out = Vec::new();
-        for name in suite_names(conn, p.id)? {
-            let row = suite_row(conn, p.id, &name)?.expect("listed");
-            out.push(suite_of(conn, prompt, &row)?);
-        }
-        Ok(out)
+        suites::list(conn, p.id)?
+            .iter()
+            .map(|row| suite_of(conn, prompt, row))
+            .collect()
     }
 
     /// A suite and its cases.
@@ -289,13 +273,19 @@ impl Registry {
             let ids: Vec<String> = new.iter().map(|_| ctx.new_id()).collect();
             let suite_id_if_new = ctx.new_id();
             let p = prompts::get(tx, prompt)?;
-            let row = match suite_row(tx, p.id, suite)? {
+            let row = match suites::find(tx, p.id, suite)? {
                 Some(r) => r,
                 None if create => {
-                    tx.execute(
-                        "INSERT INTO suites (id, prompt_id, name, description, created_by, created_at)
-                         VALUES (?1, ?2, ?3, '', ?4, ?5)",
-                        params![suite_id_if_new, p.id, suite, ctx.actor, ctx.at],
+                    suites::insert(
+                        tx,
+                        &SuiteRow {
+                            id: suite_id_if_new.clone(),
+                            prompt_id: p.id,
+                            name: suite.to_string(),
+                            description: String::new(),
+                            created_by: ctx.actor.to_string(),
+                            created_at: ctx.at.clone(),
+                        },
                     )?;
                     ctx.event(
                         tx,
@@ -303,31 +293,18 @@ impl Registry {
                         prompt,
                         json!({"suite": suite, "id": suite_id_if_new, "description": ""}),
                     )?;
-                    suite_row(tx, p.id, suite)?.expect("just inserted")
+                    suites::find(tx, p.id, suite)?.expect("just inserted")
                 }
-                None => return Err(require_suite(tx, prompt, suite).err().expect("missing")),
+                None => return Err(require_suite(tx, prompt, suite).expect_err("missing")),
             };
-            let count: i64 = tx.query_row(
-                "SELECT count(*) FROM suite_cases WHERE suite_id = ?1",
-                [&row.id],
-                |r| r.get(0),
-            )?;
+            let count = suites::count_cases(tx, &row.id)?;
             if count as usize + new.len() > MAX_CASES {
                 return Err(Error::bad(format!(
                     "a suite holds at most {MAX_CASES} cases; {suite} has {count} and this adds {}",
                     new.len()
                 )));
             }
-            let next: i64 = tx.query_row(
-                "SELECT coalesce(max(position), 0) + 1 FROM suite_cases WHERE suite_id = ?1",
-                [&row.id],
-                |r| r.get(0),
-            )?;
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO suite_cases (id, suite_id, position, description, vars, expected,
-                     assertions, tags, origin, updated_by, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?;
+            let next = suites::next_position(tx, &row.id)?;
             let mut added = Vec::with_capacity(new.len());
             for (i, (c, id)) in new.into_iter().zip(ids).enumerate() {
                 let case = Case {
@@ -342,19 +319,7 @@ impl Registry {
                     updated_by: ctx.actor.to_string(),
                     updated_at: ctx.at.clone(),
                 };
-                stmt.execute(params![
-                    case.id,
-                    row.id,
-                    case.position,
-                    case.description,
-                    Value::Object(case.vars.clone()).to_string(),
-                    case.expected,
-                    serde_json::to_string(&case.assertions).expect("assertions serialise"),
-                    serde_json::to_string(&case.tags).expect("tags serialise"),
-                    case.origin,
-                    case.updated_by,
-                    case.updated_at,
-                ])?;
+                suites::insert_case(tx, &row_of(&row.id, &case))?;
                 added.push(case);
             }
             ctx.event(
@@ -398,20 +363,7 @@ impl Registry {
                 updated_at: ctx.at.clone(),
                 ..old.clone()
             };
-            tx.execute(
-                "UPDATE suite_cases SET description = ?2, vars = ?3, expected = ?4, assertions = ?5,
-                     tags = ?6, updated_by = ?7, updated_at = ?8 WHERE id = ?1",
-                params![
-                    case.id,
-                    case.description,
-                    Value::Object(case.vars.clone()).to_string(),
-                    case.expected,
-                    serde_json::to_string(&case.assertions).expect("assertions serialise"),
-                    serde_json::to_string(&case.tags).expect("tags serialise"),
-                    case.updated_by,
-                    case.updated_at,
-                ],
-            )?;
+            suites::update_case(tx, &row_of(&row.id, &case))?;
             ctx.event(
                 tx,
                 "suite.case_updated",
@@ -432,7 +384,7 @@ impl Registry {
                 .ok_or_else(|| {
                     Error::NotFound(format!("suite {suite} of '{prompt}' has no case {case_id}"))
                 })?;
-            tx.execute("DELETE FROM suite_cases WHERE id = ?1", [case_id])?;
+            suites::delete_case(tx, case_id)?;
             ctx.event(
                 tx,
                 "suite.case_removed",

@@ -6,7 +6,7 @@
 
 mod markdown;
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -15,7 +15,8 @@ use crate::eval::{Case, CaseInput};
 use crate::refs::Ref;
 use crate::registry::Registry;
 use crate::release::{Release, RollbackRequest};
-use crate::store::{labels, ledger, prompts};
+use crate::store::incidents::{self as store, IncidentRow, NoteRow, PostmortemRow};
+use crate::store::{labels, ledger, prompts, versions};
 
 pub use markdown::postmortem_markdown;
 
@@ -151,54 +152,52 @@ pub struct OpenAction {
     pub overdue: bool,
 }
 
-const COLUMNS: &str = "i.id, i.title, i.severity, i.status, i.detection, i.detected_at, p.name,
-    i.label, i.suspected_release, i.rollback_release, i.notes, i.opened_by, i.opened_at,
-    i.mitigated_at, i.resolved_at, i.updated_at";
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Incident> {
+/// A stored incident as the app shows it, its prompt by name.
+fn incident_of(conn: &Connection, row: IncidentRow) -> Result<Incident> {
+    let prompt = prompts::get_by_id(conn, row.prompt_id)?.name;
     Ok(Incident {
-        id: r.get(0)?,
-        title: r.get(1)?,
-        severity: r.get(2)?,
-        status: r.get(3)?,
-        detection: r.get(4)?,
-        detected_at: r.get(5)?,
-        prompt: r.get(6)?,
-        label: r.get(7)?,
-        suspected_release: r.get(8)?,
-        rollback_release: r.get(9)?,
-        notes: r.get(10)?,
-        opened_by: r.get(11)?,
-        opened_at: r.get(12)?,
-        mitigated_at: r.get(13)?,
-        resolved_at: r.get(14)?,
-        updated_at: r.get(15)?,
+        id: row.id,
+        title: row.title,
+        severity: row.severity,
+        status: row.status,
+        detection: row.detection,
+        detected_at: row.detected_at,
+        prompt,
+        label: row.label,
+        suspected_release: row.suspected_release,
+        rollback_release: row.rollback_release,
+        notes: row.notes,
+        opened_by: row.opened_by,
+        opened_at: row.opened_at,
+        mitigated_at: row.mitigated_at,
+        resolved_at: row.resolved_at,
+        updated_at: row.updated_at,
     })
 }
 
-/// The incident whose id is `id` or starts with it.
-pub(crate) fn find(conn: &Connection, id: &str) -> Result<Incident> {
+/// The row of the incident whose id is `id` or starts with it.
+fn find_row(conn: &Connection, id: &str) -> Result<IncidentRow> {
     let id = id.trim();
     if id.len() < 4 {
         return Err(Error::bad(format!(
             "incident {id:?}: give at least 4 characters of its id"
         )));
     }
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM incidents i JOIN prompts p ON p.id = i.prompt_id
-         WHERE i.id = ?1 OR i.id LIKE ?1 || '%' ORDER BY i.id = ?1 DESC LIMIT 2"
-    ))?;
-    let found: Vec<Incident> = stmt
-        .query_map([id], from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut found = store::matching(conn, id)?;
     match found.as_slice() {
         [] => Err(Error::NotFound(format!("there is no incident {id}"))),
-        [one] => Ok(one.clone()),
-        [first, ..] if first.id == id => Ok(first.clone()),
+        [_] => Ok(found.remove(0)),
+        [first, ..] if first.id == id => Ok(found.remove(0)),
         _ => Err(Error::bad(format!(
             "{id} matches several incidents: give more of the id"
         ))),
     }
+}
+
+/// The incident whose id is `id` or starts with it.
+pub(crate) fn find(conn: &Connection, id: &str) -> Result<Incident> {
+    let row = find_row(conn, id)?;
+    incident_of(conn, row)
 }
 
 fn check_choice(what: &str, value: &str, allowed: &[&str]) -> Result<()> {
@@ -354,23 +353,26 @@ impl Registry {
             } else {
                 new.detected_at.clone()
             };
-            tx.execute(
-                "INSERT INTO incidents (id, title, severity, status, detection, detected_at,
-                     prompt_id, label, suspected_release, notes, opened_by, opened_at, updated_at)
-                 VALUES (?1, ?2, ?3, 'investigating', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
-                params![
-                    id,
-                    title,
-                    new.severity,
-                    new.detection,
-                    detected,
-                    p.id,
-                    label,
-                    suspected.as_ref().map(|r| r.id.clone()),
-                    new.notes.trim(),
-                    ctx.actor,
-                    ctx.at
-                ],
+            store::insert(
+                tx,
+                &IncidentRow {
+                    id: id.clone(),
+                    title: title.clone(),
+                    severity: new.severity.clone(),
+                    status: "investigating".into(),
+                    detection: new.detection.clone(),
+                    detected_at: detected,
+                    prompt_id: p.id,
+                    label: label.clone(),
+                    suspected_release: suspected.as_ref().map(|r| r.id.clone()),
+                    rollback_release: None,
+                    notes: new.notes.trim().to_string(),
+                    opened_by: ctx.actor.to_string(),
+                    opened_at: ctx.at.clone(),
+                    mitigated_at: None,
+                    resolved_at: None,
+                    updated_at: ctx.at.clone(),
+                },
             )?;
             let incident = find(tx, &id)?;
             ctx.event(
@@ -389,12 +391,11 @@ impl Registry {
 
     /// Incidents, newest first; only those not resolved when `open_only`.
     pub fn incidents(&self, open_only: bool) -> Result<Vec<Incident>> {
-        let mut stmt = self.connection().prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM incidents i JOIN prompts p ON p.id = i.prompt_id
-             WHERE (?1 = 0 OR i.status != 'resolved') ORDER BY i.opened_at DESC, i.id"
-        ))?;
-        let rows = stmt.query_map([open_only], from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let conn = self.connection();
+        store::list(conn, open_only)?
+            .into_iter()
+            .map(|row| incident_of(conn, row))
+            .collect()
     }
 
     pub fn incident(&self, id: &str) -> Result<Incident> {
@@ -428,11 +429,7 @@ impl Registry {
             labels: labels_serving,
             included_by: self.included_by(&incident.prompt)?,
         };
-        let has_postmortem: bool = self.connection().query_row(
-            "SELECT EXISTS (SELECT 1 FROM postmortems WHERE incident_id = ?1)",
-            [&incident.id],
-            |r| r.get(0),
-        )?;
+        let has_postmortem = store::postmortem(self.connection(), &incident.id)?.is_some();
         Ok(IncidentDetail {
             timeline: self.incident_timeline(&incident, suspected.as_ref())?,
             serving: serving.map(|l| l.number),
@@ -456,15 +453,11 @@ impl Registry {
         // Start at the creation of the version the suspected release shipped (its review and
         // approvals come after); without one, at the incident.
         let start: String = match suspected {
-            Some(s) => conn
-                .query_row(
-                    "SELECT v.created_at FROM versions v JOIN prompts p ON p.id = v.prompt_id
-                     WHERE p.name = ?1 AND v.hash = ?2",
-                    params![incident.prompt, s.to_hash],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .unwrap_or_else(|| s.at.clone()),
+            Some(s) => match prompts::find(conn, &incident.prompt)? {
+                Some(p) => versions::by_hash(conn, p.id, &s.to_hash)?.map(|v| v.created_at),
+                None => None,
+            }
+            .unwrap_or_else(|| s.at.clone()),
             None => incident.opened_at.clone(),
         };
         // The story is the bad version's: its creation, its reviews, and the label's moves
@@ -521,20 +514,14 @@ impl Registry {
                 }
             }
         }
-        let mut stmt = conn.prepare_cached(
-            "SELECT at, text, author FROM incident_notes WHERE incident_id = ?1 ORDER BY at, id",
-        )?;
-        let notes = stmt.query_map([&incident.id], |r| {
-            Ok(TimelineEntry {
-                at: r.get(0)?,
+        for n in store::notes(conn, &incident.id)? {
+            out.push(TimelineEntry {
+                at: n.at,
                 kind: "note".into(),
-                text: r.get(1)?,
-                actor: r.get(2)?,
+                text: n.text,
+                actor: n.author,
                 ledger_seq: None,
-            })
-        })?;
-        for n in notes {
-            out.push(n?);
+            });
         }
         out.push(TimelineEntry {
             at: incident.detected_at.clone(),
@@ -583,7 +570,8 @@ impl Registry {
             None => None,
         };
         self.write(|tx, ctx| {
-            let before = find(tx, id)?;
+            let row = find_row(tx, id)?;
+            let before = incident_of(tx, row.clone())?;
             let status = change.status.clone().unwrap_or(before.status.clone());
             let mitigated_at = match (status.as_str(), &before.mitigated_at) {
                 ("mitigated" | "resolved", None) => Some(ctx.at.clone()),
@@ -593,25 +581,24 @@ impl Registry {
                 "resolved" => before.resolved_at.clone().or(Some(ctx.at.clone())),
                 _ => None,
             };
-            tx.execute(
-                "UPDATE incidents SET title = ?2, severity = ?3, status = ?4, notes = ?5,
-                     suspected_release = ?6, mitigated_at = ?7, resolved_at = ?8, updated_at = ?9
-                 WHERE id = ?1",
-                params![
-                    before.id,
-                    change
+            store::update(
+                tx,
+                &IncidentRow {
+                    title: change
                         .title
                         .as_deref()
                         .map(str::trim)
-                        .unwrap_or(&before.title),
-                    change.severity.as_deref().unwrap_or(&before.severity),
+                        .unwrap_or(&before.title)
+                        .to_string(),
+                    severity: change.severity.clone().unwrap_or(before.severity.clone()),
                     status,
-                    change.notes.as_deref().unwrap_or(&before.notes),
-                    suspected.as_ref().or(before.suspected_release.as_ref()),
+                    notes: change.notes.clone().unwrap_or(before.notes.clone()),
+                    suspected_release: suspected.clone().or(before.suspected_release.clone()),
                     mitigated_at,
                     resolved_at,
-                    ctx.at
-                ],
+                    updated_at: ctx.at.clone(),
+                    ..row
+                },
             )?;
             let after = find(tx, &before.id)?;
             let kind = if after.status == "resolved" && before.status != "resolved" {
@@ -655,10 +642,16 @@ impl Registry {
             let incident = find(tx, id)?;
             let note_id = ctx.new_id();
             let when = at.filter(|a| !a.is_empty()).unwrap_or(&ctx.at).to_string();
-            tx.execute(
-                "INSERT INTO incident_notes (id, incident_id, at, text, author, written_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![note_id, incident.id, when, text.trim(), ctx.actor, ctx.at],
+            store::insert_note(
+                tx,
+                &NoteRow {
+                    id: note_id.clone(),
+                    incident_id: incident.id.clone(),
+                    at: when.clone(),
+                    text: text.trim().to_string(),
+                    author: ctx.actor.to_string(),
+                    written_at: ctx.at.clone(),
+                },
             )?;
             ctx.event(
                 tx,
@@ -718,11 +711,7 @@ impl Registry {
                 } else {
                     "mitigated"
                 };
-                tx.execute(
-                    "UPDATE incidents SET rollback_release = ?2, status = ?3,
-                         mitigated_at = coalesce(mitigated_at, ?4), updated_at = ?4 WHERE id = ?1",
-                    params![incident.id, release.id, status, ctx.at],
-                )?;
+                store::set_rollback(tx, &incident.id, &release.id, status, &ctx.at)?;
                 ctx.event(
                     tx,
                     "incident.rolled_back",
@@ -740,23 +729,18 @@ impl Registry {
     pub fn postmortem(&self, id: &str) -> Result<Postmortem> {
         let detail = self.incident_detail(id)?;
         let conn = self.connection();
-        let stored: Option<(String, String, String)> = conn
-            .query_row(
-                "SELECT doc, updated_by, updated_at FROM postmortems WHERE incident_id = ?1",
-                [&detail.incident.id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let (doc, saved, updated_by, updated_at) = match stored {
-            Some((doc, by, at)) => (
-                serde_json::from_str(&doc)
-                    .map_err(|e| Error::Integrity(format!("the postmortem does not parse: {e}")))?,
-                true,
-                Some(by),
-                Some(at),
-            ),
-            None => (PostmortemDoc::default(), false, None, None),
-        };
+        let (doc, saved, updated_by, updated_at) =
+            match store::postmortem(conn, &detail.incident.id)? {
+                Some(m) => (
+                    serde_json::from_str(&m.doc).map_err(|e| {
+                        Error::Integrity(format!("the postmortem does not parse: {e}"))
+                    })?,
+                    true,
+                    Some(m.updated_by),
+                    Some(m.updated_at),
+                ),
+                None => (PostmortemDoc::default(), false, None, None),
+            };
         let (good, bad) = match &detail.suspected {
             Some(s) => (s.from_version, Some(s.to_version)),
             None => (None, None),
@@ -852,12 +836,14 @@ impl Registry {
                 a.owner = a.owner.trim().to_string();
             }
             let text = serde_json::to_string(&doc).expect("postmortems serialise");
-            tx.execute(
-                "INSERT INTO postmortems (incident_id, doc, updated_by, updated_at)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (incident_id) DO UPDATE SET doc = excluded.doc,
-                     updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-                params![incident.id, text, ctx.actor, ctx.at],
+            store::put_postmortem(
+                tx,
+                &PostmortemRow {
+                    incident_id: incident.id.clone(),
+                    doc: text,
+                    updated_by: ctx.actor.to_string(),
+                    updated_at: ctx.at.clone(),
+                },
             )?;
             ctx.event(
                 tx,
@@ -895,22 +881,10 @@ impl Registry {
 
     /// Corrective actions not done yet, over every postmortem; overdue ones first.
     pub fn open_actions(&self, today: &str) -> Result<Vec<OpenAction>> {
-        let mut stmt = self.connection().prepare_cached(
-            "SELECT i.id, i.title, i.severity, m.doc FROM postmortems m
-             JOIN incidents i ON i.id = m.incident_id ORDER BY i.opened_at",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
         let mut out = Vec::new();
-        for row in rows {
-            let (incident, title, severity, doc) = row?;
-            let doc: PostmortemDoc = serde_json::from_str(&doc).unwrap_or_default();
+        for (i, m) in store::postmortems(self.connection())? {
+            let (incident, title, severity) = (i.id, i.title, i.severity);
+            let doc: PostmortemDoc = serde_json::from_str(&m.doc).unwrap_or_default();
             for a in doc.actions.into_iter().filter(|a| a.status != "done") {
                 out.push(OpenAction {
                     overdue: !a.due.is_empty() && a.due.as_str() < today,

@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 use super::prompts::Prompts;
 use super::{exchanges, Entry};
 use crate::error::Result;
+use crate::store;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Table {
@@ -306,99 +307,7 @@ impl RecordState {
         problems: &mut Vec<String>,
     ) -> Result<()> {
         let expected = self.expected(conn, prompts)?;
-        let mut found: BTreeMap<(Table, String), Map<String, Value>> = BTreeMap::new();
-        read(
-            conn,
-            Table::Suites,
-            "SELECT s.id, coalesce(p.name, ''), s.name, s.description, s.created_by, s.created_at
-             FROM suites s LEFT JOIN prompts p ON p.id = s.prompt_id",
-            &["prompt", "name", "description", "created_by", "created_at"],
-            &[],
-            &mut found,
-        )?;
-        read(
-            conn,
-            Table::Cases,
-            "SELECT id, suite_id, position, description, vars, expected, assertions, tags, origin,
-                    updated_by, updated_at FROM suite_cases",
-            &[
-                "suite",
-                "position",
-                "description",
-                "vars",
-                "expected",
-                "assertions",
-                "tags",
-                "origin",
-                "updated_by",
-                "updated_at",
-            ],
-            &["vars", "assertions", "tags"],
-            &mut found,
-        )?;
-        read(
-            conn,
-            Table::Ratings,
-            "SELECT r.id, coalesce(p.name, ''), r.version_hash, r.case_id, r.output_hash, r.rating,
-                    r.comment, r.rated_by, r.rated_at
-             FROM ratings r LEFT JOIN prompts p ON p.id = r.prompt_id",
-            &[
-                "prompt",
-                "version_hash",
-                "case_id",
-                "output_hash",
-                "rating",
-                "comment",
-                "rated_by",
-                "rated_at",
-            ],
-            &[],
-            &mut found,
-        )?;
-        read(
-            conn,
-            Table::Incidents,
-            "SELECT i.id, coalesce(p.name, ''), i.title, i.severity, i.status, i.detection,
-                    i.detected_at, i.label, i.suspected_release, i.rollback_release, i.notes,
-                    i.opened_by, i.opened_at, i.mitigated_at, i.resolved_at, i.updated_at
-             FROM incidents i LEFT JOIN prompts p ON p.id = i.prompt_id",
-            &[
-                "prompt",
-                "title",
-                "severity",
-                "status",
-                "detection",
-                "detected_at",
-                "label",
-                "suspected_release",
-                "rollback_release",
-                "notes",
-                "opened_by",
-                "opened_at",
-                "mitigated_at",
-                "resolved_at",
-                "updated_at",
-            ],
-            &[],
-            &mut found,
-        )?;
-        read(
-            conn,
-            Table::Notes,
-            "SELECT id, incident_id, at, text, author, written_at FROM incident_notes",
-            &["incident", "at", "text", "author", "written_at"],
-            &[],
-            &mut found,
-        )?;
-        read(
-            conn,
-            Table::Postmortems,
-            "SELECT incident_id, doc, updated_by, updated_at FROM postmortems",
-            &["doc", "updated_by", "updated_at"],
-            &["doc"],
-            &mut found,
-        )?;
-
+        let found = stored_rows(conn)?;
         let keys: BTreeSet<&(Table, String)> = expected.keys().chain(found.keys()).collect();
         for key in keys {
             let (table, id) = key;
@@ -447,39 +356,79 @@ fn describe(row: &Map<String, Value>) -> String {
         .unwrap_or_else(|| "a row".into())
 }
 
-/// Reads a table as JSON objects by id: the first column is the id, the others are `columns`;
-/// those in `json` are stored as JSON text.
-fn read(
-    conn: &Connection,
-    table: Table,
-    sql: &str,
-    columns: &[&str],
-    json_columns: &[&str],
-    out: &mut BTreeMap<(Table, String), Map<String, Value>>,
-) -> Result<()> {
-    let mut stmt = conn.prepare(sql)?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let id: String = r.get(0)?;
-        let mut row = Map::new();
-        for (i, column) in columns.iter().enumerate() {
-            let value = match r.get_ref(i + 1)? {
-                rusqlite::types::ValueRef::Null => Value::Null,
-                rusqlite::types::ValueRef::Integer(n) => json!(n),
-                rusqlite::types::ValueRef::Real(f) => json!(f),
-                rusqlite::types::ValueRef::Text(t) => {
-                    let t = String::from_utf8_lossy(t).into_owned();
-                    if json_columns.contains(column) {
-                        serde_json::from_str(&t).unwrap_or(Value::String(t))
-                    } else {
-                        Value::String(t)
-                    }
-                }
-                rusqlite::types::ValueRef::Blob(_) => Value::Null,
-            };
-            row.insert(column.to_string(), value);
-        }
-        out.insert((table, id), row);
+/// Stored JSON text as the value it holds (the text itself when it does not parse).
+fn json_text(t: &str) -> Value {
+    serde_json::from_str(t).unwrap_or_else(|_| Value::String(t.to_string()))
+}
+
+/// The rows of these tables as they are here, as JSON objects by table and id, each column as
+/// the ledger's changes describe it (rows name their prompt, `''` when it is not here; JSON
+/// columns are values).
+fn stored_rows(conn: &Connection) -> Result<BTreeMap<(Table, String), Map<String, Value>>> {
+    let names: HashMap<i64, String> = store::prompts::list(conn, None)?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let prompt = |id: i64| json!(names.get(&id).cloned().unwrap_or_default());
+    let mut out = BTreeMap::new();
+    let mut put = |table: Table, id: String, row: Value| {
+        out.insert((table, id), obj(row).expect("rows are objects"));
+    };
+    for s in store::suites::all(conn)? {
+        put(
+            Table::Suites,
+            s.id,
+            json!({"prompt": prompt(s.prompt_id), "name": s.name, "description": s.description,
+                   "created_by": s.created_by, "created_at": s.created_at}),
+        );
     }
-    Ok(())
+    for c in store::suites::all_cases(conn)? {
+        put(
+            Table::Cases,
+            c.id,
+            json!({"suite": c.suite_id, "position": c.position, "description": c.description,
+                   "vars": json_text(&c.vars), "expected": c.expected,
+                   "assertions": json_text(&c.assertions), "tags": json_text(&c.tags),
+                   "origin": c.origin, "updated_by": c.updated_by, "updated_at": c.updated_at}),
+        );
+    }
+    for r in store::ratings::all(conn)? {
+        put(
+            Table::Ratings,
+            r.id,
+            json!({"prompt": prompt(r.prompt_id), "version_hash": r.version_hash,
+                   "case_id": r.case_id, "output_hash": r.output_hash, "rating": r.rating,
+                   "comment": r.comment, "rated_by": r.rated_by, "rated_at": r.rated_at}),
+        );
+    }
+    for i in store::incidents::all(conn)? {
+        put(
+            Table::Incidents,
+            i.id,
+            json!({"prompt": prompt(i.prompt_id), "title": i.title, "severity": i.severity,
+                   "status": i.status, "detection": i.detection, "detected_at": i.detected_at,
+                   "label": i.label, "suspected_release": i.suspected_release,
+                   "rollback_release": i.rollback_release, "notes": i.notes,
+                   "opened_by": i.opened_by, "opened_at": i.opened_at,
+                   "mitigated_at": i.mitigated_at, "resolved_at": i.resolved_at,
+                   "updated_at": i.updated_at}),
+        );
+    }
+    for n in store::incidents::all_notes(conn)? {
+        put(
+            Table::Notes,
+            n.id,
+            json!({"incident": n.incident_id, "at": n.at, "text": n.text, "author": n.author,
+                   "written_at": n.written_at}),
+        );
+    }
+    for m in store::incidents::all_postmortems(conn)? {
+        put(
+            Table::Postmortems,
+            m.incident_id,
+            json!({"doc": json_text(&m.doc), "updated_by": m.updated_by,
+                   "updated_at": m.updated_at}),
+        );
+    }
+    Ok(out)
 }

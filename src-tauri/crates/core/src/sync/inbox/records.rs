@@ -5,12 +5,16 @@
 use std::collections::HashSet;
 
 use super::super::records::{self as record_types, Collection, RecordChange, RECORD_KINDS};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
 use super::{misrouted, prompt_id, witness, Pulled};
 use crate::error::{Error, Result};
 use crate::registry::WriteContext;
+use crate::store::eval_runs;
+use crate::store::incidents::{self, IncidentRow, NoteRow, PostmortemRow};
+use crate::store::ratings::{self, RatingRow};
+use crate::store::suites::{self, CaseRow, SuiteRow};
 use crate::sync::EventBody;
 /// A change to records (suites, cases, ratings, incidents, notes, postmortems, eval runs).
 pub(super) fn put(
@@ -75,152 +79,123 @@ pub(super) fn apply_records(
         let id = change.id.as_str();
         let Some(record) = change.typed().map_err(Error::Integrity)? else {
             // Only cases are ever deleted (the event's check says so).
-            tx.execute("DELETE FROM suite_cases WHERE id = ?1", [id])?;
+            suites::delete_case(tx, id)?;
             continue;
         };
         match record {
             record_types::Record::Suite(s) => {
-                let holder: Option<String> = tx
-                    .query_row(
-                        "SELECT id FROM suites WHERE prompt_id = ?1 AND name = ?2 AND id != ?3",
-                        params![prompt_id, s.name, id],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
+                let holder = suites::find(tx, prompt_id, &s.name)?.filter(|h| h.id != id);
                 if let Some(mine) = holder {
-                    move_suite_aside(tx, ctx, prompt_id, prompt, &mine, &s.name, author)?;
+                    move_suite_aside(tx, ctx, prompt_id, prompt, &mine.id, &s.name, author)?;
                 }
-                tx.execute(
-                    "INSERT INTO suites (id, prompt_id, name, description, created_by, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (id) DO UPDATE SET name = excluded.name,
-                         description = excluded.description, created_by = excluded.created_by,
-                         created_at = excluded.created_at",
-                    params![
-                        id,
+                suites::upsert(
+                    tx,
+                    &SuiteRow {
+                        id: id.to_string(),
                         prompt_id,
-                        s.name,
-                        s.description,
-                        s.created_by,
-                        s.created_at
-                    ],
+                        name: s.name,
+                        description: s.description,
+                        created_by: s.created_by,
+                        created_at: s.created_at,
+                    },
                 )?;
             }
             record_types::Record::Case(c) => {
-                require_row(tx, "suites", &c.suite, "test suite", prompt)?;
-                tx.execute(
-                    "INSERT INTO suite_cases (id, suite_id, position, description, vars, expected,
-                         assertions, tags, origin, updated_by, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                     ON CONFLICT (id) DO UPDATE SET suite_id = excluded.suite_id,
-                         position = excluded.position, description = excluded.description,
-                         vars = excluded.vars, expected = excluded.expected,
-                         assertions = excluded.assertions, tags = excluded.tags,
-                         origin = excluded.origin, updated_by = excluded.updated_by,
-                         updated_at = excluded.updated_at",
-                    params![
-                        id,
-                        c.suite,
-                        c.position,
-                        c.description,
-                        Value::Object(c.vars).to_string(),
-                        c.expected,
-                        serde_json::to_string(&c.assertions).expect("assertions serialise"),
-                        serde_json::to_string(&c.tags).expect("tags serialise"),
-                        c.origin,
-                        c.updated_by,
-                        c.updated_at
-                    ],
+                if suites::get(tx, &c.suite)?.is_none() {
+                    return Err(not_pulled("test suite", &c.suite, prompt));
+                }
+                suites::upsert_case(
+                    tx,
+                    &CaseRow {
+                        id: id.to_string(),
+                        suite_id: c.suite,
+                        position: i64::from(c.position),
+                        description: c.description,
+                        vars: Value::Object(c.vars).to_string(),
+                        expected: c.expected,
+                        assertions: serde_json::to_string(&c.assertions)
+                            .expect("assertions serialise"),
+                        tags: serde_json::to_string(&c.tags).expect("tags serialise"),
+                        origin: c.origin,
+                        updated_by: c.updated_by,
+                        updated_at: c.updated_at,
+                    },
                 )?;
             }
             record_types::Record::Rating(r) => {
                 // The rater's run stays in their registry: the rating keeps no run here.
-                let run: Option<String> = match &r.run_id {
-                    Some(run) => tx
-                        .query_row("SELECT id FROM eval_runs WHERE id = ?1", [run], |row| {
-                            row.get(0)
-                        })
-                        .optional()?,
-                    None => None,
+                let run = match r.run_id {
+                    Some(run) if eval_runs::status(tx, &run)?.is_some() => Some(run),
+                    _ => None,
                 };
                 // Ratings never change: a rating already here is this one.
-                tx.execute(
-                    "INSERT INTO ratings (id, prompt_id, version_hash, case_id, run_id, output_hash,
-                         rating, comment, rated_by, rated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT (id) DO NOTHING",
-                    params![
-                        id,
+                ratings::insert_if_new(
+                    tx,
+                    &RatingRow {
+                        id: id.to_string(),
                         prompt_id,
-                        r.version_hash,
-                        r.case_id,
-                        run,
-                        r.output_hash,
-                        r.rating,
-                        r.comment,
-                        r.rated_by,
-                        r.rated_at
-                    ],
+                        version_hash: r.version_hash,
+                        case_id: r.case_id,
+                        run_id: run,
+                        output_hash: r.output_hash,
+                        rating: r.rating,
+                        comment: r.comment,
+                        rated_by: r.rated_by,
+                        rated_at: r.rated_at,
+                    },
                 )?;
             }
             record_types::Record::Incident(i) => {
-                tx.execute(
-                    "INSERT INTO incidents (id, title, severity, status, detection, detected_at,
-                         prompt_id, label, suspected_release, rollback_release, notes, opened_by,
-                         opened_at, mitigated_at, resolved_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-                     ON CONFLICT (id) DO UPDATE SET title = excluded.title,
-                         severity = excluded.severity, status = excluded.status,
-                         detection = excluded.detection, detected_at = excluded.detected_at,
-                         label = excluded.label, suspected_release = excluded.suspected_release,
-                         rollback_release = excluded.rollback_release, notes = excluded.notes,
-                         opened_by = excluded.opened_by, opened_at = excluded.opened_at,
-                         mitigated_at = excluded.mitigated_at, resolved_at = excluded.resolved_at,
-                         updated_at = excluded.updated_at",
-                    params![
-                        id,
-                        i.title,
-                        i.severity,
-                        i.status,
-                        i.detection,
-                        i.detected_at,
+                incidents::upsert(
+                    tx,
+                    &IncidentRow {
+                        id: id.to_string(),
+                        title: i.title,
+                        severity: i.severity,
+                        status: i.status,
+                        detection: i.detection,
+                        detected_at: i.detected_at,
                         prompt_id,
-                        i.label,
-                        i.suspected_release,
-                        i.rollback_release,
-                        i.notes,
-                        i.opened_by,
-                        i.opened_at,
-                        i.mitigated_at,
-                        i.resolved_at,
-                        i.updated_at
-                    ],
+                        label: i.label,
+                        suspected_release: i.suspected_release,
+                        rollback_release: i.rollback_release,
+                        notes: i.notes,
+                        opened_by: i.opened_by,
+                        opened_at: i.opened_at,
+                        mitigated_at: i.mitigated_at,
+                        resolved_at: i.resolved_at,
+                        updated_at: i.updated_at,
+                    },
                 )?;
             }
             record_types::Record::IncidentNote(n) => {
-                require_row(tx, "incidents", &n.incident, "incident", prompt)?;
-                tx.execute(
-                    "INSERT INTO incident_notes (id, incident_id, at, text, author, written_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT (id) DO UPDATE SET incident_id = excluded.incident_id,
-                         at = excluded.at, text = excluded.text, author = excluded.author,
-                         written_at = excluded.written_at",
-                    params![id, n.incident, n.at, n.text, n.author, n.written_at],
+                if incidents::get(tx, &n.incident)?.is_none() {
+                    return Err(not_pulled("incident", &n.incident, prompt));
+                }
+                incidents::upsert_note(
+                    tx,
+                    &NoteRow {
+                        id: id.to_string(),
+                        incident_id: n.incident,
+                        at: n.at,
+                        text: n.text,
+                        author: n.author,
+                        written_at: n.written_at,
+                    },
                 )?;
             }
             record_types::Record::Postmortem(m) => {
-                require_row(tx, "incidents", id, "incident", prompt)?;
-                tx.execute(
-                    "INSERT INTO postmortems (incident_id, doc, updated_by, updated_at)
-                     VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (incident_id) DO UPDATE SET doc = excluded.doc,
-                         updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-                    params![
-                        id,
-                        serde_json::to_string(&m.doc).expect("postmortems serialise"),
-                        m.updated_by,
-                        m.updated_at
-                    ],
+                if incidents::get(tx, id)?.is_none() {
+                    return Err(not_pulled("incident", id, prompt));
+                }
+                incidents::put_postmortem(
+                    tx,
+                    &PostmortemRow {
+                        incident_id: id.to_string(),
+                        doc: serde_json::to_string(&m.doc).expect("postmortems serialise"),
+                        updated_by: m.updated_by,
+                        updated_at: m.updated_at,
+                    },
                 )?;
             }
             record_types::Record::EvalRun(r) => {
@@ -233,19 +208,10 @@ pub(super) fn apply_records(
 
 /// The row a record belongs to (a case's suite, a note's incident) must be here: the server
 /// accepts such a record only after the one it belongs to, and pulls come in its order.
-fn require_row(tx: &Connection, table: &str, id: &str, what: &str, prompt: &str) -> Result<()> {
-    let found: bool = tx.query_row(
-        &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"),
-        [id],
-        |r| r.get(0),
-    )?;
-    if found {
-        Ok(())
-    } else {
-        Err(Error::bad(format!(
-            "{what} {id} of {prompt} is not in this registry (its creation was not pulled)"
-        )))
-    }
+fn not_pulled(what: &str, id: &str, prompt: &str) -> Error {
+    Error::bad(format!(
+        "{what} {id} of {prompt} is not in this registry (its creation was not pulled)"
+    ))
 }
 
 /// A suite of the server's takes `name`, which a suite made here holds (the server refused it,
@@ -271,20 +237,12 @@ fn move_suite_aside(
         let mut base = name.to_string();
         base.truncate(64 - suffix.len());
         let candidate = format!("{base}{suffix}");
-        let taken: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM suites WHERE prompt_id = ?1 AND name = ?2)",
-            params![prompt_id, candidate],
-            |r| r.get(0),
-        )?;
-        if !taken {
+        if suites::find(tx, prompt_id, &candidate)?.is_none() {
             break candidate;
         }
         n += 1;
     };
-    tx.execute(
-        "UPDATE suites SET name = ?2 WHERE id = ?1",
-        params![suite_id, new_name],
-    )?;
+    suites::rename(tx, suite_id, &new_name)?;
     let why = format!(
         "{server_author}'s test suite {name} of {prompt} reached the server first; the suite made \
          here under that name is kept as {new_name}"
