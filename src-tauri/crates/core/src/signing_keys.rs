@@ -7,14 +7,16 @@
 //! `verify` still checks those signatures. Keys and revocations are append-only, each in the
 //! ledger (`key.registered`, `key.revoked`), synced (`key.register`, `key.revoke`) and exported.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::policy::check_key_revocation;
 use crate::registry::{Registry, WriteContext};
+use crate::release::records::{KeyRecord, KeyRevocationRecord};
 use crate::signing;
+use crate::store;
 
 /// A public signing key as the registry holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -48,36 +50,9 @@ pub struct KeyRotation {
 /// The longest reason a revocation may give.
 const MAX_REASON: usize = 1000;
 
-const KEY_SQL: &str = "SELECT k.key_id, k.person, k.public_key, k.registered_at,
-            (SELECT s.pushed_by FROM ledger l JOIN sync_events s ON s.ledger_id = l.id
-             WHERE l.kind = 'key.registered' AND json_extract(l.payload, '$.key_id') = k.key_id),
-            r.revoked_by, r.revoked_at, r.reason
-     FROM signing_keys k LEFT JOIN key_revocations r ON r.key_id = k.key_id";
-
-fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SigningKey> {
-    let by: Option<String> = r.get(5)?;
-    Ok(SigningKey {
-        key_id: r.get(0)?,
-        person: r.get(1)?,
-        public_key: r.get(2)?,
-        registered_at: r.get(3)?,
-        pushed_by: r.get(4)?,
-        revoked: match by {
-            Some(by) => Some(KeyRevocation {
-                by,
-                at: r.get(6)?,
-                reason: r.get(7)?,
-            }),
-            None => None,
-        },
-    })
-}
-
 /// The key with id `key_id`, if the registry has it.
 pub(crate) fn find(conn: &Connection, key_id: &str) -> Result<Option<SigningKey>> {
-    Ok(conn
-        .query_row(&format!("{KEY_SQL} WHERE k.key_id = ?1"), [key_id], key_row)
-        .optional()?)
+    store::signing_keys::find(conn, key_id)
 }
 
 /// Makes sure `public_key` is registered as the acting person's key and may sign: registers it
@@ -115,9 +90,14 @@ fn register(
     key_id: &str,
     public_key: &str,
 ) -> Result<()> {
-    tx.execute(
-        "INSERT INTO signing_keys (key_id, person, public_key, registered_at) VALUES (?1, ?2, ?3, ?4)",
-        params![key_id, ctx.actor, public_key, ctx.at],
+    store::signing_keys::insert(
+        tx,
+        &KeyRecord {
+            key_id: key_id.to_string(),
+            person: ctx.actor.to_string(),
+            public_key: public_key.to_string(),
+            registered_at: ctx.at.clone(),
+        },
     )?;
     let person = ctx.actor.to_string();
     ctx.event(
@@ -142,9 +122,14 @@ fn revoke(
     }
     let role = crate::release::role_of(tx, ctx.actor)?;
     check_key_revocation(ctx.actor, role, &key.person).map_err(Error::Refused)?;
-    tx.execute(
-        "INSERT INTO key_revocations (key_id, revoked_by, revoked_at, reason) VALUES (?1, ?2, ?3, ?4)",
-        params![key.key_id, ctx.actor, ctx.at, reason],
+    store::signing_keys::insert_revocation(
+        tx,
+        &KeyRevocationRecord {
+            key_id: key.key_id.clone(),
+            revoked_by: ctx.actor.to_string(),
+            revoked_at: ctx.at.clone(),
+            reason: reason.to_string(),
+        },
     )?;
     ctx.event(
         tx,
@@ -173,11 +158,7 @@ fn check_reason(reason: &str) -> Result<&str> {
 impl Registry {
     /// Every signing key, newest registration first.
     pub fn signing_keys(&self) -> Result<Vec<SigningKey>> {
-        let mut stmt = self.connection().prepare_cached(&format!(
-            "{KEY_SQL} ORDER BY k.registered_at DESC, k.key_id"
-        ))?;
-        let rows = stmt.query_map([], key_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        store::signing_keys::list(self.connection())
     }
 
     /// One signing key by id (a unique prefix of at least 4 hex digits is enough).

@@ -1,7 +1,7 @@
 //! Moving a protected label: releases through the policy, bundles, rollbacks, and the
 //! label's release history.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
@@ -10,7 +10,7 @@ use crate::policy::Decision;
 use crate::refs::Ref;
 use crate::registry::{resolve_version, Registry};
 use crate::signing::Sign;
-use crate::store::{labels, prompts};
+use crate::store::{labels, prompts, releases, reviews};
 
 use super::*;
 use promptdesk_protocol::statements::{release_statement, ReleaseStatement};
@@ -244,13 +244,7 @@ pub(crate) fn rollback_target(
             let v = resolve_version(conn, name, Some(r))?;
             // A rollback skips fresh approvals because it returns to something this label
             // already served; going anywhere else is a release and needs its review.
-            let served: bool = conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM label_history WHERE prompt_id = ?1 AND label = ?2
-                                AND to_hash = ?3)",
-                params![p.id, label, v.hash],
-                |r| r.get(0),
-            )?;
-            if !served {
+            if !labels::has_served(conn, p.id, label, &v.hash)? {
                 return Err(Error::Refused(format!(
                     "{label} of {name} never served version {}: a rollback only returns to a \
                      version it served before; release version {} through review instead",
@@ -260,24 +254,9 @@ pub(crate) fn rollback_target(
             v
         }
         None => {
-            let released_from: Option<Option<String>> = conn
-                .query_row(
-                    "SELECT from_hash FROM releases WHERE prompt_id = ?1 AND label = ?2
-                     AND to_hash = ?3 AND kind = 'release' ORDER BY seq DESC LIMIT 1",
-                    params![p.id, label, current.hash],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let previous = match released_from {
+            let previous = match releases::released_from(conn, p.id, label, &current.hash)? {
                 Some(from) => from,
-                None => conn
-                    .query_row(
-                        "SELECT from_hash FROM label_history WHERE prompt_id = ?1 AND label = ?2
-                         AND to_hash = ?3 AND from_hash IS NOT NULL ORDER BY id DESC LIMIT 1",
-                        params![p.id, label, current.hash],
-                        |r| r.get(0),
-                    )
-                    .optional()?,
+                None => labels::moved_to_from(conn, p.id, label, &current.hash)?,
             };
             let hash = previous.ok_or_else(|| {
                 Error::Conflict(format!(
@@ -338,11 +317,9 @@ pub(crate) fn record_release(
     )?;
     let id = ctx.new_id();
     let review_id = match m.review {
-        Some(n) => Some(
-            tx.query_row("SELECT id FROM reviews WHERE number = ?1", [n], |r| {
-                r.get::<_, String>(0)
-            })?,
-        ),
+        Some(n) => Some(reviews::id_of(tx, n)?.ok_or_else(|| {
+            Error::NotFound(format!("no review #{n} (see `promptdesk review list`)"))
+        })?),
         None => None,
     };
     let statement = release_statement(&ReleaseStatement {
@@ -358,27 +335,25 @@ pub(crate) fn record_release(
         eval_run: decision.evidence.as_ref().and_then(|e| e.run_id.as_deref()),
     });
     let (key_id, signature) = sign_statement(tx, ctx, signer, &statement)?;
-    tx.execute(
-        "INSERT INTO releases (id, prompt_id, label, kind, from_hash, to_hash, changelog, review, decision,
-                               actor, actor_role, at, bundle, key_id, signature)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        params![
-            id,
-            p.id,
-            m.label,
-            m.kind,
-            from_hash,
-            m.to.hash,
-            changelog,
-            m.review,
-            serde_json::to_string(decision).expect("decisions serialise"),
-            ctx.actor,
-            role.as_str(),
-            ctx.at,
-            m.bundle,
-            key_id,
-            signature
-        ],
+    releases::insert(
+        tx,
+        &releases::ReleaseRow {
+            id: id.clone(),
+            prompt_id: p.id,
+            label: m.label.to_string(),
+            kind: m.kind.to_string(),
+            from_hash: from_hash.map(str::to_string),
+            to_hash: m.to.hash.clone(),
+            changelog: changelog.to_string(),
+            review: m.review,
+            decision: serde_json::to_string(decision).expect("decisions serialise"),
+            actor: ctx.actor.to_string(),
+            actor_role: role.as_str().to_string(),
+            at: ctx.at.clone(),
+            bundle: m.bundle.map(str::to_string),
+            key_id: key_id.clone(),
+            signature: signature.clone(),
+        },
     )?;
     ctx.event(
         tx,
@@ -419,43 +394,35 @@ pub(crate) fn releases_of(
     prompt_id: i64,
     label: Option<&str>,
 ) -> Result<Vec<Release>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT r.id, r.label, r.kind, vf.number, r.from_hash, vt.number, r.to_hash, r.changelog, r.review,
-                r.decision, r.actor, r.actor_role, r.at, r.bundle, s.pushed_by
-         FROM releases r
-         LEFT JOIN sync_events s ON s.event_id = r.id
-         JOIN versions vt ON vt.prompt_id = r.prompt_id AND vt.hash = r.to_hash
-         LEFT JOIN versions vf ON vf.prompt_id = r.prompt_id AND vf.hash = r.from_hash
-         WHERE r.prompt_id = ?1 AND (?2 IS NULL OR r.label = ?2)
-         ORDER BY r.seq DESC",
-    )?;
-    let rows = stmt.query_map(params![prompt_id, label], |r| {
-        let decision: Value = serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or(Value::Null);
-        Ok(Release {
-            id: r.get(0)?,
-            prompt: name.to_string(),
-            label: r.get(1)?,
-            kind: r.get(2)?,
-            from_version: r.get(3)?,
-            from_hash: r.get(4)?,
-            to_version: r.get(5)?,
-            to_hash: r.get(6)?,
-            changelog: r.get(7)?,
-            review: r.get(8)?,
-            approvals: decision["counted_approvals"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            actor: r.get(10)?,
-            actor_role: role_column(r, 11)?,
-            at: r.get(12)?,
-            bundle: r.get(13)?,
-            pushed_by: r.get(14)?,
+    Ok(releases::history(conn, prompt_id, label)?
+        .into_iter()
+        .map(|h| {
+            let decision: Value = serde_json::from_str(&h.row.decision).unwrap_or(Value::Null);
+            Release {
+                id: h.row.id,
+                prompt: name.to_string(),
+                label: h.row.label,
+                kind: h.row.kind,
+                from_version: h.from_version,
+                from_hash: h.row.from_hash,
+                to_version: h.to_version,
+                to_hash: h.row.to_hash,
+                changelog: h.row.changelog,
+                review: h.row.review,
+                approvals: decision["counted_approvals"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                actor: h.row.actor,
+                actor_role: role_or_least(&h.row.actor_role),
+                at: h.row.at,
+                bundle: h.row.bundle,
+                pushed_by: h.pushed_by,
+            }
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        .collect())
 }

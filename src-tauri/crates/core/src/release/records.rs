@@ -22,7 +22,7 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{params, Connection, OptionalExtension, Params, Row};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -32,7 +32,7 @@ use crate::policy::{Policy, Role};
 use crate::registry::Registry;
 use crate::release::{check_label, Anchor};
 use crate::signing;
-use crate::store::{policies, prompts, roles, versions};
+use crate::store::{policies, prompts, releases, reviews, roles, signing_keys, versions};
 
 /// A public signing key (the private half never leaves its owner's keyring).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -279,64 +279,11 @@ impl Record {
 
 // ---- reading ---------------------------------------------------------------------------------
 
-const KEY_SQL: &str = "SELECT key_id, person, public_key, registered_at FROM signing_keys";
-const REVOCATION_SQL: &str = "SELECT key_id, revoked_by, revoked_at, reason FROM key_revocations";
-const REVIEW_SQL: &str =
-    "SELECT r.number, r.id, p.name, v.number, r.version_hash, r.label, r.description,
-            r.requested_by, r.requested_at
-     FROM reviews r JOIN prompts p ON p.id = r.prompt_id
-     JOIN versions v ON v.prompt_id = r.prompt_id AND v.hash = r.version_hash";
-const EVENT_SQL: &str =
-    "SELECT e.id, e.review, e.kind, e.actor, e.actor_role, e.at, e.body, e.anchor, e.reply_to,
-            e.content_hash, e.key_id, e.signature
-     FROM review_events e";
-const RELEASE_SQL: &str =
-    "SELECT s.id, p.name, s.label, s.kind, vf.number, s.from_hash, vt.number, s.to_hash,
-            s.changelog, s.review, s.decision, s.actor, s.actor_role, s.at, s.bundle, s.key_id,
-            s.signature
-     FROM releases s JOIN prompts p ON p.id = s.prompt_id
-     JOIN versions vt ON vt.prompt_id = s.prompt_id AND vt.hash = s.to_hash
-     LEFT JOIN versions vf ON vf.prompt_id = s.prompt_id AND vf.hash = s.from_hash";
-
-fn query<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl Params,
-    f: impl Fn(&Row<'_>) -> Result<T>,
-) -> Result<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params)?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        out.push(f(r)?);
-    }
-    Ok(out)
-}
-
 /// A stored role. Unlike the readers that decide permissions (which read anything odd as the
 /// least role), a copy must not quietly change what it copies.
-fn role_at(r: &Row<'_>, i: usize, what: &str) -> Result<Role> {
-    let text: String = r.get(i)?;
-    Role::parse(&text)
+fn strict_role(text: &str, what: &str) -> Result<Role> {
+    Role::parse(text)
         .ok_or_else(|| Error::Integrity(format!("{what} has an unknown role '{text}'")))
-}
-
-fn key_row(r: &Row<'_>) -> Result<KeyRecord> {
-    Ok(KeyRecord {
-        key_id: r.get(0)?,
-        person: r.get(1)?,
-        public_key: r.get(2)?,
-        registered_at: r.get(3)?,
-    })
-}
-
-fn revocation_row(r: &Row<'_>) -> Result<KeyRevocationRecord> {
-    Ok(KeyRevocationRecord {
-        key_id: r.get(0)?,
-        revoked_by: r.get(1)?,
-        revoked_at: r.get(2)?,
-        reason: r.get(3)?,
-    })
 }
 
 fn role_record(r: roles::RoleRow) -> Result<RoleRecord> {
@@ -363,89 +310,80 @@ fn policy_record(p: &policies::PolicyRow) -> Result<PolicyRecord> {
     })
 }
 
-fn review_row(r: &Row<'_>) -> Result<ReviewRecord> {
-    Ok(ReviewRecord {
-        number: r.get(0)?,
-        id: r.get(1)?,
-        prompt: r.get(2)?,
-        version: r.get(3)?,
-        version_hash: r.get(4)?,
-        label: r.get(5)?,
-        description: r.get(6)?,
-        requested_by: r.get(7)?,
-        requested_at: r.get(8)?,
-    })
+fn review_record(h: reviews::ReviewHead) -> ReviewRecord {
+    ReviewRecord {
+        number: h.row.number,
+        id: h.row.id,
+        prompt: h.prompt,
+        version: h.version,
+        version_hash: h.row.version_hash,
+        label: h.row.label,
+        description: h.row.description,
+        requested_by: h.row.requested_by,
+        requested_at: h.row.requested_at,
+    }
 }
 
-fn event_row(r: &Row<'_>) -> Result<ReviewEventRecord> {
-    let id: String = r.get(0)?;
-    let anchor = match r.get::<_, Option<String>>(7)? {
+fn event_record(e: reviews::EventRow) -> Result<ReviewEventRecord> {
+    let anchor = match &e.anchor {
         None => None,
-        Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
+        Some(text) => Some(serde_json::from_str(text).map_err(|err| {
             Error::Integrity(format!(
-                "review event {id}: the stored anchor does not parse: {e}"
+                "review event {}: the stored anchor does not parse: {err}",
+                e.id
             ))
         })?),
     };
     Ok(ReviewEventRecord {
-        review: r.get(1)?,
-        kind: r.get(2)?,
-        actor: r.get(3)?,
-        actor_role: role_at(r, 4, &format!("review event {id}"))?,
-        at: r.get(5)?,
-        body: r.get(6)?,
+        actor_role: strict_role(&e.actor_role, &format!("review event {}", e.id))?,
+        review: e.review,
+        kind: e.kind,
+        actor: e.actor,
+        at: e.at,
+        body: e.body,
         anchor,
-        reply_to: r.get(8)?,
-        content_hash: r.get(9)?,
-        key_id: r.get(10)?,
-        signature: r.get(11)?,
-        id,
+        reply_to: e.reply_to,
+        content_hash: e.content_hash,
+        key_id: e.key_id,
+        signature: e.signature,
+        id: e.id,
     })
 }
 
-fn release_row(r: &Row<'_>) -> Result<ReleaseRecord> {
-    let id: String = r.get(0)?;
-    let decision = serde_json::from_str(&r.get::<_, String>(10)?).map_err(|e| {
+fn release_record(h: releases::ReleaseHead) -> Result<ReleaseRecord> {
+    let r = h.row;
+    let decision = serde_json::from_str(&r.decision).map_err(|e| {
         Error::Integrity(format!(
-            "release {id}: the stored decision does not parse: {e}"
+            "release {}: the stored decision does not parse: {e}",
+            r.id
         ))
     })?;
     Ok(ReleaseRecord {
-        prompt: r.get(1)?,
-        label: r.get(2)?,
-        kind: r.get(3)?,
-        from_version: r.get(4)?,
-        from_hash: r.get(5)?,
-        to_version: r.get(6)?,
-        to_hash: r.get(7)?,
-        changelog: r.get(8)?,
-        review: r.get(9)?,
+        actor_role: strict_role(&r.actor_role, &format!("release {}", r.id))?,
+        prompt: h.prompt,
+        label: r.label,
+        kind: r.kind,
+        from_version: h.from_version,
+        from_hash: r.from_hash,
+        to_version: h.to_version,
+        to_hash: r.to_hash,
+        changelog: r.changelog,
+        review: r.review,
         decision,
-        actor: r.get(11)?,
-        actor_role: role_at(r, 12, &format!("release {id}"))?,
-        at: r.get(13)?,
-        bundle: r.get(14)?,
-        key_id: r.get(15)?,
-        signature: r.get(16)?,
-        id,
+        actor: r.actor,
+        at: r.at,
+        bundle: r.bundle,
+        key_id: r.key_id,
+        signature: r.signature,
+        id: r.id,
     })
 }
 
 /// Every review and release record of the registry behind `conn`.
 pub fn read(conn: &Connection) -> Result<Records> {
     Ok(Records {
-        keys: query(
-            conn,
-            &format!("{KEY_SQL} ORDER BY registered_at, key_id"),
-            [],
-            key_row,
-        )?,
-        key_revocations: query(
-            conn,
-            &format!("{REVOCATION_SQL} ORDER BY revoked_at, key_id"),
-            [],
-            revocation_row,
-        )?,
+        keys: signing_keys::all(conn)?,
+        key_revocations: signing_keys::revocations(conn)?,
         roles: roles::list(conn)?
             .into_iter()
             .map(role_record)
@@ -454,24 +392,19 @@ pub fn read(conn: &Connection) -> Result<Records> {
             .into_iter()
             .map(|p| policy_record(&p))
             .collect::<Result<_>>()?,
-        reviews: query(
-            conn,
-            &format!("{REVIEW_SQL} ORDER BY r.number"),
-            [],
-            review_row,
-        )?,
-        review_events: query(conn, &format!("{EVENT_SQL} ORDER BY e.seq"), [], event_row)?,
-        releases: query(
-            conn,
-            &format!("{RELEASE_SQL} ORDER BY s.seq"),
-            [],
-            release_row,
-        )?,
+        reviews: reviews::heads(conn)?
+            .into_iter()
+            .map(review_record)
+            .collect(),
+        review_events: reviews::events(conn)?
+            .into_iter()
+            .map(event_record)
+            .collect::<Result<_>>()?,
+        releases: releases::heads(conn)?
+            .into_iter()
+            .map(release_record)
+            .collect::<Result<_>>()?,
     })
-}
-
-fn first<T>(rows: Vec<T>) -> Option<T> {
-    rows.into_iter().next()
 }
 
 // ---- applying --------------------------------------------------------------------------------
@@ -551,23 +484,14 @@ fn apply_key(conn: &Connection, k: &KeyRecord) -> Result<Applied> {
             k.key_id
         )));
     }
-    let here = first(query(
-        conn,
-        &format!("{KEY_SQL} WHERE key_id = ?1"),
-        [&k.key_id],
-        key_row,
-    )?);
-    if let Some(here) = here {
+    if let Some(here) = signing_keys::get(conn, &k.key_id)? {
         // The same key of the same person, registered here at another time, is the same key.
         if here.person == k.person && here.public_key == k.public_key {
             return Ok(Applied::AlreadyPresent);
         }
         return Err(conflict(&format!("signing key {}", k.key_id), &here, k));
     }
-    conn.execute(
-        "INSERT INTO signing_keys (key_id, person, public_key, registered_at) VALUES (?1, ?2, ?3, ?4)",
-        params![k.key_id, k.person, k.public_key, k.registered_at],
-    )?;
+    signing_keys::insert(conn, k)?;
     Ok(Applied::Inserted)
 }
 
@@ -575,21 +499,12 @@ fn apply_revocation(conn: &Connection, k: &KeyRevocationRecord) -> Result<Applie
     non_empty(&k.revoked_by, "who revoked the key")?;
     non_empty(&k.reason, "the reason the key was revoked")?;
     key_exists(conn, &k.key_id)?;
-    let here = first(query(
-        conn,
-        &format!("{REVOCATION_SQL} WHERE key_id = ?1"),
-        [&k.key_id],
-        revocation_row,
-    )?);
-    if here.is_some() {
+    if signing_keys::revocation(conn, &k.key_id)?.is_some() {
         // Revoked here too (by someone else, or at another time): a key is revoked once, and
         // the first revocation stands.
         return Ok(Applied::AlreadyPresent);
     }
-    conn.execute(
-        "INSERT INTO key_revocations (key_id, revoked_by, revoked_at, reason) VALUES (?1, ?2, ?3, ?4)",
-        params![k.key_id, k.revoked_by, k.revoked_at, k.reason],
-    )?;
+    signing_keys::insert_revocation(conn, k)?;
     Ok(Applied::Inserted)
 }
 
@@ -660,14 +575,7 @@ fn version_of(conn: &Connection, name: &str, number: u32, hash: &str) -> Result<
 }
 
 fn key_exists(conn: &Connection, key_id: &str) -> Result<()> {
-    let found: Option<String> = conn
-        .query_row(
-            "SELECT key_id FROM signing_keys WHERE key_id = ?1",
-            [key_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    found.map(|_| ()).ok_or_else(|| {
+    signing_keys::get(conn, key_id)?.map(|_| ()).ok_or_else(|| {
         Error::bad(format!(
             "it is signed with the key {key_id}, which is not registered in this registry"
         ))
@@ -675,12 +583,7 @@ fn key_exists(conn: &Connection, key_id: &str) -> Result<()> {
 }
 
 fn review_here(conn: &Connection, number: u32) -> Result<Option<ReviewRecord>> {
-    Ok(first(query(
-        conn,
-        &format!("{REVIEW_SQL} WHERE r.number = ?1"),
-        [number],
-        review_row,
-    )?))
+    Ok(reviews::head(conn, number)?.map(review_record))
 }
 
 fn apply_review(conn: &Connection, r: &ReviewRecord) -> Result<Applied> {
@@ -689,12 +592,7 @@ fn apply_review(conn: &Connection, r: &ReviewRecord) -> Result<Applied> {
         return Err(Error::bad("review numbers start at 1"));
     }
     check_label(&r.label)?;
-    let by_id = first(query(
-        conn,
-        &format!("{REVIEW_SQL} WHERE r.id = ?1"),
-        [&r.id],
-        review_row,
-    )?);
+    let by_id = reviews::head_by_id(conn, &r.id)?.map(review_record);
     if let Some(here) = by_id {
         if &here == r {
             return Ok(Applied::AlreadyPresent);
@@ -709,19 +607,18 @@ fn apply_review(conn: &Connection, r: &ReviewRecord) -> Result<Applied> {
         )));
     }
     let prompt_id = version_of(conn, &r.prompt, r.version, &r.version_hash)?;
-    conn.execute(
-        "INSERT INTO reviews (number, id, prompt_id, version_hash, label, description, requested_by, requested_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            r.number,
-            r.id,
+    reviews::insert(
+        conn,
+        &reviews::ReviewRow {
+            number: r.number,
+            id: r.id.clone(),
             prompt_id,
-            r.version_hash,
-            r.label,
-            r.description,
-            r.requested_by,
-            r.requested_at
-        ],
+            version_hash: r.version_hash.clone(),
+            label: r.label.clone(),
+            description: r.description.clone(),
+            requested_by: r.requested_by.clone(),
+            requested_at: r.requested_at.clone(),
+        },
     )?;
     Ok(Applied::Inserted)
 }
@@ -736,12 +633,7 @@ fn apply_event(conn: &Connection, e: &ReviewEventRecord) -> Result<Applied> {
             EVENT_KINDS.join(", ")
         )));
     }
-    let here = first(query(
-        conn,
-        &format!("{EVENT_SQL} WHERE e.id = ?1"),
-        [&e.id],
-        event_row,
-    )?);
+    let here = reviews::event(conn, &e.id)?.map(event_record).transpose()?;
     if let Some(here) = here {
         if &here == e {
             return Ok(Applied::AlreadyPresent);
@@ -784,42 +676,32 @@ fn apply_event(conn: &Connection, e: &ReviewEventRecord) -> Result<Applied> {
         )));
     }
     if let Some(parent) = &e.reply_to {
-        let found: Option<i64> = conn
-            .query_row(
-                "SELECT seq FROM review_events WHERE id = ?1 AND review = ?2",
-                params![parent, e.review],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if found.is_none() {
+        if !reviews::is_event_of(conn, parent, e.review)? {
             return Err(Error::bad(format!(
                 "it replies to {parent}, which is not an earlier event of review #{}",
                 e.review
             )));
         }
     }
-    let anchor = e
-        .anchor
-        .as_ref()
-        .map(|a| serde_json::to_string(a).expect("anchors serialise"));
-    conn.execute(
-        "INSERT INTO review_events (id, review, kind, actor, actor_role, at, body, anchor, reply_to,
-                                    content_hash, key_id, signature)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            e.id,
-            e.review,
-            e.kind,
-            e.actor,
-            e.actor_role.as_str(),
-            e.at,
-            e.body,
-            anchor,
-            e.reply_to,
-            e.content_hash,
-            e.key_id,
-            e.signature
-        ],
+    reviews::insert_event(
+        conn,
+        &reviews::EventRow {
+            id: e.id.clone(),
+            review: e.review,
+            kind: e.kind.clone(),
+            actor: e.actor.clone(),
+            actor_role: e.actor_role.as_str().to_string(),
+            at: e.at.clone(),
+            body: e.body.clone(),
+            anchor: e
+                .anchor
+                .as_ref()
+                .map(|a| serde_json::to_string(a).expect("anchors serialise")),
+            reply_to: e.reply_to.clone(),
+            content_hash: e.content_hash.clone(),
+            key_id: e.key_id.clone(),
+            signature: e.signature.clone(),
+        },
     )?;
     Ok(Applied::Inserted)
 }
@@ -839,12 +721,9 @@ fn apply_release(conn: &Connection, r: &ReleaseRecord) -> Result<Applied> {
             "the release's policy decision must be an object",
         ));
     }
-    let here = first(query(
-        conn,
-        &format!("{RELEASE_SQL} WHERE s.id = ?1"),
-        [&r.id],
-        release_row,
-    )?);
+    let here = releases::head(conn, &r.id)?
+        .map(release_record)
+        .transpose()?;
     if let Some(here) = here {
         if &here == r {
             return Ok(Applied::AlreadyPresent);
@@ -878,27 +757,25 @@ fn apply_release(conn: &Connection, r: &ReleaseRecord) -> Result<Applied> {
         }
     }
     key_exists(conn, &r.key_id)?;
-    conn.execute(
-        "INSERT INTO releases (id, prompt_id, label, kind, from_hash, to_hash, changelog, review, decision,
-                               actor, actor_role, at, bundle, key_id, signature)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        params![
-            r.id,
+    releases::insert(
+        conn,
+        &releases::ReleaseRow {
+            id: r.id.clone(),
             prompt_id,
-            r.label,
-            r.kind,
-            r.from_hash,
-            r.to_hash,
-            r.changelog,
-            r.review,
-            r.decision.to_string(),
-            r.actor,
-            r.actor_role.as_str(),
-            r.at,
-            r.bundle,
-            r.key_id,
-            r.signature
-        ],
+            label: r.label.clone(),
+            kind: r.kind.clone(),
+            from_hash: r.from_hash.clone(),
+            to_hash: r.to_hash.clone(),
+            changelog: r.changelog.clone(),
+            review: r.review,
+            decision: r.decision.to_string(),
+            actor: r.actor.clone(),
+            actor_role: r.actor_role.as_str().to_string(),
+            at: r.at.clone(),
+            bundle: r.bundle.clone(),
+            key_id: r.key_id.clone(),
+            signature: r.signature.clone(),
+        },
     )?;
     Ok(Applied::Inserted)
 }
@@ -908,13 +785,8 @@ fn apply_release(conn: &Connection, r: &ReleaseRecord) -> Result<Applied> {
 fn subject_of(conn: &Connection, record: &Record) -> Result<String> {
     Ok(match record {
         Record::Key(k) => k.person.clone(),
-        Record::KeyRevocation(k) => conn
-            .query_row(
-                "SELECT person FROM signing_keys WHERE key_id = ?1",
-                [&k.key_id],
-                |r| r.get(0),
-            )
-            .optional()?
+        Record::KeyRevocation(k) => signing_keys::get(conn, &k.key_id)?
+            .map(|k| k.person)
             .unwrap_or_default(),
         Record::Role(r) => r.person.clone(),
         Record::Policy(p) => p.label.clone(),

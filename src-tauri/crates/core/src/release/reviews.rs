@@ -1,7 +1,7 @@
 //! Review requests: opening one, comments anchored to lines, signed decisions bound to
 //! content, and each request's status.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::json;
 
 use crate::error::{Error, Result};
@@ -9,7 +9,7 @@ use crate::model::Version;
 use crate::policy::{check_action, check_release, Action, ApprovalFact, Decision, Role, Situation};
 use crate::refs::Ref;
 use crate::registry::{resolve_version, Registry};
-use crate::store::{labels, prompts};
+use crate::store::{labels, prompts, releases, reviews};
 
 use super::*;
 use promptdesk_protocol::statements::{decision_statement, Anchor};
@@ -26,7 +26,8 @@ impl Registry {
         check_label(label)?;
         let actor = self.actor().to_string();
         let number = self.write(|tx, ctx| {
-            check_action(&actor, role_of(tx, &actor)?, Action::RequestReview).map_err(Error::Refused)?;
+            check_action(&actor, role_of(tx, &actor)?, Action::RequestReview)
+                .map_err(Error::Refused)?;
             let p = prompts::get(tx, name)?;
             let v = resolve_version(tx, name, reference)?;
             if labels::get(tx, p.id, label)?.is_some_and(|l| l.hash == v.hash) {
@@ -36,12 +37,19 @@ impl Registry {
                 )));
             }
             let id = ctx.new_id();
-            tx.execute(
-                "INSERT INTO reviews (id, prompt_id, version_hash, label, description, requested_by, requested_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![id, p.id, v.hash, label, description.trim(), ctx.actor, ctx.at],
+            let number = reviews::insert(
+                tx,
+                &reviews::ReviewRow {
+                    number: 0,
+                    id: id.clone(),
+                    prompt_id: p.id,
+                    version_hash: v.hash.clone(),
+                    label: label.to_string(),
+                    description: description.trim().to_string(),
+                    requested_by: ctx.actor.to_string(),
+                    requested_at: ctx.at.clone(),
+                },
             )?;
-            let number = tx.last_insert_rowid() as u32;
             ctx.event(
                 tx,
                 "review.requested",
@@ -58,34 +66,27 @@ impl Registry {
     pub fn review_detail(&self, number: u32) -> Result<ReviewDetail> {
         let review = self.review(number)?;
         let conn = self.connection();
-        let mut stmt = conn.prepare_cached(
-            "SELECT e.id, e.kind, e.actor, e.actor_role, e.at, e.body, e.anchor, e.reply_to, e.content_hash, v.number,
-                    s.pushed_by, EXISTS (SELECT 1 FROM key_revocations k WHERE k.key_id = e.key_id)
-             FROM review_events e JOIN reviews r ON r.number = e.review
-             LEFT JOIN versions v ON v.prompt_id = r.prompt_id AND v.hash = e.content_hash
-             LEFT JOIN sync_events s ON s.event_id = e.id
-             WHERE e.review = ?1 ORDER BY e.seq",
-        )?;
-        let events = stmt
-            .query_map([number], |r| {
-                Ok(ReviewEvent {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    actor: r.get(2)?,
-                    actor_role: role_column(r, 3)?,
-                    at: r.get(4)?,
-                    body: r.get(5)?,
-                    anchor: r
-                        .get::<_, Option<String>>(6)?
-                        .and_then(|a| serde_json::from_str(&a).ok()),
-                    reply_to: r.get(7)?,
-                    content_hash: r.get(8)?,
-                    version: r.get(9)?,
-                    pushed_by: r.get(10)?,
-                    key_revoked: r.get(11)?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let events = reviews::thread(conn, number)?
+            .into_iter()
+            .map(|t| ReviewEvent {
+                anchor: t
+                    .row
+                    .anchor
+                    .as_deref()
+                    .and_then(|a| serde_json::from_str(a).ok()),
+                actor_role: role_or_least(&t.row.actor_role),
+                id: t.row.id,
+                kind: t.row.kind,
+                actor: t.row.actor,
+                at: t.row.at,
+                body: t.row.body,
+                reply_to: t.row.reply_to,
+                content_hash: t.row.content_hash,
+                version: t.version,
+                pushed_by: t.pushed_by,
+                key_revoked: t.key_revoked,
+            })
+            .collect();
         let p = prompts::get(conn, &review.prompt)?;
         let serving = labels::get(conn, p.id, &review.label)?.map(|l| l.number);
         let version = resolve_version(conn, &review.prompt, Some(&Ref::Number(review.version)))?;
@@ -123,13 +124,8 @@ impl Registry {
 
     /// Reviews, newest first; only open ones (open, approved, changes requested) unless `all`.
     pub fn reviews(&self, all: bool) -> Result<Vec<Review>> {
-        let numbers: Vec<u32> = self
-            .connection()
-            .prepare_cached("SELECT number FROM reviews ORDER BY number DESC")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::new();
-        for n in numbers {
+        for n in reviews::numbers_newest_first(self.connection())? {
             let r = self.review(n)?;
             if all || !matches!(r.status, ReviewStatus::Released | ReviewStatus::Closed) {
                 out.push(r);
@@ -188,32 +184,37 @@ impl Registry {
             };
             check_action(&actor, role, action).map_err(Error::Refused)?;
             let decision = matches!(kind, "approve" | "request_changes");
-            if matches!(review.status, ReviewStatus::Released | ReviewStatus::Closed) && kind != "comment" {
+            if matches!(review.status, ReviewStatus::Released | ReviewStatus::Closed)
+                && kind != "comment"
+            {
                 return Err(Error::Refused(format!(
                     "review #{number} is {}; open a new one for further decisions",
-                    if review.status == ReviewStatus::Released { "released" } else { "closed" }
+                    if review.status == ReviewStatus::Released {
+                        "released"
+                    } else {
+                        "closed"
+                    }
                 )));
             }
             if decision {
                 // Their latest decision on this content, as the release decision reads it: one
                 // signed with a key revoked since is no decision at all.
-                let last: Option<(String, bool)> = tx
-                    .query_row(
-                        "SELECT e.kind, EXISTS (SELECT 1 FROM key_revocations k WHERE k.key_id = e.key_id)
-                         FROM review_events e JOIN reviews r ON r.number = e.review
-                         WHERE r.prompt_id = (SELECT prompt_id FROM reviews WHERE number = ?1)
-                           AND r.label = ?2 AND e.actor = ?3 AND e.content_hash = ?4
-                           AND e.kind IN ('approve', 'request_changes')
-                         ORDER BY e.seq DESC LIMIT 1",
-                        params![number, review.label, actor, review.version_hash],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?;
+                let last = reviews::last_decision(
+                    tx,
+                    number,
+                    &review.label,
+                    &actor,
+                    &review.version_hash,
+                )?;
                 let last = last.filter(|(_, revoked)| !revoked).map(|(k, _)| k);
                 if last.as_deref() == Some(kind) {
                     return Err(Error::Conflict(format!(
                         "{actor} already {} {}@{} for {}",
-                        if kind == "approve" { "approved" } else { "asked for changes on" },
+                        if kind == "approve" {
+                            "approved"
+                        } else {
+                            "asked for changes on"
+                        },
                         review.prompt,
                         review.version,
                         review.label
@@ -227,15 +228,10 @@ impl Registry {
                 )));
             }
             if let Some(parent) = reply_to {
-                let found: Option<i64> = tx
-                    .query_row(
-                        "SELECT seq FROM review_events WHERE id = ?1 AND review = ?2",
-                        params![parent, number],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if found.is_none() {
-                    return Err(Error::bad(format!("review #{number} has no comment {parent} to reply to")));
+                if !reviews::is_event_of(tx, parent, number)? {
+                    return Err(Error::bad(format!(
+                        "review #{number} has no comment {parent} to reply to"
+                    )));
                 }
             }
             if let Some(a) = anchor {
@@ -245,16 +241,36 @@ impl Registry {
             let anchor_json = anchor.map(|a| serde_json::to_string(a).expect("anchors serialise"));
             let content_hash = decision.then(|| review.version_hash.clone());
             let (key_id, signature) = if decision {
-                let statement = decision_statement(&id, &review.id, &review.label, &review.version_hash, kind, ctx.actor, &ctx.at);
+                let statement = decision_statement(
+                    &id,
+                    &review.id,
+                    &review.label,
+                    &review.version_hash,
+                    kind,
+                    ctx.actor,
+                    &ctx.at,
+                );
                 let (k, sig) = sign_statement(tx, ctx, signer.as_deref(), &statement)?;
                 (Some(k), Some(sig))
             } else {
                 (None, None)
             };
-            tx.execute(
-                "INSERT INTO review_events (id, review, kind, actor, actor_role, at, body, anchor, reply_to, content_hash, key_id, signature)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                params![id, number, kind, ctx.actor, role.as_str(), ctx.at, body.trim(), anchor_json, reply_to, content_hash, key_id, signature],
+            reviews::insert_event(
+                tx,
+                &reviews::EventRow {
+                    id: id.clone(),
+                    review: number,
+                    kind: kind.to_string(),
+                    actor: ctx.actor.to_string(),
+                    actor_role: role.as_str().to_string(),
+                    at: ctx.at.clone(),
+                    body: body.trim().to_string(),
+                    anchor: anchor_json,
+                    reply_to: reply_to.map(str::to_string),
+                    content_hash: content_hash.clone(),
+                    key_id: key_id.clone(),
+                    signature,
+                },
             )?;
             let mut payload = json!({ "review": number, "id": id, "body": body.trim(),
                                       "anchor": anchor, "hash": content_hash, "role": role });
@@ -303,36 +319,22 @@ impl Registry {
 }
 
 pub(crate) fn review_by_number(conn: &Connection, number: u32) -> Result<Option<Review>> {
-    let row = conn
-        .query_row(
-            "SELECT r.number, r.id, p.name, v.number, r.version_hash, v.author, r.label, r.description,
-                    r.requested_by, r.requested_at, r.prompt_id
-             FROM reviews r JOIN prompts p ON p.id = r.prompt_id
-             JOIN versions v ON v.prompt_id = r.prompt_id AND v.hash = r.version_hash
-             WHERE r.number = ?1",
-            [number],
-            |r| {
-                Ok((
-                    Review {
-                        number: r.get(0)?,
-                        id: r.get(1)?,
-                        prompt: r.get(2)?,
-                        version: r.get(3)?,
-                        version_hash: r.get(4)?,
-                        version_author: r.get(5)?,
-                        label: r.get(6)?,
-                        description: r.get(7)?,
-                        requested_by: r.get(8)?,
-                        requested_at: r.get(9)?,
-                        status: ReviewStatus::Open,
-                    },
-                    r.get::<_, i64>(10)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((mut review, prompt_id)) = row else {
+    let Some(head) = reviews::head(conn, number)? else {
         return Ok(None);
+    };
+    let prompt_id = head.row.prompt_id;
+    let mut review = Review {
+        number: head.row.number,
+        id: head.row.id,
+        prompt: head.prompt,
+        version: head.version,
+        version_hash: head.row.version_hash,
+        version_author: head.version_author,
+        label: head.row.label,
+        description: head.row.description,
+        requested_by: head.row.requested_by,
+        requested_at: head.row.requested_at,
+        status: ReviewStatus::Open,
     };
     review.status = review_status(conn, &review, prompt_id)?;
     Ok(Some(review))
@@ -343,22 +345,10 @@ pub(crate) fn review_status(
     review: &Review,
     prompt_id: i64,
 ) -> Result<ReviewStatus> {
-    let released: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM releases WHERE review = ?1)",
-        [review.number],
-        |r| r.get(0),
-    )?;
-    if released {
+    if releases::released_review(conn, review.number)? {
         return Ok(ReviewStatus::Released);
     }
-    let last_open_close: Option<String> = conn
-        .query_row(
-            "SELECT kind FROM review_events WHERE review = ?1 AND kind IN ('close', 'reopen') ORDER BY seq DESC LIMIT 1",
-            [review.number],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if last_open_close.as_deref() == Some("close") {
+    if reviews::last_close_or_reopen(conn, review.number)?.as_deref() == Some("close") {
         return Ok(ReviewStatus::Closed);
     }
     let decisions = latest_decisions(conn, prompt_id, &review.label)?;
@@ -409,31 +399,19 @@ pub(crate) fn latest_decisions(
     prompt_id: i64,
     label: &str,
 ) -> Result<Vec<DecisionRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT e.kind, e.actor, e.actor_role, e.content_hash, v.number
-         FROM review_events e JOIN reviews r ON r.number = e.review
-         JOIN versions v ON v.prompt_id = r.prompt_id AND v.hash = e.content_hash
-         WHERE r.prompt_id = ?1 AND r.label = ?2 AND e.kind IN ('approve', 'request_changes')
-           AND NOT EXISTS (SELECT 1 FROM key_revocations k WHERE k.key_id = e.key_id)
-           AND e.seq = (SELECT max(e2.seq) FROM review_events e2 JOIN reviews r2 ON r2.number = e2.review
-                        WHERE r2.prompt_id = r.prompt_id AND r2.label = r.label AND e2.actor = e.actor
-                          AND e2.content_hash = e.content_hash AND e2.kind IN ('approve', 'request_changes'))
-         ORDER BY e.seq",
-    )?;
-    let rows = stmt.query_map(params![prompt_id, label], |r| {
-        let hash: String = r.get(3)?;
-        Ok(DecisionRow {
-            kind: r.get(0)?,
-            content_hash: hash.clone(),
+    Ok(reviews::latest_decisions(conn, prompt_id, label)?
+        .into_iter()
+        .map(|d| DecisionRow {
             fact: ApprovalFact {
-                reviewer: r.get(1)?,
-                reviewer_role: role_column(r, 2)?,
-                content_hash: hash,
-                version: r.get(4)?,
+                reviewer: d.actor,
+                reviewer_role: role_or_least(&d.actor_role),
+                content_hash: d.content_hash.clone(),
+                version: d.version,
             },
+            kind: d.kind,
+            content_hash: d.content_hash,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        .collect())
 }
 
 pub(crate) fn decide(
@@ -478,15 +456,7 @@ pub(crate) fn open_review_for(
     label: &str,
     hash: &str,
 ) -> Result<Option<u32>> {
-    Ok(conn
-        .query_row(
-            "SELECT number FROM reviews WHERE prompt_id = ?1 AND label = ?2 AND version_hash = ?3
-             AND number NOT IN (SELECT review FROM releases WHERE review IS NOT NULL)
-             ORDER BY number DESC LIMIT 1",
-            params![prompt_id, label, hash],
-            |r| r.get(0),
-        )
-        .optional()?)
+    reviews::open_for(conn, prompt_id, label, hash)
 }
 
 pub(crate) fn check_anchor(conn: &Connection, review: &Review, anchor: &Anchor) -> Result<()> {

@@ -70,6 +70,6 @@ pub(crate) fn role_of(conn: &Connection, person: &str) -> Result<Role> {
 
 /// A role stored in column `i` of another table (an actor's role at the time): the schema only
 /// ever writes valid ones; anything else reads as the least role, never as more.
-pub(crate) fn role_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Role> {
-    Ok(Role::parse(&r.get::<_, String>(i)?).unwrap_or(Role::Viewer))
+pub(crate) fn role_or_least(text: &str) -> Role {
+    Role::parse(text).unwrap_or(Role::Viewer)
 }

@@ -92,3 +92,28 @@ pub fn history(conn: &Connection, prompt_id: i64, label: Option<&str>) -> Result
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Whether `label` of `prompt_id` has ever pointed at `hash`.
+pub fn has_served(conn: &Connection, prompt_id: i64, label: &str, hash: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM label_history WHERE prompt_id = ?1 AND label = ?2
+                        AND to_hash = ?3)",
+        params![prompt_id, label, hash],
+        |r| r.get(0),
+    )?)
+}
+
+/// Where the newest move of `label` to `to_hash` that came from somewhere came from.
+pub fn moved_to_from(
+    conn: &Connection,
+    prompt_id: i64,
+    label: &str,
+    to_hash: &str,
+) -> Result<Option<String>> {
+    Ok(optional(conn.query_row(
+        "SELECT from_hash FROM label_history WHERE prompt_id = ?1 AND label = ?2
+         AND to_hash = ?3 AND from_hash IS NOT NULL ORDER BY id DESC LIMIT 1",
+        params![prompt_id, label, to_hash],
+        |r| r.get(0),
+    ))?)
+}

@@ -11,10 +11,13 @@ pub mod ledger;
 pub mod policies;
 pub mod prompts;
 pub mod ratings;
+pub mod releases;
+pub mod reviews;
 pub mod roles;
 pub mod samples;
 pub mod search;
 pub mod settings;
+pub mod signing_keys;
 pub mod suites;
 pub mod versions;
 

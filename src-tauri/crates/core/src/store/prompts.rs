@@ -83,6 +83,15 @@ pub fn get_by_id(conn: &Connection, id: i64) -> Result<Prompt> {
     )?)
 }
 
+/// The name of prompt `id`, if there is one.
+pub fn name_of(conn: &Connection, id: i64) -> Result<Option<String>> {
+    Ok(optional(conn.query_row(
+        "SELECT name FROM prompts WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    ))?)
+}
+
 /// Prompts whose name is in `folder` (at any depth), or all prompts; ordered by name.
 pub fn list(conn: &Connection, folder: Option<&str>) -> Result<Vec<Prompt>> {
     let mut out = Vec::new();

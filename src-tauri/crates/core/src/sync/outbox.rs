@@ -17,8 +17,6 @@
 //! rewrite: a record change (`records.put`) carries the rows as its ledger entry describes them
 //! (see `record_changes`).
 
-use std::collections::BTreeMap;
-
 use promptdesk_content::{PromptKind, VersionContent};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
@@ -27,7 +25,7 @@ use super::records::{Collection, RecordChange, RECORD_KINDS};
 use super::{EventBody, MoveKind, ReviewEventKind, SyncEvent};
 use crate::error::{Error, Result};
 use crate::model::LedgerEntry;
-use crate::store::ledger;
+use crate::store::{self, ledger};
 
 /// One change waiting to be pushed.
 #[derive(Debug, Clone)]
@@ -276,16 +274,17 @@ fn event_for(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncE
         }),
         "version.created" | "version.imported" => {
             let hash = text(p, "hash", entry)?;
-            let row: Option<(Option<String>, String, String, String)> = conn
-                .query_row(
-                    "SELECT v.parent_hash, v.content, v.author, v.message FROM versions v
-                     JOIN prompts p ON p.id = v.prompt_id WHERE p.name = ?1 AND v.hash = ?2",
-                    [name, hash.as_str()],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()?;
-            let (parent_hash, content, author, message) =
-                row.ok_or_else(|| missing(entry, &format!("{name} #{hash}")))?;
+            let stored = match store::prompts::find(conn, name)? {
+                Some(p) => store::versions::by_hash(conn, p.id, &hash)?,
+                None => None,
+            };
+            let store::versions::StoredVersion {
+                parent_hash,
+                content,
+                author,
+                message,
+                ..
+            } = stored.ok_or_else(|| missing(entry, &format!("{name} #{hash}")))?;
             let content: VersionContent = serde_json::from_str(&content).map_err(|e| {
                 Error::Integrity(format!("the stored content of {name} #{hash}: {e}"))
             })?;
@@ -381,143 +380,81 @@ fn event_for(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncE
 
 fn review_request(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncEvent> {
     let id = text(&entry.payload, "id", entry)?;
-    let (hash, label, description, by, at): (String, String, String, String, String) = conn
-        .query_row(
-            "SELECT version_hash, label, description, requested_by, requested_at
-             FROM reviews WHERE id = ?1",
-            [&id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()?
-        .ok_or_else(|| missing(entry, &format!("review {id}")))?;
+    let r = store::reviews::head_by_id(conn, &id)?
+        .ok_or_else(|| missing(entry, &format!("review {id}")))?
+        .row;
     Ok(SyncEvent::with_id(
         &id,
-        &by,
-        &at,
+        &r.requested_by,
+        &r.requested_at,
         EventBody::ReviewRequest {
             prompt: name.to_string(),
-            version_hash: hash,
-            label,
-            description,
+            version_hash: r.version_hash,
+            label: r.label,
+            description: r.description,
         },
     ))
 }
 
-type EventRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
 fn review_event(conn: &Connection, entry: &LedgerEntry) -> Result<SyncEvent> {
     let id = text(&entry.payload, "id", entry)?;
-    let row: EventRow = conn
-        .query_row(
-            "SELECT r.id, e.kind, e.actor, e.at, e.body, e.anchor, e.reply_to, e.content_hash,
-                    e.key_id, e.signature
-             FROM review_events e JOIN reviews r ON r.number = e.review WHERE e.id = ?1",
-            [&id],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                ))
-            },
-        )
-        .optional()?
+    let e = store::reviews::event(conn, &id)?
         .ok_or_else(|| missing(entry, &format!("review event {id}")))?;
-    let (review, kind, actor, at, body, anchor, reply_to, content_hash, key_id, signature) = row;
+    let review = store::reviews::id_of(conn, e.review)?
+        .ok_or_else(|| missing(entry, &format!("review #{}", e.review)))?;
+    let kind = e.kind;
     let decision: ReviewEventKind = serde_json::from_value(Value::String(kind.clone()))
         .map_err(|_| Error::Integrity(format!("review event {id} has unknown kind {kind}")))?;
     Ok(SyncEvent::with_id(
         &id,
-        &actor,
-        &at,
+        &e.actor,
+        &e.at,
         EventBody::ReviewEvent {
             review,
             decision,
-            body,
-            anchor: anchor.and_then(|a| serde_json::from_str(&a).ok()),
-            reply_to,
-            content_hash,
-            key_id,
-            signature,
+            body: e.body,
+            anchor: e.anchor.and_then(|a| serde_json::from_str(&a).ok()),
+            reply_to: e.reply_to,
+            content_hash: e.content_hash,
+            key_id: e.key_id,
+            signature: e.signature,
         },
     ))
 }
 
 fn release(conn: &Connection, entry: &LedgerEntry, name: &str) -> Result<SyncEvent> {
     let id = text(&entry.payload, "id", entry)?;
-    let row = conn
-        .query_row(
-            "SELECT s.label, s.kind, s.from_hash, s.to_hash, s.changelog, r.id, s.actor, s.at,
-                    s.bundle, s.key_id, s.signature, s.decision
-             FROM releases s LEFT JOIN reviews r ON r.number = s.review WHERE s.id = ?1",
-            [&id],
-            |r| {
-                let mut m = BTreeMap::new();
-                for (i, k) in [
-                    "label",
-                    "kind",
-                    "from_hash",
-                    "to_hash",
-                    "changelog",
-                    "review",
-                    "actor",
-                    "at",
-                    "bundle",
-                    "key_id",
-                    "signature",
-                    "decision",
-                ]
-                .iter()
-                .enumerate()
-                {
-                    m.insert(*k, r.get::<_, Option<String>>(i)?);
-                }
-                Ok(m)
-            },
-        )
-        .optional()?
-        .ok_or_else(|| missing(entry, &format!("release {id}")))?;
-    let get = |k: &str| row.get(k).cloned().flatten();
-    let need = |k: &str| get(k).ok_or_else(|| missing(entry, &format!("release {id}'s {k}")));
-    let kind = match need("kind")?.as_str() {
+    let s = store::releases::head(conn, &id)?
+        .ok_or_else(|| missing(entry, &format!("release {id}")))?
+        .row;
+    let review = match s.review {
+        Some(n) => Some(
+            store::reviews::id_of(conn, n)?
+                .ok_or_else(|| missing(entry, &format!("release {id}'s review #{n}")))?,
+        ),
+        None => None,
+    };
+    let kind = match s.kind.as_str() {
         "rollback" => MoveKind::Rollback,
         _ => MoveKind::Release,
     };
     Ok(SyncEvent::with_id(
         &id,
-        &need("actor")?,
-        &need("at")?,
+        &s.actor,
+        &s.at,
         EventBody::LabelMove {
             prompt: name.to_string(),
-            label: need("label")?,
+            label: s.label,
             kind,
-            from_hash: get("from_hash"),
-            to_hash: need("to_hash")?,
-            changelog: get("changelog").unwrap_or_default(),
-            review: get("review"),
-            bundle: get("bundle"),
-            key_id: get("key_id"),
-            signature: get("signature"),
-            evidence: get("decision")
-                .and_then(|d| serde_json::from_str::<Value>(&d).ok())
+            from_hash: s.from_hash,
+            to_hash: s.to_hash,
+            changelog: s.changelog,
+            review,
+            bundle: s.bundle,
+            key_id: Some(s.key_id),
+            signature: Some(s.signature),
+            evidence: serde_json::from_str::<Value>(&s.decision)
+                .ok()
                 .and_then(|d| serde_json::from_value(d["evidence"].clone()).ok()),
         },
     ))
@@ -643,15 +580,8 @@ fn suite_of_cases(
     case_ids: &[&str],
 ) -> Result<String> {
     for id in case_ids {
-        let suite: Option<String> = conn
-            .query_row(
-                "SELECT suite_id FROM suite_cases WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(suite) = suite {
-            return Ok(suite);
+        if let Some(case) = store::suites::get_case(conn, id)? {
+            return Ok(case.suite_id);
         }
     }
     let suite_name = text(&entry.payload, "suite", entry)?;
@@ -674,14 +604,13 @@ fn suite_of_cases(
             }
         }
     }
-    conn.query_row(
-        "SELECT s.id FROM suites s JOIN prompts p ON p.id = s.prompt_id
-         WHERE p.name = ?1 AND s.name = ?2",
-        params![name, suite_name],
-        |r| r.get(0),
-    )
-    .optional()?
-    .ok_or_else(|| missing(entry, &format!("suite {suite_name}")))
+    let suite = match store::prompts::find(conn, name)? {
+        Some(p) => store::suites::find(conn, p.id, &suite_name)?,
+        None => None,
+    };
+    suite
+        .map(|s| s.id)
+        .ok_or_else(|| missing(entry, &format!("suite {suite_name}")))
 }
 
 /// An incident's row as it stood right after `entry`. Opening, updating and resolving describe
@@ -756,38 +685,14 @@ fn incident_state(conn: &Connection, entry: &LedgerEntry, id: &str) -> Result<Va
 }
 
 fn current_incident(conn: &Connection, id: &str) -> Result<Option<Value>> {
-    Ok(conn
-        .query_row(
-            "SELECT title, severity, status, detection, detected_at, label, suspected_release,
-                    rollback_release, notes, opened_by, opened_at, mitigated_at, resolved_at,
-                    updated_at
-             FROM incidents WHERE id = ?1",
-            [id],
-            |r| {
-                let mut row = serde_json::Map::new();
-                for (i, k) in [
-                    "title",
-                    "severity",
-                    "status",
-                    "detection",
-                    "detected_at",
-                    "label",
-                    "suspected_release",
-                    "rollback_release",
-                    "notes",
-                    "opened_by",
-                    "opened_at",
-                    "mitigated_at",
-                    "resolved_at",
-                    "updated_at",
-                ]
-                .iter()
-                .enumerate()
-                {
-                    row.insert(k.to_string(), json!(r.get::<_, Option<String>>(i)?));
-                }
-                Ok(Value::Object(row))
-            },
-        )
-        .optional()?)
+    Ok(store::incidents::get(conn, id)?.map(|i| {
+        json!({
+            "title": i.title, "severity": i.severity, "status": i.status,
+            "detection": i.detection, "detected_at": i.detected_at, "label": i.label,
+            "suspected_release": i.suspected_release, "rollback_release": i.rollback_release,
+            "notes": i.notes, "opened_by": i.opened_by, "opened_at": i.opened_at,
+            "mitigated_at": i.mitigated_at, "resolved_at": i.resolved_at,
+            "updated_at": i.updated_at,
+        })
+    }))
 }

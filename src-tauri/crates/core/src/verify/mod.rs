@@ -122,13 +122,11 @@ pub(crate) struct Replay {
 pub(crate) fn replay(conn: &Connection) -> Result<Replayed> {
     let mut state = Replay::default();
     let mut keys = std::collections::HashMap::new();
-    let mut stmt = conn.prepare("SELECT id, key_id FROM review_events WHERE key_id IS NOT NULL")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        keys.insert(r.get::<_, String>(0)?, r.get::<_, String>(1)?);
+    for e in crate::store::reviews::events(conn)? {
+        if let Some(key_id) = e.key_id {
+            keys.insert(e.id, key_id);
+        }
     }
-    drop(rows);
-    drop(stmt);
     state.releases.set_event_keys(keys);
     let mut head = None;
     let mut stmt = conn.prepare(

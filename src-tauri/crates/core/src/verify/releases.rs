@@ -13,6 +13,7 @@ use crate::policy::{
     check_action, check_key_revocation, check_release, Action, ApprovalFact, Policy, Role,
     Situation, SuiteResult,
 };
+use crate::store;
 
 struct KeyState {
     person: String,
@@ -592,15 +593,10 @@ impl ReleaseState {
     /// Finished eval runs: their outcome as `eval.finished` recorded it (the release gate
     /// counts these rows). Runs still going have no entry yet and are not compared.
     fn compare_runs(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
-        let mut stmt = conn.prepare(
-            "SELECT id, version_hash, suite_hash, status, total, passed, errored, cached, finished_at
-             FROM eval_runs",
-        )?;
-        let mut rows = stmt.query([])?;
         let mut seen = BTreeSet::new();
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            let status: String = r.get(3)?;
+        for r in store::eval_runs::all(conn)? {
+            let id: String = r.id.clone();
+            let status: String = r.status.clone();
             let place = format!("eval_runs: {id}");
             let Some(run) = self.evals.get(&id) else {
                 if status != "running" {
@@ -616,43 +612,25 @@ impl ReleaseState {
                 problems,
                 &place,
                 "version_hash",
-                &r.get::<_, String>(1)?,
+                &r.version_hash,
                 &run.version_hash,
             );
             differs(
                 problems,
                 &place,
                 "suite_hash",
-                &r.get::<_, String>(2)?,
+                &r.suite_hash,
                 &run.suite_hash,
             );
-            differs(problems, &place, "total", &r.get::<_, u32>(4)?, &run.total);
-            differs(
-                problems,
-                &place,
-                "passed",
-                &r.get::<_, u32>(5)?,
-                &run.passed,
-            );
-            differs(
-                problems,
-                &place,
-                "errored",
-                &r.get::<_, u32>(6)?,
-                &run.errored,
-            );
-            differs(
-                problems,
-                &place,
-                "cached",
-                &r.get::<_, u32>(7)?,
-                &run.cached,
-            );
+            differs(problems, &place, "total", &r.total, &run.total);
+            differs(problems, &place, "passed", &r.passed, &run.passed);
+            differs(problems, &place, "errored", &r.errored, &run.errored);
+            differs(problems, &place, "cached", &r.cached, &run.cached);
             differs(
                 problems,
                 &place,
                 "finished_at",
-                &r.get::<_, Option<String>>(8)?,
+                &r.finished_at,
                 &Some(run.at.clone()),
             );
         }
@@ -667,42 +645,18 @@ impl ReleaseState {
     }
 
     fn compare_keys(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
-        let mut stmt =
-            conn.prepare("SELECT key_id, person, public_key, registered_at FROM signing_keys")?;
-        let mut rows = stmt.query([])?;
         let mut seen = BTreeSet::new();
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
+        for r in store::signing_keys::all(conn)? {
+            let id: String = r.key_id.clone();
             let place = format!("signing_keys: {id}");
             let Some(k) = self.keys.get(&id) else {
-                problems.push(format!(
-                    "{place} (of {}) is not in the ledger",
-                    r.get::<_, String>(1)?
-                ));
+                problems.push(format!("{place} (of {}) is not in the ledger", r.person));
                 continue;
             };
             seen.insert(id.clone());
-            differs(
-                problems,
-                &place,
-                "person",
-                &r.get::<_, String>(1)?,
-                &k.person,
-            );
-            differs(
-                problems,
-                &place,
-                "public_key",
-                &r.get::<_, String>(2)?,
-                &k.public_key,
-            );
-            differs(
-                problems,
-                &place,
-                "registered_at",
-                &r.get::<_, String>(3)?,
-                &k.at,
-            );
+            differs(problems, &place, "person", &r.person, &k.person);
+            differs(problems, &place, "public_key", &r.public_key, &k.public_key);
+            differs(problems, &place, "registered_at", &r.registered_at, &k.at);
         }
         for (id, k) in &self.keys {
             if !seen.contains(id) {
@@ -716,42 +670,21 @@ impl ReleaseState {
     }
 
     fn compare_revocations(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
-        let mut stmt =
-            conn.prepare("SELECT key_id, revoked_by, revoked_at, reason FROM key_revocations")?;
-        let mut rows = stmt.query([])?;
         let mut seen = BTreeSet::new();
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
+        for r in store::signing_keys::revocations(conn)? {
+            let id: String = r.key_id.clone();
             let place = format!("key_revocations: {id}");
             let Some(k) = self.revocations.get(&id) else {
                 problems.push(format!(
                     "{place} (revoked by {}) is not in the ledger",
-                    r.get::<_, String>(1)?
+                    r.revoked_by
                 ));
                 continue;
             };
             seen.insert(id.clone());
-            differs(
-                problems,
-                &place,
-                "revoked_by",
-                &r.get::<_, String>(1)?,
-                &k.by,
-            );
-            differs(
-                problems,
-                &place,
-                "revoked_at",
-                &r.get::<_, String>(2)?,
-                &k.at,
-            );
-            differs(
-                problems,
-                &place,
-                "reason",
-                &r.get::<_, String>(3)?,
-                &k.reason,
-            );
+            differs(problems, &place, "revoked_by", &r.revoked_by, &k.by);
+            differs(problems, &place, "revoked_at", &r.revoked_at, &k.at);
+            differs(problems, &place, "reason", &r.reason, &k.reason);
         }
         for (id, k) in &self.revocations {
             if !seen.contains(id) {
@@ -835,21 +768,14 @@ impl ReleaseState {
         prompts: &Prompts,
         problems: &mut Vec<String>,
     ) -> Result<()> {
-        let mut stmt = conn.prepare(
-            "SELECT r.number, r.id, coalesce(p.name, 'prompt #' || r.prompt_id), r.version_hash, r.label,
-                    r.description, r.requested_by, r.requested_at
-             FROM reviews r LEFT JOIN prompts p ON p.id = r.prompt_id",
-        )?;
-        let mut rows = stmt.query([])?;
         let mut seen = BTreeSet::new();
-        while let Some(r) = rows.next()? {
-            let number: u32 = r.get(0)?;
+        for r in store::reviews::all(conn)? {
+            let prompt_name = store::prompts::name_of(conn, r.prompt_id)?
+                .unwrap_or_else(|| format!("prompt #{}", r.prompt_id));
+            let number: u32 = r.number;
             let place = format!("reviews: #{number}");
             let Some(s) = self.reviews.get(&number) else {
-                problems.push(format!(
-                    "{place} ({}) is not in the ledger",
-                    r.get::<_, String>(1)?
-                ));
+                problems.push(format!("{place} ({}) is not in the ledger", r.id.clone()));
                 continue;
             };
             seen.insert(number);
@@ -857,9 +783,9 @@ impl ReleaseState {
                 .prompt
                 .map(|k| prompts.get(k).name.clone())
                 .unwrap_or_default();
-            differs(problems, &place, "id", &r.get::<_, String>(1)?, &s.id);
-            differs(problems, &place, "prompt", &r.get::<_, String>(2)?, &prompt);
-            let hash: String = r.get(3)?;
+            differs(problems, &place, "id", &r.id, &s.id);
+            differs(problems, &place, "prompt", &prompt_name, &prompt);
+            let hash: String = r.version_hash.clone();
             if hash != s.version_hash {
                 problems.push(format!(
                     "{place} asks for {} but the ledger's request was for {}",
@@ -867,28 +793,16 @@ impl ReleaseState {
                     prompts.describe(s.prompt, &s.version_hash)
                 ));
             }
-            differs(problems, &place, "label", &r.get::<_, String>(4)?, &s.label);
+            differs(problems, &place, "label", &r.label, &s.label);
             differs(
                 problems,
                 &place,
                 "description",
-                &r.get::<_, String>(5)?,
+                &r.description,
                 &s.description,
             );
-            differs(
-                problems,
-                &place,
-                "requested_by",
-                &r.get::<_, String>(6)?,
-                &s.by,
-            );
-            differs(
-                problems,
-                &place,
-                "requested_at",
-                &r.get::<_, String>(7)?,
-                &s.at,
-            );
+            differs(problems, &place, "requested_by", &r.requested_by, &s.by);
+            differs(problems, &place, "requested_at", &r.requested_at, &s.at);
         }
         for (number, s) in &self.reviews {
             if !seen.contains(number) {
@@ -902,43 +816,33 @@ impl ReleaseState {
     }
 
     fn compare_events(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
-        let mut stmt = conn.prepare(
-            "SELECT id, review, kind, actor, actor_role, at, body, anchor, reply_to, content_hash, key_id, signature
-             FROM review_events",
-        )?;
-        let mut rows = stmt.query([])?;
         let mut seen = BTreeSet::new();
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            let review: u32 = r.get(1)?;
+        for r in store::reviews::events(conn)? {
+            let id: String = r.id.clone();
+            let review: u32 = r.review;
             let place = format!("review_events: {id} (review #{review})");
             let Some(s) = self.events.get(&id) else {
                 problems.push(format!(
                     "{place}: {}'s {} is not in the ledger",
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(2)?
+                    r.actor.clone(),
+                    r.kind.clone()
                 ));
                 continue;
             };
             seen.insert(id.clone());
             differs(problems, &place, "review", &review, &s.review);
-            differs(problems, &place, "kind", &r.get::<_, String>(2)?, &s.kind);
-            differs(problems, &place, "actor", &r.get::<_, String>(3)?, &s.actor);
-            differs(
-                problems,
-                &place,
-                "actor_role",
-                &r.get::<_, String>(4)?,
-                &s.role,
-            );
-            differs(problems, &place, "at", &r.get::<_, String>(5)?, &s.at);
-            differs(problems, &place, "body", &r.get::<_, String>(6)?, &s.body);
+            differs(problems, &place, "kind", &r.kind, &s.kind);
+            differs(problems, &place, "actor", &r.actor, &s.actor);
+            differs(problems, &place, "actor_role", &r.actor_role, &s.role);
+            differs(problems, &place, "at", &r.at, &s.at);
+            differs(problems, &place, "body", &r.body, &s.body);
             let anchor = r
-                .get::<_, Option<String>>(7)?
+                .anchor
+                .clone()
                 .and_then(|a| serde_json::from_str::<Value>(&a).ok())
                 .unwrap_or(Value::Null);
             differs(problems, &place, "anchor", &anchor, &s.anchor);
-            let hash: Option<String> = r.get(9)?;
+            let hash: Option<String> = r.content_hash.clone();
             if hash != s.content_hash {
                 problems.push(format!(
                     "{place} is bound to {} but the ledger's {} was bound to {}",
@@ -948,27 +852,9 @@ impl ReleaseState {
                 ));
             }
             if let Some((reply_to, key_id, signature)) = &s.signed {
-                differs(
-                    problems,
-                    &place,
-                    "reply_to",
-                    &r.get::<_, Option<String>>(8)?,
-                    reply_to,
-                );
-                differs(
-                    problems,
-                    &place,
-                    "key_id",
-                    &r.get::<_, Option<String>>(10)?,
-                    key_id,
-                );
-                differs(
-                    problems,
-                    &place,
-                    "signature",
-                    &r.get::<_, Option<String>>(11)?,
-                    signature,
-                );
+                differs(problems, &place, "reply_to", &r.reply_to, reply_to);
+                differs(problems, &place, "key_id", &r.key_id, key_id);
+                differs(problems, &place, "signature", &r.signature, signature);
             }
         }
         for (id, s) in &self.events {
@@ -988,21 +874,17 @@ impl ReleaseState {
         prompts: &Prompts,
         problems: &mut Vec<String>,
     ) -> Result<()> {
-        let mut stmt = conn.prepare(
-            "SELECT s.id, coalesce(p.name, 'prompt #' || s.prompt_id), s.label, s.kind, s.from_hash, s.to_hash,
-                    s.changelog, s.review, s.decision, s.actor, s.actor_role, s.at, s.bundle, s.key_id, s.signature
-             FROM releases s LEFT JOIN prompts p ON p.id = s.prompt_id ORDER BY s.seq",
-        )?;
-        let mut rows = stmt.query([])?;
         let mut decisions: HashMap<String, Value> = HashMap::new();
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            let prompt: String = r.get(1)?;
-            let label: String = r.get(2)?;
-            let kind: String = r.get(3)?;
+        for r in store::releases::all(conn)? {
+            let prompt_name = store::prompts::name_of(conn, r.prompt_id)?
+                .unwrap_or_else(|| format!("prompt #{}", r.prompt_id));
+            let (key_id, signature) = (Some(r.key_id.clone()), Some(r.signature.clone()));
+            let id: String = r.id.clone();
+            let prompt: String = prompt_name.clone();
+            let label: String = r.label.clone();
+            let kind: String = r.kind.clone();
             let place = format!("releases: {kind} {id} of {prompt} to {label}");
-            let decision: Value =
-                serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or(Value::Null);
+            let decision: Value = serde_json::from_str(&r.decision).unwrap_or(Value::Null);
             let Some(s) = self.releases.get(&id) else {
                 problems.push(format!("{place} is not in the ledger"));
                 continue;
@@ -1015,7 +897,7 @@ impl ReleaseState {
             differs(problems, &place, "prompt", &prompt, &name);
             differs(problems, &place, "label", &label, &s.label);
             differs(problems, &place, "kind", &kind, &s.kind);
-            let (from, to): (Option<String>, String) = (r.get(4)?, r.get(5)?);
+            let (from, to): (Option<String>, String) = (r.from_hash.clone(), r.to_hash.clone());
             if from != s.from || to != s.to {
                 let says = |f: &Option<String>, t: &str| {
                     format!(
@@ -1031,20 +913,8 @@ impl ReleaseState {
                     says(&s.from, &s.to)
                 ));
             }
-            differs(
-                problems,
-                &place,
-                "changelog",
-                &r.get::<_, String>(6)?,
-                &s.changelog,
-            );
-            differs(
-                problems,
-                &place,
-                "review",
-                &r.get::<_, Option<u32>>(7)?,
-                &s.review,
-            );
+            differs(problems, &place, "changelog", &r.changelog, &s.changelog);
+            differs(problems, &place, "review", &r.review, &s.review);
             let counted = decision
                 .get("counted_approvals")
                 .cloned()
@@ -1052,37 +922,19 @@ impl ReleaseState {
             if let Some(approvals) = &s.approvals {
                 differs(problems, &place, "counted approvals", &counted, approvals);
             }
-            differs(problems, &place, "actor", &r.get::<_, String>(9)?, &s.actor);
+            differs(problems, &place, "actor", &r.actor, &s.actor);
             if let Some(role) = &s.role {
-                differs(
-                    problems,
-                    &place,
-                    "actor_role",
-                    &r.get::<_, String>(10)?,
-                    role,
-                );
+                differs(problems, &place, "actor_role", &r.actor_role, role);
             }
-            differs(problems, &place, "at", &r.get::<_, String>(11)?, &s.at);
-            differs(
-                problems,
-                &place,
-                "key_id",
-                &r.get::<_, Option<String>>(13)?,
-                &s.key_id,
-            );
-            differs(
-                problems,
-                &place,
-                "signature",
-                &r.get::<_, Option<String>>(14)?,
-                &s.signature,
-            );
+            differs(problems, &place, "at", &r.at, &s.at);
+            differs(problems, &place, "key_id", &key_id, &s.key_id);
+            differs(problems, &place, "signature", &signature, &s.signature);
             if let Some(record) = &s.record {
                 differs(
                     problems,
                     &place,
                     "bundle",
-                    &r.get::<_, Option<String>>(12)?,
+                    &r.bundle,
                     &opt_text(record, "bundle"),
                 );
                 differs(problems, &place, "decision", &decision, &record["decision"]);

@@ -9,6 +9,7 @@ use super::{misrouted, record_exchange, witness, Pulled};
 use crate::error::Result;
 use crate::registry::WriteContext;
 use crate::release::records::{self as release_records, Record};
+use crate::store::signing_keys;
 use crate::sync::EventBody;
 /// A person's public signing key, registered with their own token.
 pub(super) fn register(tx: &Connection, ctx: &mut WriteContext<'_>, p: &Pulled) -> Result<()> {
@@ -52,11 +53,10 @@ pub(super) fn revoke(tx: &Connection, ctx: &mut WriteContext<'_>, p: &Pulled) ->
     });
     match release_records::apply(tx, &record)? {
         release_records::Applied::Inserted => {
-            let person: String = tx.query_row(
-                "SELECT person FROM signing_keys WHERE key_id = ?1",
-                [key_id],
-                |r| r.get(0),
-            )?;
+            // The revocation went in, so its key is here.
+            let person = signing_keys::get(tx, key_id)?
+                .map(|k| k.person)
+                .unwrap_or_default();
             witness(
                 tx,
                 ctx,

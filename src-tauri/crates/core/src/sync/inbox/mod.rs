@@ -554,11 +554,8 @@ pub(super) fn version_number(
 }
 
 pub(super) fn review_number(tx: &Connection, id: &str) -> Result<u32> {
-    tx.query_row("SELECT number FROM reviews WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })
-    .optional()?
-    .ok_or_else(|| Error::bad(format!("review {id} is not in this registry")))
+    store::reviews::number_of(tx, id)?
+        .ok_or_else(|| Error::bad(format!("review {id} is not in this registry")))
 }
 
 pub(super) fn role_in(assigned: &Value) -> Role {

@@ -8,6 +8,7 @@ use super::{misrouted, prompt_id, review_number, role_in, version_number, witnes
 use crate::error::{Error, Result};
 use crate::registry::WriteContext;
 use crate::release::records::{self as release_records, Record, ReviewEventRecord, ReviewRecord};
+use crate::store::reviews;
 use crate::sync::EventBody;
 /// A review request of one version for a label.
 pub(super) fn request(tx: &Connection, ctx: &mut WriteContext<'_>, p: &Pulled) -> Result<()> {
@@ -23,11 +24,7 @@ pub(super) fn request(tx: &Connection, ctx: &mut WriteContext<'_>, p: &Pulled) -
     };
     let id = prompt_id(tx, prompt)?;
     let version = version_number(tx, id, prompt, version_hash)?;
-    let number: u32 = tx.query_row(
-        "SELECT coalesce(max(number), 0) + 1 FROM reviews",
-        [],
-        |r| r.get(0),
-    )?;
+    let number = reviews::next_number(tx)?;
     release_records::apply(
         tx,
         &Record::Review(ReviewRecord {
@@ -71,11 +68,9 @@ pub(super) fn event(tx: &Connection, ctx: &mut WriteContext<'_>, p: &Pulled) -> 
         return Err(misrouted(e));
     };
     let number = review_number(tx, review)?;
-    let prompt: String = tx.query_row(
-        "SELECT p.name FROM reviews r JOIN prompts p ON p.id = r.prompt_id WHERE r.number = ?1",
-        [number],
-        |r| r.get(0),
-    )?;
+    let prompt = reviews::head(tx, number)?
+        .map(|h| h.prompt)
+        .ok_or_else(|| Error::bad(format!("review #{number} is not in this registry")))?;
     let role = role_in(&p.assigned);
     let anchor = anchor
         .as_ref()
