@@ -196,4 +196,18 @@ mod tests {
         // A `?` that is no placeholder (jsonb's operator, were a statement to use it) stays.
         assert_eq!(postgres_text("tags ? 'x'"), "tags ? 'x'");
     }
+
+    #[test]
+    fn shared_statements_are_written_with_question_mark_placeholders() {
+        // A `$N` here would pass on PostgreSQL and, out of order, bind wrong values on SQLite.
+        let statements = include_str!("sql.rs").split("#[cfg(test)]").next().unwrap();
+        for statement in statements.split("pub const ").skip(1) {
+            let text = statement.split("\";").next().unwrap();
+            let dollar = text
+                .as_bytes()
+                .windows(2)
+                .any(|w| w[0] == b'$' && w[1].is_ascii_digit());
+            assert!(!dollar, "{text}");
+        }
+    }
 }
