@@ -4,8 +4,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DiffResult, JsonValue, VersionSummary } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { relativeTime, shortHash } from '../../lib/format';
-import { DiffView, type DiffLayout } from '../DiffView';
-import { LayoutToggle } from './SaveVersionDialog';
+import { DiffView, LayoutToggle, type DiffLayout } from '../DiffView';
 import { LabelBadge } from '../labels';
 
 const PAGE = 100;

@@ -24,8 +24,7 @@ import {
 } from '../../lib/incidents';
 import { FormDialog } from '../Dialog';
 import { Blockers } from '../Checklist';
-import { DiffView, type DiffLayout } from '../DiffView';
-import { LayoutToggle } from '../editor/SaveVersionDialog';
+import { DiffView, LayoutToggle, type DiffLayout } from '../DiffView';
 import { LabelBadge } from '../labels';
 import { RollbackPolicy, useRollbackCheck } from '../releases/rollback';
 import { useCommand } from '../useCommand';

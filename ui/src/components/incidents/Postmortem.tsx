@@ -18,8 +18,7 @@ import {
 } from '../../lib/incidents';
 import { assertionRow, assertionShort, assertionsBlocker, varRows, varsFromRows, varText, type VarRow } from '../../lib/evals';
 import { Dialog, FormDialog } from '../Dialog';
-import { DiffView, type DiffLayout } from '../DiffView';
-import { LayoutToggle } from '../editor/SaveVersionDialog';
+import { DiffView, LayoutToggle, type DiffLayout } from '../DiffView';
 import { LabelBadge } from '../labels';
 import { IncidentStatusBadge, IncidentTimeline, SeverityBadge } from './Incidents';
 import { AssertionList, useAssertionRows } from '../evals/TestSuites';
