@@ -26,7 +26,7 @@ import { FormDialog } from '../Dialog';
 import { Blockers } from '../Checklist';
 import { DiffView, LayoutToggle, type DiffLayout } from '../DiffView';
 import { LabelBadge } from '../labels';
-import { RollbackPolicy, useRollbackCheck } from '../releases/rollback';
+import { RollbackPolicy, useRollbackCheck } from '../rollback';
 import { useCommand } from '../useCommand';
 
 export function SeverityBadge({ severity }: { severity: string }) {

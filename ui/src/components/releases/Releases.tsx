@@ -11,7 +11,7 @@ import { labelOrder } from '../../lib/release';
 import { FormDialog } from '../Dialog';
 import { Blockers } from '../Checklist';
 import { LabelBadge, useProtectedLabels } from '../labels';
-import { noTargetText, RollbackPolicy, useRollbackCheck } from './rollback';
+import { noTargetText, RollbackPolicy, useRollbackCheck } from '../rollback';
 import { OpenIncidentDialog, type IncidentInit } from '../incidents/Incidents';
 import { useCommand, useCommandEach } from '../useCommand';
 
