@@ -20,7 +20,8 @@ import { assertionRow, assertionShort, assertionsBlocker, varRows, varsFromRows,
 import { Dialog, FormDialog } from '../Dialog';
 import { DiffView, LayoutToggle, type DiffLayout } from '../DiffView';
 import { LabelBadge } from '../labels';
-import { IncidentStatusBadge, IncidentTimeline, SeverityBadge } from './Incidents';
+import { IncidentStatusBadge, SeverityBadge } from './badges';
+import { IncidentTimeline } from './Timeline';
 import { AssertionList, useAssertionRows } from '../evals/TestSuites';
 import { useLeaveGuard } from '../editor/unsavedChanges';
 

@@ -12,7 +12,7 @@ import { FormDialog } from '../Dialog';
 import { Blockers } from '../Checklist';
 import { LabelBadge, useProtectedLabels } from '../labels';
 import { noTargetText, RollbackPolicy, useRollbackCheck } from '../rollback';
-import { OpenIncidentDialog, type IncidentInit } from '../incidents/Incidents';
+import { OpenIncidentDialog, type IncidentInit } from '../incidents/OpenIncidentDialog';
 import { useCommand, useCommandEach } from '../useCommand';
 
 /** The backend's "no earlier release" without its command-line hint (`--to`). */
