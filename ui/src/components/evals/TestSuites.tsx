@@ -5,7 +5,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Case, CaseInput, Suite, SuiteDetail, Variable, VersionSummary } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { FormDialog } from '../Dialog';
-import { useCommand } from '../useCommand';
+import { useChanged, useCommand } from '../useCommand';
 import { RecentRuns, RunPanel } from './EvalRun';
 import {
   assertionRow,
@@ -27,9 +27,6 @@ export function Tests({ name, refreshKey }: { name: string; refreshKey: number }
   const { call } = useApi();
   const [suites, setSuites] = useState<Suite[] | null>(null);
   const [suite, setSuite] = useState('');
-  // A change made here (a case saved, a file imported) answers with the suite as it now is; that
-  // answer is shown instead of the one read, until the suite is read again.
-  const [edited, setEdited] = useState<{ base: SuiteDetail | null; detail: SuiteDetail } | null>(null);
   const [declared, setDeclared] = useState<Variable[]>([]);
   const [versions, setVersions] = useState<VersionSummary[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -70,9 +67,8 @@ export function Tests({ name, refreshKey }: { name: string; refreshKey: number }
   }, [call, name, refreshKey, readSuites]);
 
   // The previous suite's cases stay shown while another suite is read (no flash of nothing).
-  const read = useCommand('get_suite', suite ? { name, suite } : null, 0, { keepPrevious: true }).data;
-  const detail = edited && edited.base === read ? edited.detail : read;
-  const setDetail = (d: SuiteDetail) => setEdited({ base: read, detail: d });
+  // A change made here (a case saved, a file imported) answers with the suite as it now is.
+  const [detail, setDetail] = useChanged(useCommand('get_suite', suite ? { name, suite } : null, 0, { keepPrevious: true }).data);
 
   const changed = (d: SuiteDetail) => {
     setDetail(d);

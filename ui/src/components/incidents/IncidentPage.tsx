@@ -1,13 +1,13 @@
 // An incident's page: the suspected release and what the label serves now, the blast radius, the
 // one-action rollback, the diff of the change that shipped, and the timeline with its notes.
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import type { AppInfo, IncidentDetail, Release } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { relativeTime, shortHash } from '../../lib/format';
 import { DETECTION_TEXT, SEVERITIES, SEVERITY_TEXT, STATUSES, incidentChange, incidentRollbackBlocker, shortId, timeText } from '../../lib/incidents';
 import { DiffView, LayoutToggle, type DiffLayout } from '../DiffView';
 import { LabelBadge } from '../labels';
-import { useCommand } from '../useCommand';
+import { useChanged, useCommand } from '../useCommand';
 import { SeverityBadge, IncidentStatusBadge } from './badges';
 import { IncidentTimeline, NoteForm } from './Timeline';
 import { IncidentRollbackDialog } from './IncidentRollbackDialog';
@@ -26,27 +26,15 @@ export function IncidentPage({
   onOpenReleases: (prompt: string) => void;
 }) {
   const { call, refresh } = useApi();
-  const [detail, setDetail] = useState<IncidentDetail | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const [rollingBack, setRollingBack] = useState(false);
   const [busy, setBusy] = useState(false);
   const [notes, setNotes] = useState<string | null>(null);
 
-  const load = useCallback(
-    () =>
-      call('incident_detail', { id })
-        .then((d) => {
-          setDetail(d);
-          setError(null);
-        })
-        .catch((e) => setError(errorText(e))),
-    [call, id],
-  );
-
-  useEffect(() => {
-    void load();
-  }, [load, refreshKey]);
+  const loaded = useCommand('incident_detail', { id }, refreshKey);
+  const error = loaded.error;
+  // A change (status, severity, a note) answers with the incident as it now is.
+  const [detail, setDetail] = useChanged(loaded.data);
 
   /** Changes the incident; true when the backend took it. */
   const update = async (patch: Parameters<typeof incidentChange>[0], done: string): Promise<boolean> => {
@@ -266,7 +254,7 @@ export function IncidentPage({
           onDone={() => {
             setRollingBack(false);
             setMsg({ ok: true, text: `Rolled back: ${i.label} serves v${detail.rollback_to} again.` });
-            void load();
+            loaded.reload();
             refresh();
           }}
         />
