@@ -22,7 +22,7 @@ import { DiffView, LayoutToggle, type DiffLayout } from '../DiffView';
 import { LabelBadge } from '../labels';
 import { IncidentStatusBadge, SeverityBadge } from './badges';
 import { IncidentTimeline } from './Timeline';
-import { AssertionList, useAssertionRows } from '../evals/TestSuites';
+import { AssertionList, useAssertionRows } from '../evals/AssertionList';
 import { useLeaveGuard } from '../editor/unsavedChanges';
 
 const NO_VARIABLES: Variable[] = [];
