@@ -63,7 +63,9 @@ else
 fi
 
 step "ui: vitest"
-if (cd ui && npx vitest run 2>&1) | tee "$LOGS/vitest.log"; then
+# The UI imports values (not only types) from the generated API module, which a clean clone
+# does not have until `npm run gen` writes it from the Rust types.
+if (cd ui && npm run gen && npx vitest run 2>&1) | tee "$LOGS/vitest.log"; then
   n=$(grep -Eo 'Tests +[0-9]+ passed' "$LOGS/vitest.log" | grep -Eo '[0-9]+' | head -1)
   passed=$((passed + ${n:-1}))
 else

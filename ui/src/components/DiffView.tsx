@@ -14,6 +14,20 @@ import type {
 
 export type DiffLayout = 'unified' | 'split';
 
+/** Switches a diff between unified and side-by-side (every screen that shows a diff has one). */
+export function LayoutToggle({ layout, onChange }: { layout: DiffLayout; onChange: (l: DiffLayout) => void }) {
+  return (
+    <div className="segmented" role="group" aria-label="Diff layout">
+      <button type="button" aria-pressed={layout === 'unified'} onClick={() => onChange('unified')}>
+        Unified
+      </button>
+      <button type="button" aria-pressed={layout === 'split'} onClick={() => onChange('split')}>
+        Side by side
+      </button>
+    </div>
+  );
+}
+
 /** A line's spans, its changed words marked (as deleted or inserted, by the line's tag). */
 export function Spans({ line }: { line: Pick<DiffLine, 'tag' | 'spans'> }) {
   return (

@@ -3,7 +3,7 @@
 // postmortem.
 import { Loadable, useCommand } from './useCommand';
 import { dueText, todayUtc } from '../lib/incidents';
-import { SeverityBadge } from './incidents/Incidents';
+import { SeverityBadge } from './incidents/badges';
 
 export function Home({ mod, refreshKey, onOpenPostmortem }: { mod: string; refreshKey: number; onOpenPostmortem: (incident: string) => void }) {
   return (

@@ -2,7 +2,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-libra
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Call } from '../api/client';
 import { ApiContext } from './context';
-import { Loadable, useAction, useCommand, useCommandEach } from './useCommand';
+import { Loadable, useAction, useChanged, useCommand, useCommandEach } from './useCommand';
 
 afterEach(cleanup);
 
@@ -144,5 +144,28 @@ describe('useCommandEach', () => {
     rerender(withApi(call, <EachSuite names={['d']} refreshKey={1} />));
     expect(screen.queryByText(/a-suite/)).toBeNull();
     expect((await screen.findByTestId('each')).textContent).toBe('d-suite');
+  });
+});
+
+describe('useChanged', () => {
+  it("shows a change's answer over what was read, until it is read again", async () => {
+    let answer = 'read-1';
+    const call = vi.fn(async () => [{ name: answer }]) as unknown as Call;
+    function Editable({ refreshKey }: { refreshKey: number }) {
+      const [suites, change] = useChanged(useCommand('list_suites', { name: 'p' }, refreshKey).data);
+      return (
+        <>
+          <p data-testid="shown">{suites?.map((s) => s.name).join(',') ?? 'nothing'}</p>
+          <button onClick={() => change([{ name: 'changed' } as never])}>change</button>
+        </>
+      );
+    }
+    const { rerender } = render(withApi(call, <Editable refreshKey={0} />));
+    await waitFor(() => expect(screen.getByTestId('shown').textContent).toBe('read-1'));
+    fireEvent.click(screen.getByText('change'));
+    expect(screen.getByTestId('shown').textContent).toBe('changed');
+    answer = 'read-2';
+    rerender(withApi(call, <Editable refreshKey={1} />));
+    await waitFor(() => expect(screen.getByTestId('shown').textContent).toBe('read-2'));
   });
 });

@@ -3,7 +3,8 @@
 // newer request or after the component went away, and keeps the last good answer while a
 // reload is under way; `Loadable` shows its three states the same way on every screen; and
 // `useAction` runs a change with a busy flag and its error, for buttons. `useCommandEach` asks the
-// same command for each of several requests (one answer or error per request).
+// same command for each of several requests (one answer or error per request); `useChanged`
+// shows a change's answer over what was read, until it is read again.
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { CommandName, Req, Res } from '../api/client';
 import { errorText, useApi } from './context';
@@ -76,6 +77,21 @@ export function useCommand<K extends CommandName>(
   const reload = useCallback(() => setAgain((n) => n + 1), []);
   const data = answer !== null && key !== null && (answer.key === key || keepPrevious) ? answer.data : null;
   return { data, error, loading, reload };
+}
+
+/**
+ * What a screen shows of something it reads and also changes: the answer `read` (from
+ * `useCommand`), or the answer a change of its own gave back (`change(value)`) until the command
+ * answers again: whichever of the two came last is shown.
+ */
+export function useChanged<T>(read: T | null): [T | null, (value: T) => void] {
+  const [changed, setChanged] = useState<{ base: T | null; value: T } | null>(null);
+  // The answer as of the latest render, not of the render that started the change (it may have
+  // awaited across a reading).
+  const latest = useRef(read);
+  latest.current = read;
+  const change = useCallback((value: T) => setChanged({ base: latest.current, value }), []);
+  return [changed !== null && changed.base === read ? changed.value : read, change];
 }
 
 /** One request's outcome in `useCommandEach`. */

@@ -4,11 +4,14 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DiffResult, JsonValue, VersionSummary } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { relativeTime, shortHash } from '../../lib/format';
-import { DiffView, type DiffLayout } from '../DiffView';
-import { LayoutToggle } from './SaveVersionDialog';
+import { DiffView, LayoutToggle, type DiffLayout } from '../DiffView';
 import { LabelBadge } from '../labels';
+import { useCommand } from '../useCommand';
 
 const PAGE = 100;
+
+type Samples = Record<string, { [key in string]: JsonValue }>;
+const NO_SAMPLES: Samples = {};
 
 /** A side of a comparison: a version number, or the draft (always the newest). */
 export type Pick = number | 'draft';
@@ -32,9 +35,8 @@ export function History({ name, refreshKey = 0 }: { name: string; refreshKey?: n
   const [total, setTotal] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [picked, setPicked] = useState<Pick[]>([]);
-  const [draftChanged, setDraftChanged] = useState(false);
-  const [samples, setSamples] = useState<Record<string, { [key in string]: JsonValue }>>({});
-  const [sample, setSample] = useState<string>('');
+  // `null` until a sample is picked: then the first one (`''` is "don't render").
+  const [pickedSample, setSample] = useState<string | null>(null);
   const [diff, setDiff] = useState<DiffResult | null>(null);
   const [diffError, setDiffError] = useState<string | null>(null);
   const [comparing, setComparing] = useState(false);
@@ -42,56 +44,32 @@ export function History({ name, refreshKey = 0 }: { name: string; refreshKey?: n
   const [loadingMore, setLoadingMore] = useState(false);
   const compareSeq = useRef(0);
 
-  useEffect(() => {
-    let live = true;
-    setVersions([]);
-    setTotal(null);
-    setPicked([]);
-    setDiff(null);
-    performance.mark('promptdesk:history-open');
-    call('history', { name, limit: PAGE })
-      .then((page) => {
-        if (!live) return;
-        setVersions(page.versions);
-        setTotal(page.total);
-        setPicked(initialPicks(page.versions));
-        requestAnimationFrame(() =>
-          performance.measure('promptdesk:history-open', 'promptdesk:history-open'),
-        );
-      })
-      .catch((e) => live && setError(errorText(e)));
-    call('open_prompt', { name })
-      .then((o) => {
-        if (!live) return;
-        setSamples(o.samples as typeof samples);
-        setSample(Object.keys(o.samples)[0] ?? '');
-        setDraftChanged(o.has_changes);
-      })
-      .catch(() => undefined);
-    return () => {
-      live = false;
-    };
-  }, [call, name]);
+  const opened = useCommand('open_prompt', { name }).data;
+  const samples = (opened?.samples ?? NO_SAMPLES) as Samples;
+  const sample = pickedSample ?? Object.keys(samples)[0] ?? '';
+  const draftChanged = opened?.has_changes ?? false;
 
-  // Listings are read again (a sync pulled versions from the team, the window got the focus):
-  // the newest page is read again in place, keeping what is picked and the older pages loaded.
-  const shownRefresh = useRef(refreshKey);
   useEffect(() => {
-    if (refreshKey === shownRefresh.current) return;
-    shownRefresh.current = refreshKey;
-    let live = true;
-    call('history', { name, limit: PAGE })
-      .then((page) => {
-        if (!live) return;
-        const oldest = page.versions[page.versions.length - 1]?.number ?? 0;
-        setVersions((old) => [...page.versions, ...old.filter((v) => v.number < oldest)]);
-        setTotal(page.total);
-      })
-      .catch(() => undefined);
-    return () => {
-      live = false;
-    };
-  }, [call, name, refreshKey]);
+    performance.mark('promptdesk:history-open');
+  }, []);
+  // The newest page, read again when listings are (a sync pulled versions from the team, the
+  // window got the focus). Each reading goes in front of the older pages already loaded, so
+  // what is picked and paged stays; only the first one picks what to compare. A failed reading
+  // after the first leaves the list as it was.
+  const newest = useCommand('history', { name, limit: PAGE }, refreshKey);
+  const firstError = newest.data === null ? newest.error : null;
+  const seenFirst = useRef(false);
+  useEffect(() => {
+    const page = newest.data;
+    if (page === null) return;
+    const oldest = page.versions[page.versions.length - 1]?.number ?? 0;
+    setVersions((old) => [...page.versions, ...old.filter((v) => v.number < oldest)]);
+    setTotal(page.total);
+    if (seenFirst.current) return;
+    seenFirst.current = true;
+    setPicked(initialPicks(page.versions));
+    requestAnimationFrame(() => performance.measure('promptdesk:history-open', 'promptdesk:history-open'));
+  }, [newest.data]);
 
   const more = useCallback(() => {
     const last = versions[versions.length - 1];
@@ -120,10 +98,10 @@ export function History({ name, refreshKey = 0 }: { name: string; refreshKey?: n
       .finally(() => seq === compareSeq.current && setComparing(false));
   }, [call, name, picked, sample, samples]);
 
-  if (error) {
+  if (error ?? firstError) {
     return (
       <p role="alert" className="error pad">
-        {error}
+        {error ?? firstError}
       </p>
     );
   }

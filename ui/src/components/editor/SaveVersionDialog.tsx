@@ -4,7 +4,7 @@ import { useRef, useState } from 'react';
 import type { JsonValue } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { Dialog } from '../Dialog';
-import { DiffView, isEmptyDiff, type DiffLayout } from '../DiffView';
+import { DiffView, LayoutToggle, isEmptyDiff, type DiffLayout } from '../DiffView';
 import { useCommand } from '../useCommand';
 
 export function SaveVersionDialog({
@@ -114,18 +114,5 @@ export function SaveVersionDialog({
         </div>
       </form>
     </Dialog>
-  );
-}
-
-export function LayoutToggle({ layout, onChange }: { layout: DiffLayout; onChange: (l: DiffLayout) => void }) {
-  return (
-    <div className="segmented" role="group" aria-label="Diff layout">
-      <button type="button" aria-pressed={layout === 'unified'} onClick={() => onChange('unified')}>
-        Unified
-      </button>
-      <button type="button" aria-pressed={layout === 'split'} onClick={() => onChange('split')}>
-        Side by side
-      </button>
-    </div>
   );
 }

@@ -4,7 +4,7 @@
 // Versions without a run of the suite get a Run button (or one "Run missing"); the matrix fills
 // in as results arrive.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { Comparison, ComparisonCell, ComparisonColumn, ComparisonRow, Suite, VersionSummary } from '../../api/generated';
+import type { Comparison, ComparisonCell, ComparisonColumn, ComparisonRow } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { relativeTime } from '../../lib/format';
 import {
@@ -23,6 +23,7 @@ import {
 import { usePolling } from '../../lib/polling';
 import { Spans } from '../DiffView';
 import { FormDialog } from '../Dialog';
+import { useCommand } from '../useCommand';
 import { LabelBadge } from '../labels';
 import { VerdictTag } from './EvalRun';
 import type { CompareInit } from '../../lib/routes';
@@ -32,8 +33,6 @@ const caseNumber = (row: ComparisonRow) => row.label.split(' ')[0] ?? row.label;
 
 export function Compare({ name, refreshKey, init }: { name: string; refreshKey: number; init?: CompareInit | undefined }) {
   const { call } = useApi();
-  const [versions, setVersions] = useState<VersionSummary[] | null>(null);
-  const [suites, setSuites] = useState<Suite[] | null>(null);
   const [picks, setPicks] = useState<number[]>(init?.versions ?? []);
   const [suite, setSuite] = useState(init?.suite ?? '');
   const [comparison, setComparison] = useState<Comparison | null>(null);
@@ -49,26 +48,19 @@ export function Compare({ name, refreshKey, init }: { name: string; refreshKey: 
   const [rating, setRating] = useState<{ column: ComparisonColumn; row: ComparisonRow; verdict: 'good' | 'bad' } | null>(null);
   const seq = useRef(0);
 
+  const history = useCommand('history', { name, limit: 100 }, refreshKey);
+  const suiteList = useCommand('list_suites', { name }, refreshKey);
+  const versions = history.data?.versions ?? null;
+  const suites = suiteList.data;
+  const listError = history.error ?? suiteList.error;
+  // Each reading of the lists fills in what is not picked (or no longer exists), as the first
+  // reading does; what a person picked stays.
   useEffect(() => {
-    let live = true;
-    call('history', { name, limit: 100 })
-      .then((h) => {
-        if (!live) return;
-        setVersions(h.versions);
-        setPicks((p) => (p.length ? p : defaultPicks(h.versions)));
-      })
-      .catch((e) => live && setError(errorText(e)));
-    call('list_suites', { name })
-      .then((s) => {
-        if (!live) return;
-        setSuites(s);
-        setSuite((cur) => (cur && s.some((x) => x.name === cur) ? cur : (s[0]?.name ?? '')));
-      })
-      .catch((e) => live && setError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [call, name, refreshKey]);
+    if (versions) setPicks((p) => (p.length ? p : defaultPicks(versions)));
+  }, [versions]);
+  useEffect(() => {
+    if (suites) setSuite((cur) => (cur && suites.some((x) => x.name === cur) ? cur : (suites[0]?.name ?? '')));
+  }, [suites]);
 
   const load = useCallback(async () => {
     if (!suite || picks.length === 0) return;
@@ -104,10 +96,10 @@ export function Compare({ name, refreshKey, init }: { name: string; refreshKey: 
 
   const toggle = (n: number) => setPicks((p) => (p.includes(n) ? p.filter((x) => x !== n) : [...p, n].sort((a, b) => a - b)));
 
-  if (error && (versions === null || suites === null)) {
+  if ((error ?? listError) && (versions === null || suites === null)) {
     return (
       <p role="alert" className="error pad">
-        {error}
+        {error ?? listError}
       </p>
     );
   }
@@ -179,9 +171,9 @@ export function Compare({ name, refreshKey, init }: { name: string; refreshKey: 
             {runError}
           </p>
         ) : null}
-        {error ? (
+        {error ?? listError ? (
           <p role="alert" className="error">
-            {error}
+            {error ?? listError}
           </p>
         ) : null}
         <div className="row row--inline compare__filters">

@@ -2,31 +2,18 @@
 // assertions in their short form checked as they are typed, tags, where each case came from),
 // importing cases from a CSV or JSONL file, running a suite, and the prompt's recent runs.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { Case, CaseInput, Suite, SuiteDetail, Variable, VersionSummary } from '../../api/generated';
+import type { Case, Suite, SuiteDetail, Variable, VersionSummary } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { FormDialog } from '../Dialog';
+import { useChanged, useCommand } from '../useCommand';
 import { RecentRuns, RunPanel } from './EvalRun';
-import {
-  assertionRow,
-  assertionShort,
-  assertionsBlocker,
-  originText,
-  splitList,
-  varRows,
-  varsFromRows,
-  varText,
-  type AssertionRow,
-  type VarRow,
-} from '../../lib/evals';
-
-/** How long typing in an assertion pauses before it is checked. */
-export const ASSERTION_CHECK_MS = 250;
+import { assertionShort, originText, varText } from '../../lib/evals';
+import { CaseDialog } from './CaseDialog';
 
 export function Tests({ name, refreshKey }: { name: string; refreshKey: number }) {
   const { call } = useApi();
   const [suites, setSuites] = useState<Suite[] | null>(null);
   const [suite, setSuite] = useState('');
-  const [detail, setDetail] = useState<SuiteDetail | null>(null);
   const [declared, setDeclared] = useState<Variable[]>([]);
   const [versions, setVersions] = useState<VersionSummary[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -66,19 +53,9 @@ export function Tests({ name, refreshKey }: { name: string; refreshKey: number }
       .catch(() => undefined);
   }, [call, name, refreshKey, readSuites]);
 
-  useEffect(() => {
-    if (!suite) {
-      setDetail(null);
-      return;
-    }
-    let live = true;
-    call('get_suite', { name, suite })
-      .then((d) => live && setDetail(d))
-      .catch((e) => live && setError(errorText(e)));
-    return () => {
-      live = false;
-    };
-  }, [call, name, suite]);
+  // The previous suite's cases stay shown while another suite is read (no flash of nothing).
+  // A change made here (a case saved, a file imported) answers with the suite as it now is.
+  const [detail, setDetail] = useChanged(useCommand('get_suite', suite ? { name, suite } : null, 0, { keepPrevious: true }).data);
 
   const changed = (d: SuiteDetail) => {
     setDetail(d);
@@ -361,242 +338,6 @@ function NewSuiteDialog({ name, onClose, onCreated }: { name: string; onClose: (
       <label>
         Description
         <input value={description} onChange={(e) => setDescription(e.target.value)} placeholder="What the suite checks" />
-      </label>
-    </FormDialog>
-  );
-}
-
-/** The assertions being edited, one short-form line each, with each line's check (from
- *  `useAssertionRows`) under it; used by the case editor and the postmortem's regression case. */
-export function AssertionList({
-  assertions,
-  idPrefix,
-  placeholder,
-}: {
-  assertions: ReturnType<typeof useAssertionRows>;
-  idPrefix: string;
-  placeholder: string;
-}) {
-  return (
-    <>
-      <ol className="assertions">
-        {assertions.rows.map((r, i) => {
-          const errId = `${idPrefix}-${r.key}`;
-          return (
-            <li key={r.key}>
-              <div className="assertion-row">
-                <input
-                  className="mono grow"
-                  aria-label={`Assertion ${i + 1}`}
-                  value={r.text}
-                  spellCheck={false}
-                  aria-invalid={r.error !== null}
-                  aria-describedby={r.error ? errId : undefined}
-                  placeholder={placeholder}
-                  onChange={(e) => assertions.setText(r.key, e.target.value)}
-                />
-                <button
-                  type="button"
-                  className="btn btn--ghost btn--icon"
-                  aria-label={`Remove assertion ${i + 1}`}
-                  onClick={() => assertions.remove(r.key)}
-                >
-                  ×
-                </button>
-              </div>
-              <p id={errId} className={`assertion-note small ${r.error ? 'error' : 'muted'}`}>
-                {r.error ?? (r.checking ? 'checking…' : '')}
-              </p>
-            </li>
-          );
-        })}
-      </ol>
-      <button type="button" className="btn btn--small" onClick={assertions.add}>
-        Add assertion
-      </button>
-    </>
-  );
-}
-
-/** Checks each assertion's text with the backend as it is typed (debounced). Also used by the
- * postmortem's "Add as regression case". */
-export function useAssertionRows(initial: AssertionRow[]) {
-  const { call } = useApi();
-  const [rows, setRows] = useState<AssertionRow[]>(initial);
-  const timers = useRef(new Map<number, ReturnType<typeof setTimeout>>());
-  useEffect(() => {
-    const t = timers.current;
-    return () => t.forEach((x) => clearTimeout(x));
-  }, []);
-
-  const setText = (key: number, text: string) => {
-    const blank = text.trim() === '';
-    setRows((rs) => rs.map((r) => (r.key === key ? { ...r, text, value: null, error: null, checking: !blank } : r)));
-    clearTimeout(timers.current.get(key));
-    if (blank) return;
-    timers.current.set(
-      key,
-      setTimeout(() => {
-        call('parse_assertion', { text })
-          .then((a) => setRows((rs) => rs.map((r) => (r.key === key && r.text === text ? { ...r, value: a, error: null, checking: false } : r))))
-          .catch((e) =>
-            setRows((rs) => rs.map((r) => (r.key === key && r.text === text ? { ...r, value: null, error: errorText(e), checking: false } : r))),
-          );
-      }, ASSERTION_CHECK_MS),
-    );
-  };
-  const add = () => setRows((rs) => [...rs, assertionRow(null)]);
-  const remove = (key: number) => setRows((rs) => rs.filter((r) => r.key !== key));
-  return { rows, setText, add, remove };
-}
-
-export function CaseDialog({
-  name,
-  suite,
-  declared,
-  existing,
-  onClose,
-  onSaved,
-}: {
-  name: string;
-  suite: string;
-  declared: readonly Variable[];
-  existing: Case | null;
-  onClose: () => void;
-  onSaved: (d: SuiteDetail) => void;
-}) {
-  const { call } = useApi();
-  const [description, setDescription] = useState(existing?.description ?? '');
-  const [vars, setVars] = useState<VarRow[]>(() => varRows(declared, existing?.vars ?? {}));
-  const [expected, setExpected] = useState(existing?.expected ?? '');
-  const [tags, setTags] = useState((existing?.tags ?? []).join(', '));
-  const assertions = useAssertionRows(
-    existing?.assertions.length ? existing.assertions.map((a) => assertionRow(a)) : [assertionRow(null)],
-  );
-
-  const varsRead = varsFromRows(vars);
-  const assertionProblem = assertionsBlocker(assertions.rows);
-  const problem = 'error' in varsRead ? varsRead.error : assertionProblem;
-
-  const submit = async () => {
-    if (!('vars' in varsRead)) return;
-    const input: CaseInput = {
-      description: description.trim(),
-      vars: varsRead.vars,
-      expected: expected === '' ? null : expected,
-      assertions: assertions.rows.filter((r) => r.text.trim() && r.value).map((r) => r.value!),
-      tags: splitList(tags),
-    };
-    if (existing) {
-      await call('update_case', { name, suite, case_id: existing.id, case: input });
-      onSaved(await call('get_suite', { name, suite }));
-    } else {
-      onSaved(await call('add_cases', { name, suite, cases: [input] }));
-    }
-  };
-
-  return (
-    <FormDialog
-      title={existing ? `Edit case #${existing.position}` : `New case in ${suite}`}
-      wide
-      onClose={onClose}
-      onSubmit={submit}
-      submitLabel={existing ? 'Save case' : 'Add case'}
-      blocked={problem !== null}
-      submitDescribedBy="case-problem"
-      after={
-        <p id="case-problem" className={`small ${problem && problem !== 'Checking the assertions…' ? 'error' : 'muted'}`}>
-          {problem ?? ''}
-        </p>
-      }
-    >
-      {existing?.origin ? <p className="small muted">This case was {originText(existing.origin)}.</p> : null}
-      <label>
-        Description
-        <input data-autofocus value={description} onChange={(e) => setDescription(e.target.value)} placeholder="What this case checks" />
-      </label>
-      <fieldset className="fieldset">
-        <legend>Variables</legend>
-        <table className="vars" aria-label="Case variables">
-          <thead>
-            <tr>
-              <th className="vars__name">Name</th>
-              <th className="vars__type">Type</th>
-              <th>Value</th>
-              <th className="vars__remove">
-                <span className="sr-only">Remove</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {vars.map((v, i) => (
-              <tr key={i}>
-                <td>
-                  {v.declared ? (
-                    <code>{v.name}</code>
-                  ) : (
-                    <input
-                      aria-label={`Name of variable ${i + 1}`}
-                      value={v.name}
-                      spellCheck={false}
-                      onChange={(e) => setVars((vs) => vs.map((x, j) => (j === i ? { ...x, name: e.target.value } : x)))}
-                    />
-                  )}
-                </td>
-                <td className="small muted">{v.declared ? v.declared.type : 'text'}</td>
-                <td>
-                  <input
-                    aria-label={`Value of ${v.name || `variable ${i + 1}`}`}
-                    value={v.text}
-                    spellCheck={false}
-                    placeholder={
-                      v.declared
-                        ? v.declared.default !== null
-                          ? `default: ${varText(v.declared.default)}`
-                          : v.declared.required
-                            ? 'required'
-                            : '(not set)'
-                        : ''
-                    }
-                    onChange={(e) => setVars((vs) => vs.map((x, j) => (j === i ? { ...x, text: e.target.value } : x)))}
-                  />
-                </td>
-                <td>
-                  {v.declared ? null : (
-                    <button
-                      type="button"
-                      className="btn btn--ghost btn--icon"
-                      aria-label={`Remove variable ${v.name || i + 1}`}
-                      onClick={() => setVars((vs) => vs.filter((_, j) => j !== i))}
-                    >
-                      ×
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        <button type="button" className="btn btn--small" onClick={() => setVars((vs) => [...vs, { name: '', text: '', declared: null }])}>
-          Add variable
-        </button>
-      </fieldset>
-      <label>
-        Expected output
-        <textarea rows={2} value={expected} onChange={(e) => setExpected(e.target.value)} placeholder="Optional: a reference answer (for similar: and equals)" />
-      </label>
-      <fieldset className="fieldset">
-        <legend>Assertions</legend>
-        <p className="hint">
-          One per line, in the short form: <code>contains: refund</code>, <code>not-icontains: sorry</code>,{' '}
-          <code>regex: ^Hi</code>, <code>is-json</code>, <code>length: 10..200</code>, <code>similar: 0.8</code>,{' '}
-          <code>latency: 2000</code>, <code>cost: 0.01</code>, <code>contains-any: a | b</code>, <code>rubric: is polite</code>.
-        </p>
-        <AssertionList assertions={assertions} idPrefix="assertion-error" placeholder="contains: refund" />
-      </fieldset>
-      <label>
-        Tags
-        <input value={tags} onChange={(e) => setTags(e.target.value)} placeholder="comma, separated" />
       </label>
     </FormDialog>
   );

@@ -21,7 +21,8 @@ import type {
 } from '../../api/generated';
 import type { Call } from '../../api/client';
 import { ApiContext } from '../context';
-import { CaseDialog, Tests } from './TestSuites';
+import { CaseDialog } from './CaseDialog';
+import { Tests } from './TestSuites';
 import { RunPanel } from './EvalRun';
 import { Compare } from './Compare';
 import { ReviewEvals } from '../review/ReviewEvals';

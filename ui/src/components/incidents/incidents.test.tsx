@@ -22,7 +22,9 @@ import type {
 } from '../../api/generated';
 import type { Call } from '../../api/client';
 import { ApiContext } from '../context';
-import { IncidentList, IncidentPage, OpenIncidentDialog } from './Incidents';
+import { IncidentList } from './IncidentList';
+import { IncidentPage } from './IncidentPage';
+import { OpenIncidentDialog } from './OpenIncidentDialog';
 import { PostmortemEditor, UNSAVED_MESSAGE } from './Postmortem';
 import { OpenActions } from '../Home';
 import { PolicyDialog, ReleasePolicies } from '../releases/Policies';

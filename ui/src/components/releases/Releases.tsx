@@ -11,8 +11,8 @@ import { labelOrder } from '../../lib/release';
 import { FormDialog } from '../Dialog';
 import { Blockers } from '../Checklist';
 import { LabelBadge, useProtectedLabels } from '../labels';
-import { noTargetText, RollbackPolicy, useRollbackCheck } from './rollback';
-import { OpenIncidentDialog, type IncidentInit } from '../incidents/Incidents';
+import { noTargetText, RollbackPolicy, useRollbackCheck } from '../rollback';
+import { OpenIncidentDialog, type IncidentInit } from '../incidents/OpenIncidentDialog';
 import { useCommand, useCommandEach } from '../useCommand';
 
 /** The backend's "no earlier release" without its command-line hint (`--to`). */

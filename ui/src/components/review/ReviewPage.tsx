@@ -6,8 +6,7 @@ import type { AppInfo, JsonValue, ReviewDecision, ReviewDetail } from '../../api
 import { errorText, useApi } from '../context';
 import { relativeTime, shortHash } from '../../lib/format';
 import { anchorTargets, decideBlocker, releaseBlockers, repeatBlockers, signingBlocker } from '../../lib/release';
-import { DiffView, type DiffLayout } from '../DiffView';
-import { LayoutToggle } from '../editor/SaveVersionDialog';
+import { DiffView, LayoutToggle, type DiffLayout } from '../DiffView';
 import { ReviewStatusBadge } from './Reviews';
 import { FormDialog } from '../Dialog';
 import { Blockers, Checklist } from '../Checklist';

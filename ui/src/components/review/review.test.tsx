@@ -10,7 +10,7 @@ import { SigningContext, SigningKeySettings, SigningKeysDialog, type SigningValu
 import { LabelBadge, ProtectedLabelsContext } from '../labels';
 import { ReviewPage } from './ReviewPage';
 import { RollbackDialog } from '../releases/Releases';
-import { ROLLBACK_CHECK_DELAY_MS } from '../releases/rollback';
+import { ROLLBACK_CHECK_DELAY_MS } from '../rollback';
 import { ReviewQueue } from './Reviews';
 import { App } from '../../App';
 

@@ -4,8 +4,11 @@
 //! A backend is SQLite (the default: one file, WAL, writes in `BEGIN IMMEDIATE`) or, for teams
 //! that run several replicas, PostgreSQL (writes serialised across replicas by an advisory lock;
 //! see [`postgres`]). The verbs are synchronous; handlers call them on tokio's blocking pool.
+//! The SQL the two dialects agree on is written once, in [`sql`]; each backend keeps only the
+//! statements that differ.
 
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 use promptdesk_protocol::policy::{Policy, Role};

@@ -41,7 +41,7 @@ use promptdesk_protocol::policy::{Policy, Role};
 use serde_json::Value;
 
 use super::{
-    DecisionRow, KeyRow, LabelMoveRow, LabelRow, Pick, PromptFilter, PromptRow, RecordRow,
+    sql, DecisionRow, KeyRow, LabelMoveRow, LabelRow, Pick, PromptFilter, PromptRow, RecordRow,
     ReviewRow, StoredEvent, TokenRow, Tx, VersionRow,
 };
 use crate::error::{Result, ServerError};
@@ -83,7 +83,8 @@ struct Pool {
 
 struct Conn {
     client: Client,
-    /// Prepared statements by SQL text; they live as long as the connection.
+    /// Prepared statements by SQL text as written (before [`sql::postgres_text`]); they live as
+    /// long as the connection.
     statements: HashMap<String, Statement>,
 }
 
@@ -376,12 +377,14 @@ struct PgTx<'a> {
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
 impl PgTx<'_> {
-    fn statement(&mut self, sql: &str) -> Result<Statement> {
-        if let Some(s) = self.statements.get(sql) {
+    /// `text` prepared, keyed by the text as written: the shared statements' `?N` placeholders
+    /// are rewritten to `$N` once per connection (see [`sql`]).
+    fn statement(&mut self, text: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.get(text) {
             return Ok(s.clone());
         }
-        let s = self.tx.prepare(sql)?;
-        self.statements.insert(sql.to_string(), s.clone());
+        let s = self.tx.prepare(&sql::postgres_text(text))?;
+        self.statements.insert(text.to_string(), s.clone());
         Ok(s)
     }
 
@@ -524,18 +527,12 @@ fn all<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T>) -> Result<Vec<T>> {
     rows.iter().map(f).collect()
 }
 
-const VERSION_COLS: &str = "prompt, number, hash, content, author, message, created_at";
-const TOKEN_COLS: &str = "id, kind, display, public_key, user_name, created_at, revoked_at";
-
 impl Tx for PgTx<'_> {
     fn event(&mut self, id: &str) -> Result<Option<StoredEvent>> {
-        self.query_opt(
-            "SELECT seq, event, hash, assigned, pushed_by, received_at FROM events WHERE id = $1",
-            &[&id],
-        )?
-        .as_ref()
-        .map(event_row)
-        .transpose()
+        self.query_opt(sql::EVENT, &[&id])?
+            .as_ref()
+            .map(event_row)
+            .transpose()
     }
 
     fn append_event(
@@ -547,7 +544,8 @@ impl Tx for PgTx<'_> {
         pushed_by: &str,
         now: &str,
     ) -> Result<i64> {
-        // max + 1 is safe because the write lock is held (see the module comment).
+        // Not shared: SQLite numbers its rowid itself. max + 1 is safe because the write lock
+        // is held (see the module comment).
         let row = self.query_one(
             "INSERT INTO events (seq, id, hash, event, assigned, pushed_by, received_at)
              SELECT coalesce(max(seq), 0) + 1, $1, $2, $3, $4, $5, $6 FROM events
@@ -565,8 +563,10 @@ impl Tx for PgTx<'_> {
     }
 
     fn events_after(&mut self, seq: i64, limit: u32) -> Result<Vec<StoredEvent>> {
-        // The page's rows first (LIMIT), then the running size over them only: the events
-        // whose JSON before them in the page is under the budget.
+        // Not shared: this client fetches a whole result, so the byte budget is applied in SQL
+        // (SQLite's backend counts as rows arrive). The page's rows first (LIMIT), then the
+        // running size over them only: the events whose JSON before them in the page is under
+        // the budget.
         let rows = self.query(
             "SELECT seq, event, hash, assigned, pushed_by, received_at FROM (
                  SELECT seq, event, hash, assigned, pushed_by, received_at,
@@ -580,17 +580,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn head(&mut self) -> Result<i64> {
-        Ok(self
-            .query_one("SELECT coalesce(max(seq), 0) FROM events", &[])?
-            .try_get(0)?)
+        Ok(self.query_one(sql::HEAD, &[])?.try_get(0)?)
     }
 
     fn summary(&mut self, upto: i64) -> Result<(u64, String)> {
         use sha2::{Digest, Sha256};
-        let rows = self.query(
-            "SELECT id FROM events WHERE seq <= $1 ORDER BY seq",
-            &[&upto],
-        )?;
+        let rows = self.query(sql::EVENT_IDS_UPTO, &[&upto])?;
         let mut hasher = Sha256::new();
         for r in &rows {
             let id: String = r.try_get(0)?;
@@ -601,22 +596,15 @@ impl Tx for PgTx<'_> {
     }
 
     fn prompt(&mut self, name: &str) -> Result<Option<PromptRow>> {
-        self.query_opt(
-            "SELECT name, kind, description, tags, created_at, updated_at FROM prompts
-             WHERE name = $1",
-            &[&name],
-        )?
-        .as_ref()
-        .map(prompt_row)
-        .transpose()
+        self.query_opt(sql::PROMPT, &[&name])?
+            .as_ref()
+            .map(prompt_row)
+            .transpose()
     }
 
     fn put_prompt(&mut self, row: &PromptRow) -> Result<()> {
         self.execute(
-            "INSERT INTO prompts (name, kind, description, tags, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (name) DO UPDATE SET description = excluded.description,
-                 tags = excluded.tags, updated_at = excluded.updated_at",
+            sql::PUT_PROMPT,
             &[
                 &row.name,
                 &row.kind,
@@ -630,7 +618,8 @@ impl Tx for PgTx<'_> {
     }
 
     fn prompts(&mut self, f: &PromptFilter) -> Result<(Vec<PromptRow>, u64)> {
-        // The tag test mirrors SQLite's json_each: an element of the stored array equals it.
+        // Not shared: casts type the NULL tests, and the tag test mirrors SQLite's json_each
+        // (an element of the stored array equals it).
         let filter = "FROM prompts p WHERE ($1::text IS NULL OR p.name = $1)
              AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM labels l WHERE l.prompt = p.name AND l.label = $2))
              AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements(p.tags::jsonb) t(value)
@@ -654,36 +643,23 @@ impl Tx for PgTx<'_> {
 
     fn version(&mut self, prompt: &str, pick: &Pick) -> Result<Option<VersionRow>> {
         let row = match pick {
-            Pick::Number(n) => self.query_opt(
-                &format!("SELECT {VERSION_COLS} FROM versions WHERE prompt = $1 AND number = $2"),
-                &[&prompt, &i64::from(*n)],
-            )?,
-            Pick::Hash(h) => self.query_opt(
-                &format!("SELECT {VERSION_COLS} FROM versions WHERE prompt = $1 AND hash = $2"),
-                &[&prompt, h],
-            )?,
-            Pick::Latest => self.query_opt(
-                &format!(
-                    "SELECT {VERSION_COLS} FROM versions WHERE prompt = $1
-                     ORDER BY number DESC LIMIT 1"
-                ),
-                &[&prompt],
-            )?,
+            Pick::Number(n) => {
+                self.query_opt(sql::VERSION_BY_NUMBER, &[&prompt, &i64::from(*n)])?
+            }
+            Pick::Hash(h) => self.query_opt(sql::VERSION_BY_HASH, &[&prompt, h])?,
+            Pick::Latest => self.query_opt(sql::LATEST_VERSION, &[&prompt])?,
         };
         row.as_ref().map(version_row).transpose()
     }
 
     fn version_numbers(&mut self, prompt: &str) -> Result<Vec<u32>> {
-        let rows = self.query(
-            "SELECT number FROM versions WHERE prompt = $1 ORDER BY number",
-            &[&prompt],
-        )?;
+        let rows = self.query(sql::VERSION_NUMBERS, &[&prompt])?;
         all(rows, |r| number_col(r, 0))
     }
 
     fn insert_version(&mut self, v: &VersionRow) -> Result<()> {
         self.execute(
-            &format!("INSERT INTO versions ({VERSION_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
+            sql::INSERT_VERSION,
             &[
                 &v.prompt,
                 &i64::from(v.number),
@@ -698,32 +674,20 @@ impl Tx for PgTx<'_> {
     }
 
     fn label(&mut self, prompt: &str, label: &str) -> Result<Option<LabelRow>> {
-        self.query_opt(
-            "SELECT prompt, label, hash, number, moved_at, moved_by FROM labels
-             WHERE prompt = $1 AND label = $2",
-            &[&prompt, &label],
-        )?
-        .as_ref()
-        .map(label_row)
-        .transpose()
+        self.query_opt(sql::LABEL, &[&prompt, &label])?
+            .as_ref()
+            .map(label_row)
+            .transpose()
     }
 
     fn labels(&mut self, prompt: &str) -> Result<Vec<LabelRow>> {
-        let rows = self.query(
-            "SELECT prompt, label, hash, number, moved_at, moved_by FROM labels
-             WHERE prompt = $1 ORDER BY label",
-            &[&prompt],
-        )?;
+        let rows = self.query(sql::LABELS, &[&prompt])?;
         all(rows, label_row)
     }
 
     fn set_label(&mut self, l: &LabelRow) -> Result<()> {
         self.execute(
-            "INSERT INTO labels (prompt, label, hash, number, moved_at, moved_by)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (prompt, label) DO UPDATE SET hash = excluded.hash,
-                 number = excluded.number, moved_at = excluded.moved_at,
-                 moved_by = excluded.moved_by",
+            sql::SET_LABEL,
             &[
                 &l.prompt,
                 &l.label,
@@ -737,18 +701,13 @@ impl Tx for PgTx<'_> {
     }
 
     fn remove_label(&mut self, prompt: &str, label: &str) -> Result<()> {
-        self.execute(
-            "DELETE FROM labels WHERE prompt = $1 AND label = $2",
-            &[&prompt, &label],
-        )?;
+        self.execute(sql::REMOVE_LABEL, &[&prompt, &label])?;
         Ok(())
     }
 
     fn insert_label_move(&mut self, m: &LabelMoveRow) -> Result<()> {
         self.execute(
-            "INSERT INTO label_history (prompt, label, kind, from_hash, to_hash, event_id,
-                                        moved_by, moved_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            sql::INSERT_LABEL_MOVE,
             &[
                 &m.prompt,
                 &m.label,
@@ -765,29 +724,17 @@ impl Tx for PgTx<'_> {
 
     fn label_served(&mut self, prompt: &str, label: &str, hash: &str) -> Result<bool> {
         Ok(self
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM label_history
-                                WHERE prompt = $1 AND label = $2 AND to_hash = $3)",
-                &[&prompt, &label, &hash],
-            )?
+            .query_one(sql::LABEL_SERVED, &[&prompt, &label, &hash])?
             .try_get(0)?)
     }
 
     fn label_history(&mut self, prompt: &str, label: &str) -> Result<Vec<LabelMoveRow>> {
-        let rows = self.query(
-            "SELECT prompt, label, kind, from_hash, to_hash, event_id, moved_by, moved_at
-             FROM label_history WHERE prompt = $1 AND label = $2 ORDER BY seq",
-            &[&prompt, &label],
-        )?;
+        let rows = self.query(sql::LABEL_HISTORY, &[&prompt, &label])?;
         all(rows, move_row)
     }
 
     fn key(&mut self, key_id: &str) -> Result<Option<KeyRow>> {
-        match self.query_opt(
-            "SELECT key_id, person, public_key, registered_by, revoked_at, revoked_by
-             FROM signing_keys WHERE key_id = $1",
-            &[&key_id],
-        )? {
+        match self.query_opt(sql::KEY, &[&key_id])? {
             Some(r) => Ok(Some(KeyRow {
                 key_id: r.try_get(0)?,
                 person: r.try_get(1)?,
@@ -802,27 +749,19 @@ impl Tx for PgTx<'_> {
 
     fn insert_key(&mut self, k: &KeyRow) -> Result<()> {
         self.execute(
-            "INSERT INTO signing_keys (key_id, person, public_key, registered_by)
-             VALUES ($1, $2, $3, $4)",
+            sql::INSERT_KEY,
             &[&k.key_id, &k.person, &k.public_key, &k.registered_by],
         )?;
         Ok(())
     }
 
     fn revoke_key(&mut self, key_id: &str, by: &str, at: &str, reason: &str) -> Result<()> {
-        self.execute(
-            "UPDATE signing_keys SET revoked_at = $2, revoked_by = $3, revoke_reason = $4
-             WHERE key_id = $1 AND revoked_at IS NULL",
-            &[&key_id, &at, &by, &reason],
-        )?;
+        self.execute(sql::REVOKE_KEY, &[&key_id, &at, &by, &reason])?;
         Ok(())
     }
 
     fn review(&mut self, id: &str) -> Result<Option<ReviewRow>> {
-        match self.query_opt(
-            "SELECT id, prompt, version_hash, label, requested_by FROM reviews WHERE id = $1",
-            &[&id],
-        )? {
+        match self.query_opt(sql::REVIEW, &[&id])? {
             Some(r) => Ok(Some(ReviewRow {
                 id: r.try_get(0)?,
                 prompt: r.try_get(1)?,
@@ -836,8 +775,7 @@ impl Tx for PgTx<'_> {
 
     fn insert_review(&mut self, row: &ReviewRow) -> Result<()> {
         self.execute(
-            "INSERT INTO reviews (id, prompt, version_hash, label, requested_by)
-             VALUES ($1, $2, $3, $4, $5)",
+            sql::INSERT_REVIEW,
             &[
                 &row.id,
                 &row.prompt,
@@ -851,9 +789,7 @@ impl Tx for PgTx<'_> {
 
     fn insert_decision(&mut self, d: &DecisionRow) -> Result<()> {
         self.execute(
-            "INSERT INTO decisions (id, review, prompt, label, content_hash, actor, actor_role, kind,
-                                    at, key_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            sql::INSERT_DECISION,
             &[
                 &d.id,
                 &d.review,
@@ -871,23 +807,12 @@ impl Tx for PgTx<'_> {
     }
 
     fn decisions(&mut self, prompt: &str, label: &str) -> Result<Vec<DecisionRow>> {
-        let rows = self.query(
-            "SELECT id, review, prompt, label, content_hash, actor, actor_role, kind, at, key_id
-             FROM decisions d WHERE prompt = $1 AND label = $2
-               AND seq = (SELECT max(seq) FROM decisions d2 WHERE d2.prompt = d.prompt
-                          AND d2.label = d.label AND d2.actor = d.actor
-                          AND d2.content_hash = d.content_hash)
-               AND EXISTS (SELECT 1 FROM signing_keys k WHERE k.key_id = d.key_id
-                           AND k.person = d.actor AND k.registered_by = d.actor
-                           AND k.revoked_at IS NULL)
-             ORDER BY seq",
-            &[&prompt, &label],
-        )?;
+        let rows = self.query(sql::DECISIONS, &[&prompt, &label])?;
         all(rows, decision_row)
     }
 
     fn policy(&mut self, label: &str) -> Result<Option<Policy>> {
-        match self.query_opt("SELECT policy FROM policies WHERE label = $1", &[&label])? {
+        match self.query_opt(sql::POLICY, &[&label])? {
             Some(r) => {
                 let text: String = r.try_get(0)?;
                 Ok(Some(serde_json::from_str(&text)?))
@@ -898,23 +823,17 @@ impl Tx for PgTx<'_> {
 
     fn set_policy(&mut self, label: &str, policy: &Policy, by: &str, at: &str) -> Result<()> {
         self.execute(
-            "INSERT INTO policies (label, policy, updated_by, updated_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (label) DO UPDATE SET policy = excluded.policy,
-                 updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            sql::SET_POLICY,
             &[&label, &serde_json::to_string(policy)?, &by, &at],
         )?;
         Ok(())
     }
 
     fn record(&mut self, collection: &str, id: &str) -> Result<Option<RecordRow>> {
-        self.query_opt(
-            "SELECT collection, id, prompt, name, created_by, created_at FROM records
-             WHERE collection = $1 AND id = $2",
-            &[&collection, &id],
-        )?
-        .as_ref()
-        .map(record_row)
-        .transpose()
+        self.query_opt(sql::RECORD, &[&collection, &id])?
+            .as_ref()
+            .map(record_row)
+            .transpose()
     }
 
     fn named_record(
@@ -923,20 +842,15 @@ impl Tx for PgTx<'_> {
         prompt: &str,
         name: &str,
     ) -> Result<Option<RecordRow>> {
-        self.query_opt(
-            "SELECT collection, id, prompt, name, created_by, created_at FROM records
-             WHERE collection = $1 AND prompt = $2 AND name = $3",
-            &[&collection, &prompt, &name],
-        )?
-        .as_ref()
-        .map(record_row)
-        .transpose()
+        self.query_opt(sql::NAMED_RECORD, &[&collection, &prompt, &name])?
+            .as_ref()
+            .map(record_row)
+            .transpose()
     }
 
     fn insert_record(&mut self, r: &RecordRow) -> Result<()> {
         self.execute(
-            "INSERT INTO records (collection, id, prompt, name, created_by, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            sql::INSERT_RECORD,
             &[
                 &r.collection,
                 &r.id,
@@ -957,64 +871,44 @@ impl Tx for PgTx<'_> {
     ) -> Result<()> {
         let text = fields.map(Value::to_string);
         let deleted = i32::from(fields.is_none());
-        self.execute(
-            "UPDATE records SET fields = $3, deleted = $4 WHERE collection = $1 AND id = $2",
-            &[&collection, &id, &text, &deleted],
-        )?;
+        self.execute(sql::PUT_RECORD_FIELDS, &[&collection, &id, &text, &deleted])?;
         Ok(())
     }
 
     fn record_fields(&mut self, collection: &str, id: &str) -> Result<Option<Value>> {
-        self.query_opt(
-            "SELECT fields FROM records WHERE collection = $1 AND id = $2
-             AND deleted = 0 AND fields IS NOT NULL",
-            &[&collection, &id],
-        )?
-        .as_ref()
-        .map(|r| json_col(r, 0))
-        .transpose()
+        self.query_opt(sql::RECORD_FIELDS, &[&collection, &id])?
+            .as_ref()
+            .map(|r| json_col(r, 0))
+            .transpose()
     }
 
     fn live_records(&mut self, collection: &str, prompt: &str) -> Result<Vec<(String, Value)>> {
-        let rows = self.query(
-            "SELECT id, fields FROM records WHERE collection = $1 AND prompt = $2
-             AND deleted = 0 AND fields IS NOT NULL ORDER BY id",
-            &[&collection, &prompt],
-        )?;
+        let rows = self.query(sql::LIVE_RECORDS, &[&collection, &prompt])?;
         all(rows, |r| Ok((r.try_get(0)?, json_col(r, 1)?)))
     }
 
     fn records_missing_fields(&mut self) -> Result<u64> {
         let n: i64 = self
-            .query_one(
-                "SELECT count(*) FROM records WHERE fields IS NULL AND deleted = 0",
-                &[],
-            )?
+            .query_one(sql::RECORDS_MISSING_FIELDS, &[])?
             .try_get(0)?;
         Ok(n as u64)
     }
 
     fn role_of(&mut self, user: &str) -> Result<Option<Role>> {
-        self.query_opt("SELECT role FROM users WHERE name = $1", &[&user])?
+        self.query_opt(sql::ROLE_OF, &[&user])?
             .as_ref()
             .map(|r| role_col(r, 0))
             .transpose()
     }
 
     fn set_role(&mut self, user: &str, role: Role, at: &str) -> Result<()> {
-        self.execute(
-            "INSERT INTO users (name, role, updated_at) VALUES ($1, $2, $3)
-             ON CONFLICT (name) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at",
-            &[&user, &role.as_str(), &at],
-        )?;
+        self.execute(sql::SET_ROLE, &[&user, &role.as_str(), &at])?;
         Ok(())
     }
 
     fn insert_token(&mut self, t: &TokenRow, secret_hash: &str) -> Result<()> {
         self.execute(
-            &format!(
-                "INSERT INTO tokens ({TOKEN_COLS}, secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            ),
+            sql::INSERT_TOKEN,
             &[
                 &t.id,
                 &t.kind,
@@ -1034,11 +928,12 @@ impl Tx for PgTx<'_> {
         secret_hash: &str,
         public_key: Option<&str>,
     ) -> Result<Option<TokenRow>> {
+        // Not shared: the cast gives `$2` a type, which its NULL test alone cannot; SQLite does
+        // not parse `::`.
         self.query_opt(
-            &format!(
-                "SELECT {TOKEN_COLS} FROM tokens WHERE secret_hash = $1 AND revoked_at IS NULL
-                 AND ($2::text IS NULL OR public_key = $2)"
-            ),
+            "SELECT id, kind, display, public_key, user_name, created_at, revoked_at
+             FROM tokens WHERE secret_hash = $1 AND revoked_at IS NULL
+             AND ($2::text IS NULL OR public_key = $2)",
             &[&secret_hash, &public_key],
         )?
         .as_ref()
@@ -1047,17 +942,11 @@ impl Tx for PgTx<'_> {
     }
 
     fn tokens(&mut self) -> Result<Vec<TokenRow>> {
-        let rows = self.query(
-            &format!("SELECT {TOKEN_COLS} FROM tokens ORDER BY created_at, id"),
-            &[],
-        )?;
+        let rows = self.query(sql::TOKENS, &[])?;
         all(rows, token_row)
     }
 
     fn revoke_token(&mut self, id: &str, at: &str) -> Result<bool> {
-        Ok(self.execute(
-            "UPDATE tokens SET revoked_at = $2 WHERE (id = $1 OR public_key = $1) AND revoked_at IS NULL",
-            &[&id, &at],
-        )? > 0)
+        Ok(self.execute(sql::REVOKE_TOKEN, &[&id, &at])? > 0)
     }
 }

@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde_json::Value;
 
 use super::{
-    DecisionRow, KeyRow, LabelMoveRow, LabelRow, Pick, PromptFilter, PromptRow, RecordRow,
+    sql, DecisionRow, KeyRow, LabelMoveRow, LabelRow, Pick, PromptFilter, PromptRow, RecordRow,
     ReviewRow, StoredEvent, TokenRow, Tx, VersionRow,
 };
 use crate::error::{Result, ServerError};
@@ -179,10 +179,6 @@ fn event_row(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
     })
 }
 
-const EVENT_COLS: &str = "seq, event, hash, assigned, pushed_by, received_at";
-
-const MOVE_COLS: &str = "prompt, label, kind, from_hash, to_hash, event_id, moved_by, moved_at";
-
 fn move_row(r: &Row<'_>) -> rusqlite::Result<LabelMoveRow> {
     Ok(LabelMoveRow {
         prompt: r.get(0)?,
@@ -196,8 +192,6 @@ fn move_row(r: &Row<'_>) -> rusqlite::Result<LabelMoveRow> {
     })
 }
 
-const RECORD_COLS: &str = "collection, id, prompt, name, created_by, created_at";
-
 fn record_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
     Ok(RecordRow {
         collection: r.get(0)?,
@@ -209,14 +203,11 @@ fn record_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
     })
 }
 
-const VERSION_COLS: &str = "prompt, number, hash, content, author, message, created_at";
-const TOKEN_COLS: &str = "id, kind, display, public_key, user_name, created_at, revoked_at";
-
 impl Tx for SqliteTx<'_> {
     fn event(&mut self, id: &str) -> Result<Option<StoredEvent>> {
         Ok(self
             .0
-            .prepare_cached(&format!("SELECT {EVENT_COLS} FROM events WHERE id = ?1"))?
+            .prepare_cached(sql::EVENT)?
             .query_row([id], event_row)
             .optional()?)
     }
@@ -230,6 +221,8 @@ impl Tx for SqliteTx<'_> {
         pushed_by: &str,
         now: &str,
     ) -> Result<i64> {
+        // Not shared: here `seq` is the rowid, which SQLite numbers itself (one writer at a
+        // time, events never deleted: max + 1); PostgreSQL takes max + 1 and returns it.
         self.0
             .prepare_cached(
                 "INSERT INTO events (id, hash, event, assigned, pushed_by, received_at)
@@ -247,9 +240,12 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn events_after(&mut self, seq: i64, limit: u32) -> Result<Vec<StoredEvent>> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {EVENT_COLS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-        ))?;
+        // Not shared: rows arrive one at a time here, so the byte budget is counted as they
+        // come; PostgreSQL's client fetches a whole result, so there SQL applies the budget.
+        let mut stmt = self.0.prepare_cached(
+            "SELECT seq, event, hash, assigned, pushed_by, received_at FROM events
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
         let mut rows = stmt.query(params![seq, limit])?;
         let mut out = Vec::new();
         let mut bytes = 0;
@@ -264,16 +260,12 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn head(&mut self) -> Result<i64> {
-        Ok(self
-            .0
-            .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))?)
+        Ok(self.0.query_row(sql::HEAD, [], |r| r.get(0))?)
     }
 
     fn summary(&mut self, upto: i64) -> Result<(u64, String)> {
         use sha2::{Digest, Sha256};
-        let mut stmt = self
-            .0
-            .prepare_cached("SELECT id FROM events WHERE seq <= ?1 ORDER BY seq")?;
+        let mut stmt = self.0.prepare_cached(sql::EVENT_IDS_UPTO)?;
         let mut rows = stmt.query([upto])?;
         let mut hasher = Sha256::new();
         let mut n = 0u64;
@@ -289,33 +281,26 @@ impl Tx for SqliteTx<'_> {
     fn prompt(&mut self, name: &str) -> Result<Option<PromptRow>> {
         Ok(self
             .0
-            .prepare_cached(
-                "SELECT name, kind, description, tags, created_at, updated_at FROM prompts WHERE name = ?1",
-            )?
+            .prepare_cached(sql::PROMPT)?
             .query_row([name], prompt_row)
             .optional()?)
     }
 
     fn put_prompt(&mut self, row: &PromptRow) -> Result<()> {
-        self.0
-            .prepare_cached(
-                "INSERT INTO prompts (name, kind, description, tags, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (name) DO UPDATE SET description = excluded.description,
-                     tags = excluded.tags, updated_at = excluded.updated_at",
-            )?
-            .execute(params![
-                row.name,
-                row.kind,
-                row.description,
-                serde_json::to_string(&row.tags)?,
-                row.created_at,
-                row.updated_at
-            ])?;
+        self.0.prepare_cached(sql::PUT_PROMPT)?.execute(params![
+            row.name,
+            row.kind,
+            row.description,
+            serde_json::to_string(&row.tags)?,
+            row.created_at,
+            row.updated_at
+        ])?;
         Ok(())
     }
 
     fn prompts(&mut self, f: &PromptFilter) -> Result<(Vec<PromptRow>, u64)> {
+        // Not shared: the tag test reads the JSON array with SQLite's json_each (PostgreSQL:
+        // jsonb_array_elements, and casts to type its NULL tests).
         let filter = "FROM prompts p WHERE (?1 IS NULL OR p.name = ?1)
              AND (?2 IS NULL OR EXISTS (SELECT 1 FROM labels l WHERE l.prompt = p.name AND l.label = ?2))
              AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(p.tags) t WHERE t.value = ?3))";
@@ -337,39 +322,29 @@ impl Tx for SqliteTx<'_> {
         let row = match pick {
             Pick::Number(n) => self
                 .0
-                .prepare_cached(&format!(
-                    "SELECT {VERSION_COLS} FROM versions WHERE prompt = ?1 AND number = ?2"
-                ))?
+                .prepare_cached(sql::VERSION_BY_NUMBER)?
                 .query_row(params![prompt, n], version_row),
             Pick::Hash(h) => self
                 .0
-                .prepare_cached(&format!(
-                    "SELECT {VERSION_COLS} FROM versions WHERE prompt = ?1 AND hash = ?2"
-                ))?
+                .prepare_cached(sql::VERSION_BY_HASH)?
                 .query_row(params![prompt, h], version_row),
             Pick::Latest => self
                 .0
-                .prepare_cached(&format!(
-                    "SELECT {VERSION_COLS} FROM versions WHERE prompt = ?1 ORDER BY number DESC LIMIT 1"
-                ))?
+                .prepare_cached(sql::LATEST_VERSION)?
                 .query_row(params![prompt], version_row),
         };
         Ok(row.optional()?)
     }
 
     fn version_numbers(&mut self, prompt: &str) -> Result<Vec<u32>> {
-        let mut stmt = self
-            .0
-            .prepare_cached("SELECT number FROM versions WHERE prompt = ?1 ORDER BY number")?;
+        let mut stmt = self.0.prepare_cached(sql::VERSION_NUMBERS)?;
         let rows = stmt.query_map([prompt], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn insert_version(&mut self, v: &VersionRow) -> Result<()> {
         self.0
-            .prepare_cached(&format!(
-                "INSERT INTO versions ({VERSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-            ))?
+            .prepare_cached(sql::INSERT_VERSION)?
             .execute(params![
                 v.prompt,
                 v.number,
@@ -385,51 +360,32 @@ impl Tx for SqliteTx<'_> {
     fn label(&mut self, prompt: &str, label: &str) -> Result<Option<LabelRow>> {
         Ok(self
             .0
-            .prepare_cached(
-                "SELECT prompt, label, hash, number, moved_at, moved_by FROM labels
-                 WHERE prompt = ?1 AND label = ?2",
-            )?
+            .prepare_cached(sql::LABEL)?
             .query_row(params![prompt, label], label_row)
             .optional()?)
     }
 
     fn labels(&mut self, prompt: &str) -> Result<Vec<LabelRow>> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT prompt, label, hash, number, moved_at, moved_by FROM labels
-             WHERE prompt = ?1 ORDER BY label",
-        )?;
+        let mut stmt = self.0.prepare_cached(sql::LABELS)?;
         let rows = stmt.query_map([prompt], label_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn set_label(&mut self, l: &LabelRow) -> Result<()> {
-        self.0
-            .prepare_cached(
-                "INSERT INTO labels (prompt, label, hash, number, moved_at, moved_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (prompt, label) DO UPDATE SET hash = excluded.hash,
-                     number = excluded.number, moved_at = excluded.moved_at,
-                     moved_by = excluded.moved_by",
-            )?
-            .execute(params![
-                l.prompt, l.label, l.hash, l.number, l.moved_at, l.moved_by
-            ])?;
+        self.0.prepare_cached(sql::SET_LABEL)?.execute(params![
+            l.prompt, l.label, l.hash, l.number, l.moved_at, l.moved_by
+        ])?;
         Ok(())
     }
 
     fn remove_label(&mut self, prompt: &str, label: &str) -> Result<()> {
-        self.0.execute(
-            "DELETE FROM labels WHERE prompt = ?1 AND label = ?2",
-            params![prompt, label],
-        )?;
+        self.0.execute(sql::REMOVE_LABEL, params![prompt, label])?;
         Ok(())
     }
 
     fn insert_label_move(&mut self, m: &LabelMoveRow) -> Result<()> {
         self.0
-            .prepare_cached(&format!(
-                "INSERT INTO label_history ({MOVE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-            ))?
+            .prepare_cached(sql::INSERT_LABEL_MOVE)?
             .execute(params![
                 m.prompt,
                 m.label,
@@ -446,17 +402,12 @@ impl Tx for SqliteTx<'_> {
     fn label_served(&mut self, prompt: &str, label: &str, hash: &str) -> Result<bool> {
         Ok(self
             .0
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM label_history
-                                WHERE prompt = ?1 AND label = ?2 AND to_hash = ?3)",
-            )?
+            .prepare_cached(sql::LABEL_SERVED)?
             .query_row(params![prompt, label, hash], |r| r.get(0))?)
     }
 
     fn label_history(&mut self, prompt: &str, label: &str) -> Result<Vec<LabelMoveRow>> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {MOVE_COLS} FROM label_history WHERE prompt = ?1 AND label = ?2 ORDER BY seq"
-        ))?;
+        let mut stmt = self.0.prepare_cached(sql::LABEL_HISTORY)?;
         let rows = stmt.query_map(params![prompt, label], move_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -464,10 +415,7 @@ impl Tx for SqliteTx<'_> {
     fn key(&mut self, key_id: &str) -> Result<Option<KeyRow>> {
         Ok(self
             .0
-            .prepare_cached(
-                "SELECT key_id, person, public_key, registered_by, revoked_at, revoked_by
-                 FROM signing_keys WHERE key_id = ?1",
-            )?
+            .prepare_cached(sql::KEY)?
             .query_row([key_id], |r| {
                 Ok(KeyRow {
                     key_id: r.get(0)?,
@@ -483,28 +431,22 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_key(&mut self, k: &KeyRow) -> Result<()> {
         self.0.execute(
-            "INSERT INTO signing_keys (key_id, person, public_key, registered_by)
-             VALUES (?1, ?2, ?3, ?4)",
+            sql::INSERT_KEY,
             params![k.key_id, k.person, k.public_key, k.registered_by],
         )?;
         Ok(())
     }
 
     fn revoke_key(&mut self, key_id: &str, by: &str, at: &str, reason: &str) -> Result<()> {
-        self.0.execute(
-            "UPDATE signing_keys SET revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4
-             WHERE key_id = ?1 AND revoked_at IS NULL",
-            params![key_id, at, by, reason],
-        )?;
+        self.0
+            .execute(sql::REVOKE_KEY, params![key_id, at, by, reason])?;
         Ok(())
     }
 
     fn review(&mut self, id: &str) -> Result<Option<ReviewRow>> {
         Ok(self
             .0
-            .prepare_cached(
-                "SELECT id, prompt, version_hash, label, requested_by FROM reviews WHERE id = ?1",
-            )?
+            .prepare_cached(sql::REVIEW)?
             .query_row([id], |r| {
                 Ok(ReviewRow {
                     id: r.get(0)?,
@@ -519,8 +461,7 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_review(&mut self, row: &ReviewRow) -> Result<()> {
         self.0.execute(
-            "INSERT INTO reviews (id, prompt, version_hash, label, requested_by)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            sql::INSERT_REVIEW,
             params![
                 row.id,
                 row.prompt,
@@ -534,9 +475,7 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_decision(&mut self, d: &DecisionRow) -> Result<()> {
         self.0.execute(
-            "INSERT INTO decisions (id, review, prompt, label, content_hash, actor, actor_role, kind,
-                                    at, key_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            sql::INSERT_DECISION,
             params![
                 d.id,
                 d.review,
@@ -554,17 +493,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn decisions(&mut self, prompt: &str, label: &str) -> Result<Vec<DecisionRow>> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT id, review, prompt, label, content_hash, actor, actor_role, kind, at, key_id
-             FROM decisions d WHERE prompt = ?1 AND label = ?2
-               AND seq = (SELECT max(seq) FROM decisions d2 WHERE d2.prompt = d.prompt
-                          AND d2.label = d.label AND d2.actor = d.actor
-                          AND d2.content_hash = d.content_hash)
-               AND EXISTS (SELECT 1 FROM signing_keys k WHERE k.key_id = d.key_id
-                           AND k.person = d.actor AND k.registered_by = d.actor
-                           AND k.revoked_at IS NULL)
-             ORDER BY seq",
-        )?;
+        let mut stmt = self.0.prepare_cached(sql::DECISIONS)?;
         let rows = stmt.query_map(params![prompt, label], |r| {
             Ok(DecisionRow {
                 id: r.get(0)?,
@@ -585,7 +514,7 @@ impl Tx for SqliteTx<'_> {
     fn policy(&mut self, label: &str) -> Result<Option<Policy>> {
         let text: Option<String> = self
             .0
-            .prepare_cached("SELECT policy FROM policies WHERE label = ?1")?
+            .prepare_cached(sql::POLICY)?
             .query_row([label], |r| r.get(0))
             .optional()?;
         Ok(text.map(|t| serde_json::from_str(&t)).transpose()?)
@@ -593,9 +522,7 @@ impl Tx for SqliteTx<'_> {
 
     fn set_policy(&mut self, label: &str, policy: &Policy, by: &str, at: &str) -> Result<()> {
         self.0.execute(
-            "INSERT INTO policies (label, policy, updated_by, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (label) DO UPDATE SET policy = excluded.policy,
-                 updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            sql::SET_POLICY,
             params![label, serde_json::to_string(policy)?, by, at],
         )?;
         Ok(())
@@ -604,9 +531,7 @@ impl Tx for SqliteTx<'_> {
     fn record(&mut self, collection: &str, id: &str) -> Result<Option<RecordRow>> {
         Ok(self
             .0
-            .prepare_cached(&format!(
-                "SELECT {RECORD_COLS} FROM records WHERE collection = ?1 AND id = ?2"
-            ))?
+            .prepare_cached(sql::RECORD)?
             .query_row(params![collection, id], record_row)
             .optional()?)
     }
@@ -619,27 +544,20 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<Option<RecordRow>> {
         Ok(self
             .0
-            .prepare_cached(&format!(
-                "SELECT {RECORD_COLS} FROM records
-                 WHERE collection = ?1 AND prompt = ?2 AND name = ?3"
-            ))?
+            .prepare_cached(sql::NAMED_RECORD)?
             .query_row(params![collection, prompt, name], record_row)
             .optional()?)
     }
 
     fn insert_record(&mut self, r: &RecordRow) -> Result<()> {
-        self.0
-            .prepare_cached(&format!(
-                "INSERT INTO records ({RECORD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-            ))?
-            .execute(params![
-                r.collection,
-                r.id,
-                r.prompt,
-                r.name,
-                r.created_by,
-                r.created_at
-            ])?;
+        self.0.prepare_cached(sql::INSERT_RECORD)?.execute(params![
+            r.collection,
+            r.id,
+            r.prompt,
+            r.name,
+            r.created_by,
+            r.created_at
+        ])?;
         Ok(())
     }
 
@@ -650,9 +568,7 @@ impl Tx for SqliteTx<'_> {
         fields: Option<&Value>,
     ) -> Result<()> {
         self.0
-            .prepare_cached(
-                "UPDATE records SET fields = ?3, deleted = ?4 WHERE collection = ?1 AND id = ?2",
-            )?
+            .prepare_cached(sql::PUT_RECORD_FIELDS)?
             .execute(params![
                 collection,
                 id,
@@ -665,19 +581,13 @@ impl Tx for SqliteTx<'_> {
     fn record_fields(&mut self, collection: &str, id: &str) -> Result<Option<Value>> {
         Ok(self
             .0
-            .prepare_cached(
-                "SELECT fields FROM records WHERE collection = ?1 AND id = ?2
-                 AND deleted = 0 AND fields IS NOT NULL",
-            )?
+            .prepare_cached(sql::RECORD_FIELDS)?
             .query_row(params![collection, id], |r| json_col(r, 0))
             .optional()?)
     }
 
     fn live_records(&mut self, collection: &str, prompt: &str) -> Result<Vec<(String, Value)>> {
-        let mut stmt = self.0.prepare_cached(
-            "SELECT id, fields FROM records WHERE collection = ?1 AND prompt = ?2
-             AND deleted = 0 AND fields IS NOT NULL ORDER BY id",
-        )?;
+        let mut stmt = self.0.prepare_cached(sql::LIVE_RECORDS)?;
         let rows = stmt.query_map(params![collection, prompt], |r| {
             Ok((r.get::<_, String>(0)?, json_col(r, 1)?))
         })?;
@@ -685,36 +595,29 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn records_missing_fields(&mut self) -> Result<u64> {
-        let n: i64 = self.0.query_row(
-            "SELECT count(*) FROM records WHERE fields IS NULL AND deleted = 0",
-            [],
-            |r| r.get(0),
-        )?;
+        let n: i64 = self
+            .0
+            .query_row(sql::RECORDS_MISSING_FIELDS, [], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
 
     fn role_of(&mut self, user: &str) -> Result<Option<Role>> {
         Ok(self
             .0
-            .prepare_cached("SELECT role FROM users WHERE name = ?1")?
+            .prepare_cached(sql::ROLE_OF)?
             .query_row([user], |r| role_col(r, 0))
             .optional()?)
     }
 
     fn set_role(&mut self, user: &str, role: Role, at: &str) -> Result<()> {
-        self.0.execute(
-            "INSERT INTO users (name, role, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (name) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at",
-            params![user, role.as_str(), at],
-        )?;
+        self.0
+            .execute(sql::SET_ROLE, params![user, role.as_str(), at])?;
         Ok(())
     }
 
     fn insert_token(&mut self, t: &TokenRow, secret_hash: &str) -> Result<()> {
         self.0.execute(
-            &format!(
-                "INSERT INTO tokens ({TOKEN_COLS}, secret_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
-            ),
+            sql::INSERT_TOKEN,
             params![
                 t.id,
                 t.kind,
@@ -734,28 +637,25 @@ impl Tx for SqliteTx<'_> {
         secret_hash: &str,
         public_key: Option<&str>,
     ) -> Result<Option<TokenRow>> {
+        // Not shared: PostgreSQL needs a cast to type the NULL test of `?2`.
         Ok(self
             .0
-            .prepare_cached(&format!(
-                "SELECT {TOKEN_COLS} FROM tokens WHERE secret_hash = ?1 AND revoked_at IS NULL
-                 AND (?2 IS NULL OR public_key = ?2)"
-            ))?
+            .prepare_cached(
+                "SELECT id, kind, display, public_key, user_name, created_at, revoked_at
+                 FROM tokens WHERE secret_hash = ?1 AND revoked_at IS NULL
+                 AND (?2 IS NULL OR public_key = ?2)",
+            )?
             .query_row(params![secret_hash, public_key], token_row)
             .optional()?)
     }
 
     fn tokens(&mut self) -> Result<Vec<TokenRow>> {
-        let mut stmt = self.0.prepare_cached(&format!(
-            "SELECT {TOKEN_COLS} FROM tokens ORDER BY created_at, id"
-        ))?;
+        let mut stmt = self.0.prepare_cached(sql::TOKENS)?;
         let rows = stmt.query_map([], token_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn revoke_token(&mut self, id: &str, at: &str) -> Result<bool> {
-        Ok(self.0.execute(
-            "UPDATE tokens SET revoked_at = ?2 WHERE (id = ?1 OR public_key = ?1) AND revoked_at IS NULL",
-            params![id, at],
-        )? > 0)
+        Ok(self.0.execute(sql::REVOKE_TOKEN, params![id, at])? > 0)
     }
 }

@@ -1,12 +1,13 @@
 // What both rollback dialogs share (the Releases tab's "Roll back" and an incident's "Roll back
 // to vN"): the backend's check of the rollback for the reason as typed, debounced, with every
-// reason it cannot happen yet; and the policy's checklist as that check decided it.
+// reason it cannot happen yet; and the policy's checklist as that check decided it. It sits
+// outside the feature folders so that incidents and releases do not import each other.
 import { useEffect, useRef, useState } from 'react';
-import type { RollbackCheck } from '../../api/generated';
-import { errorText, useApi } from '../context';
-import { rollbackBlockers, signingBlocker } from '../../lib/release';
-import { Checklist } from '../Checklist';
-import { useSigning } from '../signing';
+import type { RollbackCheck } from '../api/generated';
+import { errorText, useApi } from './context';
+import { rollbackBlockers, signingBlocker } from '../lib/release';
+import { Checklist } from './Checklist';
+import { useSigning } from './signing';
 
 /** How long typing pauses before the rollback is checked again. */
 export const ROLLBACK_CHECK_DELAY_MS = 300;
