@@ -98,6 +98,11 @@ fn migrate(mut conn: Connection, from: i64) -> Result<Connection> {
     Ok(conn)
 }
 
+/// SQLite's own check of the file: "ok", or what is damaged.
+pub fn integrity_check(conn: &Connection) -> Result<String> {
+    Ok(conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+}
+
 /// Runs `f` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls everything back.
 pub fn write<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

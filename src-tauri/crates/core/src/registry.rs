@@ -352,13 +352,7 @@ impl Registry {
                 includers.join(", ")
             )));
         }
-        let synced: bool = self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sync_events WHERE subject = ?1 AND status != 'refused'
-                            AND kind IN ('prompt.create', 'version.create'))",
-            [name],
-            |r| r.get(0),
-        )?;
-        if synced {
+        if crate::store::sync_events::prompt_on_server(&self.conn, name)? {
             return Err(Error::Conflict(format!(
                 "'{name}' is on the team's server under this name, and renaming a synced prompt \
                  is not supported yet: make a new prompt instead"
@@ -384,24 +378,9 @@ impl Registry {
     pub fn included_by(&self, name: &str) -> Result<Vec<String>> {
         let p = prompts::get(&self.conn, name)?;
         let mut found = std::collections::BTreeSet::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT p.name FROM versions v JOIN prompts p ON p.id = v.prompt_id,
-                 json_each(v.content, '$.includes') j
-             WHERE v.prompt_id != ?1 AND (j.key = ?2 OR substr(j.key, 1, length(?2) + 1) = ?2 || '@')",
-        )?;
-        for row in stmt.query_map(rusqlite::params![p.id, name], |r| r.get::<_, String>(0))? {
-            found.insert(row?);
-        }
+        found.extend(versions::prompts_including(&self.conn, p.id, name)?);
         // Drafts are work in progress: look at what their templates include right now.
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT p.name, d.content FROM drafts d JOIN prompts p ON p.id = d.prompt_id
-             WHERE d.prompt_id != ?1 AND instr(d.content, ?2) > 0",
-        )?;
-        let rows = stmt.query_map(rusqlite::params![p.id, name], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
-        for row in rows {
-            let (other, content) = row?;
+        for (other, content) in drafts::mentioning(&self.conn, p.id, name)? {
             let Ok(content) = serde_json::from_str::<DraftContent>(&content) else {
                 continue;
             };
@@ -878,10 +857,7 @@ impl Registry {
     /// What the replay proves and what it cannot is in [`crate::verify`].
     pub fn verify(&self) -> Result<VerifyReport> {
         let mut report = VerifyReport {
-            versions: self
-                .conn
-                .query_row("SELECT count(*) FROM versions", [], |r| r.get::<_, i64>(0))?
-                as u64,
+            versions: versions::count(&self.conn)?,
             ..VerifyReport::default()
         };
         match ledger::verify_chain(&self.conn) {
@@ -900,9 +876,7 @@ impl Registry {
                 .into_iter()
                 .map(|p| format!("signatures: {p}")),
         );
-        let integrity: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let integrity = db::integrity_check(&self.conn)?;
         if integrity != "ok" {
             report
                 .problems

@@ -61,3 +61,14 @@ pub fn is_changed(conn: &Connection, prompt_id: i64) -> Result<bool> {
     ))?
     .unwrap_or(false))
 }
+
+/// The drafts of other prompts (not `prompt_id`) whose text mentions `text`: each prompt's name
+/// and the draft's content JSON.
+pub fn mentioning(conn: &Connection, prompt_id: i64, text: &str) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.name, d.content FROM drafts d JOIN prompts p ON p.id = d.prompt_id
+         WHERE d.prompt_id != ?1 AND instr(d.content, ?2) > 0",
+    )?;
+    let rows = stmt.query_map(params![prompt_id, text], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

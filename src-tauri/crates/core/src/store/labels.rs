@@ -117,3 +117,76 @@ pub fn moved_to_from(
         |r| r.get(0),
     ))?)
 }
+
+/// Takes `label` off `prompt_id` (it points nowhere again); its history stays.
+pub fn remove(conn: &Connection, prompt_id: i64, label: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM labels WHERE prompt_id = ?1 AND name = ?2",
+        params![prompt_id, label],
+    )?;
+    Ok(())
+}
+
+/// A label as stored, named by its prompt (`prompt #ID` for a prompt that is gone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelRow {
+    pub prompt: String,
+    pub name: String,
+    pub hash: String,
+    pub moved_at: String,
+    pub moved_by: String,
+}
+
+/// Every label as stored, by prompt and name (for `verify`).
+pub fn rows(conn: &Connection) -> Result<Vec<LabelRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT coalesce(p.name, 'prompt #' || l.prompt_id), l.name, l.hash, l.moved_at, l.moved_by
+         FROM labels l LEFT JOIN prompts p ON p.id = l.prompt_id ORDER BY 1, 2",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(LabelRow {
+            prompt: r.get(0)?,
+            name: r.get(1)?,
+            hash: r.get(2)?,
+            moved_at: r.get(3)?,
+            moved_by: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A move in `label_history` as stored, named by its prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveRow {
+    pub id: i64,
+    pub prompt: String,
+    pub label: String,
+    pub from_hash: Option<String>,
+    pub to_hash: String,
+    pub actor: String,
+    pub at: String,
+    pub reason: String,
+}
+
+/// Every move of a label other than `latest`, oldest first (for `verify`).
+pub fn history_rows(conn: &Connection) -> Result<Vec<MoveRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT h.id, coalesce(p.name, 'prompt #' || h.prompt_id), h.label, h.from_hash,
+                h.to_hash, h.actor, h.at, h.reason
+         FROM label_history h LEFT JOIN prompts p ON p.id = h.prompt_id
+         WHERE h.label != 'latest' ORDER BY h.id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(MoveRow {
+            id: r.get(0)?,
+            prompt: r.get(1)?,
+            label: r.get(2)?,
+            from_hash: r.get(3)?,
+            to_hash: r.get(4)?,
+            actor: r.get(5)?,
+            at: r.get(6)?,
+            reason: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -87,7 +87,7 @@ pub fn append(
     })
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<(LedgerEntry, String)> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<(LedgerEntry, String)> {
     let payload: String = r.get(6)?;
     Ok((
         LedgerEntry {
@@ -103,6 +103,70 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(LedgerEntry, String)> {
         },
         payload,
     ))
+}
+
+/// The columns [`from_row`] reads, of the ledger as `l`.
+pub(super) const ENTRY_COLUMNS: &str =
+    "l.seq, l.id, l.at, l.actor, l.kind, l.subject, l.payload, l.prev_hash, l.hash";
+
+/// `kinds` as an SQL list (they are this crate's constants, never input).
+fn kinds_list(kinds: &[&str]) -> String {
+    kinds
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every entry, oldest first, one at a time (the ledger can be large).
+pub fn for_each(conn: &Connection, mut f: impl FnMut(LedgerEntry) -> Result<()>) -> Result<()> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM ledger l ORDER BY l.seq"
+    ))?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        f(from_row(r)?.0)?;
+    }
+    Ok(())
+}
+
+/// The entries of one of `kinds` after `after_seq`, oldest first.
+pub fn of_kinds_after(
+    conn: &Connection,
+    after_seq: i64,
+    kinds: &[&str],
+) -> Result<Vec<LedgerEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM ledger l WHERE l.seq > ?1 AND l.kind IN ({}) ORDER BY l.seq",
+        kinds_list(kinds)
+    ))?;
+    let rows = stmt.query_map([after_seq], |r| from_row(r).map(|(e, _)| e))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The entries of one of `kinds` before `before_seq` (about `subject` when given), newest
+/// first.
+pub fn of_kinds_before(
+    conn: &Connection,
+    before_seq: i64,
+    kinds: &[&str],
+    subject: Option<&str>,
+) -> Result<Vec<LedgerEntry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM ledger l
+         WHERE l.seq < ?1 AND l.kind IN ({}) AND (?2 IS NULL OR l.subject = ?2)
+         ORDER BY l.seq DESC",
+        kinds_list(kinds)
+    ))?;
+    let rows = stmt.query_map(params![before_seq, subject], |r| {
+        from_row(r).map(|(e, _)| e)
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The sequence number of the newest entry (0 while the ledger is empty).
+pub fn last_seq(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT coalesce(max(seq), 0) FROM ledger", [], |r| r.get(0))?)
 }
 
 /// Entries after `after_seq`, oldest first, at most `limit`; for one subject when given.

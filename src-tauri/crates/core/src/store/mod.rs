@@ -19,6 +19,7 @@ pub mod search;
 pub mod settings;
 pub mod signing_keys;
 pub mod suites;
+pub mod sync_events;
 pub mod versions;
 
 use rusqlite::OptionalExtension;

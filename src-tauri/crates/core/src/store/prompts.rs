@@ -201,3 +201,33 @@ pub fn listings_by_id(conn: &Connection, ids: &[i64]) -> Result<Vec<(i64, Prompt
     let rows = stmt.query_map([ids], listing_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// One row of `prompts` as stored (kind and tags as text), for `verify`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptRow {
+    pub name: String,
+    pub kind: String,
+    pub description: String,
+    /// JSON array.
+    pub tags: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// Every prompt as stored, by name.
+pub fn rows(conn: &Connection) -> Result<Vec<PromptRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, kind, description, tags, created_by, created_at FROM prompts ORDER BY name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(PromptRow {
+            name: r.get(0)?,
+            kind: r.get(1)?,
+            description: r.get(2)?,
+            tags: r.get(3)?,
+            created_by: r.get(4)?,
+            created_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -170,10 +170,54 @@ pub fn for_each(conn: &Connection, mut f: impl FnMut(StoredVersion) -> Result<()
     Ok(())
 }
 
+/// [`for_each`] with each version's prompt name (`prompt #ID` for a prompt that is gone).
+pub fn for_each_named(
+    conn: &Connection,
+    mut f: impl FnMut(String, StoredVersion) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT v.prompt_id, v.number, v.hash, v.parent_hash, v.content, v.author, v.message,
+                v.created_at, coalesce(p.name, 'prompt #' || v.prompt_id)
+         FROM versions v LEFT JOIN prompts p ON p.id = v.prompt_id
+         ORDER BY v.prompt_id, v.number",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        f(row.get(8)?, from_row(row)?)?;
+    }
+    Ok(())
+}
+
 pub fn all_for_prompt(conn: &Connection, prompt_id: i64) -> Result<Vec<StoredVersion>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM versions WHERE prompt_id = ?1 ORDER BY number"
     ))?;
     let rows = stmt.query_map([prompt_id], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Renumbers the version of `prompt_id` with `hash` (the server gave it another number).
+pub fn renumber(conn: &Connection, prompt_id: i64, hash: &str, number: u32) -> Result<()> {
+    conn.execute(
+        "UPDATE versions SET number = ?3 WHERE prompt_id = ?1 AND hash = ?2",
+        params![prompt_id, hash, number],
+    )?;
+    Ok(())
+}
+
+/// How many versions the registry holds.
+pub fn count(conn: &Connection) -> Result<u64> {
+    Ok(conn.query_row("SELECT count(*) FROM versions", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// The names of the other prompts (not `prompt_id`) with a version that includes `name`, at
+/// any reference.
+pub fn prompts_including(conn: &Connection, prompt_id: i64, name: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT p.name FROM versions v JOIN prompts p ON p.id = v.prompt_id,
+             json_each(v.content, '$.includes') j
+         WHERE v.prompt_id != ?1 AND (j.key = ?2 OR substr(j.key, 1, length(?2) + 1) = ?2 || '@')",
+    )?;
+    let rows = stmt.query_map(params![prompt_id, name], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

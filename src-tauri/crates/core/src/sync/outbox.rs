@@ -18,7 +18,7 @@
 //! (see `record_changes`).
 
 use promptdesk_content::{PromptKind, VersionContent};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use super::records::{Collection, RecordChange, RECORD_KINDS};
@@ -120,22 +120,9 @@ pub(crate) fn done_upto(conn: &Connection) -> Result<i64> {
 /// that recorded exchanges, so no entry can appear in between unseen.
 pub(crate) fn advance(conn: &Connection) -> Result<()> {
     let from = done_upto(conn)?;
-    // ORDER BY … LIMIT 1 stops at the first match (min() would read every row after the mark).
-    let first_pending: Option<i64> = conn
-        .query_row(
-            &format!(
-                "SELECT l.seq FROM ledger l WHERE l.seq > ?1 AND l.kind IN ({})
-                 AND NOT EXISTS (SELECT 1 FROM sync_events s WHERE s.ledger_id = l.id)
-                 ORDER BY l.seq LIMIT 1",
-                kinds_sql()
-            ),
-            [from],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let upto = match first_pending {
+    let upto = match store::sync_events::first_pending_after(conn, from, &kinds_sql())? {
         Some(seq) => seq - 1,
-        None => conn.query_row("SELECT coalesce(max(seq), 0) FROM ledger", [], |r| r.get(0))?,
+        None => ledger::last_seq(conn)?,
     };
     if upto > from || !mark_holds(conn)? {
         crate::store::settings::set(conn, DONE_UPTO, &upto.to_string())?;
@@ -146,16 +133,7 @@ pub(crate) fn advance(conn: &Connection) -> Result<()> {
 
 /// How many changes wait to be pushed.
 pub fn count(conn: &Connection) -> Result<u64> {
-    let n: i64 = conn.query_row(
-        &format!(
-            "SELECT count(*) FROM ledger l WHERE l.seq > ?1 AND l.kind IN ({})
-             AND NOT EXISTS (SELECT 1 FROM sync_events s WHERE s.ledger_id = l.id)",
-            kinds_sql()
-        ),
-        [done_upto(conn)?],
-        |r| r.get(0),
-    )?;
-    Ok(n as u64)
+    store::sync_events::count_pending_after(conn, done_upto(conn)?, &kinds_sql())
 }
 
 /// How much event JSON one batch of [`pending`] holds at most (one event always goes, however
@@ -166,15 +144,7 @@ pub const BATCH_BYTES: usize = 8 << 20;
 /// Up to `limit` pending changes, oldest first, and no more than [`BATCH_BYTES`] of them.
 pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Pending>> {
     let after = done_upto(conn)?;
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT l.seq FROM ledger l WHERE l.seq > ?1 AND l.kind IN ({})
-         AND NOT EXISTS (SELECT 1 FROM sync_events s WHERE s.ledger_id = l.id)
-         ORDER BY l.seq LIMIT ?2",
-        kinds_sql()
-    ))?;
-    let seqs: Vec<i64> = stmt
-        .query_map([after, limit as i64], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let seqs = store::sync_events::pending_after(conn, after, &kinds_sql(), limit)?;
     // Only renames after an entry change its name, and every entry here is after the mark.
     let renames = Renames::load(conn, after)?;
     let mut out = Vec::with_capacity(seqs.len());
@@ -204,19 +174,11 @@ struct Renames(Vec<(i64, String, String)>);
 impl Renames {
     /// The renames after ledger seq `after`.
     fn load(conn: &Connection, after: i64) -> Result<Renames> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, payload FROM ledger WHERE seq > ?1 AND kind = 'prompt.renamed'
-             ORDER BY seq",
-        )?;
-        let rows = stmt.query_map([after], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
         let mut out = Vec::new();
-        for row in rows {
-            let (seq, payload) = row?;
-            let v: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+        for e in ledger::of_kinds_after(conn, after, &["prompt.renamed"])? {
+            let v = &e.payload;
             if let (Some(from), Some(to)) = (v["from"].as_str(), v["to"].as_str()) {
-                out.push((seq, from.to_string(), to.to_string()));
+                out.push((e.seq, from.to_string(), to.to_string()));
             }
         }
         Ok(Renames(out))
@@ -585,15 +547,13 @@ fn suite_of_cases(
         }
     }
     let suite_name = text(&entry.payload, "suite", entry)?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT kind, payload FROM ledger
-         WHERE seq < ?1 AND subject = ?2 AND kind IN ('suite.created', 'suite.renamed')
-         ORDER BY seq DESC",
-    )?;
-    let mut rows = stmt.query(params![entry.seq, entry.subject])?;
-    while let Some(r) = rows.next()? {
-        let kind: String = r.get(0)?;
-        let payload: Value = serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or_default();
+    for e in ledger::of_kinds_before(
+        conn,
+        entry.seq,
+        &["suite.created", "suite.renamed"],
+        Some(&entry.subject),
+    )? {
+        let (kind, payload) = (e.kind, e.payload);
         let named = match kind.as_str() {
             "suite.created" => &payload["suite"],
             _ => &payload["to"],
@@ -643,18 +603,17 @@ fn incident_state(conn: &Connection, entry: &LedgerEntry, id: &str) -> Result<Va
     // A rollback: walk back to the latest description, then replay the rollbacks since.
     let mut rollbacks = vec![(entry.payload.clone(), entry.at.clone())];
     let mut base = None;
-    let mut stmt = conn.prepare_cached(
-        "SELECT kind, payload, actor, at FROM ledger
-         WHERE seq < ?1 AND kind IN ('incident.opened', 'incident.updated', 'incident.resolved',
-                                     'incident.rolled_back')
-           AND json_extract(payload, '$.incident') = ?2
-         ORDER BY seq DESC",
-    )?;
-    let mut rows = stmt.query(params![entry.seq, id])?;
-    while let Some(r) = rows.next()? {
-        let kind: String = r.get(0)?;
-        let payload: Value = serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or_default();
-        let (actor, at): (String, String) = (r.get(2)?, r.get(3)?);
+    let kinds = [
+        "incident.opened",
+        "incident.updated",
+        "incident.resolved",
+        "incident.rolled_back",
+    ];
+    for e in ledger::of_kinds_before(conn, entry.seq, &kinds, None)? {
+        if e.payload["incident"].as_str() != Some(id) {
+            continue;
+        }
+        let (kind, payload, actor, at) = (e.kind, e.payload, e.actor, e.at);
         if kind == "incident.rolled_back" {
             rollbacks.push((payload, at));
             continue;

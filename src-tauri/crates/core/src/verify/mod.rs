@@ -129,35 +129,29 @@ pub(crate) fn replay(conn: &Connection) -> Result<Replayed> {
     }
     state.releases.set_event_keys(keys);
     let mut head = None;
-    let mut stmt = conn.prepare(
-        "SELECT seq, id, at, actor, kind, subject, payload, hash FROM ledger ORDER BY seq",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let payload: String = r.get(6)?;
-        let payload: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
-        let pulled = payload
+    crate::store::ledger::for_each(conn, |l| {
+        let pulled = l
+            .payload
             .get("sync")
             .and_then(|s| s.get("seq"))
             .and_then(Value::as_i64);
+        head = Some((l.seq, l.hash));
         let e = Entry {
-            seq: r.get(0)?,
-            id: r.get(1)?,
-            at: r.get(2)?,
-            actor: r.get(3)?,
-            kind: r.get(4)?,
-            subject: r.get(5)?,
-            payload,
+            seq: l.seq,
+            id: l.id,
+            at: l.at,
+            actor: l.actor,
+            kind: l.kind,
+            subject: l.subject,
+            payload: l.payload,
             pulled,
         };
-        head = Some((e.seq, r.get::<_, String>(7)?));
         if let Some(s) = e.pulled {
             state.pulled_upto = state.pulled_upto.max(s);
         }
         state.apply(&e);
-    }
-    drop(rows);
-    drop(stmt);
+        Ok(())
+    })?;
     let mut problems = std::mem::take(&mut state.problems);
     state.prompts.compare(conn, &mut problems)?;
     state
@@ -244,8 +238,5 @@ pub(crate) fn differs<T: PartialEq + std::fmt::Debug>(
 /// The exchanges recorded with the server, by the ledger entry they are: its sequence number
 /// there, if known.
 pub(crate) fn exchanges(conn: &Connection) -> Result<HashMap<String, Option<i64>>> {
-    let mut stmt =
-        conn.prepare("SELECT ledger_id, seq FROM sync_events WHERE ledger_id IS NOT NULL")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    crate::store::sync_events::by_ledger_entry(conn)
 }

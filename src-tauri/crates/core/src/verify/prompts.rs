@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{differs, short, shown, Entry};
 use crate::error::Result;
+use crate::store;
 
 /// A version as its ledger entries describe it. `None` where no entry says (an imported
 /// version's parent and message).
@@ -211,13 +212,9 @@ impl Prompts {
     }
 
     fn compare_prompts(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
-        let mut stmt = conn.prepare(
-            "SELECT name, kind, description, tags, created_by, created_at FROM prompts ORDER BY name",
-        )?;
-        let mut rows = stmt.query([])?;
         let mut seen = BTreeSet::new();
-        while let Some(r) = rows.next()? {
-            let name: String = r.get(0)?;
+        for r in store::prompts::rows(conn)? {
+            let name: String = r.name.clone();
             let place = format!("prompts: {name}");
             let Some(k) = self.key(&name) else {
                 problems.push(format!("{place} is not in the ledger"));
@@ -225,36 +222,24 @@ impl Prompts {
             };
             seen.insert(k);
             let p = &self.list[k];
-            let tags: Value = serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or(Value::Null);
+            let tags: Value = serde_json::from_str(&r.tags).unwrap_or(Value::Null);
             differs(
                 problems,
                 &place,
                 "kind",
-                &r.get::<_, String>(1)?.as_str(),
+                &r.kind.as_str(),
                 &p.kind.as_str().unwrap_or_default(),
             );
             differs(
                 problems,
                 &place,
                 "description",
-                &r.get::<_, String>(2)?.as_str(),
+                &r.description.as_str(),
                 &p.description.as_str().unwrap_or_default(),
             );
             differs(problems, &place, "tags", &tags, &p.tags);
-            differs(
-                problems,
-                &place,
-                "created_by",
-                &r.get::<_, String>(4)?,
-                &p.created_by,
-            );
-            differs(
-                problems,
-                &place,
-                "created_at",
-                &r.get::<_, String>(5)?,
-                &p.created_at,
-            );
+            differs(problems, &place, "created_by", &r.created_by, &p.created_by);
+            differs(problems, &place, "created_at", &r.created_at, &p.created_at);
         }
         for (k, p) in self.list.iter().enumerate() {
             if !seen.contains(&k) && self.key(&p.name) == Some(k) {
@@ -268,21 +253,13 @@ impl Prompts {
     }
 
     fn compare_versions(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
-        let mut stmt = conn.prepare(
-            "SELECT coalesce(p.name, 'prompt #' || v.prompt_id), v.number, v.hash, v.parent_hash,
-                    v.content, v.author, v.message, v.created_at
-             FROM versions v LEFT JOIN prompts p ON p.id = v.prompt_id
-             ORDER BY v.prompt_id, v.number",
-        )?;
-        let mut rows = stmt.query([])?;
         // (prompt, hash) of the rows found, and (prompt, number) already reported.
         let mut seen: BTreeSet<(usize, String)> = BTreeSet::new();
         let mut reported: BTreeSet<(usize, u32)> = BTreeSet::new();
-        while let Some(r) = rows.next()? {
-            let name: String = r.get(0)?;
-            let number: u32 = r.get(1)?;
-            let hash: String = r.get(2)?;
-            let content: String = r.get(4)?;
+        store::versions::for_each_named(conn, |name, r| {
+            let number: u32 = r.number;
+            let hash: String = r.hash.clone();
+            let content: String = r.content.clone();
             let place = format!("versions: {name}@{number}");
             let parsed = if sha256_hex(content.as_bytes()) != hash {
                 problems.push(format!("{place}: stored content does not match its hash"));
@@ -302,7 +279,7 @@ impl Prompts {
             };
             let Some(k) = self.key(&name) else {
                 problems.push(format!("{place} ({}) is not in the ledger", short(&hash)));
-                continue;
+                return Ok(());
             };
             let prompt = &self.list[k];
             let Some(v) = prompt.versions.get(&hash) else {
@@ -319,7 +296,7 @@ impl Prompts {
                         problems.push(format!("{place} ({}) is not in the ledger", short(&hash)))
                     }
                 }
-                continue;
+                return Ok(());
             };
             seen.insert((k, hash.clone()));
             if v.number != number {
@@ -331,37 +308,13 @@ impl Prompts {
                 ));
             }
             if let Some(parent) = &v.parent {
-                differs(
-                    problems,
-                    &place,
-                    "parent",
-                    &r.get::<_, Option<String>>(3)?,
-                    parent,
-                );
+                differs(problems, &place, "parent", &r.parent_hash, parent);
             }
             if let Some(message) = &v.message {
-                differs(
-                    problems,
-                    &place,
-                    "message",
-                    &r.get::<_, String>(6)?,
-                    message,
-                );
+                differs(problems, &place, "message", &r.message, message);
             }
-            differs(
-                problems,
-                &place,
-                "author",
-                &r.get::<_, String>(5)?,
-                &v.author,
-            );
-            differs(
-                problems,
-                &place,
-                "created_at",
-                &r.get::<_, String>(7)?,
-                &v.created_at,
-            );
+            differs(problems, &place, "author", &r.author, &v.author);
+            differs(problems, &place, "created_at", &r.created_at, &v.created_at);
             if let (Some(c), Some(includes)) = (&parsed, &v.includes) {
                 let ours = serde_json::to_value(&c.includes).unwrap_or(Value::Null);
                 let theirs = if includes.is_null() {
@@ -375,7 +328,8 @@ impl Prompts {
                     ));
                 }
             }
-        }
+            Ok(())
+        })?;
         for (k, p) in self.list.iter().enumerate() {
             if self.key(&p.name) != Some(k) {
                 continue;
@@ -395,16 +349,11 @@ impl Prompts {
     }
 
     fn compare_labels(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
-        let mut stmt = conn.prepare(
-            "SELECT coalesce(p.name, 'prompt #' || l.prompt_id), l.name, l.hash, l.moved_at, l.moved_by
-             FROM labels l LEFT JOIN prompts p ON p.id = l.prompt_id ORDER BY 1, 2",
-        )?;
-        let mut rows = stmt.query([])?;
         let mut seen: BTreeSet<(usize, String)> = BTreeSet::new();
-        while let Some(r) = rows.next()? {
-            let name: String = r.get(0)?;
-            let label: String = r.get(1)?;
-            let hash: String = r.get(2)?;
+        for r in store::labels::rows(conn)? {
+            let name: String = r.prompt.clone();
+            let label: String = r.name.clone();
+            let hash: String = r.hash.clone();
             let place = format!("labels: {name}/{label}");
             let key = self.key(&name);
             let Some(k) = key else {
@@ -442,8 +391,8 @@ impl Prompts {
                     self.describe(key, &l.hash)
                 )),
                 Some(l) => {
-                    differs(problems, &place, "moved_at", &r.get::<_, String>(3)?, &l.at);
-                    differs(problems, &place, "moved_by", &r.get::<_, String>(4)?, &l.by);
+                    differs(problems, &place, "moved_at", &r.moved_at, &l.at);
+                    differs(problems, &place, "moved_by", &r.moved_by, &l.by);
                 }
             }
         }
@@ -474,23 +423,16 @@ impl Prompts {
     }
 
     fn compare_history(&self, conn: &Connection, problems: &mut Vec<String>) -> Result<()> {
-        let mut stmt = conn.prepare(
-            "SELECT h.id, coalesce(p.name, 'prompt #' || h.prompt_id), h.label, h.from_hash,
-                    h.to_hash, h.actor, h.at, h.reason
-             FROM label_history h LEFT JOIN prompts p ON p.id = h.prompt_id
-             WHERE h.label != 'latest' ORDER BY h.id",
-        )?;
         type Row = (i64, Option<String>, String, String, String, String);
         let mut found: BTreeMap<(String, String), Vec<Row>> = BTreeMap::new();
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            found.entry((r.get(1)?, r.get(2)?)).or_default().push((
-                r.get(0)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
+        for r in store::labels::history_rows(conn)? {
+            found.entry((r.prompt, r.label)).or_default().push((
+                r.id,
+                r.from_hash,
+                r.to_hash,
+                r.actor,
+                r.at,
+                r.reason,
             ));
         }
         let empty = Vec::new();

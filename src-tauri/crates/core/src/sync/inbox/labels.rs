@@ -3,7 +3,7 @@
 //! never served here is set aside. Also: putting a label back where the server has it after
 //! the server refused a move made here.
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use super::{misrouted, prompt_id, review_number, role_in, version_number, witness, Pulled};
@@ -56,12 +56,7 @@ pub(super) fn move_label(tx: &Connection, ctx: &mut WriteContext<'_>, p: &Pulled
             // label only to content it served before, never onto a label serving
             // nothing. A registry that pulls one anyway sets it aside.
             if *kind == MoveKind::Rollback {
-                let served: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM label_history WHERE prompt_id = ?1
-                                    AND label = ?2 AND to_hash = ?3)",
-                    params![id, label, to_hash],
-                    |r| r.get(0),
-                )?;
+                let served = labels::has_served(tx, id, label, to_hash)?;
                 if here.is_none() || !served {
                     return Err(Error::Integrity(format!(
                         "it rolls {label} of {prompt} back to version {to}, which {label} \
@@ -183,10 +178,7 @@ impl crate::registry::Registry {
                     )?;
                 }
                 None => {
-                    tx.execute(
-                        "DELETE FROM labels WHERE prompt_id = ?1 AND name = ?2",
-                        params![p.id, label],
-                    )?;
+                    labels::remove(tx, p.id, label)?;
                 }
             }
             ctx.event(

@@ -27,7 +27,7 @@
 use std::collections::HashSet;
 
 use promptdesk_content::sha256_hex;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -153,25 +153,22 @@ fn is_about_the_event(e: &Error) -> bool {
 
 /// Keeps a pulled event that cannot be applied here, with why; the pull goes on after it.
 fn set_aside(tx: &Connection, p: &Pulled, why: &str, now: &str) -> Result<()> {
-    tx.execute(
-        "INSERT INTO sync_events (event_id, ledger_id, kind, subject, seq, hash, status, message,
-                                  at, event)
-         VALUES (?1, NULL, ?2, ?3, ?4, ?5, 'set_aside', ?6, ?7, ?8)
-         ON CONFLICT (event_id) DO UPDATE SET seq = coalesce(excluded.seq, seq),
-             status = 'set_aside', message = excluded.message, at = excluded.at,
-             event = excluded.event",
-        params![
-            p.event.id,
-            p.event.body.change_kind(),
-            subject_of(&p.event),
-            p.seq,
-            p.hash,
-            why,
-            now,
-            serde_json::to_string(&p.event).unwrap_or_default()
-        ],
-    )?;
-    Ok(())
+    let subject = subject_of(&p.event);
+    store::sync_events::set_aside(
+        tx,
+        &store::sync_events::Exchange {
+            event_id: &p.event.id,
+            ledger_id: None,
+            kind: p.event.body.change_kind(),
+            subject: &subject,
+            seq: Some(p.seq),
+            hash: &p.hash,
+            status: "set_aside",
+            message: why,
+            at: now,
+        },
+        &serde_json::to_string(&p.event).unwrap_or_default(),
+    )
 }
 
 fn subject_of(event: &SyncEvent) -> String {
@@ -192,25 +189,21 @@ pub(super) fn record_exchange(
     message: &str,
     now: &str,
 ) -> Result<()> {
-    tx.execute(
-        "INSERT INTO sync_events (event_id, ledger_id, kind, subject, seq, hash, status, message, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (event_id) DO UPDATE SET seq = coalesce(excluded.seq, seq),
-             status = excluded.status, message = excluded.message, at = excluded.at,
-             ledger_id = coalesce(ledger_id, excluded.ledger_id)",
-        params![
-            event.id,
+    let subject = subject_of(event);
+    store::sync_events::record(
+        tx,
+        &store::sync_events::Exchange {
+            event_id: &event.id,
             ledger_id,
-            event.body.change_kind(),
-            subject_of(event),
+            kind: event.body.change_kind(),
+            subject: &subject,
             seq,
-            event.hash,
+            hash: &event.hash,
             status,
             message,
-            now
-        ],
-    )?;
-    Ok(())
+            at: now,
+        },
+    )
 }
 
 impl Registry {
@@ -246,39 +239,8 @@ impl Registry {
 
     pub fn sync_state(&self) -> Result<SyncState> {
         let conn = self.connection();
-        let mut stmt = conn.prepare_cached(
-            "SELECT event_id, kind, subject, message, at FROM sync_events
-             WHERE status = 'refused' ORDER BY at, event_id",
-        )?;
-        let refused = stmt
-            .query_map([], |r| {
-                Ok(RefusedChange {
-                    event_id: r.get(0)?,
-                    kind: r.get(1)?,
-                    subject: r.get(2)?,
-                    message: r.get(3)?,
-                    at: r.get(4)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT event_id, seq, kind, subject, coalesce(json_extract(event, '$.author'), ''),
-                    message, at
-             FROM sync_events WHERE status = 'set_aside' ORDER BY seq",
-        )?;
-        let set_aside = stmt
-            .query_map([], |r| {
-                Ok(SetAsideEvent {
-                    event_id: r.get(0)?,
-                    seq: r.get(1)?,
-                    kind: r.get(2)?,
-                    subject: r.get(3)?,
-                    author: r.get(4)?,
-                    message: r.get(5)?,
-                    at: r.get(6)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let refused = store::sync_events::refused(conn)?;
+        let set_aside = store::sync_events::set_aside_events(conn)?;
         Ok(SyncState {
             remote: settings::get(conn, REMOTE)?,
             pending: super::outbox::count(conn)?,
@@ -346,21 +308,9 @@ impl Registry {
                     .push("settings: the kept witness of the server's log is unreadable".into()),
             }
         }
-        let mut stmt = conn.prepare(
-            "SELECT s.event_id, s.ledger_id, s.seq FROM sync_events s
-             WHERE s.ledger_id IS NOT NULL
-               AND NOT EXISTS (SELECT 1 FROM ledger l WHERE l.id = s.ledger_id)
-             ORDER BY s.seq",
-        )?;
-        let missing = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-            ))
-        })?;
+        let missing = store::sync_events::without_ledger_entry(conn)?;
         for m in missing {
-            let (event, ledger_id, seq) = m?;
+            let (event, ledger_id, seq) = m;
             problems.push(format!(
                 "ledger: entry {ledger_id} (event {event}{}) was exchanged with the server but                  is no longer in the ledger (the ledger was cut)",
                 seq.map(|s| format!(", server #{s}")).unwrap_or_default()
@@ -377,13 +327,10 @@ impl Registry {
     /// How many events up to `upto` this registry has exchanged, and the digest the server
     /// computes the same way (SHA-256 of their ids in sequence order, one per line).
     pub fn sync_summary(&self, upto: i64) -> Result<(u64, String)> {
-        let mut stmt = self.connection().prepare_cached(
-            "SELECT event_id FROM sync_events WHERE seq IS NOT NULL AND seq <= ?1 ORDER BY seq",
-        )?;
         let mut bytes = Vec::new();
         let mut n = 0u64;
-        for id in stmt.query_map([upto], |r| r.get::<_, String>(0))? {
-            bytes.extend_from_slice(id?.as_bytes());
+        for id in store::sync_events::ids_upto(self.connection(), upto)? {
+            bytes.extend_from_slice(id.as_bytes());
             bytes.push(b'\n');
             n += 1;
         }
@@ -514,10 +461,7 @@ pub(super) fn witness(
     )?;
     record_exchange(tx, &p.event, Some(&id), Some(p.seq), "pulled", "", &ctx.at)?;
     if carried(p) {
-        tx.execute(
-            "UPDATE sync_events SET pushed_by = ?2 WHERE event_id = ?1",
-            params![p.event.id, p.pushed_by],
-        )?;
+        store::sync_events::set_pushed_by(tx, &p.event.id, &p.pushed_by)?;
     }
     Ok(())
 }
@@ -581,13 +525,7 @@ fn apply_pulled(
         )));
     }
     e.check().map_err(Error::Integrity)?;
-    let known: Option<String> = tx
-        .query_row(
-            "SELECT status FROM sync_events WHERE event_id = ?1",
-            [&e.id],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let known = store::sync_events::status(tx, &e.id)?;
     if known.as_deref() == Some("set_aside") {
         // Set aside before (and pulled again from the start): it stays aside.
         report.set_aside += 1;
@@ -595,11 +533,7 @@ fn apply_pulled(
     }
     if known.is_some() {
         // Ours (pushed from here) or applied before: note where the server put it.
-        tx.execute(
-            "UPDATE sync_events SET seq = ?2, status = CASE status WHEN 'refused' THEN 'pushed' ELSE status END
-             WHERE event_id = ?1",
-            params![e.id, p.seq],
-        )?;
+        store::sync_events::renumber(tx, &e.id, p.seq)?;
         report.renumbered += numbering::follow_number(tx, ctx, e, &p.assigned)?;
         // A change pulled before this one may have come after it here: this one is later in
         // the server's order, so its rows win again.

@@ -2,7 +2,7 @@
 //! gave to someone else's moves to the number it was given (or to the first free one), and
 //! `latest` (and an untouched draft) follows the highest number.
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
@@ -73,10 +73,7 @@ pub(super) fn renumber(
     from: u32,
     to: u32,
 ) -> Result<()> {
-    tx.execute(
-        "UPDATE versions SET number = ?3 WHERE prompt_id = ?1 AND hash = ?2",
-        params![prompt_id, hash, to],
-    )?;
+    crate::store::versions::renumber(tx, prompt_id, hash, to)?;
     ctx.event(
         tx,
         "version.renumbered",

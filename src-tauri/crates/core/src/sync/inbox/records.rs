@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::super::records::{self as record_types, Collection, RecordChange, RECORD_KINDS};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use super::{misrouted, prompt_id, witness, Pulled};
@@ -47,16 +47,13 @@ pub(super) fn unpushed_rows(tx: &Connection) -> Result<HashSet<(Collection, Stri
         .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT l.kind, l.payload FROM ledger l WHERE l.seq > ?1 AND l.kind IN ({kinds})
-         AND NOT EXISTS (SELECT 1 FROM sync_events s WHERE s.ledger_id = l.id)"
-    ))?;
-    let mut rows = stmt.query([crate::sync::outbox::done_upto(tx)?])?;
     let mut out = HashSet::new();
-    while let Some(r) = rows.next()? {
-        let kind: String = r.get(0)?;
-        let payload: Value = serde_json::from_str(&r.get::<_, String>(1)?).unwrap_or_default();
-        out.extend(record_types::keys_of(&kind, &payload));
+    for e in crate::store::sync_events::pending_entries_after(
+        tx,
+        crate::sync::outbox::done_upto(tx)?,
+        &kinds,
+    )? {
+        out.extend(record_types::keys_of(&e.kind, &e.payload));
     }
     Ok(out)
 }
@@ -248,12 +245,10 @@ fn move_suite_aside(
          here under that name is kept as {new_name}"
     );
     // Where the refusal of this suite's creation is listed, say where it went.
-    tx.execute(
-        "UPDATE sync_events SET message = message || ?2
-         WHERE status = 'refused' AND ledger_id IN (
-             SELECT id FROM ledger WHERE kind = 'suite.created'
-             AND json_extract(payload, '$.id') = ?1)",
-        params![suite_id, format!(" (kept here as {new_name})")],
+    crate::store::sync_events::add_to_suite_refusal(
+        tx,
+        suite_id,
+        &format!(" (kept here as {new_name})"),
     )?;
     ctx.event(
         tx,
