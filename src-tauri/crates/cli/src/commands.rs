@@ -4,10 +4,8 @@ use std::path::Path;
 
 use promptdesk_content::{PromptKind, Rendered, VersionContent};
 use promptdesk_core::export;
-use promptdesk_core::format::{self, PromptFile, VersionMeta};
-use promptdesk_core::{
-    parse_spec, DraftContent, Identity, NewPrompt, Ref, Registry, RenderTarget, Version,
-};
+use promptdesk_core::format::{self, PromptFile};
+use promptdesk_core::{parse_spec, DraftContent, Identity, NewPrompt, Ref, Registry, RenderTarget};
 use promptdesk_diff::{diff_rendered, diff_versions, DiffOptions};
 use serde_json::{json, Map, Value};
 
@@ -523,22 +521,6 @@ fn log(path: &Path, json: bool, name: &str, limit: usize, before: Option<u32>) -
     Ok(())
 }
 
-fn version_file(v: &Version) -> PromptFile {
-    let mut f = PromptFile::new(v.content.body.clone());
-    f.variables = v.content.variables.clone();
-    f.model = v.content.model.clone();
-    f.includes = v.content.includes.clone();
-    f.version = Some(VersionMeta {
-        number: v.number,
-        hash: v.hash.clone(),
-        parent: v.parent_hash.clone(),
-        author: v.author.clone(),
-        created_at: v.created_at.clone(),
-        message: v.message.clone(),
-    });
-    f
-}
-
 fn show(path: &Path, json: bool, spec: &str) -> Out {
     let reg = context::open(path)?;
     let (name, reference) = parse_spec(spec)?;
@@ -574,7 +556,9 @@ fn show(path: &Path, json: bool, spec: &str) -> Out {
         }
         Some(r) => {
             let v = reg.resolve(&name, Some(&r))?;
-            emit(json, &v, || print!("{}", format::write(&version_file(&v))));
+            emit(json, &v, || {
+                print!("{}", format::write(&PromptFile::of_version(&v)))
+            });
         }
     }
     Ok(())

@@ -54,7 +54,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::format::{self, PromptFile, VersionMeta};
+use crate::format::{self, PromptFile};
 use crate::model::{LabelMove, LedgerEntry, Prompt, Samples, Version};
 use crate::registry::{NewPrompt, Registry};
 use crate::release::records::{self as release_records, Record, WitnessKind};
@@ -195,18 +195,7 @@ fn export_snapshot(reg: &Registry, dir: &Path) -> Result<TransferSummary> {
             &serde_yaml_ng::to_string(&record).expect("prompt record serialises"),
         )?;
         for v in all {
-            let mut file = PromptFile::new(v.content.body.clone());
-            file.variables = v.content.variables.clone();
-            file.model = v.content.model.clone();
-            file.includes = v.content.includes.clone();
-            file.version = Some(VersionMeta {
-                number: v.number,
-                hash: v.hash.clone(),
-                parent: v.parent_hash.clone(),
-                author: v.author.clone(),
-                created_at: v.created_at.clone(),
-                message: v.message.clone(),
-            });
+            let file = PromptFile::of_version(&v);
             write_file(
                 &folder.join(format!("_v{:04}.prompt", v.number)),
                 &format::write(&file),

@@ -69,6 +69,23 @@ pub struct PromptFile {
 }
 
 impl PromptFile {
+    /// The file of a stored version: its content, and who made it when as `version`.
+    pub fn of_version(v: &crate::model::Version) -> PromptFile {
+        let mut f = PromptFile::new(v.content.body.clone());
+        f.variables = v.content.variables.clone();
+        f.model = v.content.model.clone();
+        f.includes = v.content.includes.clone();
+        f.version = Some(VersionMeta {
+            number: v.number,
+            hash: v.hash.clone(),
+            parent: v.parent_hash.clone(),
+            author: v.author.clone(),
+            created_at: v.created_at.clone(),
+            message: v.message.clone(),
+        });
+        f
+    }
+
     pub fn new(body: Body) -> Self {
         PromptFile {
             kind: body.kind(),

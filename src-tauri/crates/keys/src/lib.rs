@@ -414,8 +414,20 @@ fn key_file(dir: &std::path::Path, person: &str) -> PathBuf {
     dir.join(format!("{}.key", hex::encode(person.as_bytes())))
 }
 
+/// Creates `path` (readable by its owner only) holding `text`, failing if it exists. The file
+/// appears whole or not at all: it is written under a name of its own (process and call) and linked
+/// into place, so another process making the same person's key at the same moment never reads
+/// a file that is still empty (it sees theirs or ours, and `signer_for` then uses that one).
 fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
+    static STAGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let staged = path.with_extension(format!(
+        "{}.{}-{}.partial",
+        path.extension().and_then(|e| e.to_str()).unwrap_or("file"),
+        std::process::id(),
+        STAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_file(&staged);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -423,15 +435,49 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut f = options.open(path)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()
+    let written = options.open(&staged).and_then(|mut f| {
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    });
+    // A hard link never replaces what is there: like `create_new`, it fails if `path` exists.
+    let linked = written.and_then(|()| std::fs::hard_link(&staged, path));
+    let _ = std::fs::remove_file(&staged);
+    linked
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use promptdesk_core::signing::Sign;
+
+    #[test]
+    fn people_making_the_same_key_at_once_all_get_one_whole_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KeyStore::Files(dir.path().join("keys"));
+        std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+        for round in 0..20 {
+            let person = format!("rita{round}");
+            let keys: Vec<String> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..4)
+                    .map(|_| s.spawn(|| store.signer_for(&person).map(|k| k.public_key())))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap().unwrap())
+                    .collect()
+            });
+            assert!(
+                keys.iter().all(|k| k == &keys[0]),
+                "round {round}: {keys:?}"
+            );
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("keys"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".partial"))
+            .collect();
+        assert!(left.is_empty(), "staged files left behind: {left:?}");
+    }
 
     #[test]
     fn a_provider_key_is_bound_to_its_provider_url_and_person() {

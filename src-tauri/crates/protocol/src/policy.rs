@@ -278,7 +278,7 @@ pub struct ApprovalFact {
 /// What the gate knows of a suite on the candidate version: the run it counts (frozen into the
 /// release record as evidence), its pass rate and failing cases, the cases that regressed
 /// against the label's current version, or why no run counts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SuiteResult {
     pub suite: String,
     pub content_hash: String,

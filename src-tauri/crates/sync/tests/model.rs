@@ -39,7 +39,7 @@ use promptdesk_core::eval::CaseInput;
 use promptdesk_core::policy::Role;
 use promptdesk_core::release::{ReleaseRequest, ReviewStatus, RollbackRequest};
 use promptdesk_core::sync::inbox::Pulled;
-use promptdesk_core::sync::outbox::SYNCED_KINDS;
+use promptdesk_core::sync::outbox::is_synced;
 use promptdesk_core::sync::{EventBody, MoveKind, ReviewEventKind};
 use promptdesk_core::{NewPrompt, Ref};
 use promptdesk_sync::Remote;
@@ -553,10 +553,7 @@ fn check_nothing_lost(
         .ledger(None, 0, 1_000_000)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let conn = m.reg.connection();
-    for entry in entries
-        .iter()
-        .filter(|e| SYNCED_KINDS.contains(&e.kind.as_str()))
-    {
+    for entry in entries.iter().filter(|e| is_synced(&e.kind)) {
         let row: Option<(String, String, String, String)> = conn
             .query_row(
                 "SELECT event_id, hash, status, message FROM sync_events WHERE ledger_id = ?1",

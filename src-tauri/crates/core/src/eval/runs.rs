@@ -757,18 +757,7 @@ pub(crate) fn gate_evidence(
     let mut result = SuiteResult {
         suite: req.suite.clone(),
         content_hash: version.hash.clone(),
-        pass_rate: 0.0,
-        run_id: None,
-        passed: 0,
-        total: 0,
-        failing: Vec::new(),
-        regressions: Vec::new(),
-        baseline_run: None,
-        baseline_version: None,
-        problem: None,
-        ran_by: None,
-        rerun_checks: 0,
-        recorded_checks: 0,
+        ..SuiteResult::default()
     };
     let name = &version.prompt;
     let Some(row) = suites::find(conn, p.id, &req.suite)? else {

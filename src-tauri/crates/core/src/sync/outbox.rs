@@ -39,8 +39,8 @@ pub struct Pending {
 /// moves from old exports, runs still going (`eval.started`; a run syncs once finished, with
 /// every case's outcome, so the server can check the evidence a release cites and reviewers
 /// elsewhere see the outputs), and a local suite moved aside for one of the same name
-/// (`suite.renamed`). The record kinds ([`RECORD_KINDS`]) are at the end.
-pub const SYNCED_KINDS: &[&str] = &[
+/// (`suite.renamed`). The record kinds ([`RECORD_KINDS`]) come after these (see [`is_synced`]).
+pub const EVENT_KINDS: &[&str] = &[
     "prompt.created",
     "prompt.updated",
     "version.created",
@@ -63,23 +63,20 @@ pub const SYNCED_KINDS: &[&str] = &[
     "release.recorded",
     "rollback.recorded",
     "release.imported",
-    "suite.created",
-    "suite.cases_added",
-    "suite.case_updated",
-    "suite.case_removed",
-    "output.rated",
-    "incident.opened",
-    "incident.updated",
-    "incident.resolved",
-    "incident.noted",
-    "incident.rolled_back",
-    "postmortem.saved",
-    "eval.finished",
 ];
 
+/// Every ledger kind that syncs, in a fixed order: [`EVENT_KINDS`], then [`RECORD_KINDS`].
+fn synced_kinds() -> impl Iterator<Item = &'static str> {
+    EVENT_KINDS.iter().chain(RECORD_KINDS).copied()
+}
+
+/// Whether entries of ledger kind `kind` sync.
+pub fn is_synced(kind: &str) -> bool {
+    synced_kinds().any(|k| k == kind)
+}
+
 fn kinds_sql() -> String {
-    SYNCED_KINDS
-        .iter()
+    synced_kinds()
         .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
         .join(", ")
@@ -94,13 +91,13 @@ fn kinds_sql() -> String {
 ///
 /// The mark holds for the kinds that were syncable when it was set: a registry that recorded
 /// suites or incidents before they synced has such entries behind it. So the mark is kept with
-/// a fingerprint of [`SYNCED_KINDS`], and counts as 0 (everything is looked at once more, and
+/// a fingerprint of the synced kinds, and counts as 0 (everything is looked at once more, and
 /// what was never exchanged is pushed) when the list has changed since.
 const DONE_UPTO: &str = "sync.outbox_done_upto";
 const DONE_KINDS: &str = "sync.outbox_kinds";
 
 fn kinds_fingerprint() -> String {
-    promptdesk_content::sha256_hex(SYNCED_KINDS.join(",").as_bytes())
+    promptdesk_content::sha256_hex(synced_kinds().collect::<Vec<_>>().join(",").as_bytes())
 }
 
 fn mark_holds(conn: &Connection) -> Result<bool> {

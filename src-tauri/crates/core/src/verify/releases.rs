@@ -983,22 +983,7 @@ impl ReleaseState {
                     r.seq < s.seq && r.status == "completed" && r.version_hash == s.to
                 });
             if let Some((run, r)) = run {
-                let recorded = evidence.clone().unwrap_or_else(|| SuiteResult {
-                    suite: String::new(),
-                    content_hash: String::new(),
-                    pass_rate: 0.0,
-                    run_id: None,
-                    passed: 0,
-                    total: 0,
-                    failing: Vec::new(),
-                    regressions: Vec::new(),
-                    baseline_run: None,
-                    baseline_version: None,
-                    problem: None,
-                    ran_by: None,
-                    rerun_checks: 0,
-                    recorded_checks: 0,
-                });
+                let recorded = evidence.clone().unwrap_or_default();
                 suite_results.push(SuiteResult {
                     suite: req.suite.clone(),
                     content_hash: s.to.clone(),

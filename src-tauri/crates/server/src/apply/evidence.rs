@@ -29,18 +29,8 @@ pub(super) fn suite_result(
     let mut result = SuiteResult {
         suite: req.suite.clone(),
         content_hash: target.hash.clone(),
-        pass_rate: 0.0,
         run_id: cited.and_then(|c| c.run_id.clone()),
-        passed: 0,
-        total: 0,
-        failing: Vec::new(),
-        regressions: Vec::new(),
-        baseline_run: None,
-        baseline_version: None,
-        problem: None,
-        ran_by: None,
-        rerun_checks: 0,
-        recorded_checks: 0,
+        ..SuiteResult::default()
     };
     let prompt = &target.prompt;
     let Some(suite) = tx.named_record(Collection::Suite.as_str(), prompt, &req.suite)? else {
