@@ -1,12 +1,15 @@
-// What both rollback dialogs share (the Releases tab's "Roll back" and an incident's "Roll back
-// to vN"): the backend's check of the rollback for the reason as typed, debounced, with every
-// reason it cannot happen yet; and the policy's checklist as that check decided it. It sits
-// outside the feature folders so that incidents and releases do not import each other.
-import { useEffect, useRef, useState } from 'react';
+// The rollback dialog, one for both places that roll back (the Releases tab's "Roll back" and an
+// incident's "Roll back to vN"): the backend's check of the rollback for the reason as typed,
+// debounced, with every reason it cannot happen yet; the policy's checklist as that check
+// decided it; and the form around them. Each caller says what moves where and what submitting
+// does. It sits outside the feature folders so that incidents and releases do not import each
+// other.
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { RollbackCheck } from '../api/generated';
 import { errorText, useApi } from './context';
 import { rollbackBlockers, signingBlocker } from '../lib/release';
-import { Checklist } from './Checklist';
+import { Blockers, Checklist } from './Checklist';
+import { FormDialog } from './Dialog';
 import { useSigning } from './signing';
 
 /** How long typing pauses before the rollback is checked again. */
@@ -80,5 +83,71 @@ export function RollbackPolicy({ label, state }: { label: string; state: Rollbac
         </p>
       )}
     </section>
+  );
+}
+
+/** The rollback form: what moves where (`what`), the reason, the policy's checklist, and
+ * everything that still blocks it; `onSubmit` rolls back (and throws to say why it did not). */
+export function RollbackDialog({
+  id,
+  title,
+  label,
+  rollback,
+  reason,
+  onReason,
+  what,
+  placeholder,
+  hint,
+  onSubmit,
+  onClose,
+}: {
+  /** Prefix of the ids that tie the hint and the blockers to the form. */
+  id: string;
+  title: string;
+  label: string;
+  rollback: RollbackState;
+  reason: string;
+  onReason: (reason: string) => void;
+  what: ReactNode;
+  placeholder?: string;
+  hint: string;
+  onSubmit: () => Promise<void>;
+  onClose: () => void;
+}) {
+  return (
+    <FormDialog
+      title={title}
+      onClose={onClose}
+      onSubmit={onSubmit}
+      submitLabel="Roll back"
+      blocked={rollback.blockers.length > 0 || !rollback.check}
+      submitDescribedBy={`${id}-blockers`}
+      after={
+        <Blockers
+          id={`${id}-blockers`}
+          blockers={rollback.blockers}
+          intro="Cannot roll back yet:"
+          listLabel="Why the rollback is disabled"
+          ready="Every condition is met."
+        />
+      }
+    >
+      <p className="rollback__what">{what}</p>
+      <label>
+        Reason
+        <textarea
+          data-autofocus
+          rows={3}
+          value={reason}
+          onChange={(e) => onReason(e.target.value)}
+          placeholder={placeholder}
+          aria-describedby={`${id}-hint`}
+        />
+      </label>
+      <p id={`${id}-hint`} className="hint">
+        {hint}
+      </p>
+      <RollbackPolicy label={label} state={rollback} />
+    </FormDialog>
   );
 }

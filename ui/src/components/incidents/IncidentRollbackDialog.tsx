@@ -4,9 +4,7 @@ import { useState } from 'react';
 import type { IncidentDetail } from '../../api/generated';
 import { useApi } from '../context';
 import { defaultRollbackReason } from '../../lib/incidents';
-import { FormDialog } from '../Dialog';
-import { Blockers } from '../Checklist';
-import { RollbackPolicy, useRollbackCheck } from '../rollback';
+import { RollbackDialog, useRollbackCheck } from '../rollback';
 
 /** "Roll back LABEL to vN" from an incident: the reason (pre-filled), the policy's checklist as
  * the backend decides it for that reason, then `incident_rollback` (signed). */
@@ -23,7 +21,6 @@ export function IncidentRollbackDialog({
   const i = detail.incident;
   const [reason, setReason] = useState(() => defaultRollbackReason(i));
   const rollback = useRollbackCheck(i.prompt, i.label, reason, detail.serving ?? 0);
-  const { check, blockers } = rollback;
 
   const submit = async () => {
     await call('incident_rollback', { id: i.id, reason: reason.trim() });
@@ -31,36 +28,23 @@ export function IncidentRollbackDialog({
   };
 
   return (
-    <FormDialog
+    <RollbackDialog
+      id="incident-rollback"
       title={`Roll back ${i.label} to v${detail.rollback_to}`}
-      onClose={onClose}
-      onSubmit={submit}
-      submitLabel="Roll back"
-      blocked={blockers.length > 0 || !check}
-      submitDescribedBy="incident-rollback-blockers"
-      after={
-        <Blockers
-          id="incident-rollback-blockers"
-          blockers={blockers}
-          intro="Cannot roll back yet:"
-          listLabel="Why the rollback is disabled"
-          ready="Every condition is met."
-        />
+      label={i.label}
+      rollback={rollback}
+      reason={reason}
+      onReason={setReason}
+      what={
+        <>
+          <code>{i.prompt}</code>: {i.label} goes from <strong>v{detail.serving}</strong> back to{' '}
+          <strong>v{detail.rollback_to}</strong>, the version it served before the suspected release. Applications get
+          it on their next fetch; the incident records the rollback and becomes mitigated.
+        </>
       }
-    >
-      <p className="rollback__what">
-        <code>{i.prompt}</code>: {i.label} goes from <strong>v{detail.serving}</strong> back to{' '}
-        <strong>v{detail.rollback_to}</strong>, the version it served before the suspected release. Applications get it on
-        their next fetch; the incident records the rollback and becomes mitigated.
-      </p>
-      <label>
-        Reason
-        <textarea data-autofocus rows={3} value={reason} onChange={(e) => setReason(e.target.value)} aria-describedby="incident-rollback-hint" />
-      </label>
-      <p id="incident-rollback-hint" className="hint">
-        Recorded in the release ledger with your name.
-      </p>
-      <RollbackPolicy label={i.label} state={rollback} />
-    </FormDialog>
+      hint="Recorded in the release ledger with your name."
+      onSubmit={submit}
+      onClose={onClose}
+    />
   );
 }

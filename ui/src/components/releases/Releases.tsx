@@ -9,9 +9,8 @@ import { errorText, useApi } from '../context';
 import { relativeTime, shortHash } from '../../lib/format';
 import { labelOrder } from '../../lib/release';
 import { FormDialog } from '../Dialog';
-import { Blockers } from '../Checklist';
 import { LabelBadge, useProtectedLabels } from '../labels';
-import { noTargetText, RollbackPolicy, useRollbackCheck } from '../rollback';
+import { noTargetText, RollbackDialog, useRollbackCheck } from '../rollback';
 import { OpenIncidentDialog, type IncidentInit } from '../incidents/OpenIncidentDialog';
 import { useCommand, useCommandEach } from '../useCommand';
 
@@ -159,7 +158,7 @@ export function Releases({
         />
       ) : null}
       {rollingBack ? (
-        <RollbackDialog
+        <LabelRollbackDialog
           name={name}
           label={rollingBack}
           onClose={() => setRollingBack(null)}
@@ -214,7 +213,7 @@ function TimelineEntry({ r, onOpenIncident }: { r: Release; onOpenIncident?: (()
 
 /** How long typing must pause before the policy is checked again for the reason. */
 
-export function RollbackDialog({
+export function LabelRollbackDialog({
   name,
   label,
   onClose,
@@ -235,7 +234,7 @@ export function RollbackDialog({
   const [seen, setSeen] = useState(label.number);
   const [recheck, setRecheck] = useState(0);
   const rollback = useRollbackCheck(name, label.name, reason, seen, recheck);
-  const { check, checkError, blockers } = rollback;
+  const { check, checkError } = rollback;
 
   const submit = async () => {
     if (!check) return;
@@ -273,52 +272,33 @@ export function RollbackDialog({
   };
 
   return (
-    <FormDialog
+    <RollbackDialog
+      id="rollback"
       title={`Roll back ${label.name}`}
-      onClose={onClose}
-      onSubmit={submit}
-      submitLabel="Roll back"
-      blocked={blockers.length > 0 || !check}
-      submitDescribedBy="rollback-blockers"
-      after={
-        <Blockers
-          id="rollback-blockers"
-          blockers={blockers}
-          intro="Cannot roll back yet:"
-          listLabel="Why the rollback is disabled"
-          ready="Every condition is met."
-        />
+      label={label.name}
+      rollback={rollback}
+      reason={reason}
+      onReason={setReason}
+      what={
+        <>
+          <code>{name}</code>:{' '}
+          {check ? (
+            <>
+              {label.name} goes from <strong>v{check.from}</strong> back to <strong>v{check.to}</strong>, the version it
+              served before. Applications get it on their next fetch.
+            </>
+          ) : checkError ? (
+            <>{label.name} serves v{seen}; there is no version to go back to.</>
+          ) : (
+            <>checking where {label.name} goes back to…</>
+          )}
+        </>
       }
-    >
-      <p className="rollback__what">
-        <code>{name}</code>:{' '}
-        {check ? (
-          <>
-            {label.name} goes from <strong>v{check.from}</strong> back to <strong>v{check.to}</strong>, the version it
-            served before. Applications get it on their next fetch.
-          </>
-        ) : checkError ? (
-          <>{label.name} serves v{seen}; there is no version to go back to.</>
-        ) : (
-          <>checking where {label.name} goes back to…</>
-        )}
-      </p>
-      <label>
-        Reason
-        <textarea
-          data-autofocus
-          rows={3}
-          value={reason}
-          onChange={(e) => setReason(e.target.value)}
-          placeholder="What went wrong with the current version"
-          aria-describedby="rollback-hint"
-        />
-      </label>
-      <p id="rollback-hint" className="hint">
-        Required; recorded in the release ledger with your name.
-      </p>
-      <RollbackPolicy label={label.name} state={rollback} />
-    </FormDialog>
+      placeholder="What went wrong with the current version"
+      hint="Required; recorded in the release ledger with your name."
+      onSubmit={submit}
+      onClose={onClose}
+    />
   );
 }
 

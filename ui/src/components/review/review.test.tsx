@@ -9,7 +9,7 @@ import { ApiContext } from '../context';
 import { SigningContext, SigningKeySettings, SigningKeysDialog, type SigningValue } from '../signing';
 import { LabelBadge, ProtectedLabelsContext } from '../labels';
 import { ReviewPage } from './ReviewPage';
-import { RollbackDialog } from '../releases/Releases';
+import { LabelRollbackDialog } from '../releases/Releases';
 import { ROLLBACK_CHECK_DELAY_MS } from '../rollback';
 import { ReviewQueue } from './Reviews';
 import { App } from '../../App';
@@ -326,7 +326,7 @@ describe('the rollback dialog', () => {
       rollback_label: () => ({}),
     });
     const onDone = vi.fn();
-    render(withApi(b.call, <RollbackDialog name="support/refund-reply" label={label} onClose={vi.fn()} onMoved={vi.fn()} onDone={onDone} />, signingOk));
+    render(withApi(b.call, <LabelRollbackDialog name="support/refund-reply" label={label} onClose={vi.fn()} onMoved={vi.fn()} onDone={onDone} />, signingOk));
     const dialog = screen.getByRole('dialog', { name: 'Roll back production' });
     const list = await within(dialog).findByRole('list', { name: 'Rollback checklist' });
     expect(dialog.textContent).toMatch(/goes from v4 back to v3/);
@@ -371,7 +371,7 @@ describe('the rollback dialog', () => {
       }),
     });
     const onMoved = vi.fn();
-    render(withApi(b.call, <RollbackDialog name="support/refund-reply" label={label} onClose={vi.fn()} onMoved={onMoved} onDone={vi.fn()} />, signingOk));
+    render(withApi(b.call, <LabelRollbackDialog name="support/refund-reply" label={label} onClose={vi.fn()} onMoved={onMoved} onDone={vi.fn()} />, signingOk));
     const dialog = screen.getByRole('dialog', { name: 'Roll back production' });
     fireEvent.change(within(dialog).getByRole('textbox', { name: 'Reason' }), { target: { value: 'Wrong tone' } });
     const go = within(dialog).getByRole('button', { name: 'Roll back' }) as HTMLButtonElement;
@@ -392,7 +392,7 @@ describe('the rollback dialog', () => {
         decision: { allowed: false, conditions: [cond('role', false, 'ana is an editor; only a releaser or above may roll back production'), cond('changelog', true, 'a reason is given')], counted_approvals: [] },
       }),
     });
-    render(withApi(b.call, <RollbackDialog name="p" label={label} onClose={vi.fn()} onMoved={vi.fn()} onDone={vi.fn()} />, signingOk));
+    render(withApi(b.call, <LabelRollbackDialog name="p" label={label} onClose={vi.fn()} onMoved={vi.fn()} onDone={vi.fn()} />, signingOk));
     const dialog = screen.getByRole('dialog', { name: 'Roll back production' });
     fireEvent.change(within(dialog).getByRole('textbox', { name: 'Reason' }), { target: { value: 'x' } });
     const why = await within(dialog).findByRole('list', { name: 'Why the rollback is disabled' });
