@@ -74,6 +74,7 @@ fn visit(
                 kind,
                 message,
                 location: locate(location, source, &written),
+                fix: None,
             })
         };
         let (target, reference) = match parse_spec(&written) {

@@ -10,6 +10,7 @@ use std::error::Error as _;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 
 use crate::error::{ErrorKind, SourceLocation, TemplateError};
+use crate::explain;
 
 /// Names that are always defined while rendering (minijinja's globals and the names the engine
 /// binds itself), so a template that reads them does not read an input.
@@ -78,12 +79,30 @@ pub(crate) fn convert(err: &minijinja::Error, cx: &ErrorContext<'_>) -> Template
     };
 
     let (kind, mut message) = describe(inner, excerpt, cx);
+    // The common mistakes, in plain words and at the construct that is wrong (see `explain`).
+    let advice = match (name, source) {
+        (Some(_), Some(source)) if kind == ErrorKind::Syntax => explain::syntax(source),
+        (Some(_), Some(source)) if inner.kind() == minijinja::ErrorKind::UnknownFilter => inner
+            .range()
+            .and_then(|r| explain::unknown_filter(source, r.start, excerpt.unwrap_or(""))),
+        _ => None,
+    };
+    let mut fix = None;
+    let mut location = location;
+    if let (Some(advice), Some(name), Some(source)) = (advice, name, source) {
+        message = advice.message;
+        location = Some(SourceLocation::at_offset(name, source, advice.offset));
+        fix = advice.fix;
+    }
     if !std::ptr::eq(inner, err) {
         if let (Some(outer_name), Some(line)) = (err.name(), err.line()) {
             message.push_str(&format!(" (included from {outer_name}, line {line})"));
         }
+        // A fix applies to the include's source, which the writer is not editing here.
+        fix = None;
     }
-    let error = TemplateError::new(kind, message);
+    let mut error = TemplateError::new(kind, message);
+    error.fix = fix.map(Box::new);
     match location {
         Some(location) => error.at(location),
         None => error,

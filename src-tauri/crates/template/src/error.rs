@@ -10,6 +10,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::explain::Fix;
+
 /// Something went wrong checking, validating or rendering a template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct TemplateError {
@@ -19,6 +21,10 @@ pub struct TemplateError {
     pub message: String,
     /// Where in which template, when known.
     pub location: Option<SourceLocation>,
+    /// A change to that template's source that fixes it, for the common mistakes
+    /// ([`crate::explain`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Box<Fix>>,
 }
 
 /// A place in a template.
@@ -99,6 +105,7 @@ impl TemplateError {
             kind,
             message: one_line(message.into()),
             location: None,
+            fix: None,
         }
     }
 
@@ -291,6 +298,7 @@ mod tests {
             kind: ErrorKind::Render,
             message: "two\nlines".into(),
             location: Some(SourceLocation::at_offset("t", "a {{ b }}", 2)),
+            fix: None,
         };
         assert_eq!(
             err.to_string(),

@@ -24,6 +24,7 @@
 pub mod analysis;
 mod engine;
 pub mod error;
+pub mod explain;
 pub mod inputs;
 pub mod render;
 pub mod worker;
@@ -31,7 +32,7 @@ pub mod worker;
 pub use analysis::{
     check_syntax, compare_with_schema, include_references, referenced_variables, SchemaReport,
 };
-pub use error::{ErrorKind, SourceLocation, TemplateError};
+pub use error::{ErrorKind, Fix, SourceLocation, TemplateError};
 pub use inputs::{infer_schema, validate_inputs};
 pub use render::{message_template_name, render_in_process, Limits, RenderRequest};
 pub use worker::{

@@ -228,7 +228,7 @@ impl CompiledPrompt {
                 return Err(output_too_large(max_output_bytes));
             }
             if let Err(e) = result {
-                return Err(self.convert(&e));
+                return Err(suggest_input(self.convert(&e), t, vars));
             }
             let text = String::from_utf8(out.buf).map_err(|_| {
                 TemplateError::new(ErrorKind::Render, "the rendered output is not valid UTF-8")
@@ -275,6 +275,33 @@ impl CompiledPrompt {
         }
         error
     }
+}
+
+/// An undefined variable in `t` itself that is a letter or two off an input given: says which
+/// input was probably meant, with the fix.
+fn suggest_input(
+    mut error: TemplateError,
+    t: &BodyTemplate,
+    vars: &Map<String, Value>,
+) -> TemplateError {
+    let Some(loc) = error.location.as_ref().filter(|l| l.template == t.display) else {
+        return error;
+    };
+    let typed = error
+        .message
+        .strip_prefix("undefined variable '")
+        .and_then(|m| m.strip_suffix('\''));
+    let (Some(typed), ErrorKind::UndefinedVariable) = (typed, error.kind) else {
+        return error;
+    };
+    let offset = crate::explain::offset_of(&t.source, loc.line, loc.column);
+    if let Some(advice) =
+        crate::explain::misspelt_input(&t.source, offset, typed, vars.keys().map(String::as_str))
+    {
+        error.message = advice.message;
+        error.fix = advice.fix.map(Box::new);
+    }
+    error
 }
 
 /// The error for output past the cap.
@@ -446,7 +473,12 @@ mod tests {
                 source_line: "Dear {{ customr }},".into(),
             })
         );
-        insta::assert_snapshot!(err.to_string(), @r#"support/refund-reply, line 3, column 9: undefined variable 'customr' — "Dear {{ customr }},""#);
+        insta::assert_snapshot!(err.to_string(), @r#"support/refund-reply, line 3, column 9: there is no input named 'customr' — did you mean 'customer'? — "Dear {{ customr }},""#);
+        let fix = err.fix.expect("the nearest input is offered");
+        assert_eq!(
+            (fix.from, fix.to, fix.insert.as_str()),
+            (16, 23, "customer")
+        );
     }
 
     #[test]

@@ -106,8 +106,10 @@ fn template_errors_come_back_located_and_keep_the_worker() {
     assert_eq!(err.kind, ErrorKind::UndefinedVariable);
     assert_eq!(
         err.to_string(),
-        "tests/prompt, line 3, column 9: undefined variable 'customr' — \"Dear {{ customr }},\""
+        "tests/prompt, line 3, column 9: there is no input named 'customr' — did you mean 'customer'? — \"Dear {{ customr }},\""
     );
+    // The fix comes back through the worker too.
+    assert_eq!(err.fix.map(|f| f.insert), Some("customer".to_string()));
     let err = worker.render(&text("{% if %}", json!({}))).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Syntax);
     assert_normal_render_works(&mut worker);
