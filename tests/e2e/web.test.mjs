@@ -234,6 +234,24 @@ test('safe edit: create, preview, fix an error, save versions, diff them, surviv
     await assert.equal(await page.locator('.cm-lintRange-error').count(), 0);
   });
 
+  await t.test('an unclosed block is said in plain words and fixed with one click', async () => {
+    await page.keyboard.press('End');
+    await page.keyboard.insertText(' {% if product %}again');
+    const error = page.getByTestId('preview-error');
+    await error.getByText(/the \{% if %\} on line 4 is never closed: add \{% endif %\}/).waitFor();
+    assert.doesNotMatch(await error.textContent(), /unexpected|expected end of/);
+    await shot(page, '06b-unclosed-if-fix');
+    await page.getByRole('button', { name: 'Add {% endif %} at the end' }).click();
+    await error.waitFor({ state: 'detached' });
+    assert.match(await editor(page).textContent(), /\{% if product %\}again\{% endif %\}/);
+    // Back to the text the next steps expect.
+    await editor(page).click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.insertText('{% if product %}Enjoy!{% endif %}');
+    await previewOutput(page).getByText('Enjoy!').waitFor();
+  });
+
   const saveVersion = async (message, screenshot) => {
     await draftStatus(page).getByText('Draft saved').waitFor();
     await page.getByRole('button', { name: 'Save version…' }).click();

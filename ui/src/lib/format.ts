@@ -28,3 +28,20 @@ export function errorTarget(prompt: string, template: string): number | null {
   if (m && m[1] === prompt) return Number(m[2]) - 1;
   return null;
 }
+
+/** How many `{` of `template` are not the start of a `{{ }}`, `{% %}` or `{# #}` that is
+ * closed: text braces, and the first half of a tag being typed. */
+export function loneBraces(template: string): number {
+  let n = 0;
+  for (let i = template.indexOf('{'); i !== -1; i = template.indexOf('{', i + 1)) {
+    const next = template[i + 1];
+    const closer = next === '{' ? '}}' : next === '%' ? '%}' : next === '#' ? '#}' : null;
+    const end = closer ? template.indexOf(closer, i + 2) : -1;
+    if (closer && end !== -1) {
+      i = end + 1;
+    } else {
+      n += 1;
+    }
+  }
+  return n;
+}

@@ -4,7 +4,9 @@ import { buildTree, labelBadges } from './tree';
 import { LatestOnly } from './latest';
 import { DraftJournal } from './journal';
 import { serialized } from './serial';
-import { errorTarget, relativeTime } from './format';
+import { errorTarget, loneBraces, relativeTime } from './format';
+import { withFix } from '../components/editor/problems';
+import type { DraftContent, TemplateError } from '../api/generated';
 
 const listing = (name: string): PromptListing => ({
   name,
@@ -148,5 +150,43 @@ describe('format', () => {
     expect(relativeTime('2026-11-21T11:57:00Z', now)).toBe('3 minutes ago');
     expect(relativeTime('2026-11-20T12:00:00Z', now)).toBe('yesterday');
     expect(relativeTime('not a date', now)).toBe('not a date');
+  });
+});
+
+describe('loneBraces', () => {
+  it('counts the braces that do not open a closed tag', () => {
+    expect(loneBraces('Hi {{ name }} {% if x %}y{% endif %} {# note #}')).toBe(0);
+    expect(loneBraces('Hi {')).toBe(1);
+    expect(loneBraces('Hi {{ name')).toBe(2);
+    expect(loneBraces('JSON: { "a": 1 } and {{ b }}')).toBe(1);
+  });
+});
+
+describe('withFix', () => {
+  const fix = { label: 'Add }}', from: 10, to: 10, insert: ' }}' };
+  const error = (template: string): TemplateError => ({
+    kind: 'syntax',
+    message: 'the {{ on line 1 is never closed',
+    location: { template, line: 1, column: 4, source_line: '' },
+    fix,
+  });
+  const base = { variables: [], model: {}, includes: {} } as unknown as Omit<DraftContent, 'body'>;
+
+  it('applies the fix to the template it is about, counting UTF-16 units', () => {
+    const text = { ...base, body: { kind: 'text', template: '😊 {{ name' } } as DraftContent;
+    const fixed = withFix('p', text, error('p'));
+    expect(fixed?.body).toEqual({ kind: 'text', template: '😊 {{ name }}' });
+    const chat = {
+      ...base,
+      body: { kind: 'chat', messages: [{ role: 'system', template: 'Be kind.' }, { role: 'user', template: 'Hi {{ name' }] },
+    } as DraftContent;
+    const fixedChat = withFix('p', chat, error('p, message 2 (user)'));
+    expect(fixedChat?.body.kind === 'chat' && fixedChat.body.messages.map((m) => m.template)).toEqual(['Be kind.', 'Hi {{ name }}']);
+  });
+
+  it('leaves alone what it cannot place: another template, or no fix', () => {
+    const text = { ...base, body: { kind: 'text', template: 'Hi {{ name' } } as DraftContent;
+    expect(withFix('p', text, error('policies/refunds'))).toBeNull();
+    expect(withFix('p', text, { ...error('p'), fix: null })).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 // The editor's right-hand side: the input values (typed as JSON, or a saved sample) and the
 // preview of the draft rendered with them, with the last good render kept while the text fails.
 import { memo } from 'react';
-import type { OpenedPrompt, Rendered } from '../../api/generated';
+import type { OpenedPrompt, Rendered, TemplateError } from '../../api/generated';
 import { describeError } from './problems';
 import type { Preview } from './usePreview';
 
@@ -9,11 +9,14 @@ export function PreviewPanel({
   name,
   samples,
   preview,
+  onFix,
   onSamplesSaved,
 }: {
   name: string;
   samples: OpenedPrompt['samples'];
   preview: Preview;
+  /** Applies the fix the error offers to the template. */
+  onFix: (e: TemplateError) => void;
   onSamplesSaved: (samples: OpenedPrompt['samples']) => void;
 }) {
   const { latest, inputs, lastGood, previewFailure, sample, inputsText, inputsProblem, sampleMessage, newSample } = preview;
@@ -107,9 +110,16 @@ export function PreviewPanel({
               {previewFailure}
             </p>
           ) : previewError ? (
-            <p className="error" data-testid="preview-error" title={describeError(name, previewError)}>
-              {describeError(name, previewError)}
-            </p>
+            <>
+              <p className="error" data-testid="preview-error" title={describeError(name, previewError)}>
+                {describeError(name, previewError)}
+              </p>
+              {previewError.fix ? (
+                <button type="button" className="small preview__fix" onClick={() => onFix(previewError)}>
+                  {previewError.fix.label}
+                </button>
+              ) : null}
+            </>
           ) : latest?.outcome.rendered ? (
             <p className="muted small">
               {sample && samples[sample] === inputs

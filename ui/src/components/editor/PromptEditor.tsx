@@ -3,7 +3,7 @@
 // saved to the registry shortly after (useDraft), and rendered through the isolated worker as
 // you type (usePreview); this file lays the parts out and wires them together.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { ChatMessage, DraftContent } from '../../api/generated';
+import type { ChatMessage, DraftContent, TemplateError } from '../../api/generated';
 import { useApi } from '../context';
 import type { DraftJournal } from '../../lib/journal';
 import { errorTarget } from '../../lib/format';
@@ -15,7 +15,7 @@ import { EditorHeader } from './EditorHeader';
 import { MessagesEditor } from './MessagesEditor';
 import { PreviewPanel } from './PreviewPanel';
 import { RenameDialog } from './RenameDialog';
-import { describeError, problemFor } from './problems';
+import { describeError, problemFor, withFix } from './problems';
 import { useDraft } from './useDraft';
 import { usePreview } from './usePreview';
 
@@ -76,6 +76,9 @@ export function PromptEditor({
       edit((c) => (c.body.kind === 'chat' ? { ...c, body: { kind: 'chat', messages: update(c.body.messages) } } : c)),
     [edit],
   );
+
+  // The one-click fix a template error offers (an `{% endif %}` to add, a misspelt input).
+  const applyFix = useCallback((e: TemplateError) => edit((c) => withFix(name, c, e) ?? c), [edit, name]);
 
   // Stable callbacks, so the parts a keystroke in the template does not change (variables,
   // model settings, details, the rendered output) skip re-rendering while typing.
@@ -206,6 +209,7 @@ export function PromptEditor({
           name={name}
           samples={opened.samples}
           preview={preview}
+          onFix={applyFix}
           onSamplesSaved={(samples) => setOpened((o) => (o ? { ...o, samples } : o))}
         />
       ) : null}

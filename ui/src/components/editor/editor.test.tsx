@@ -12,6 +12,7 @@ import type { Call } from '../../api/client';
 import { ApiContext } from '../context';
 import { PromptEditor } from './PromptEditor';
 import { RenderedView } from './PreviewPanel';
+import { HALF_TYPED_MS } from './usePreview';
 import { SaveIndicator } from './EditorHeader';
 import { History } from './History';
 import { VariablesEditor } from '../evals/SchemaEditor';
@@ -79,6 +80,21 @@ function fakeBackend(prompts: Record<string, FakePrompt>) {
       case 'preview_draft': {
         const c = (req as unknown as PreviewDraft).content;
         const body = c.body.kind === 'text' ? c.body.template : c.body.messages.map((m) => m.template).join('|');
+        if (body.includes('{% if x %}') && !body.includes('{% endif %}')) {
+          // What the backend says of an `{% if %}` left open, with its fix.
+          const at = body.indexOf('{% if x %}');
+          return {
+            rendered: null,
+            error: {
+              kind: 'syntax',
+              message: 'the {% if %} on line 1 is never closed: add {% endif %} where the conditional part should end',
+              location: { template: req.name, line: 1, column: at + 1, source_line: body },
+              fix: { label: 'Add {% endif %} at the end', from: body.length, to: body.length, insert: '{% endif %}' },
+            },
+            analysis,
+            render_ms: 1,
+          };
+        }
         return { rendered: { kind: 'text', text: `${body} ${JSON.stringify(req.inputs)}` }, error: null, analysis, render_ms: 1 };
       }
       case 'rename_prompt':
@@ -177,6 +193,36 @@ describe('PromptEditor', () => {
     await screen.findByText(/Hi \{\{ who \}\}! \{"who":"Bob"\}/);
     const last = backend.requests('preview_draft').at(-1)!;
     expect(last.inputs).toEqual({ who: 'Bob' });
+  });
+
+  it('applies the fix a template error offers with one click', async () => {
+    const backend = fakeBackend({ p: { id: 1, draft: text('Hi {{ who }}'), samples: {}, versions: [] } });
+    renderEditor(backend, 'p');
+    await ready('Template');
+    typeInto('Template', ' {% if x %}!');
+    const error = await screen.findByTestId('preview-error');
+    expect(error.textContent).toMatch(/never closed: add \{% endif %\}/);
+    fireEvent.click(screen.getByRole('button', { name: 'Add {% endif %} at the end' }));
+    await waitFor(() => expect(editorView('Template').state.doc.toString()).toBe('Hi {{ who }} {% if x %}!{% endif %}'));
+    await waitFor(() => expect(screen.queryByTestId('preview-error')).toBeNull());
+    expect(screen.queryByRole('button', { name: 'Add {% endif %} at the end' })).toBeNull();
+  });
+
+  it('keeps the last complete render while a tag is half-typed, and shows a brace meant as text after a pause', async () => {
+    const backend = fakeBackend({ p: { id: 1, draft: text('Hi there'), samples: {}, versions: [] } });
+    renderEditor(backend, 'p');
+    await screen.findByText('Hi there {}');
+    await ready('Template');
+    typeInto('Template', ' {');
+    await waitFor(() => expect(backend.requests('preview_draft').length).toBeGreaterThanOrEqual(2));
+    await new Promise((res) => setTimeout(res, 200));
+    // The first half of `{{` is not a render anyone wants to read.
+    expect(screen.getByTestId('preview-output').textContent).toBe('Hi there {}');
+    typeInto('Template', '{ who }}');
+    await screen.findByText('Hi there {{ who }} {}');
+    // A `{` left standing is text after all: it shows once typing pauses.
+    typeInto('Template', ' {');
+    await screen.findByText('Hi there {{ who }} { {}', undefined, { timeout: HALF_TYPED_MS + 2000 });
   });
 
   it('shows the prompt asked for last when open_prompt answers out of order', async () => {

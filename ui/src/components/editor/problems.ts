@@ -1,6 +1,6 @@
 // Where the editor shows a template error: underlined at its line and column in the template (or
 // chat message) it is in, or described in words with where it is.
-import type { DraftAnalysis, TemplateError } from '../../api/generated';
+import type { DraftAnalysis, DraftContent, TemplateError } from '../../api/generated';
 import { errorTarget } from '../../lib/format';
 import type { EditorProblem } from './TemplateEditor';
 
@@ -27,4 +27,20 @@ export function describeError(name: string, e: TemplateError): string {
   if (!l) return e.message;
   const where = l.template === name ? '' : `${l.template.startsWith(`${name}, `) ? l.template.slice(name.length + 2) : l.template}, `;
   return `${where}line ${l.line}, column ${l.column}: ${e.message}`;
+}
+
+/** `content` with the fix of `e` applied to the template it is in (the text template, or chat
+ * message N), or null when it carries no fix for this prompt's own templates. The fix's
+ * offsets count UTF-16 code units, as JavaScript strings do. */
+export function withFix(name: string, content: DraftContent, e: TemplateError): DraftContent | null {
+  const fix = e.fix;
+  const target = e.location ? errorTarget(name, e.location.template) : null;
+  if (!fix || target === null) return null;
+  const patch = (source: string) => source.slice(0, fix.from) + fix.insert + source.slice(fix.to);
+  if (content.body.kind === 'text') {
+    return target === -1 ? { ...content, body: { kind: 'text', template: patch(content.body.template) } } : null;
+  }
+  if (target < 0 || target >= content.body.messages.length) return null;
+  const messages = content.body.messages.map((m, i) => (i === target ? { ...m, template: patch(m.template) } : m));
+  return { ...content, body: { kind: 'chat', messages } };
 }

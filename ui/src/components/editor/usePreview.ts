@@ -1,14 +1,27 @@
 // The live preview of the draft: it is rendered through the isolated worker for the input values
 // as you type (only the newest request runs next), the last good render stays on screen while
-// the current text fails, and the Inputs panel's values and samples. The panel's state lives
+// the current text fails (or is half-typed: see `halfTyped`), and the Inputs panel's values and
+// samples. The panel's state lives
 // here, above the panel, so hiding the preview and showing it again keeps what was typed.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { DraftContent, JsonValue, OpenedPrompt, PreviewOutcome, Rendered } from '../../api/generated';
 import { errorText, useApi } from '../context';
 import { LatestOnly } from '../../lib/latest';
+import { loneBraces } from '../../lib/format';
 import type { Draft } from './useDraft';
 
 export type Inputs = { [key in string]: JsonValue };
+
+/** How long a render with a new lone `{` waits before it replaces the last good one: typing
+ * `{{` or `{%` passes through that state for a moment, a `{` meant as text stays. */
+export const HALF_TYPED_MS = 1500;
+
+/** The lone braces of all of a draft's templates (see `loneBraces`). */
+function bracesOf(c: DraftContent): number {
+  return c.body.kind === 'text'
+    ? loneBraces(c.body.template)
+    : c.body.messages.reduce((n, m) => n + loneBraces(m.template), 0);
+}
 
 export function usePreview(name: string, draft: Pick<Draft, 'current' | 'showAnalysis'>) {
   const { call } = useApi();
@@ -19,6 +32,10 @@ export function usePreview(name: string, draft: Pick<Draft, 'current' | 'showAna
   // The newest answer, with when the edit or input it renders was made.
   const [latest, setLatest] = useState<{ outcome: PreviewOutcome; startedAt: number } | null>(null);
   const [lastGood, setLastGood] = useState<{ rendered: Rendered; inputs: Inputs } | null>(null);
+  // The lone braces of the text the last good render is of, and the wait for a render that
+  // has more (it is shown only if nothing newer comes within HALF_TYPED_MS).
+  const goodBraces = useRef<number | null>(null);
+  const halfTyped = useRef<ReturnType<typeof setTimeout> | null>(null);
   const [previewFailure, setPreviewFailure] = useState<string | null>(null);
   const previewer = useMemo(
     () =>
@@ -28,7 +45,20 @@ export function usePreview(name: string, draft: Pick<Draft, 'current' | 'showAna
           setPreviewFailure(null);
           setLatest({ outcome, startedAt: req.startedAt });
           showAnalysis(outcome.analysis, req.seq);
-          if (outcome.rendered) setLastGood({ rendered: outcome.rendered, inputs: req.inputs });
+          if (halfTyped.current) clearTimeout(halfTyped.current);
+          halfTyped.current = null;
+          const rendered = outcome.rendered;
+          if (!rendered) return;
+          const braces = bracesOf(req.c);
+          const keep = () => {
+            goodBraces.current = braces;
+            setLastGood({ rendered, inputs: req.inputs });
+          };
+          if (goodBraces.current !== null && braces > goodBraces.current) {
+            halfTyped.current = setTimeout(keep, HALF_TYPED_MS);
+          } else {
+            keep();
+          }
         },
         (err) => setPreviewFailure(errorText(err)),
       ),
@@ -67,6 +97,13 @@ export function usePreview(name: string, draft: Pick<Draft, 'current' | 'showAna
   const reset = useCallback(() => {
     setLatest(null);
     setLastGood(null);
+    goodBraces.current = null;
+    if (halfTyped.current) clearTimeout(halfTyped.current);
+    halfTyped.current = null;
+  }, []);
+
+  useEffect(() => () => {
+    if (halfTyped.current) clearTimeout(halfTyped.current);
   }, []);
 
   /** The prompt is open: start from its first sample and render. */
