@@ -482,9 +482,27 @@ pub(crate) fn check_anchor(conn: &Connection, review: &Review, anchor: &Anchor) 
     let lines = source.lines().count().max(1) as u32;
     if anchor.line == 0 || anchor.line > lines {
         return Err(Error::bad(format!(
-            "line {} is outside {} of {}@{} (it has {lines} lines)",
-            anchor.line, anchor.template, review.prompt, review.version
+            "line {} is outside {} of {}@{} (it has {})",
+            anchor.line,
+            anchor.template,
+            review.prompt,
+            review.version,
+            lines_text(lines)
         )));
     }
     Ok(())
+}
+
+/// "1 line", "3 lines".
+fn lines_text(n: u32) -> String {
+    format!("{n} line{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_line_is_one_line() {
+        assert_eq!(super::lines_text(1), "1 line");
+        assert_eq!(super::lines_text(3), "3 lines");
+    }
 }
