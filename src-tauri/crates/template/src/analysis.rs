@@ -118,6 +118,7 @@ fn convert(name: &str, source: &str, err: &minijinja::Error) -> TemplateError {
         &ErrorContext {
             sources: &sources,
             fuel: None,
+            inputs: None,
         },
     )
 }

@@ -45,6 +45,9 @@ pub(crate) struct ErrorContext<'a> {
     pub sources: &'a dyn Fn(&str) -> Option<&'a str>,
     /// The fuel limit in force, for the out-of-fuel message.
     pub fuel: Option<u64>,
+    /// The names of the inputs given, when rendering: an undefined variable a letter or two off
+    /// one of them is probably that one.
+    pub inputs: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Translates a minijinja error into a located, one-line [`TemplateError`].
@@ -85,6 +88,21 @@ pub(crate) fn convert(err: &minijinja::Error, cx: &ErrorContext<'_>) -> Template
         (Some(_), Some(source)) if inner.kind() == minijinja::ErrorKind::UnknownFilter => inner
             .range()
             .and_then(|r| explain::unknown_filter(source, r.start, excerpt.unwrap_or(""))),
+        (Some(_), Some(source)) if kind == ErrorKind::UndefinedVariable => {
+            // The name as the message gives it (see `describe`).
+            let typed = undefined_expression(inner.detail().unwrap_or("").trim()).or(excerpt);
+            match (cx.inputs, inner.range(), typed) {
+                (Some(inputs), Some(r), Some(typed)) if is_identifier(typed) => {
+                    explain::misspelt_input(
+                        source,
+                        r.start,
+                        typed,
+                        inputs.keys().map(String::as_str),
+                    )
+                }
+                _ => None,
+            }
+        }
         _ => None,
     };
     let mut fix = None;

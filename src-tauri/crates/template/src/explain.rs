@@ -351,22 +351,6 @@ fn unclosed_block(source: &str, s: &Statement<'_>, end_word: &str) -> Advice {
     }
 }
 
-/// The byte offset of 1-based `line` and `column` (in characters) of `source`.
-pub(crate) fn offset_of(source: &str, line: u32, column: u32) -> usize {
-    let line_start = if line <= 1 {
-        0
-    } else {
-        source
-            .match_indices('\n')
-            .nth(line as usize - 2)
-            .map_or(source.len(), |(i, _)| i + 1)
-    };
-    source[line_start..]
-        .char_indices()
-        .nth(column.saturating_sub(1) as usize)
-        .map_or(source.len(), |(i, _)| line_start + i)
-}
-
 /// What people coming from other template languages type for a filter, and the one meant.
 const FILTER_ALIASES: &[(&str, &str)] = &[
     ("upcase", "upper"),
@@ -468,7 +452,7 @@ pub(crate) fn unknown_filter(source: &str, offset: usize, excerpt: &str) -> Opti
     let message = match meant {
         Some(meant) => format!("there is no filter called '{typed}' — did you mean '{meant}'?"),
         None => format!(
-            "there is no filter called '{typed}' (filters such as upper, lower, title, trim, default and join are)"
+            "there is no filter called '{typed}'; filters you can use include upper, lower, title, trim, default and join"
         ),
     };
     let fix = meant.map(|meant| fix(source, start, end, meant, format!("Change it to {meant}")));

@@ -9,7 +9,11 @@
 //! - [`worker`]: runs that rendering in a separate process with a memory limit and a
 //!   wall-clock limit, because some templates can exhaust memory and abort the process.
 //!
-//! Every failure is a [`TemplateError`] with a kind, a one-line message and a location.
+//! - [`explain`]: the common mistakes (a block left open, a missing `}}`, a misspelt input or
+//!   filter) in plain words, at the construct that is wrong, with a fix to apply.
+//!
+//! Every failure is a [`TemplateError`] with a kind, a one-line message, a location and, for
+//! those mistakes, a fix.
 //!
 //! # Running the worker
 //!

@@ -169,7 +169,7 @@ impl CompiledPrompt {
             .collect::<Vec<_>>();
         for (name, source) in sources {
             if let Err(e) = compiled.env.add_template_owned(name, source) {
-                return Err(compiled.convert(&e));
+                return Err(compiled.convert(&e, None));
             }
         }
         Ok(compiled)
@@ -217,7 +217,7 @@ impl CompiledPrompt {
             let template = self
                 .env
                 .get_template(&t.internal)
-                .map_err(|e| self.convert(&e))?;
+                .map_err(|e| self.convert(&e, None))?;
             let mut out = CappedWriter {
                 buf: Vec::with_capacity(t.source.len() + 256),
                 budget: &mut budget,
@@ -228,7 +228,7 @@ impl CompiledPrompt {
                 return Err(output_too_large(max_output_bytes));
             }
             if let Err(e) = result {
-                return Err(suggest_input(self.convert(&e), t, vars));
+                return Err(self.convert(&e, Some(vars)));
             }
             let text = String::from_utf8(out.buf).map_err(|_| {
                 TemplateError::new(ErrorKind::Render, "the rendered output is not valid UTF-8")
@@ -252,7 +252,12 @@ impl CompiledPrompt {
         })
     }
 
-    fn convert(&self, err: &minijinja::Error) -> TemplateError {
+    /// `inputs`: those of the render, when the error happened while rendering.
+    fn convert(
+        &self,
+        err: &minijinja::Error,
+        inputs: Option<&Map<String, Value>>,
+    ) -> TemplateError {
         let sources = |name: &str| -> Option<&str> {
             self.templates
                 .iter()
@@ -265,6 +270,7 @@ impl CompiledPrompt {
             &ErrorContext {
                 sources: &sources,
                 fuel: Some(self.fuel),
+                inputs,
             },
         );
         for t in self.templates.iter().filter(|t| t.internal != t.display) {
@@ -275,33 +281,6 @@ impl CompiledPrompt {
         }
         error
     }
-}
-
-/// An undefined variable in `t` itself that is a letter or two off an input given: says which
-/// input was probably meant, with the fix.
-fn suggest_input(
-    mut error: TemplateError,
-    t: &BodyTemplate,
-    vars: &Map<String, Value>,
-) -> TemplateError {
-    let Some(loc) = error.location.as_ref().filter(|l| l.template == t.display) else {
-        return error;
-    };
-    let typed = error
-        .message
-        .strip_prefix("undefined variable '")
-        .and_then(|m| m.strip_suffix('\''));
-    let (Some(typed), ErrorKind::UndefinedVariable) = (typed, error.kind) else {
-        return error;
-    };
-    let offset = crate::explain::offset_of(&t.source, loc.line, loc.column);
-    if let Some(advice) =
-        crate::explain::misspelt_input(&t.source, offset, typed, vars.keys().map(String::as_str))
-    {
-        error.message = advice.message;
-        error.fix = advice.fix.map(Box::new);
-    }
-    error
 }
 
 /// The error for output past the cap.

@@ -24,7 +24,7 @@ pub struct Exchange<'a> {
     /// The server's sequence number, once known.
     pub seq: Option<i64>,
     pub hash: &'a str,
-    /// `pushed`, `pulled` or `refused`.
+    /// `pushed`, `pulled`, `refused` or `set_aside`.
     pub status: &'a str,
     /// Why the server refused it.
     pub message: &'a str,
@@ -57,16 +57,28 @@ pub fn record(conn: &Connection, x: &Exchange<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Keeps a pulled event that cannot be applied here (`event` is its JSON), with why.
+/// Keeps a pulled event that cannot be applied here (`event` is its JSON; `x.status` is
+/// `set_aside` and the message says why), replacing what was recorded of it before.
 pub fn set_aside(conn: &Connection, x: &Exchange<'_>, event: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO sync_events (event_id, ledger_id, kind, subject, seq, hash, status, message,
                                   at, event)
-         VALUES (?1, NULL, ?2, ?3, ?4, ?5, 'set_aside', ?6, ?7, ?8)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (event_id) DO UPDATE SET seq = coalesce(excluded.seq, seq),
-             status = 'set_aside', message = excluded.message, at = excluded.at,
+             status = excluded.status, message = excluded.message, at = excluded.at,
              event = excluded.event",
-        params![x.event_id, x.kind, x.subject, x.seq, x.hash, x.message, x.at, event],
+        params![
+            x.event_id,
+            x.ledger_id,
+            x.kind,
+            x.subject,
+            x.seq,
+            x.hash,
+            x.status,
+            x.message,
+            x.at,
+            event
+        ],
     )?;
     Ok(())
 }
@@ -280,7 +292,12 @@ mod tests {
         renumber(&conn, "e2", 9).unwrap();
         assert_eq!(status(&conn, "e2").unwrap().as_deref(), Some("pushed"));
         assert_eq!(ids_upto(&conn, 9).unwrap(), ["e1", "e2"]);
-        set_aside(&conn, &exchange("e3", "", Some(10)), "{\"author\":\"ben\"}").unwrap();
+        set_aside(
+            &conn,
+            &exchange("e3", "set_aside", Some(10)),
+            "{\"author\":\"ben\"}",
+        )
+        .unwrap();
         let aside = set_aside_events(&conn).unwrap();
         assert_eq!((aside.len(), aside[0].author.as_str()), (1, "ben"));
         assert_eq!(status(&conn, "nope").unwrap(), None);

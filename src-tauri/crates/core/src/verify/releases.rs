@@ -775,7 +775,7 @@ impl ReleaseState {
             let number: u32 = r.number;
             let place = format!("reviews: #{number}");
             let Some(s) = self.reviews.get(&number) else {
-                problems.push(format!("{place} ({}) is not in the ledger", r.id.clone()));
+                problems.push(format!("{place} ({}) is not in the ledger", r.id));
                 continue;
             };
             seen.insert(number);
@@ -824,8 +824,7 @@ impl ReleaseState {
             let Some(s) = self.events.get(&id) else {
                 problems.push(format!(
                     "{place}: {}'s {} is not in the ledger",
-                    r.actor.clone(),
-                    r.kind.clone()
+                    r.actor, r.kind
                 ));
                 continue;
             };
